@@ -1,0 +1,91 @@
+/**
+ * The result backend contract: where outcomes are stored and waited for. `@tasq/testing`'s
+ * `resultBackendConformance` suite is its executable definition.
+ */
+
+export type TaskStatus = 'success' | 'failure';
+
+/** A task's error as it travels and is stored: never the live Error object. */
+export interface TaskErrorInfo {
+  name: string;
+  message: string;
+  stack?: string;
+}
+
+/** One job's outcome. Times are epoch milliseconds. */
+export interface TaskResult {
+  /** The job id (time-sortable, so ordering by id is ordering by enqueue time). */
+  id: string;
+  /** The task name. */
+  name: string;
+  queue: string;
+  status: TaskStatus;
+  /** The return value when `status` is `success`. Any value the JSON serializer keeps (Date, BigInt, Map...). */
+  result?: unknown;
+  error?: TaskErrorInfo;
+  /** The job's arguments, only when the operator asked for them to be stored. */
+  args?: unknown[];
+  group?: string;
+  /** Position within the group, so `group()` can return members in the order they were given. */
+  groupIndex?: number;
+  /** Deliveries it took (1 = first try). */
+  attempts: number;
+  enqueuedAt: number;
+  startedAt: number;
+  stoppedAt: number;
+}
+
+export interface ResultListQuery {
+  status?: TaskStatus;
+  name?: string;
+  /** At most this many, newest (highest id) first. */
+  limit: number;
+  /** Paging cursor: only results whose id sorts before this id. */
+  before?: string;
+}
+
+export interface PrunePolicy {
+  /** Successes to keep (newest first). 0 keeps all; -1 keeps none. Failures are always kept. */
+  saveLimit: number;
+  /** Apply the limit per task name or per group instead of overall. */
+  per?: 'name' | 'group';
+}
+
+export interface ResultBackend {
+  /** Short name for logs ("redis", "postgres", "memory"). */
+  readonly name: string;
+
+  /**
+   * Store an outcome. Idempotent per `id`: a second save for the same id replaces the first (a retry that
+   * succeeded after a failure), and wakes waiters again.
+   */
+  save(result: TaskResult): Promise<void>;
+
+  /** The stored outcome, or undefined. */
+  get(id: string): Promise<TaskResult | undefined>;
+
+  /**
+   * Resolve with the outcome as soon as it is saved (push-based where the store can notify: a waiter
+   * wakes within tens of milliseconds of the save, not after a poll interval), or undefined after
+   * `timeoutMs`. Resolves at once when the outcome is already stored. Aborting `signal` resolves undefined.
+   */
+  wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskResult | undefined>;
+
+  /** Every stored outcome of a group, ordered by `groupIndex` (then id). */
+  group(group: string): Promise<TaskResult[]>;
+
+  /** Outcomes newest first, filtered, paged with `before`. */
+  list(query: ResultListQuery): Promise<TaskResult[]>;
+
+  /** Delete successes beyond the save limit; never failures. Returns how many were deleted. */
+  prune(policy: PrunePolicy): Promise<number>;
+
+  /**
+   * Atomically claim `key`: exactly one caller, across every process and cluster, gets `true` per key
+   * (until `ttlMs` passes, when given). Used so a chord callback runs once and a slot is enqueued once.
+   */
+  claimOnce(key: string, ttlMs?: number): Promise<boolean>;
+
+  /** Release connections and pending waits (they resolve undefined). Idempotent. */
+  close(): Promise<void>;
+}
