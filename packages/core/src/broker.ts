@@ -19,6 +19,11 @@ export interface BrokerCapabilities {
   readonly priority: boolean;
   /** The most packages one `reserve` may return. */
   readonly maxBatch: number;
+  /**
+   * Packages of equal priority are reserved in enqueue order (with one consumer; concurrent consumers
+   * interleave). Absent or false: no ordering promise (SQS standard queues).
+   */
+  readonly fifo?: boolean;
   /** The largest body `enqueue` accepts, in bytes. Absent: no limit worth checking. */
   readonly maxPackageBytes?: number;
   /** Events and remote control can travel over this broker. */

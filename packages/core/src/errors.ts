@@ -110,7 +110,10 @@ export class UnknownTaskError extends TasqError {
 /** Two different definitions tried to register one task name. */
 export class DuplicateTaskError extends TasqError {
   constructor(taskName: string) {
-    super('DUPLICATE_TASK', `task "${taskName}" is already registered with a different handler; task names must be unique`);
+    super(
+      'DUPLICATE_TASK',
+      `task "${taskName}" is already registered with a different handler; task names must be unique`,
+    );
   }
 }
 

@@ -1,0 +1,150 @@
+/**
+ * JSON that keeps the values task arguments and results actually carry: Date, BigInt, Uint8Array (and
+ * Buffer), Map, Set, undefined, NaN and ±Infinity. Special values are written as `{"$tasq": tag, "v": …}`;
+ * a plain object that itself has a `$tasq` key is escaped as an entry list so it can never be mistaken
+ * for a tag. Decoding refuses `__proto__` keys and `constructor.prototype` shapes (prototype pollution)
+ * and evaluates nothing.
+ */
+import { PackageRejectedError } from '../errors.js';
+
+const TAG = '$tasq';
+
+function tagged(tag: string, v: unknown): Record<string, unknown> {
+  return { [TAG]: tag, v };
+}
+
+function toBase64(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/** Convert one value to its JSON-safe form. Recurses by hand: a replacer cannot see Dates before toJSON runs. */
+function encodeValue(value: unknown, seen: Set<object>): unknown {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'number':
+      return Number.isFinite(value) ? value : tagged('number', String(value));
+    case 'bigint':
+      return tagged('bigint', value.toString());
+    case 'undefined':
+      return tagged('undefined', 0);
+    case 'function':
+    case 'symbol':
+      throw new TypeError(`cannot serialize a ${typeof value}`);
+  }
+  if (value === null) return null;
+  const object = value as object;
+  if (seen.has(object)) throw new TypeError('cannot serialize a circular structure');
+  if (object instanceof Date)
+    return tagged('date', Number.isNaN(object.getTime()) ? null : object.toISOString());
+  if (object instanceof Uint8Array) return tagged('bytes', toBase64(object));
+  seen.add(object);
+  try {
+    if (Array.isArray(object)) return object.map((item) => encodeValue(item, seen));
+    if (object instanceof Map) {
+      return tagged(
+        'map',
+        [...object].map(([k, v]) => [encodeValue(k, seen), encodeValue(v, seen)]),
+      );
+    }
+    if (object instanceof Set)
+      return tagged(
+        'set',
+        [...object].map((item) => encodeValue(item, seen)),
+      );
+    if (ArrayBuffer.isView(object)) throw new TypeError(`cannot serialize a ${object.constructor.name}`);
+    if (object instanceof Error) {
+      return tagged('error', { name: object.name, message: object.message, stack: object.stack });
+    }
+    const out: Record<string, unknown> = {};
+    let needsEscape = false;
+    for (const key of Object.keys(object)) {
+      if (key === TAG) needsEscape = true;
+      out[key] = encodeValue((object as Record<string, unknown>)[key], seen);
+    }
+    if (needsEscape) return tagged('object', Object.entries(out));
+    return out;
+  } finally {
+    seen.delete(object);
+  }
+}
+
+function forbid(key: string): never {
+  throw new PackageRejectedError('forbidden-key', `payload contains the forbidden key "${key}"`);
+}
+
+function decodeTag(object: Record<string, unknown>): unknown {
+  const v = object.v;
+  switch (object[TAG]) {
+    case 'date':
+      return v === null ? new Date(Number.NaN) : new Date(v as string);
+    case 'bigint':
+      return BigInt(v as string);
+    case 'bytes': {
+      const buffer = Buffer.from(v as string, 'base64');
+      return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    }
+    case 'number':
+      return Number(v);
+    case 'undefined':
+      return undefined;
+    case 'map':
+      return new Map(v as [unknown, unknown][]);
+    case 'set':
+      return new Set(v as unknown[]);
+    case 'error': {
+      const info = v as { name: string; message: string; stack?: string };
+      const error = new Error(info.message);
+      error.name = info.name;
+      if (info.stack !== undefined) error.stack = info.stack;
+      return error;
+    }
+    case 'object': {
+      const out: Record<string, unknown> = {};
+      for (const [key, item] of v as [string, unknown][]) {
+        if (key === '__proto__') forbid(key);
+        out[key] = item;
+      }
+      return out;
+    }
+    default:
+      throw new PackageRejectedError('malformed-payload', `unknown value tag "${String(object[TAG])}"`);
+  }
+}
+
+/** JSON.parse reviver: runs bottom-up, so tagged children are already decoded when a parent is seen. */
+function revive(this: unknown, key: string, value: unknown): unknown {
+  if (key === '__proto__') forbid(key);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  if (key === 'constructor' && Object.hasOwn(value, 'prototype')) forbid('constructor.prototype');
+  if (Object.hasOwn(value, TAG)) return decodeTag(value as Record<string, unknown>);
+  return value;
+}
+
+/** Encode any supported value as a JSON string. Throws TypeError for functions, symbols and cycles. */
+export function encodeJsonValue(value: unknown): string {
+  return JSON.stringify(encodeValue(value, new Set()));
+}
+
+/**
+ * Decode a string written by `encodeJsonValue`. Throws PackageRejectedError (`malformed-payload` or
+ * `forbidden-key`) for text that is not valid or not safe.
+ */
+export function decodeJsonValue(text: string): unknown {
+  try {
+    return JSON.parse(text, revive);
+  } catch (error) {
+    if (error instanceof PackageRejectedError) throw error;
+    throw new PackageRejectedError('malformed-payload', `invalid JSON (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The form in which result backends and schedule stores persist values they do not interpret
+ * (results, arguments, errors, options): a JSON string that keeps Date, BigInt, Map, Set and bytes.
+ */
+export const encodeStoredValue = encodeJsonValue;
+export const decodeStoredValue = decodeJsonValue;

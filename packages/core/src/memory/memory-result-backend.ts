@@ -1,0 +1,124 @@
+/**
+ * Results kept in one process's memory. Values are stored in their encoded form, exactly as a real
+ * backend stores them, so a test on the memory backend catches a value that would not survive a real one.
+ */
+import { type Clock, systemClock } from '../clock.js';
+import { decodeStoredValue, encodeStoredValue } from '../codec/json-value.js';
+import type { PrunePolicy, ResultBackend, ResultListQuery, TaskResult } from '../result-backend.js';
+
+/** The shared state: several backends over one store behave like several clients of one server. */
+export class MemoryResultStore {
+  readonly results = new Map<string, string>();
+  readonly claims = new Map<string, number>();
+  readonly waiters = new Map<string, Set<(result: TaskResult) => void>>();
+}
+
+export class MemoryResultBackend implements ResultBackend {
+  readonly name = 'memory';
+  readonly store: MemoryResultStore;
+  private readonly clock: Clock;
+  private readonly pending = new Set<() => void>();
+
+  constructor(options: { store?: MemoryResultStore; clock?: Clock } = {}) {
+    this.store = options.store ?? new MemoryResultStore();
+    this.clock = options.clock ?? systemClock;
+  }
+
+  async save(result: TaskResult): Promise<void> {
+    this.store.results.set(result.id, encodeStoredValue(result));
+    for (const waiter of this.store.waiters.get(result.id) ?? []) waiter(this.read(result.id)!);
+  }
+
+  async get(id: string): Promise<TaskResult | undefined> {
+    return this.read(id);
+  }
+
+  wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskResult | undefined> {
+    const existing = this.read(id);
+    if (existing || signal?.aborted) return Promise.resolve(existing);
+    return new Promise((resolve) => {
+      const waiters = this.store.waiters.get(id) ?? new Set();
+      this.store.waiters.set(id, waiters);
+      const finish = (result: TaskResult | undefined) => {
+        clearTimeout(timer);
+        waiters.delete(onSave);
+        if (waiters.size === 0) this.store.waiters.delete(id);
+        signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(onAbort);
+        resolve(result);
+      };
+      const onSave = (result: TaskResult) => finish(result);
+      const onAbort = () => finish(undefined);
+      const timer = setTimeout(onAbort, timeoutMs);
+      waiters.add(onSave);
+      this.pending.add(onAbort);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  async group(group: string): Promise<TaskResult[]> {
+    return this.all()
+      .filter((r) => r.group === group)
+      .sort((a, b) => (a.groupIndex ?? 0) - (b.groupIndex ?? 0) || compareIds(a.id, b.id));
+  }
+
+  async list(query: ResultListQuery): Promise<TaskResult[]> {
+    return this.all()
+      .filter(
+        (r) =>
+          (query.status === undefined || r.status === query.status) &&
+          (query.name === undefined || r.name === query.name) &&
+          (query.before === undefined || compareIds(r.id, query.before) < 0),
+      )
+      .sort((a, b) => compareIds(b.id, a.id))
+      .slice(0, query.limit);
+  }
+
+  async prune(policy: PrunePolicy): Promise<number> {
+    if (policy.saveLimit === 0) return 0;
+    const keep = Math.max(policy.saveLimit, 0);
+    const buckets = new Map<string, TaskResult[]>();
+    for (const result of this.all()) {
+      if (result.status !== 'success') continue;
+      const key =
+        policy.per === 'name' ? result.name : policy.per === 'group' ? (result.group ?? '\u0000') : 'all';
+      const bucket = buckets.get(key) ?? [];
+      bucket.push(result);
+      buckets.set(key, bucket);
+    }
+    let removed = 0;
+    for (const bucket of buckets.values()) {
+      bucket.sort((a, b) => compareIds(b.id, a.id));
+      for (const result of bucket.slice(keep)) {
+        this.store.results.delete(result.id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async claimOnce(key: string, ttlMs?: number): Promise<boolean> {
+    const now = this.clock.now();
+    const expiresAt = this.store.claims.get(key);
+    if (expiresAt !== undefined && expiresAt > now) return false;
+    this.store.claims.set(key, ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    for (const release of [...this.pending]) release();
+  }
+
+  private read(id: string): TaskResult | undefined {
+    const stored = this.store.results.get(id);
+    return stored === undefined ? undefined : (decodeStoredValue(stored) as TaskResult);
+  }
+
+  private all(): TaskResult[] {
+    return [...this.store.results.values()].map((stored) => decodeStoredValue(stored) as TaskResult);
+  }
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,5 @@
+export { brokerConformance, type ConformanceOptions } from './broker-conformance.js';
+export { isCi, requireService } from './require-service.js';
+export { resultBackendConformance } from './result-backend-conformance.js';
+export { scheduleStoreConformance } from './schedule-store-conformance.js';
+export { readText, reserveUntil, sleep, text, uniqueName } from './support.js';

@@ -1,0 +1,247 @@
+/**
+ * The result backend contract, executable:
+ *
+ *   resultBackendConformance('my-backend', (namespace) => new MyBackend({ prefix: namespace }));
+ *
+ * The factory receives a namespace: calls with the same namespace must share one store, calls with a new
+ * namespace must start empty (a key prefix, a schema, a table prefix...). Each test uses a new namespace.
+ */
+import type { ResultBackend, TaskResult } from '@tasq/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ConformanceOptions } from './broker-conformance.js';
+import { sleep, uniqueName } from './support.js';
+
+let sequence = 0;
+/** Ids that sort in creation order, like the time-sortable job ids core makes. */
+function nextId(): string {
+  sequence += 1;
+  return `${Date.now().toString(36).padStart(10, '0')}-${String(sequence).padStart(8, '0')}`;
+}
+
+function result(overrides: Partial<TaskResult> = {}): TaskResult {
+  const now = Date.now();
+  return {
+    id: nextId(),
+    name: 'conformance.task',
+    queue: 'default',
+    status: 'success',
+    result: 42,
+    attempts: 1,
+    enqueuedAt: now - 30,
+    startedAt: now - 20,
+    stoppedAt: now - 10,
+    ...overrides,
+  };
+}
+
+export function resultBackendConformance(
+  name: string,
+  factory: (namespace: string) => ResultBackend | Promise<ResultBackend>,
+  options: ConformanceOptions = {},
+): void {
+  const title = `${name}: result backend conformance`;
+  describe.skipIf(options.skipReason !== undefined)(
+    options.skipReason ? `${title}: skipped: ${options.skipReason}` : title,
+    () => {
+      const opened: ResultBackend[] = [];
+      let namespace = '';
+      async function open(): Promise<ResultBackend> {
+        if (!namespace) namespace = uniqueName('results');
+        const backend = await factory(namespace);
+        opened.push(backend);
+        return backend;
+      }
+      afterEach(async () => {
+        namespace = '';
+        for (const backend of opened.splice(0)) await backend.close();
+      });
+
+      it('saves and gets a success, keeping rich values intact', async () => {
+        const backend = await open();
+        const value = {
+          when: new Date('2030-05-06T07:08:09.010Z'),
+          big: 12345678901234567890n,
+          tags: new Set(['a', 'b']),
+          byKey: new Map<string, number>([['x', 1]]),
+          bytes: new Uint8Array([0, 255, 7]),
+          nested: [1, 'two', null, { deep: true }],
+        };
+        const saved = result({ result: value, args: [1, 'x', new Date(0)], group: 'g1', groupIndex: 0 });
+        await backend.save(saved);
+        const got = await backend.get(saved.id);
+        expect(got).toEqual(saved);
+        expect(got?.result).toEqual(value);
+        expect(await backend.get('no-such-id')).toBeUndefined();
+      });
+
+      it('saves a failure with the error name, message and stack', async () => {
+        const backend = await open();
+        const failure = result({
+          status: 'failure',
+          result: undefined,
+          error: { name: 'TypeError', message: 'x is not a function', stack: 'TypeError: x\n    at y' },
+          attempts: 3,
+        });
+        await backend.save(failure);
+        const got = await backend.get(failure.id);
+        expect(got?.status).toBe('failure');
+        expect(got?.error).toEqual(failure.error);
+        expect(got?.attempts).toBe(3);
+      });
+
+      it('a second save of the same id replaces the first', async () => {
+        const backend = await open();
+        const first = result({
+          status: 'failure',
+          error: { name: 'Error', message: 'boom' },
+          result: undefined,
+        });
+        await backend.save(first);
+        const second = { ...first, status: 'success' as const, error: undefined, result: 'ok', attempts: 2 };
+        await backend.save(second);
+        const got = await backend.get(first.id);
+        expect(got?.status).toBe('success');
+        expect(got?.result).toBe('ok');
+        expect(got?.attempts).toBe(2);
+        expect(got?.error).toBeUndefined();
+        expect(await backend.list({ limit: 10 })).toHaveLength(1);
+      });
+
+      it('wait resolves at once when the result is already stored', async () => {
+        const backend = await open();
+        const saved = result();
+        await backend.save(saved);
+        expect(await backend.wait(saved.id, 5000)).toEqual(saved);
+      });
+
+      it('wait wakes within tens of milliseconds of a save from another client, not after a poll interval', async () => {
+        const waiter = await open();
+        const writer = await open();
+        const saved = result({ result: 'pushed' });
+        const waiting = waiter.wait(saved.id, 10_000);
+        await sleep(300);
+        await writer.save(saved);
+        const savedAt = Date.now();
+        const got = await waiting;
+        const wokeAfterMs = Date.now() - savedAt;
+        expect(got?.result).toBe('pushed');
+        // A poll interval of a second or more would fail here; a push arrives in a few milliseconds.
+        expect(wokeAfterMs).toBeLessThan(300);
+      });
+
+      it('wait resolves undefined after its timeout, and at once when aborted', async () => {
+        const backend = await open();
+        const started = Date.now();
+        expect(await backend.wait('never-saved', 300)).toBeUndefined();
+        expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+        const controller = new AbortController();
+        const waiting = backend.wait('never-saved-2', 20_000, controller.signal);
+        await sleep(50);
+        controller.abort();
+        expect(await waiting).toBeUndefined();
+      });
+
+      it('group returns every member of a group in groupIndex order, and only those', async () => {
+        const backend = await open();
+        const group = uniqueName('group');
+        const members = [2, 0, 1].map((index) => result({ group, groupIndex: index, result: index * 10 }));
+        for (const member of members) await backend.save(member);
+        await backend.save(result({ group: uniqueName('other'), groupIndex: 0 }));
+        await backend.save(result());
+        const got = await backend.group(group);
+        expect(got.map((r) => r.groupIndex)).toEqual([0, 1, 2]);
+        expect(got.map((r) => r.result)).toEqual([0, 10, 20]);
+        expect(await backend.group('empty-group')).toEqual([]);
+      });
+
+      it('lists newest first, filtered by status and name, paged with before', async () => {
+        const backend = await open();
+        const saved: TaskResult[] = [];
+        for (let i = 0; i < 5; i++) saved.push(result({ name: i % 2 ? 'odd.task' : 'even.task', result: i }));
+        for (let i = 0; i < 3; i++) {
+          saved.push(
+            result({ status: 'failure', result: undefined, error: { name: 'Error', message: `f${i}` } }),
+          );
+        }
+        for (const r of saved) await backend.save(r);
+        const successes = saved.filter((r) => r.status === 'success').reverse();
+        const page1 = await backend.list({ status: 'success', limit: 2 });
+        expect(page1.map((r) => r.id)).toEqual(successes.slice(0, 2).map((r) => r.id));
+        const page2 = await backend.list({ status: 'success', limit: 2, before: page1[1]!.id });
+        expect(page2.map((r) => r.id)).toEqual(successes.slice(2, 4).map((r) => r.id));
+        const failures = await backend.list({ status: 'failure', limit: 10 });
+        expect(failures).toHaveLength(3);
+        expect(failures.every((r) => r.status === 'failure')).toBe(true);
+        const odd = await backend.list({ name: 'odd.task', limit: 10 });
+        expect(odd.map((r) => r.result)).toEqual([3, 1]);
+        expect(await backend.list({ limit: 100 })).toHaveLength(8);
+      });
+
+      it('prune keeps the newest successes up to the save limit and never deletes failures', async () => {
+        const backend = await open();
+        const successes: TaskResult[] = [];
+        for (let i = 0; i < 6; i++) successes.push(result({ name: i < 4 ? 'a.task' : 'b.task' }));
+        const failures = [0, 1].map(() =>
+          result({ status: 'failure', result: undefined, error: { name: 'Error', message: 'x' } }),
+        );
+        for (const r of [...successes, ...failures]) await backend.save(r);
+        expect(await backend.prune({ saveLimit: 0 })).toBe(0);
+        expect(await backend.prune({ saveLimit: 4 })).toBe(2);
+        const kept = await backend.list({ status: 'success', limit: 100 });
+        expect(kept.map((r) => r.id)).toEqual(
+          successes
+            .slice(2)
+            .reverse()
+            .map((r) => r.id),
+        );
+        expect(await backend.list({ status: 'failure', limit: 100 })).toHaveLength(2);
+        // Per name: a.task keeps 1 of its 2 remaining, b.task keeps 1 of its 2.
+        expect(await backend.prune({ saveLimit: 1, per: 'name' })).toBe(2);
+        const perName = await backend.list({ status: 'success', limit: 100 });
+        expect(perName.map((r) => r.id).sort()).toEqual([successes[3]!.id, successes[5]!.id].sort());
+        expect(await backend.prune({ saveLimit: -1 })).toBe(2);
+        expect(await backend.list({ status: 'success', limit: 100 })).toEqual([]);
+        expect(await backend.list({ status: 'failure', limit: 100 })).toHaveLength(2);
+      });
+
+      it('prune per group keeps the newest successes of each group', async () => {
+        const backend = await open();
+        const g1 = [0, 1, 2].map((i) => result({ group: 'g1', groupIndex: i }));
+        const g2 = [0, 1].map((i) => result({ group: 'g2', groupIndex: i }));
+        for (const r of [...g1, ...g2]) await backend.save(r);
+        expect(await backend.prune({ saveLimit: 1, per: 'group' })).toBe(3);
+        expect((await backend.group('g1')).map((r) => r.id)).toEqual([g1[2]!.id]);
+        expect((await backend.group('g2')).map((r) => r.id)).toEqual([g2[1]!.id]);
+      });
+
+      it('claimOnce grants each key to exactly one of many concurrent callers', async () => {
+        const backends = [await open(), await open(), await open()];
+        const key = uniqueName('chord');
+        const claims = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => backends[i % backends.length]!.claimOnce(key)),
+        );
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        expect(await backends[0]!.claimOnce(key)).toBe(false);
+        expect(await backends[1]!.claimOnce(uniqueName('other'))).toBe(true);
+      });
+
+      it('claimOnce with a ttl can be claimed again once the ttl has passed', async () => {
+        const backend = await open();
+        const key = uniqueName('slot');
+        expect(await backend.claimOnce(key, 1000)).toBe(true);
+        expect(await backend.claimOnce(key, 1000)).toBe(false);
+        await sleep(1600);
+        expect(await backend.claimOnce(key, 1000)).toBe(true);
+      });
+
+      it('close is idempotent and releases a pending wait', async () => {
+        const backend = await open();
+        const waiting = backend.wait('pending-forever', 20_000);
+        await sleep(100);
+        await backend.close();
+        await backend.close();
+        expect(await waiting).toBeUndefined();
+      });
+    },
+  );
+}
