@@ -1,0 +1,24 @@
+/**
+ * @tasq/sqs: Amazon SQS broker for tasq. SQS stores no results and has no pub/sub: configure a result
+ * backend from another package (events and remote control fall back to it).
+ */
+import { defineBrokerPlugin } from '@tasq/core';
+import { SqsBroker } from './sqs-broker.js';
+import type { SqsBrokerOptions } from './sqs-options.js';
+
+export { DEAD_LETTER_HEADROOM_BYTES, largestPackageBytes, SQS_DEFAULT_MESSAGE_BYTES } from './sqs-body.js';
+export {
+  SQS_MAX_DELAY_MS,
+  SQS_MAX_VISIBILITY_SECONDS,
+  SQS_MAX_WAIT_SECONDS,
+  SqsBroker,
+  SqsReceipt,
+} from './sqs-broker.js';
+export { mapSqsError, SqsCredentialsError } from './sqs-errors.js';
+export type { SqsBrokerOptions, SqsCredentials } from './sqs-options.js';
+
+/** Loaded by the cluster for `brokerClass: "@tasq/sqs"`. No result backend: SQS stores no results. */
+export default defineBrokerPlugin<SqsBrokerOptions>({
+  name: 'sqs',
+  createBroker: (options, context) => new SqsBroker({ logger: context.logger, ...options }),
+});
