@@ -1,0 +1,18 @@
+--[[
+extend: move a delivery's lease deadline to `lease` ms from now.
+
+KEYS[1] reserved  sorted set: id -> lease deadline
+KEYS[2] job hash  "<prefix>:{<queue>}:job:<id>"
+ARGV[1] id
+ARGV[2] lease token (the delivery count the delivery was given)
+ARGV[3] now (epoch ms)
+ARGV[4] lease in ms
+
+Returns: 1 when extended; 0 when the lease moved on (LeaseLostError).
+Error codes: none.
+]]
+local id = ARGV[1]
+if not redis.call('ZSCORE', KEYS[1], id) then return 0 end
+if redis.call('HGET', KEYS[2], 'deliveries') ~= ARGV[2] then return 0 end
+redis.call('ZADD', KEYS[1], 'XX', tonumber(ARGV[3]) + tonumber(ARGV[4]), id)
+return 1

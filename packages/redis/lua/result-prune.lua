@@ -1,0 +1,64 @@
+--[[
+result prune: delete successes beyond the save limit, newest kept; failures are never deleted.
+
+KEYS: none declared; every key is built from ARGV[1] and shares its {results} hash tag (one slot).
+ARGV[1] key base "<prefix>:{results}:"
+ARGV[2] keep: successes to keep per bucket (0 = delete every success)
+ARGV[3] per: 'all' (one bucket), 'name' (one per task name) or 'group' (one per group; results
+        without a group are left alone)
+
+Returns: the number of results deleted.
+Error codes: none.
+]]
+local base, keep, per = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local deleted = 0
+
+local function remove(id)
+  local key = base .. 'result:' .. id
+  local meta = redis.call('HMGET', key, 'status', 'name', 'group')
+  if meta[1] then redis.call('DEL', key) end
+  local status, name, group = meta[1] or 'success', meta[2], meta[3]
+  redis.call('ZREM', base .. 'index:all', id)
+  redis.call('ZREM', base .. 'index:status:' .. status, id)
+  if name then
+    redis.call('ZREM', base .. 'index:name:' .. name, id)
+    redis.call('ZREM', base .. 'index:status:' .. status .. ':name:' .. name, id)
+  end
+  if group and group ~= '' then redis.call('ZREM', base .. 'group:' .. group, id) end
+  if meta[1] then deleted = deleted + 1 end
+end
+
+-- Successes of a lexicographic index, newest first; those past `keep` go.
+local function prune_index(index)
+  local ids = redis.call('ZREVRANGEBYLEX', index, '+', '-', 'LIMIT', keep, -1)
+  for _, id in ipairs(ids) do
+    remove(id)
+    redis.call('ZREM', index, id)
+  end
+end
+
+if per == 'name' then
+  for _, name in ipairs(redis.call('SMEMBERS', base .. 'names')) do
+    prune_index(base .. 'index:status:success:name:' .. name)
+    if redis.call('EXISTS', base .. 'index:name:' .. name) == 0 then redis.call('SREM', base .. 'names', name) end
+  end
+elseif per == 'group' then
+  for _, group in ipairs(redis.call('SMEMBERS', base .. 'groups')) do
+    local key = base .. 'group:' .. group
+    local successes = {}
+    for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+      local status = redis.call('HGET', base .. 'result:' .. id, 'status')
+      if status == 'success' then
+        successes[#successes + 1] = id
+      elseif not status then
+        redis.call('ZREM', key, id)
+      end
+    end
+    table.sort(successes, function(a, b) return a > b end)
+    for i = keep + 1, #successes do remove(successes[i]) end
+    if redis.call('EXISTS', key) == 0 then redis.call('SREM', base .. 'groups', group) end
+  end
+else
+  prune_index(base .. 'index:status:success')
+end
+return deleted

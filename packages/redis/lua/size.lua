@@ -1,0 +1,22 @@
+--[[
+size: count a queue's packages per state as a reserver would see them now: delayed packages that
+are due and reserved packages whose lease ran out count as ready. Read-only.
+
+KEYS[1] ready     sorted set
+KEYS[2] delayed   sorted set: id -> due time
+KEYS[3] reserved  sorted set: id -> lease deadline
+KEYS[4] dead      list
+ARGV[1] now (epoch ms)
+
+Returns: { ready, delayed, reserved, dead }
+Error codes: none.
+]]
+local now = ARGV[1]
+local due = redis.call('ZCOUNT', KEYS[2], '-inf', now)
+local expired = redis.call('ZCOUNT', KEYS[3], '-inf', now)
+return {
+  redis.call('ZCARD', KEYS[1]) + due + expired,
+  redis.call('ZCARD', KEYS[2]) - due,
+  redis.call('ZCARD', KEYS[3]) - expired,
+  redis.call('LLEN', KEYS[4]),
+}

@@ -1,0 +1,408 @@
+import { randomBytes } from 'node:crypto';
+import {
+  BROKER_SPECIFICATION_VERSION,
+  type Broker,
+  type BrokerCapabilities,
+  type Clock,
+  type Delivery,
+  type EnqueueOptions,
+  InvalidArgumentError,
+  type Logger,
+  type QueueSize,
+  type ReserveOptions,
+  silentLogger,
+  systemClock,
+} from '@tasq/core';
+import {
+  closeClient,
+  duplicateClient,
+  openClient,
+  type RedisClient,
+  type RedisConnectionOptions,
+} from './redis-connection.js';
+import { leaseLost, mapRedisError, withRedisErrors } from './redis-errors.js';
+import { checkPrefix, DEFAULT_PREFIX, QueueKeys } from './redis-keys.js';
+import { pipelineScript, prepareScripts, runScript, runScriptBuffer } from './redis-scripts.js';
+import {
+  asBuffer,
+  checkBodies,
+  checkDuration,
+  checkInteger,
+  checkNonEmptyString,
+} from './redis-validation.js';
+
+/** Options of {@link RedisBroker}. */
+export interface RedisBrokerOptions extends RedisConnectionOptions {
+  /**
+   * Time source for lease deadlines and due times (they are compared across every process using the
+   * queue, so keep clocks NTP-synchronised). Default: the system clock.
+   */
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/**
+ * Largest body accepted. Redis itself takes up to 512 MiB per value, but a package lives in server memory
+ * and passes through a Lua call on every move: 16 MiB keeps one package from stalling the server for
+ * everyone else. Larger data travels by reference.
+ */
+const MAX_PACKAGE_BYTES = 16 * 1024 * 1024;
+/** Longest native delay or lease: ten years, far inside the 2^53 ms a sorted-set score holds exactly. */
+const MAX_DELAY_MS = 10 * 365 * 24 * 3600 * 1000;
+/** Most packages one reserve returns (and the size of each enqueue script call in a bulk enqueue). */
+const MAX_BATCH = 1000;
+/**
+ * Packages per enqueue script call. A bulk enqueue sends its chunks in one pipeline: one round trip for
+ * the whole bulk, while each script stays short (≈0.3 ms for 500 packages) so other clients are not
+ * held up behind a long one.
+ */
+const ENQUEUE_CHUNK = 500;
+
+/** The broker's handle for one lease: the delivery count at reservation, which is also the lease token. */
+class RedisReceipt {
+  constructor(
+    readonly owner: RedisBroker,
+    readonly token: number,
+  ) {}
+}
+
+/** One blocking connection and what cancels its wait. */
+interface Waiter {
+  connection: RedisClient;
+  cancelled: boolean;
+}
+
+/**
+ * Broker on Redis: per queue, a sorted set of ready ids (priority, then FIFO), a sorted set of leases
+ * (id → deadline), a sorted set of delayed ids (id → due time), a hash per package, and a wake-up list
+ * idle reservers block on. Every state change is one Lua script, so each step is atomic and costs one
+ * round trip: enqueue 1 (or 1 per pipelined bulk), reserve 1 per batch, ack 1. See README.md.
+ */
+export class RedisBroker implements Broker {
+  readonly specificationVersion = BROKER_SPECIFICATION_VERSION;
+  readonly name = 'redis';
+  readonly capabilities: BrokerCapabilities = {
+    receipts: true,
+    extend: true,
+    delay: { maxMs: MAX_DELAY_MS },
+    priority: true,
+    maxBatch: MAX_BATCH,
+    fifo: true,
+    maxPackageBytes: MAX_PACKAGE_BYTES,
+    // Events and remote control have no core interface yet; this broker does not claim them.
+    pubsub: false,
+  };
+
+  /** The key prefix of this deployment. */
+  readonly prefix: string;
+  private readonly client: RedisClient;
+  private readonly ownsClient: boolean;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly queueKeys = new Map<string, QueueKeys>();
+  /** Blocking connections not in use, reused by the next idle reserve. */
+  private readonly idleConnections: RedisClient[] = [];
+  private readonly activeWaiters = new Set<Waiter>();
+  private readonly idPrefix = randomBytes(9).toString('base64url');
+  private idCounter = 0;
+  private closed = false;
+
+  constructor(options: RedisBrokerOptions = {}) {
+    this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+    const { client, owned } = openClient(options.connection);
+    this.client = client;
+    this.ownsClient = owned;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    // An owned client reports connection errors through the calls that fail; the event would otherwise
+    // print an unhandled 'error' for every reconnect attempt.
+    if (owned)
+      this.client.on('error', (error: Error) =>
+        this.logger.debug({ error: error.message }, 'redis connection error'),
+      );
+    prepareScripts(this.client);
+  }
+
+  /**
+   * Store `bodies` on `queue`, one id per body in order. One script call per 500 bodies, all sent in a
+   * single pipeline. Resolves when Redis holds them (as durable as the server's persistence settings).
+   */
+  async enqueue(
+    queue: string,
+    bodies: readonly Uint8Array[],
+    options: EnqueueOptions = {},
+  ): Promise<string[]> {
+    const keys = this.keys(queue);
+    checkBodies(bodies, MAX_PACKAGE_BYTES);
+    const delayMs = checkDuration('delayMs', options.delayMs ?? 0, MAX_DELAY_MS);
+    const priority = checkInteger('priority', options.priority ?? 0, 0, 9);
+    this.checkOpen();
+    if (bodies.length === 0) return [];
+    const ids = bodies.map(() => this.nextId());
+    const now = this.clock.now();
+    const callArguments = (start: number) => {
+      const end = Math.min(start + ENQUEUE_CHUNK, bodies.length);
+      const list: (string | number | Buffer)[] = [
+        keys.ready,
+        keys.delayed,
+        keys.wake,
+        keys.sequence,
+        now,
+        delayMs,
+        priority,
+        keys.jobPrefix,
+      ];
+      for (let index = start; index < end; index++)
+        list.push(ids[index] as string, asBuffer(bodies[index] as Uint8Array));
+      return list;
+    };
+    await withRedisErrors('enqueue', async () => {
+      if (bodies.length <= ENQUEUE_CHUNK) {
+        await runScript(this.client, 'tasqEnqueue', ...callArguments(0));
+        return;
+      }
+      const pipeline = this.client.pipeline();
+      for (let start = 0; start < bodies.length; start += ENQUEUE_CHUNK) {
+        pipelineScript(pipeline, 'tasqEnqueue', ...callArguments(start));
+      }
+      const results = (await pipeline.exec()) ?? [];
+      for (const [error] of results) if (error) throw error;
+    });
+    return ids;
+  }
+
+  /**
+   * Reserve up to `max` packages under a lease of `leaseMs`. When none is ready it blocks (BLPOP on the
+   * queue's wake-up list, on a connection of its own) until an enqueue or release wakes it, the next
+   * delayed package is due or a lease runs out, or `waitMs` passes: no polling while idle.
+   */
+  async reserve(queue: string, options: ReserveOptions): Promise<Delivery[]> {
+    const keys = this.keys(queue);
+    const max = checkInteger('max', options?.max, 1, MAX_BATCH);
+    const leaseMs = checkDuration('leaseMs', options.leaseMs, MAX_DELAY_MS);
+    if (leaseMs <= 0)
+      throw new InvalidArgumentError(`leaseMs must be greater than 0, got ${options.leaseMs}`);
+    const waitMs = checkDuration('waitMs', options.waitMs ?? 0, MAX_DELAY_MS);
+    const { signal } = options;
+    this.checkOpen();
+    const waitUntil = performance.now() + waitMs;
+    for (;;) {
+      const reply = (await withRedisErrors('reserve', () =>
+        runScriptBuffer(
+          this.client,
+          'tasqReserve',
+          keys.ready,
+          keys.reserved,
+          keys.delayed,
+          keys.wake,
+          keys.sequence,
+          this.clock.now(),
+          leaseMs,
+          max,
+          keys.jobPrefix,
+        ),
+      )) as (number | Buffer)[];
+      if (reply.length > 1) return this.toDeliveries(queue, reply);
+      const remaining = waitUntil - performance.now();
+      if (remaining <= 0 || this.closed || signal?.aborted) return [];
+      const hint = reply[0] as number;
+      const blockMs = hint > 0 ? Math.min(remaining, hint) : remaining;
+      const woken = await this.waitForWake(keys.wake, blockMs, signal);
+      if (!woken) return [];
+    }
+  }
+
+  /** Settle for good. `LeaseLostError` when the lease moved on. */
+  async ack(delivery: Delivery): Promise<void> {
+    const { keys, token } = this.settleTarget(delivery);
+    const settled = await withRedisErrors('ack', () =>
+      runScript(this.client, 'tasqAck', keys.reserved, keys.job(delivery.id), delivery.id, token),
+    );
+    if (settled !== 1) throw leaseLost('ack', delivery.queue, delivery.id, token);
+  }
+
+  /** Make the package deliverable again, now or after `delayMs`. `LeaseLostError` when the lease moved on. */
+  async release(delivery: Delivery, options: { delayMs?: number } = {}): Promise<void> {
+    const { keys, token } = this.settleTarget(delivery);
+    const delayMs = checkDuration('delayMs', options.delayMs ?? 0, MAX_DELAY_MS);
+    const released = await withRedisErrors('release', () =>
+      runScript(
+        this.client,
+        'tasqRelease',
+        keys.reserved,
+        keys.ready,
+        keys.delayed,
+        keys.wake,
+        keys.sequence,
+        keys.job(delivery.id),
+        delivery.id,
+        token,
+        this.clock.now(),
+        delayMs,
+      ),
+    );
+    if (released !== 1) throw leaseLost('release', delivery.queue, delivery.id, token);
+  }
+
+  /**
+   * Move the package to the queue's dead list, keeping its body, delivery count, `reason` and time
+   * (hash `<prefix>:{<queue>}:job:<id>`). `LeaseLostError` when the lease moved on.
+   */
+  async deadLetter(delivery: Delivery, reason: string): Promise<void> {
+    const { keys, token } = this.settleTarget(delivery);
+    if (typeof reason !== 'string') throw new InvalidArgumentError('deadLetter reason must be a string');
+    const moved = await withRedisErrors('deadLetter', () =>
+      runScript(
+        this.client,
+        'tasqDeadLetter',
+        keys.reserved,
+        keys.dead,
+        keys.job(delivery.id),
+        delivery.id,
+        token,
+        reason,
+        this.clock.now(),
+      ),
+    );
+    if (moved !== 1) throw leaseLost('deadLetter', delivery.queue, delivery.id, token);
+  }
+
+  /** Set the lease to end `leaseMs` from now. `LeaseLostError` when the lease moved on. */
+  async extend(delivery: Delivery, leaseMs: number): Promise<void> {
+    const { keys, token } = this.settleTarget(delivery);
+    const lease = checkDuration('leaseMs', leaseMs, MAX_DELAY_MS);
+    const extended = await withRedisErrors('extend', () =>
+      runScript(
+        this.client,
+        'tasqExtend',
+        keys.reserved,
+        keys.job(delivery.id),
+        delivery.id,
+        token,
+        this.clock.now(),
+        lease,
+      ),
+    );
+    if (extended !== 1) throw leaseLost('extend', delivery.queue, delivery.id, token);
+  }
+
+  /** Counts as a reserver would see them now (due delayed packages and run-out leases count as ready). */
+  async size(queue: string): Promise<QueueSize> {
+    const keys = this.keys(queue);
+    this.checkOpen();
+    const [ready, delayed, reserved, dead] = (await withRedisErrors('size', () =>
+      runScript(
+        this.client,
+        'tasqSize',
+        keys.ready,
+        keys.delayed,
+        keys.reserved,
+        keys.dead,
+        this.clock.now(),
+      ),
+    )) as number[];
+    return { ready: ready ?? 0, delayed: delayed ?? 0, reserved: reserved ?? 0, dead: dead ?? 0 };
+  }
+
+  /** Delete the ready and delayed packages of `queue`; reserved and dead ones stay. Returns how many. */
+  async purge(queue: string): Promise<number> {
+    const keys = this.keys(queue);
+    this.checkOpen();
+    return (await withRedisErrors('purge', () =>
+      runScript(this.client, 'tasqPurge', keys.ready, keys.delayed, keys.jobPrefix),
+    )) as number;
+  }
+
+  /** End pending waits (their reserves resolve with nothing), close blocking connections and, when tasq opened it, the client. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const waiter of this.activeWaiters) {
+      waiter.cancelled = true;
+      waiter.connection.disconnect();
+    }
+    const idle = this.idleConnections.splice(0);
+    await Promise.all(idle.map((connection) => closeClient(connection)));
+    if (this.ownsClient) await closeClient(this.client);
+  }
+
+  private keys(queue: string): QueueKeys {
+    let keys = this.queueKeys.get(queue);
+    if (!keys) {
+      keys = new QueueKeys(this.prefix, checkNonEmptyString('queue', queue));
+      this.queueKeys.set(queue, keys);
+    }
+    return keys;
+  }
+
+  private settleTarget(delivery: Delivery): { keys: QueueKeys; token: number } {
+    const receipt = delivery?.receipt;
+    if (!(receipt instanceof RedisReceipt) || receipt.owner !== this) {
+      throw new InvalidArgumentError('delivery was not reserved from this Redis broker');
+    }
+    this.checkOpen();
+    return { keys: this.keys(delivery.queue), token: receipt.token };
+  }
+
+  private toDeliveries(queue: string, reply: (number | Buffer)[]): Delivery[] {
+    const deliveries: Delivery[] = [];
+    for (let index = 1; index + 2 < reply.length; index += 3) {
+      const body = reply[index + 2] as Buffer;
+      const count = Number(reply[index + 1]);
+      deliveries.push({
+        id: (reply[index] as Buffer).toString(),
+        queue,
+        body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength),
+        deliveries: count,
+        receipt: new RedisReceipt(this, count),
+      });
+    }
+    return deliveries;
+  }
+
+  /**
+   * Block on the wake-up list for up to `ms`. Resolves true to look again, false when aborted or closed.
+   * A blocking command occupies its connection, so each concurrent wait holds one connection of its own
+   * (reused afterwards); aborting disconnects that connection, the only way to end a BLPOP early.
+   */
+  private async waitForWake(wakeKey: string, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+    const connection = this.idleConnections.pop() ?? this.openBlockingConnection();
+    const waiter: Waiter = { connection, cancelled: false };
+    this.activeWaiters.add(waiter);
+    const onAbort = () => {
+      waiter.cancelled = true;
+      connection.disconnect();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      // BLPOP takes seconds with decimals; 0 would mean "forever", so never send less than 1 ms.
+      await connection.blpop(wakeKey, (Math.max(ms, 1) / 1000).toFixed(3));
+      return !waiter.cancelled;
+    } catch (error) {
+      if (waiter.cancelled) return false;
+      throw mapRedisError(error, 'reserve');
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.activeWaiters.delete(waiter);
+      if (waiter.cancelled || this.closed) connection.disconnect();
+      else this.idleConnections.push(connection);
+    }
+  }
+
+  private openBlockingConnection(): RedisClient {
+    const connection = duplicateClient(this.client, 'tasq-reserve');
+    connection.on('error', (error: Error) =>
+      this.logger.debug({ error: error.message }, 'redis blocking connection error'),
+    );
+    return connection;
+  }
+
+  private nextId(): string {
+    this.idCounter = (this.idCounter + 1) % Number.MAX_SAFE_INTEGER;
+    return `${this.idPrefix}${this.idCounter.toString(36)}`;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new InvalidArgumentError('the Redis broker is closed');
+  }
+}

@@ -1,0 +1,27 @@
+import { brokerConformance, resultBackendConformance, scheduleStoreConformance } from '@tasq/testing';
+import { afterAll } from 'vitest';
+import { RedisBroker } from './redis-broker.js';
+import { RedisResultBackend } from './redis-result-backend.js';
+import { RedisScheduleStore } from './redis-schedule-store.js';
+import { deleteKeys, REDIS_URL, redisSkipReason, uniquePrefix } from './test-support/redis-server.js';
+
+const skipReason = await redisSkipReason();
+const prefix = uniquePrefix('conformance');
+
+afterAll(async () => {
+  if (!skipReason) await deleteKeys(prefix);
+});
+
+brokerConformance('redis', () => new RedisBroker({ connection: REDIS_URL, prefix }), { skipReason });
+
+resultBackendConformance(
+  'redis',
+  (namespace) => new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-${namespace}` }),
+  { skipReason },
+);
+
+scheduleStoreConformance(
+  'redis',
+  (namespace) => new RedisScheduleStore({ connection: REDIS_URL, prefix: `${prefix}-${namespace}` }),
+  { skipReason },
+);

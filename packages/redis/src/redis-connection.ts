@@ -1,0 +1,96 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { InvalidArgumentError } from '@tasq/core';
+
+/** An ioredis client tasq can use: a standalone/Sentinel `Redis` or a `Cluster`. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * How to reach Redis: a URL (`redis://user:password@host:6379/0`, `rediss://` for TLS), ioredis options
+ * (Sentinel, TLS, ...), or an existing ioredis client (standalone or Cluster) that tasq uses but never closes.
+ */
+export type RedisConnection = string | RedisOptions | RedisClient;
+
+/** Options shared by the Redis broker, result backend and schedule store. */
+export interface RedisConnectionOptions {
+  /** Where Redis is. Default: `redis://127.0.0.1:6379`. */
+  connection?: RedisConnection;
+  /** First part of every key, one per deployment sharing a server. Default `"tasq"`. */
+  prefix?: string;
+}
+
+/**
+ * Defaults for clients tasq creates itself. `maxRetriesPerRequest: 0` makes a command that is in flight
+ * when the connection drops fail at once (a retryable `BrokerConnectionError`) instead of being replayed
+ * after the reconnect, so the caller decides; the client still reconnects by itself. Auto-pipelining
+ * lets concurrent acks from many running tasks share one socket write.
+ */
+const OWNED_CLIENT_DEFAULTS: RedisOptions = {
+  maxRetriesPerRequest: 0,
+  enableAutoPipelining: true,
+};
+
+/** True for an ioredis client (duck-typed, so a client from another copy of ioredis is accepted too). */
+export function isRedisClient(value: unknown): value is RedisClient {
+  return (
+    value instanceof Redis ||
+    value instanceof Cluster ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as Redis).duplicate === 'function' &&
+      typeof (value as Redis).defineCommand === 'function')
+  );
+}
+
+/** Open (or adopt) the client described by `connection`. `owned` clients are closed by tasq's `close()`. */
+export function openClient(connection: RedisConnection | undefined): { client: RedisClient; owned: boolean } {
+  if (connection === undefined) return { client: new Redis({ ...OWNED_CLIENT_DEFAULTS }), owned: true };
+  if (isRedisClient(connection)) return { client: connection, owned: false };
+  if (typeof connection === 'string') {
+    if (!/^rediss?:\/\//.test(connection)) {
+      throw new InvalidArgumentError(
+        `redis connection URL ${JSON.stringify(redactUrl(connection))} must start with redis:// or rediss:// (TLS)`,
+      );
+    }
+    return { client: new Redis(connection, { ...OWNED_CLIENT_DEFAULTS }), owned: true };
+  }
+  if (typeof connection === 'object' && connection !== null) {
+    return { client: new Redis({ ...OWNED_CLIENT_DEFAULTS, ...connection }), owned: true };
+  }
+  throw new InvalidArgumentError(
+    'redis `connection` must be a redis:// URL, an ioredis options object, or an ioredis client',
+  );
+}
+
+/**
+ * A second connection like `client`, for commands that block it (BLPOP) or put it in subscriber mode.
+ * It fails in-flight commands on a disconnect instead of replaying them, and has no command timeout,
+ * which would cut a legitimate long wait short.
+ */
+export function duplicateClient(client: RedisClient, name: string): RedisClient {
+  const override: RedisOptions = {
+    maxRetriesPerRequest: 0,
+    enableAutoPipelining: false,
+    commandTimeout: undefined,
+    connectionName: name,
+  };
+  if (client instanceof Cluster) return client.duplicate(undefined, { redisOptions: override });
+  return (client as Redis).duplicate(override);
+}
+
+/** Close a client tasq owns: QUIT when it is connected (pending replies arrive first), else drop it. */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status === 'ready') {
+    try {
+      await client.quit();
+      return;
+    } catch {
+      // The connection went away while quitting; disconnect below.
+    }
+  }
+  client.disconnect();
+}
+
+/** Hide the password of a URL before it goes into an error message. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}

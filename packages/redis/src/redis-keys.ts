@@ -1,0 +1,126 @@
+import { InvalidArgumentError } from '@tasq/core';
+
+/** The default key prefix: every key tasq writes starts with `<prefix>:`. */
+export const DEFAULT_PREFIX = 'tasq';
+
+/** Longest queue name accepted: keys stay short and readable in `redis-cli --scan`. */
+const MAX_QUEUE_NAME_LENGTH = 200;
+
+/** Check a deployment prefix; throws `InvalidArgumentError` naming the problem. */
+export function checkPrefix(prefix: string): string {
+  if (typeof prefix !== 'string' || prefix.length === 0) {
+    throw new InvalidArgumentError('redis `prefix` must be a non-empty string (default "tasq")');
+  }
+  if (/[{}\s]/.test(prefix)) {
+    throw new InvalidArgumentError(
+      `redis \`prefix\` ${JSON.stringify(prefix)} must not contain "{", "}" or whitespace: braces would break the hash tags that keep a queue in one Redis Cluster slot`,
+    );
+  }
+  return prefix;
+}
+
+/**
+ * Every key of one queue. The queue name is the hash tag (`tasq:{emails}:ready`), so on Redis Cluster all
+ * keys of a queue live in one slot and each Lua script touches a single shard.
+ */
+export class QueueKeys {
+  /** Sorted set: id → (9 − priority) × 2^44 + sequence. */
+  readonly ready: string;
+  /** Sorted set: id → lease deadline (epoch ms). */
+  readonly reserved: string;
+  /** Sorted set: id → due time (epoch ms). */
+  readonly delayed: string;
+  /** List of dead-lettered ids. */
+  readonly dead: string;
+  /** List of wake-up tokens blocked reservers wait on (BLPOP). */
+  readonly wake: string;
+  /** Counter for FIFO order within a priority. */
+  readonly sequence: string;
+  /** Prefix of the per-package hashes (body, priority, deliveries). */
+  readonly jobPrefix: string;
+
+  constructor(prefix: string, queue: string) {
+    checkQueueName(queue);
+    const base = `${prefix}:{${queue}}:`;
+    this.ready = `${base}ready`;
+    this.reserved = `${base}reserved`;
+    this.delayed = `${base}delayed`;
+    this.dead = `${base}dead`;
+    this.wake = `${base}wake`;
+    this.sequence = `${base}sequence`;
+    this.jobPrefix = `${base}job:`;
+  }
+
+  job(id: string): string {
+    return this.jobPrefix + id;
+  }
+}
+
+/** Check a queue name; throws `InvalidArgumentError` naming the problem. */
+export function checkQueueName(queue: string): void {
+  if (typeof queue !== 'string' || queue.length === 0) {
+    throw new InvalidArgumentError('queue name must be a non-empty string');
+  }
+  if (queue.length > MAX_QUEUE_NAME_LENGTH) {
+    throw new InvalidArgumentError(
+      `queue name is ${queue.length} characters long; the limit is ${MAX_QUEUE_NAME_LENGTH}`,
+    );
+  }
+  if (queue.includes('{') || queue.includes('}')) {
+    throw new InvalidArgumentError(
+      `queue name ${JSON.stringify(queue)} must not contain "{" or "}": the name is the Redis Cluster hash tag of its keys`,
+    );
+  }
+}
+
+/**
+ * Keys of the result backend. They share one hash tag (`tasq:{results}:...`) so that saving a result
+ * and updating its indexes is one atomic script; on Redis Cluster the result backend lives on one shard.
+ */
+export class ResultKeys {
+  /** Prefix the Lua scripts extend: `<prefix>:{results}:`. */
+  readonly base: string;
+  constructor(prefix: string) {
+    this.base = `${prefix}:{results}:`;
+  }
+  result(id: string): string {
+    return `${this.base}result:${id}`;
+  }
+  /** Pub/sub channel a save publishes on, so waiters wake without polling. */
+  savedChannel(id: string): string {
+    return `${this.base}saved:${id}`;
+  }
+  claim(key: string): string {
+    return `${this.base}claim:${key}`;
+  }
+  /** The lexicographic index a list query reads: ids with score 0, so ZREVRANGEBYLEX pages by id. */
+  listIndex(status: string | undefined, name: string | undefined): string {
+    if (name !== undefined && status !== undefined) return `${this.base}index:status:${status}:name:${name}`;
+    if (name !== undefined) return `${this.base}index:name:${name}`;
+    if (status !== undefined) return `${this.base}index:status:${status}`;
+    return `${this.base}index:all`;
+  }
+  group(group: string): string {
+    return `${this.base}group:${group}`;
+  }
+}
+
+/** Keys of the schedule store; one hash tag so `recordRun` and saves are single-slot scripts. */
+export class ScheduleKeys {
+  readonly base: string;
+  /** Sorted set of every schedule id → nextRunAt. */
+  readonly all: string;
+  /** Sorted set of the schedules that can run (not paused, repeats left) → nextRunAt. */
+  readonly runnable: string;
+  constructor(prefix: string) {
+    this.base = `${prefix}:{schedules}:`;
+    this.all = `${this.base}all`;
+    this.runnable = `${this.base}runnable`;
+  }
+  schedule(id: string): string {
+    return `${this.base}schedule:${id}`;
+  }
+  lock(name: string): string {
+    return `${this.base}lock:${name}`;
+  }
+}
