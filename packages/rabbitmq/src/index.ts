@@ -1,0 +1,21 @@
+import { defineBrokerPlugin, type PluginContext } from '@tasq/core';
+import { RabbitMqBroker } from './rabbitmq-broker.js';
+import type { RabbitMqBrokerOptions } from './rabbitmq-options.js';
+
+export { RabbitMqBroker, type RabbitMqBrokerContext } from './rabbitmq-broker.js';
+export type {
+  RabbitMqBrokerOptions,
+  RabbitMqConnectionOptions,
+  RabbitMqQueueType,
+} from './rabbitmq-options.js';
+export { MAX_DELAY_MS } from './rabbitmq-topology.js';
+
+/**
+ * `brokerClass: "@tasq/rabbitmq"`. A broker only: RabbitMQ is not a store, so pair it with another
+ * package's result backend (`@tasq/redis`, `@tasq/orm`).
+ */
+export default defineBrokerPlugin<RabbitMqBrokerOptions>({
+  name: 'rabbitmq',
+  createBroker: (options: RabbitMqBrokerOptions, context: PluginContext) =>
+    RabbitMqBroker.connect(options ?? {}, { deployment: context.deployment, logger: context.logger }),
+});

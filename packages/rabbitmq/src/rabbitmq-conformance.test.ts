@@ -1,0 +1,16 @@
+import { brokerConformance } from '@tasq/testing';
+import { afterAll } from 'vitest';
+import { BrokerPool, rabbitSkipReason } from './test-support/rabbitmq-server.js';
+
+const skipReason = await rabbitSkipReason();
+const classic = new BrokerPool({ queueType: 'classic' });
+const quorum = new BrokerPool({ queueType: 'quorum' });
+
+brokerConformance('rabbitmq (classic queues)', () => classic.open(), { skipReason });
+brokerConformance('rabbitmq (quorum queues)', () => quorum.open(), { skipReason });
+
+afterAll(async () => {
+  if (skipReason) return;
+  await classic.cleanup();
+  await quorum.cleanup();
+});
