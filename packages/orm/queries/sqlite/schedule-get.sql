@@ -1,0 +1,4 @@
+-- get (SQLite schedule store): one schedule by id.
+-- Inputs:  $id text
+-- Outputs: zero or one schedules row.
+SELECT * FROM {{schedules}} WHERE id = $id

@@ -1,0 +1,134 @@
+/**
+ * Opens the database a set of options names, runs migrations once, and shares the handle: a broker,
+ * result backend and schedule store built from the same options in one process use one pool (or one
+ * SQLite handle) and one LISTEN connection. Each user releases its reference on close.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { Clock, Logger } from '@tasq/core';
+import pg from 'pg';
+import type { SqlDialect } from './dialect.js';
+import { mapDatabaseError } from './orm-errors.js';
+import { defaultSqliteFile, type OrmOptions, resolveOptions } from './orm-options.js';
+import { PostgresDialect } from './postgres/postgres-dialect.js';
+import { SqliteDialect } from './sqlite/sqlite-dialect.js';
+import { TableNames } from './table-names.js';
+
+type SharedDialect = PostgresDialect | SqliteDialect;
+
+const openByKey = new Map<string, Promise<SharedDialect>>();
+const handedInIds = new WeakMap<object, number>();
+let nextHandedInId = 1;
+
+function identityOf(handle: object): number {
+  let id = handedInIds.get(handle);
+  if (id === undefined) {
+    id = nextHandedInId++;
+    handedInIds.set(handle, id);
+  }
+  return id;
+}
+
+export interface OpenContext {
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Open (or share) the database for `options`, migrated and ready. */
+export async function openDialect(
+  options: OrmOptions | undefined,
+  context: OpenContext,
+): Promise<SqlDialect> {
+  const resolved = resolveOptions(options);
+  const names = new TableNames({ schema: resolved.schema, prefix: resolved.prefix });
+  const { location } = resolved;
+  const where =
+    location.dialect === 'postgres'
+      ? location.pool
+        ? `pool#${identityOf(location.pool)}`
+        : location.connectionString
+      : location.database
+        ? `database#${identityOf(location.database)}`
+        : location.file === ':memory:'
+          ? `memory#${nextHandedInId++}`
+          : path.resolve(location.file);
+  const key = `${location.dialect}\u0000${where}\u0000${resolved.schema ?? ''}\u0000${resolved.prefix}\u0000${resolved.pollMs}`;
+
+  const existing = openByKey.get(key);
+  if (existing) {
+    const dialect = await existing;
+    dialect.references += 1;
+    return dialect;
+  }
+
+  const opening = (async (): Promise<SharedDialect> => {
+    const onRelease = () => openByKey.delete(key);
+    if (location.dialect === 'postgres') {
+      const ownsPool = location.pool === undefined;
+      const pool =
+        location.pool ??
+        new pg.Pool({
+          connectionString: location.connectionString,
+          max: resolved.poolSize,
+          connectionTimeoutMillis: 10_000,
+          application_name: 'tasq',
+        });
+      // An idle pooled connection that dies (server restart) emits 'error' on the pool; unhandled, that
+      // would end the process. The next query simply gets a fresh connection.
+      if (pool.listenerCount('error') === 0) {
+        pool.on('error', (error) =>
+          context.logger.warn({ err: error.message }, 'tasq orm: idle connection lost'),
+        );
+      }
+      const dialect = new PostgresDialect({
+        pool,
+        ownsPool,
+        names,
+        pollMs: resolved.pollMs,
+        clock: context.clock,
+        logger: context.logger,
+        onRelease,
+      });
+      try {
+        await dialect.migrate();
+        return dialect;
+      } catch (error) {
+        onRelease();
+        await dialect.release().catch(() => undefined);
+        throw mapDatabaseError(error, `opening PostgreSQL ${names.describe()}`);
+      }
+    }
+    const ownsDatabase = location.database === undefined;
+    let database = location.database;
+    if (!database) {
+      const file = location.file ?? defaultSqliteFile;
+      if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      try {
+        database = new DatabaseSync(file, { timeout: resolved.busyTimeoutMs });
+      } catch (error) {
+        onRelease();
+        throw mapDatabaseError(error, `opening SQLite file ${file}`);
+      }
+    }
+    try {
+      const dialect = new SqliteDialect({
+        database,
+        ownsDatabase,
+        names,
+        pollMs: resolved.pollMs,
+        busyTimeoutMs: resolved.busyTimeoutMs,
+        clock: context.clock,
+        onRelease,
+      });
+      dialect.migrate();
+      return dialect;
+    } catch (error) {
+      onRelease();
+      if (ownsDatabase) database.close();
+      throw mapDatabaseError(error, `opening SQLite ${names.describe()}`);
+    }
+  })();
+  openByKey.set(key, opening);
+  return opening;
+}

@@ -1,0 +1,61 @@
+/**
+ * The dialect seam: everything the broker, result backend and schedule store need from a SQL database,
+ * and nothing else. PostgreSQL and SQLite implement it today; MySQL/MariaDB would add one more file
+ * here and one more `queries/<dialect>/` + `migrations/<dialect>/` folder.
+ */
+import type { DialectKind, QueryName } from './queries.js';
+import type { TableNames } from './table-names.js';
+import type { Wakeup } from './wakeups.js';
+
+export type Row = Record<string, unknown>;
+export type ParameterValue = string | number | bigint | boolean | null | undefined | Uint8Array;
+export type Parameters = Record<string, ParameterValue>;
+
+export interface QueryOutcome {
+  rows: Row[];
+  /** Rows returned or changed. */
+  rowCount: number;
+}
+
+export interface InsertPackagesInput {
+  queue: string;
+  bodies: readonly Uint8Array[];
+  priority: number;
+  visibleAt: number;
+  now: number;
+}
+
+export interface ClaimPackagesInput {
+  queue: string;
+  now: number;
+  max: number;
+  leaseMs: number;
+  token: string;
+}
+
+/** What a woken waiter is waiting for. */
+export type WakeTopic = 'packages' | 'results';
+
+export interface SqlDialect {
+  readonly kind: DialectKind;
+  readonly names: TableNames;
+  /** Run one statement of `queries/<dialect>/<query>.sql` with named parameters. */
+  execute(query: QueryName, parameters: Parameters): Promise<QueryOutcome>;
+  /** Store a batch of packages atomically (one statement on PostgreSQL, one transaction on SQLite); ids in body order. */
+  insertPackages(input: InsertPackagesInput): Promise<string[]>;
+  /** Run the claim atomically; rows carry id, body, deliveries, priority. */
+  claimPackages(input: ClaimPackagesInput): Promise<Row[]>;
+  /**
+   * Wake-ups for `topic`/`key` (a queue, a job id). Resolves once signals can no longer be missed (on
+   * PostgreSQL: once LISTEN is in place; if it cannot be, waiters fall back to their poll timer).
+   */
+  subscribe(topic: WakeTopic, key: string): Promise<Wakeup>;
+  /** Tell waiters that `key` changed, after a write made by this process (SQLite; PostgreSQL notifies in SQL). */
+  announce(topic: WakeTopic, key: string): void;
+  /** The LISTEN channel bound into statements that notify (PostgreSQL); '' on SQLite. */
+  channel(topic: WakeTopic): string;
+  /** How long an idle waiter sleeps before checking again without a wake-up. */
+  readonly pollMs: number;
+  /** Drop one user's reference; the connection closes with the last one. */
+  release(): Promise<void>;
+}

@@ -1,0 +1,68 @@
+/**
+ * @tasq/orm: the application's own database as tasq's broker, result backend and schedule store.
+ * SQLite through `node:sqlite` (the embedded default, `./.tasq/tasq.db`) and PostgreSQL through `pg`.
+ */
+import { type Clock, defineBrokerPlugin, type Logger, silentLogger, systemClock } from '@tasq/core';
+import { openDialect } from './connections.js';
+import { OrmBroker } from './orm-broker.js';
+import type { OrmOptions } from './orm-options.js';
+import { OrmResultBackend } from './orm-result-backend.js';
+import { OrmScheduleStore } from './orm-schedule-store.js';
+
+export { OrmBroker } from './orm-broker.js';
+export { SchemaTooNewError } from './orm-errors.js';
+export { defaultSqliteFile, type OrmOptions } from './orm-options.js';
+export { OrmResultBackend } from './orm-result-backend.js';
+export { OrmScheduleStore } from './orm-schedule-store.js';
+
+/** Clock and logger for the factories; both optional. */
+export interface OrmContext {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+function openContext(context: OrmContext | undefined) {
+  return { clock: context?.clock ?? systemClock, logger: context?.logger ?? silentLogger };
+}
+
+/** Open the database named by `options` (migrating it on first use) and return a broker over it. */
+export async function createOrmBroker(options?: OrmOptions, context?: OrmContext): Promise<OrmBroker> {
+  const resolved = openContext(context);
+  return new OrmBroker(await openDialect(options, resolved), { clock: resolved.clock });
+}
+
+/** Open the database named by `options` and return a result backend over it. */
+export async function createOrmResultBackend(
+  options?: OrmOptions,
+  context?: OrmContext,
+): Promise<OrmResultBackend> {
+  const resolved = openContext(context);
+  return new OrmResultBackend(await openDialect(options, resolved), { clock: resolved.clock });
+}
+
+/** Open the database named by `options` and return a schedule store over it. */
+export async function createOrmScheduleStore(
+  options?: OrmOptions,
+  context?: OrmContext,
+): Promise<OrmScheduleStore> {
+  const resolved = openContext(context);
+  return new OrmScheduleStore(await openDialect(options, resolved), { clock: resolved.clock });
+}
+
+/**
+ * Apply the package's migrations to the database named by `options` and return. Every factory does this
+ * on first use; this is for a deployment step (`tasq migrate`). Raises `SchemaTooNewError` when the
+ * database was migrated by a newer @tasq/orm.
+ */
+export async function migrate(options?: OrmOptions, context?: OrmContext): Promise<void> {
+  const dialect = await openDialect(options, openContext(context));
+  await dialect.release();
+}
+
+/** The plugin the cluster loads with `broker: "@tasq/orm"`. */
+export default defineBrokerPlugin<OrmOptions | undefined>({
+  name: 'orm',
+  createBroker: (options, context) => createOrmBroker(options, context),
+  createResultBackend: (options, context) => createOrmResultBackend(options, context),
+  createScheduleStore: (options, context) => createOrmScheduleStore(options, context),
+});

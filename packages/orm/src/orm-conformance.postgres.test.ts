@@ -1,0 +1,31 @@
+import { brokerConformance, resultBackendConformance, scheduleStoreConformance } from '@tasq/testing';
+import { afterAll } from 'vitest';
+import { createOrmBroker, createOrmResultBackend, createOrmScheduleStore } from './index.js';
+import {
+  dropSchema,
+  postgresUrl,
+  prefixFor,
+  requirePostgres,
+  uniqueSchema,
+} from './test-support/databases.js';
+
+const skipReason = await requirePostgres();
+const schema = uniqueSchema('conformance');
+
+afterAll(async () => {
+  if (!skipReason) await dropSchema(schema);
+});
+
+brokerConformance('orm (PostgreSQL)', () => createOrmBroker({ url: postgresUrl, schema }), { skipReason });
+
+resultBackendConformance(
+  'orm (PostgreSQL)',
+  (namespace) => createOrmResultBackend({ url: postgresUrl, schema, tablePrefix: prefixFor(namespace) }),
+  { skipReason },
+);
+
+scheduleStoreConformance(
+  'orm (PostgreSQL)',
+  (namespace) => createOrmScheduleStore({ url: postgresUrl, schema, tablePrefix: prefixFor(namespace) }),
+  { skipReason },
+);

@@ -1,0 +1,19 @@
+import { brokerConformance, resultBackendConformance, scheduleStoreConformance } from '@tasq/testing';
+import { afterAll } from 'vitest';
+import { createOrmBroker, createOrmResultBackend, createOrmScheduleStore } from './index.js';
+import { prefixFor, temporaryFolder } from './test-support/databases.js';
+
+const folder = temporaryFolder('conformance');
+const url = `sqlite:${folder.file('tasq.db')}`;
+
+afterAll(() => folder.remove());
+
+brokerConformance('orm (SQLite file)', () => createOrmBroker({ url }));
+
+resultBackendConformance('orm (SQLite file)', (namespace) =>
+  createOrmResultBackend({ url, tablePrefix: prefixFor(namespace) }),
+);
+
+scheduleStoreConformance('orm (SQLite file)', (namespace) =>
+  createOrmScheduleStore({ url, tablePrefix: prefixFor(namespace) }),
+);

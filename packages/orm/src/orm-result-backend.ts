@@ -1,0 +1,205 @@
+/**
+ * Results in a SQL table. `wait` is pushed: on PostgreSQL `save` notifies in the same statement and the
+ * waiter's LISTEN connection wakes it; on SQLite a save in this process wakes it at once and other
+ * processes' saves are seen at the next poll.
+ */
+import {
+  type Clock,
+  InvalidArgumentError,
+  type PrunePolicy,
+  type ResultBackend,
+  type ResultListQuery,
+  systemClock,
+  type TaskErrorInfo,
+  type TaskResult,
+} from '@tasq/core';
+import type { Row, SqlDialect } from './dialect.js';
+import { mapDatabaseError } from './orm-errors.js';
+import { decodeStored, encodeStored } from './stored-value.js';
+
+function toResult(row: Row): TaskResult {
+  const result: TaskResult = {
+    id: String(row.id),
+    name: String(row.name),
+    queue: String(row.queue),
+    status: row.status as TaskResult['status'],
+    attempts: Number(row.attempts),
+    enqueuedAt: Number(row.enqueued_at),
+    startedAt: Number(row.started_at),
+    stoppedAt: Number(row.stopped_at),
+  };
+  if (row.result !== null && row.result !== undefined) result.result = decodeStored(row.result);
+  if (row.error !== null && row.error !== undefined) result.error = decodeStored(row.error) as TaskErrorInfo;
+  if (row.args !== null && row.args !== undefined) result.args = decodeStored(row.args) as unknown[];
+  if (row.group_name !== null && row.group_name !== undefined) result.group = String(row.group_name);
+  if (row.group_index !== null && row.group_index !== undefined) result.groupIndex = Number(row.group_index);
+  return result;
+}
+
+export interface OrmResultBackendOptions {
+  clock?: Clock;
+}
+
+export class OrmResultBackend implements ResultBackend {
+  readonly name: string;
+  private readonly clock: Clock;
+  private readonly closing = new AbortController();
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    private readonly dialect: SqlDialect,
+    options: OrmResultBackendOptions = {},
+  ) {
+    this.name = dialect.kind;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Insert or replace the outcome of `result.id` and wake its waiters. */
+  async save(result: TaskResult): Promise<void> {
+    if (!result || typeof result.id !== 'string' || result.id === '') {
+      throw new InvalidArgumentError('result.id must be a non-empty string');
+    }
+    if (result.status !== 'success' && result.status !== 'failure') {
+      throw new InvalidArgumentError(
+        `result.status must be "success" or "failure", got ${String(result.status)}`,
+      );
+    }
+    this.assertOpen();
+    try {
+      await this.dialect.execute('result-save', {
+        id: result.id,
+        name: result.name,
+        queue: result.queue,
+        status: result.status,
+        result: encodeStored(result.result),
+        error: encodeStored(result.error),
+        args: encodeStored(result.args),
+        group_name: result.group ?? null,
+        group_index: result.groupIndex ?? null,
+        attempts: result.attempts,
+        enqueued_at: result.enqueuedAt,
+        started_at: result.startedAt,
+        stopped_at: result.stoppedAt,
+        channel: this.dialect.channel('results'),
+      });
+    } catch (error) {
+      throw mapDatabaseError(error, `save of result ${result.id}`);
+    }
+    this.dialect.announce('results', result.id);
+  }
+
+  async get(id: string): Promise<TaskResult | undefined> {
+    this.assertOpen();
+    try {
+      const { rows } = await this.dialect.execute('result-get', { id });
+      return rows[0] ? toResult(rows[0]) : undefined;
+    } catch (error) {
+      throw mapDatabaseError(error, `get of result ${id}`);
+    }
+  }
+
+  /** Subscribe first, then look: a save landing between the two still wakes the waiter. */
+  async wait(id: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskResult | undefined> {
+    this.assertOpen();
+    const stop = signal ? AbortSignal.any([signal, this.closing.signal]) : this.closing.signal;
+    const deadline = this.clock.now() + Math.max(0, timeoutMs);
+    const wakeup = await this.dialect.subscribe('results', id);
+    try {
+      for (;;) {
+        if (stop.aborted) return undefined;
+        const found = await this.get(id);
+        if (found) return found;
+        const left = deadline - this.clock.now();
+        if (left <= 0 || stop.aborted) return undefined;
+        await wakeup.wait(Math.min(left, this.dialect.pollMs), stop);
+      }
+    } finally {
+      wakeup.close();
+    }
+  }
+
+  async group(group: string): Promise<TaskResult[]> {
+    this.assertOpen();
+    try {
+      const { rows } = await this.dialect.execute('result-group', { group_name: group });
+      return rows.map(toResult);
+    } catch (error) {
+      throw mapDatabaseError(error, `group ${group}`);
+    }
+  }
+
+  async list(query: ResultListQuery): Promise<TaskResult[]> {
+    const limit = query?.limit;
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new InvalidArgumentError(`list limit must be a non-negative integer, got ${String(limit)}`);
+    }
+    this.assertOpen();
+    try {
+      const { rows } = await this.dialect.execute('result-list', {
+        status: query.status ?? null,
+        name: query.name ?? null,
+        before: query.before ?? null,
+        limit,
+      });
+      return rows.map(toResult);
+    } catch (error) {
+      throw mapDatabaseError(error, 'list of results');
+    }
+  }
+
+  /** Delete successes beyond `saveLimit` (0 keeps all, -1 keeps none), overall or per name/group. Failures stay. */
+  async prune(policy: PrunePolicy): Promise<number> {
+    const { saveLimit, per } = policy ?? {};
+    if (!Number.isInteger(saveLimit) || saveLimit < -1) {
+      throw new InvalidArgumentError(`saveLimit must be an integer of -1 or more, got ${String(saveLimit)}`);
+    }
+    if (per !== undefined && per !== 'name' && per !== 'group') {
+      throw new InvalidArgumentError(`prune "per" must be "name" or "group", got ${String(per)}`);
+    }
+    if (saveLimit === 0) return 0;
+    this.assertOpen();
+    try {
+      const { rowCount } = await this.dialect.execute('result-prune', {
+        keep: saveLimit === -1 ? 0 : saveLimit,
+        per: per ?? '',
+      });
+      return rowCount;
+    } catch (error) {
+      throw mapDatabaseError(error, 'prune of results');
+    }
+  }
+
+  /** First caller per key wins, across processes; with `ttlMs`, the key can be won again once it passed. */
+  async claimOnce(key: string, ttlMs?: number): Promise<boolean> {
+    if (typeof key !== 'string' || key === '')
+      throw new InvalidArgumentError('claimOnce key must be a non-empty string');
+    if (ttlMs !== undefined && (!Number.isFinite(ttlMs) || ttlMs <= 0)) {
+      throw new InvalidArgumentError(`claimOnce ttlMs must be a positive number, got ${String(ttlMs)}`);
+    }
+    this.assertOpen();
+    const now = this.clock.now();
+    try {
+      const { rowCount } = await this.dialect.execute('claim-once', {
+        key,
+        expires_at: ttlMs === undefined ? null : now + Math.trunc(ttlMs),
+        now,
+      });
+      return rowCount > 0;
+    } catch (error) {
+      throw mapDatabaseError(error, `claimOnce of ${key}`);
+    }
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.closing.abort();
+      await this.dialect.release();
+    })();
+    return this.closed;
+  }
+
+  private assertOpen(): void {
+    if (this.closing.signal.aborted)
+      throw new InvalidArgumentError(`the ${this.name} result backend is closed`);
+  }
+}

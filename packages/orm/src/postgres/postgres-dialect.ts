@@ -1,0 +1,181 @@
+/**
+ * PostgreSQL through `pg`: a pool for statements (named prepared statements, parsed once per
+ * connection), one held connection for LISTEN, migrations under a transaction-scoped advisory lock.
+ */
+import { createHash } from 'node:crypto';
+import type { Clock, Logger } from '@tasq/core';
+import type pg from 'pg';
+import type {
+  ClaimPackagesInput,
+  InsertPackagesInput,
+  Parameters,
+  ParameterValue,
+  QueryOutcome,
+  Row,
+  SqlDialect,
+  WakeTopic,
+} from '../dialect.js';
+import { readMigrations } from '../migrations.js';
+import { SchemaTooNewError } from '../orm-errors.js';
+import { QueryCatalog, type QueryName, substituteIdentifiers } from '../queries.js';
+import type { TableNames } from '../table-names.js';
+import { type Wakeup, WakeupHub } from '../wakeups.js';
+import { PostgresListener } from './postgres-listener.js';
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function toPostgresValue(value: ParameterValue | readonly Uint8Array[]): unknown {
+  if (value === undefined) return null;
+  if (value instanceof Uint8Array) return toBuffer(value);
+  if (Array.isArray(value)) return value.map(toBuffer);
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+export interface PostgresDialectOptions {
+  pool: pg.Pool;
+  /** End the pool on release (the pool was created from a URL, not handed in). */
+  ownsPool: boolean;
+  names: TableNames;
+  pollMs: number;
+  clock: Clock;
+  logger: Logger;
+  onRelease: () => void;
+}
+
+export class PostgresDialect implements SqlDialect {
+  readonly kind = 'postgres' as const;
+  readonly names: TableNames;
+  readonly pollMs: number;
+  private readonly pool: pg.Pool;
+  private readonly catalog: QueryCatalog;
+  private readonly hub: WakeupHub;
+  private readonly listener: PostgresListener;
+  private readonly statementNames = new Map<QueryName, string>();
+  references = 1;
+
+  constructor(private readonly options: PostgresDialectOptions) {
+    this.pool = options.pool;
+    this.names = options.names;
+    this.pollMs = options.pollMs;
+    this.catalog = new QueryCatalog('postgres', options.names);
+    this.hub = new WakeupHub(options.clock);
+    this.listener = new PostgresListener(options.pool, this.hub, options.logger);
+  }
+
+  async execute(query: QueryName, parameters: Parameters | Record<string, unknown>): Promise<QueryOutcome> {
+    const loaded = this.catalog.get(query);
+    let name = this.statementNames.get(query);
+    if (!name) {
+      // Prepared statement names are per connection; a hash of the text keeps two schemas sharing one
+      // handed-in pool from colliding.
+      name = `tasq_${query}_${createHash('sha1').update(loaded.text).digest('hex').slice(0, 10)}`;
+      this.statementNames.set(query, name);
+    }
+    const values = loaded.parameters.map((parameter) =>
+      toPostgresValue(parameters[parameter] as ParameterValue | readonly Uint8Array[]),
+    );
+    const result = await this.pool.query({ name, text: loaded.text, values });
+    return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
+  }
+
+  async insertPackages(input: InsertPackagesInput): Promise<string[]> {
+    const { rows } = await this.execute('enqueue', {
+      queue: input.queue,
+      bodies: input.bodies as never,
+      priority: input.priority,
+      visible_at: input.visibleAt,
+      now: input.now,
+      channel: this.channel('packages'),
+    });
+    // Ids are drawn in row order inside the statement; RETURNING order is not promised, so sort.
+    return rows
+      .map((row) => BigInt(row.id as string))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(String);
+  }
+
+  async claimPackages(input: ClaimPackagesInput): Promise<Row[]> {
+    const { rows } = await this.execute('reserve', {
+      queue: input.queue,
+      now: input.now,
+      max: input.max,
+      lease_ms: input.leaseMs,
+      token: input.token,
+    });
+    return rows;
+  }
+
+  async subscribe(topic: WakeTopic, key: string): Promise<Wakeup> {
+    const channel = this.channel(topic);
+    const wakeup = this.hub.subscribe(channel, key);
+    try {
+      await this.listener.listen(channel);
+    } catch (error) {
+      // Waiters fall back to their poll timer; the reserve/get that follows reports the connection error.
+      this.options.logger.debug({ err: (error as Error).message }, 'tasq orm: LISTEN unavailable');
+    }
+    return wakeup;
+  }
+
+  announce(topic: WakeTopic, key: string): void {
+    this.hub.signal(this.channel(topic), key);
+  }
+
+  channel(topic: WakeTopic): string {
+    return this.names.channel(topic);
+  }
+
+  /**
+   * Apply missing migrations. The advisory lock is transaction-scoped, so a crash releases it; the lock key
+   * is derived from the schema and prefix, so two tasq schemas in one database migrate independently.
+   */
+  async migrate(): Promise<void> {
+    const migrations = readMigrations('postgres');
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `tasq.migrate:${this.names.channel('packages')}`,
+      ]);
+      await client.query(substituteIdentifiers('CREATE SCHEMA IF NOT EXISTS {{schema}}', this.names));
+      await client.query(
+        substituteIdentifiers(
+          'CREATE TABLE IF NOT EXISTS {{migrations}} (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+          this.names,
+        ),
+      );
+      const { rows } = await client.query(
+        substituteIdentifiers('SELECT coalesce(max(version), 0) AS version FROM {{migrations}}', this.names),
+      );
+      const current = Number(rows[0]?.version ?? 0);
+      if (current > migrations.length) {
+        throw new SchemaTooNewError(this.names.describe(), current, migrations.length);
+      }
+      for (const migration of migrations.slice(current)) {
+        await client.query(substituteIdentifiers(migration.source, this.names));
+        await client.query(
+          substituteIdentifiers('INSERT INTO {{migrations}} (version, name) VALUES ($1, $2)', this.names),
+          [migration.version, migration.name],
+        );
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async release(): Promise<void> {
+    this.references -= 1;
+    if (this.references > 0) return;
+    this.options.onRelease();
+    await this.listener.close();
+    this.hub.signalAll();
+    if (this.options.ownsPool) await this.pool.end();
+  }
+}
