@@ -1,14 +1,37 @@
 export * from './broker.js';
 export * from './broker-client.js';
+export * from './canvas.js';
+export * from './client.js';
 export * from './clock.js';
+export {
+  builtInCompressors,
+  type Compressor,
+  MAX_DECOMPRESSED_BYTES,
+  zstdCompressor,
+} from './codec/compressors.js';
 export {
   decodeJsonValue,
   decodeStoredValue,
   encodeJsonValue,
   encodeStoredValue,
 } from './codec/json-value.js';
+export { FORMAT_VERSION, FrameCodec, type FrameCodecOptions, keyIdOf } from './codec/package-codec.js';
+export { jsonSerializer, msgpackSerializer, type Serializer } from './codec/serializers.js';
+export { CONFIG_FILE_NAMES, findConfigFile, loadConfig, readConfigFile } from './config/load.js';
+export {
+  applyEnvironment,
+  type BrokerSelection,
+  INSECURE_DEVELOPMENT_SECRET,
+  type ResolvedConfig,
+  resolveConfig,
+  toEnvName,
+} from './config/resolve.js';
+export { configSchema, type TasqConfigInput } from './config/schema.js';
+export * from './duration.js';
 export * from './errors.js';
+export * from './execute.js';
 export { uuidv7, uuidv7Time } from './ids.js';
+export * from './load-plugin.js';
 export * from './logger.js';
 export { MemoryBroker, type MemoryBrokerOptions, MemoryBrokerStore } from './memory/memory-broker.js';
 export { MemoryResultBackend, MemoryResultStore } from './memory/memory-result-backend.js';
@@ -16,3 +39,10 @@ export { MemoryScheduleState, MemoryScheduleStore } from './memory/memory-schedu
 export * from './plugin.js';
 export * from './result-backend.js';
 export * from './schedule-store.js';
+export * from './task.js';
+export * from './task-package.js';
+
+/** Define a configuration with type checking: `export default defineConfig({ ... })` in tasq.config.ts. */
+export function defineConfig(config: import('./config/schema.js').TasqConfigInput) {
+  return config;
+}

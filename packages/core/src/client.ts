@@ -1,0 +1,477 @@
+/**
+ * The application's side: `connect()` reads the configuration, opens the configured broker and result
+ * backend, and returns a client that enqueues typed jobs and waits for their results.
+ *
+ *   const tasq = await connect();
+ *   const job = await tasq.enqueue(add, 1, 2);
+ *   const sum = await job.result({ timeout: 5_000 });
+ */
+import { BrokerClient } from './broker-client.js';
+import { followUps } from './canvas.js';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import { loadConfig } from './config/load.js';
+import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
+import type { TasqConfigInput } from './config/schema.js';
+import { type Duration, durationMs } from './duration.js';
+import { InvalidArgumentError, ResultTimeoutError, TaskFailedError } from './errors.js';
+import { executeTask, toErrorInfo } from './execute.js';
+import { uuidv7 } from './ids.js';
+import { createBroker, createResultBackend, pluginContext } from './load-plugin.js';
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+import type { ResultBackend, TaskResult } from './result-backend.js';
+import { defaultRegistry, type Signature, type Task, type TaskRegistry } from './task.js';
+import {
+  type JobOptionsData,
+  type RetryPolicy,
+  type SignatureData,
+  type TaskPackage,
+  TaskPackageCodec,
+} from './task-package.js';
+
+/** Options every enqueue takes. */
+export interface EnqueueJobOptions {
+  queue?: string;
+  /** Run no sooner than this from now. */
+  delay?: Duration;
+  /** Run no sooner than this time. */
+  eta?: Date | number;
+  /** 0-9, higher first (brokers with priorities only). */
+  priority?: number;
+  /** Put the job in a group; `tasq.groupResults(group)` collects the results. */
+  group?: string;
+  /** A task run with this job's TaskResult when it finishes. */
+  hook?: Task<any, any> | string;
+  timeout?: Duration;
+  softTimeout?: Duration;
+  maxAttempts?: number;
+  ackFailure?: boolean;
+  saveResult?: boolean;
+  retry?: RetryPolicy;
+  /** Job id, used as an idempotency key: a second enqueue with the same id is not sent again. */
+  id?: string;
+}
+
+export interface ConnectOptions {
+  /** Configuration file (default: tasq.config.* in cwd), when no object is passed. */
+  file?: string;
+  cwd?: string;
+  /** Alt cluster whose options apply. */
+  cluster?: string;
+  logger?: Logger;
+  clock?: Clock;
+  registry?: TaskRegistry;
+}
+
+/** Open a client: from the object given, or from the configuration file and environment. */
+export async function connect(config?: TasqConfigInput, options: ConnectOptions = {}): Promise<Tasq> {
+  const resolved =
+    config === undefined
+      ? await loadConfig({ file: options.file, cwd: options.cwd, cluster: options.cluster })
+      : resolveConfig(config, { cluster: options.cluster });
+  return Tasq.open(resolved, options);
+}
+
+export class Tasq {
+  readonly config: ResolvedConfig;
+  readonly broker: BrokerClient;
+  readonly results: ResultBackend;
+  readonly codec: TaskPackageCodec;
+  readonly registry: TaskRegistry;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  private closed = false;
+
+  private constructor(
+    config: ResolvedConfig,
+    broker: BrokerClient,
+    results: ResultBackend,
+    options: ConnectOptions,
+  ) {
+    this.config = config;
+    this.broker = broker;
+    this.results = results;
+    this.registry = options.registry ?? defaultRegistry;
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemClock;
+    this.codec = new TaskPackageCodec({
+      secret: config.secrets,
+      serializer: config.serializer,
+      compress: config.compress === false ? false : config.compress,
+    });
+  }
+
+  /** Open a client for an already resolved configuration (the cluster runtime does this). */
+  static async open(config: ResolvedConfig, options: ConnectOptions = {}): Promise<Tasq> {
+    const context = pluginContext(config.name, options.logger, options.clock);
+    const { broker, plugin } = await createBroker(config.broker, context, options.cwd);
+    let results: ResultBackend;
+    try {
+      results = await createResultBackend(
+        config.resultBackend,
+        plugin,
+        config.broker.options,
+        context,
+        options.cwd,
+      );
+    } catch (error) {
+      await broker.close();
+      throw error;
+    }
+    return new Tasq(
+      config,
+      new BrokerClient(broker, { callTimeoutMs: config.callTimeoutMs }),
+      results,
+      options,
+    );
+  }
+
+  /** Enqueue one call of `task`. Arguments are type-checked against the task's handler. */
+  enqueue<A extends unknown[], R>(task: Task<A, R>, ...args: A): Promise<Job<R>> {
+    return this.enqueueWith(task, args, {});
+  }
+
+  /** Enqueue with options (queue, delay, priority, retry...). */
+  async enqueueWith<A extends unknown[], R>(
+    task: Task<A, R>,
+    args: A,
+    options: EnqueueJobOptions,
+  ): Promise<Job<R>> {
+    const [job] = await this.send([
+      this.buildPackage({ name: task.name, args }, withTaskDefaults(task, options)),
+    ]);
+    return job as Job<R>;
+  }
+
+  /** Enqueue many calls of one task in as few broker calls as possible. */
+  async enqueueMany<A extends unknown[], R>(
+    task: Task<A, R>,
+    argsList: readonly A[],
+    options: EnqueueJobOptions = {},
+  ): Promise<Job<R>[]> {
+    if (options.id !== undefined)
+      throw new InvalidArgumentError('enqueueMany cannot take one `id` for many jobs');
+    const merged = withTaskDefaults(task, options);
+    return (await this.send(
+      argsList.map((args) => this.buildPackage({ name: task.name, args }, merged)),
+    )) as Job<R>[];
+  }
+
+  /** Enqueue by task name, without types: for tools, the CLI and other languages' producers. */
+  async enqueueByName(
+    name: string,
+    args: readonly unknown[] = [],
+    options: EnqueueJobOptions = {},
+  ): Promise<Job<unknown>> {
+    const task = this.registry.has(name) ? this.registry.get(name) : undefined;
+    const merged = task ? withTaskDefaults(task, options) : options;
+    const [job] = await this.send([this.buildPackage({ name, args: [...args] }, merged)]);
+    return job!;
+  }
+
+  /** Enqueue a signature (`add.s(1, 2)`). */
+  async enqueueSignature<R>(signature: Signature<R>, options: EnqueueJobOptions = {}): Promise<Job<R>> {
+    const data = signature.toData();
+    return (await this.enqueueByName(data.name, data.args, {
+      ...fromJobOptions(data.options),
+      ...options,
+    })) as Job<R>;
+  }
+
+  /** A chain: each job's result is prepended to the next one's arguments. */
+  chain(signatures: readonly Signature[]): { enqueue(options?: EnqueueJobOptions): Promise<Job<unknown>> } {
+    if (signatures.length === 0) throw new InvalidArgumentError('a chain needs at least one signature');
+    return {
+      enqueue: async (options = {}) => {
+        const [first, ...rest] = signatures.map((s) => s.toData()) as [SignatureData, ...SignatureData[]];
+        const pkg = this.buildPackage(first, { ...fromJobOptions(first.options), ...options });
+        if (rest.length > 0) pkg.chain = rest;
+        // The handle follows the chain's last job only when the chain has one job; see chainResult.
+        const [job] = await this.send([pkg]);
+        return job!;
+      },
+    };
+  }
+
+  /** A group: jobs run in parallel; their results are collected with `groupResults`. */
+  group(signatures: readonly Signature[]): { enqueue(options?: EnqueueJobOptions): Promise<GroupHandle> } {
+    return {
+      enqueue: async (options = {}) => {
+        const group = options.group ?? uuidv7();
+        const packages = signatures.map((signature, index) => {
+          const data = signature.toData();
+          const pkg = this.buildPackage(data, { ...fromJobOptions(data.options), ...options, group });
+          pkg.groupIndex = index;
+          return pkg;
+        });
+        await this.send(packages);
+        return new GroupHandle(
+          this,
+          group,
+          packages.map((p) => p.id),
+        );
+      },
+    };
+  }
+
+  /** A chord: a group, then `callback` once with the list of the group's results. */
+  chord(
+    signatures: readonly Signature[],
+    callback: Signature,
+  ): { enqueue(options?: EnqueueJobOptions): Promise<Job<unknown>> } {
+    if (signatures.length === 0) throw new InvalidArgumentError('a chord needs at least one group member');
+    return {
+      enqueue: async (options = {}) => {
+        const group = options.group ?? uuidv7();
+        const callbackData: SignatureData = { ...callback.toData(), id: uuidv7() };
+        const packages = signatures.map((signature, index) => {
+          const data = signature.toData();
+          const pkg = this.buildPackage(data, { ...fromJobOptions(data.options), ...options, group });
+          pkg.groupIndex = index;
+          pkg.chord = { callback: callbackData, size: signatures.length };
+          return pkg;
+        });
+        await this.send(packages);
+        return new Job(this, callbackData.id!, callbackData.name);
+      },
+    };
+  }
+
+  /** A handle for a job enqueued earlier (by id). */
+  job<R = unknown>(id: string, name = 'unknown'): Job<R> {
+    return new Job<R>(this, id, name);
+  }
+
+  /** Stored results of a group, in member order. */
+  groupResults(group: string): Promise<TaskResult[]> {
+    return this.results.group(group);
+  }
+
+  /** A complete task package for a call, with options merged and defaults from configuration. */
+  buildPackage(signature: SignatureData, options: EnqueueJobOptions): TaskPackage {
+    const now = this.clock.now();
+    const eta =
+      options.eta !== undefined
+        ? typeof options.eta === 'number'
+          ? options.eta
+          : options.eta.getTime()
+        : options.delay !== undefined
+          ? now + durationMs(options.delay, 'delay')
+          : undefined;
+    const pkg: TaskPackage = {
+      id: options.id ?? signature.id ?? uuidv7(now),
+      name: signature.name,
+      args: signature.args,
+      queue: options.queue ?? this.config.queue,
+      enqueuedAt: now,
+    };
+    if (options.id !== undefined) chosenIds.add(pkg);
+    if (eta !== undefined && eta > now) pkg.eta = eta;
+    if (options.priority !== undefined) pkg.priority = options.priority;
+    if (options.group !== undefined) pkg.group = options.group;
+    if (options.hook !== undefined)
+      pkg.hook = typeof options.hook === 'string' ? options.hook : options.hook.name;
+    if (options.timeout !== undefined) pkg.timeoutMs = durationMs(options.timeout, 'timeout');
+    if (options.softTimeout !== undefined) pkg.softTimeoutMs = durationMs(options.softTimeout, 'softTimeout');
+    if (options.maxAttempts !== undefined) pkg.maxAttempts = options.maxAttempts;
+    if (options.ackFailure !== undefined) pkg.ackFailure = options.ackFailure;
+    if (options.saveResult !== undefined) pkg.saveResult = options.saveResult;
+    if (options.retry !== undefined) pkg.retry = options.retry;
+    return pkg;
+  }
+
+  /**
+   * Send packages: one broker call per (queue, priority, delay) batch. Jobs whose id was given and has
+   * been enqueued before are not sent again. In `sync` mode they run here instead.
+   */
+  async send(packages: readonly TaskPackage[]): Promise<Job<unknown>[]> {
+    if (this.closed) throw new InvalidArgumentError('this tasq client is closed');
+    const jobs = packages.map((pkg) => new Job(this, pkg.id, pkg.name));
+    const toSend: TaskPackage[] = [];
+    for (const pkg of packages) {
+      if (!(await this.firstEnqueueOf(pkg))) continue;
+      toSend.push(pkg);
+    }
+    if (this.config.sync) {
+      for (const pkg of toSend) await this.runInline(pkg);
+      return jobs;
+    }
+    const now = this.clock.now();
+    const batches = new Map<
+      string,
+      { queue: string; priority: number; delayMs: number; bodies: Uint8Array[] }
+    >();
+    for (const pkg of toSend) {
+      const delayMs = pkg.eta !== undefined ? Math.max(0, pkg.eta - now) : 0;
+      const key = `${pkg.queue}\u0000${pkg.priority ?? 0}\u0000${delayMs}`;
+      let batch = batches.get(key);
+      if (!batch) {
+        batch = { queue: pkg.queue, priority: pkg.priority ?? 0, delayMs, bodies: [] };
+        batches.set(key, batch);
+      }
+      batch.bodies.push(this.codec.encode(pkg));
+    }
+    for (const batch of batches.values()) {
+      await this.broker.enqueue(batch.queue, batch.bodies, {
+        priority: batch.priority,
+        delayMs: batch.delayMs,
+        allowDelayHops: true,
+      });
+    }
+    return jobs;
+  }
+
+  /** Enqueue what follows a finished job (hook, next chain link, chord callback). */
+  async sendFollowUps(pkg: TaskPackage, result: TaskResult): Promise<void> {
+    const { enqueue, chordFailure } = await followUps(pkg, result, this.results);
+    if (chordFailure) {
+      const now = this.clock.now();
+      await this.results.save({
+        id: chordFailure.callbackId,
+        name: chordFailure.name,
+        queue: pkg.queue,
+        status: 'failure',
+        error: toErrorInfo(chordFailure.error),
+        attempts: 0,
+        enqueuedAt: now,
+        startedAt: now,
+        stoppedAt: now,
+      });
+    }
+    if (enqueue.length === 0) return;
+    await this.send(
+      enqueue.map((followUp) => {
+        const next = this.buildPackage(followUp.signature, {
+          ...fromJobOptions(followUp.signature.options),
+          ...(followUp.id ? { id: followUp.id } : {}),
+        });
+        next.parentId = pkg.id;
+        if (followUp.chain) next.chain = followUp.chain;
+        return next;
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([this.broker.close(), this.results.close()]);
+  }
+
+  /** Idempotency by job id: only the first enqueue of an id that the caller chose goes out. */
+  private async firstEnqueueOf(pkg: TaskPackage): Promise<boolean> {
+    if (!chosenIds.has(pkg)) return true;
+    return this.results.claimOnce(`enqueue:${pkg.id}`);
+  }
+
+  private async runInline(pkg: TaskPackage): Promise<void> {
+    const policy = pkg.retry;
+    let result: TaskResult;
+    let attempt = pkg.attempt ?? 1;
+    for (;;) {
+      result = await executeTask(
+        this.registry,
+        { ...pkg, attempt },
+        {
+          logger: this.logger,
+          saveArgs: this.config.saveArgs,
+          now: () => this.clock.now(),
+        },
+      );
+      if (result.status === 'success' || !policy || attempt >= policy.attempts) break;
+      attempt++;
+    }
+    if (pkg.saveResult !== false) await this.results.save(result);
+    await this.sendFollowUps(pkg, result);
+  }
+}
+
+/** Packages whose id the caller chose: only those need the idempotency check. */
+const chosenIds = new WeakSet<TaskPackage>();
+
+function withTaskDefaults(task: Task<any, any>, options: EnqueueJobOptions): EnqueueJobOptions {
+  const defaults = task.options;
+  return {
+    ...(defaults.queue !== undefined ? { queue: defaults.queue } : {}),
+    ...(defaults.priority !== undefined ? { priority: defaults.priority } : {}),
+    ...(defaults.timeout !== undefined ? { timeout: defaults.timeout } : {}),
+    ...(defaults.softTimeout !== undefined ? { softTimeout: defaults.softTimeout } : {}),
+    ...(defaults.maxAttempts !== undefined ? { maxAttempts: defaults.maxAttempts } : {}),
+    ...(defaults.ackFailure !== undefined ? { ackFailure: defaults.ackFailure } : {}),
+    ...(defaults.saveResult !== undefined ? { saveResult: defaults.saveResult } : {}),
+    ...(defaults.retry !== undefined ? { retry: defaults.retry } : {}),
+    ...options,
+  };
+}
+
+function fromJobOptions(options: JobOptionsData | undefined): EnqueueJobOptions {
+  if (!options) return {};
+  const { timeoutMs, softTimeoutMs, ...rest } = options;
+  return {
+    ...rest,
+    ...(timeoutMs !== undefined ? { timeout: `${timeoutMs}ms` } : {}),
+    ...(softTimeoutMs !== undefined ? { softTimeout: `${softTimeoutMs}ms` } : {}),
+  };
+}
+
+/** A handle on one job: wait for its result. */
+export class Job<R = unknown> {
+  constructor(
+    private readonly tasq: Tasq,
+    readonly id: string,
+    readonly name: string,
+  ) {}
+
+  /**
+   * The task's return value. Throws TaskFailedError when the task failed, ResultTimeoutError when no
+   * result arrived in time (default 30 s).
+   */
+  async result(options: { timeout?: number | string } = {}): Promise<R> {
+    // A number here is milliseconds, as in `job.result({ timeout: 5_000 })`; a string carries its unit.
+    const timeout = options.timeout ?? 30_000;
+    const timeoutMs = typeof timeout === 'number' ? timeout : durationMs(timeout, 'timeout');
+    const outcome = await this.tasq.results.wait(this.id, timeoutMs);
+    if (!outcome) throw new ResultTimeoutError(this.id, timeoutMs);
+    if (outcome.status === 'failure') {
+      throw new TaskFailedError(this.id, outcome.name, outcome.error ?? { name: 'Error', message: 'failed' });
+    }
+    return outcome.result as R;
+  }
+
+  /** The stored TaskResult, waiting up to `timeoutMs` (0: just look). */
+  outcome(timeoutMs = 0): Promise<TaskResult | undefined> {
+    return timeoutMs > 0 ? this.tasq.results.wait(this.id, timeoutMs) : this.tasq.results.get(this.id);
+  }
+}
+
+/** A handle on a group: its members' results, in order. */
+export class GroupHandle {
+  constructor(
+    private readonly tasq: Tasq,
+    readonly group: string,
+    readonly ids: readonly string[],
+  ) {}
+
+  /** Wait until every member has a result (timeout in ms, default 30 s); results in member order. */
+  async results(options: { timeout?: number } = {}): Promise<TaskResult[]> {
+    const timeoutMs = options.timeout ?? 30_000;
+    const deadline = Date.now() + timeoutMs;
+    const results: TaskResult[] = [];
+    for (const id of this.ids) {
+      const result = await this.tasq.results.wait(id, Math.max(0, deadline - Date.now()));
+      if (!result) throw new ResultTimeoutError(id, timeoutMs);
+      results.push(result);
+    }
+    return results;
+  }
+
+  /** The members' return values, in order; throws TaskFailedError for the first failed member. */
+  async values(options: { timeout?: number } = {}): Promise<unknown[]> {
+    return (await this.results(options)).map((r) => {
+      if (r.status === 'failure')
+        throw new TaskFailedError(r.id, r.name, r.error ?? { name: 'Error', message: 'failed' });
+      return r.result;
+    });
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Compressors shrink large packages. Small ones are sent as they are: below `minBytes` the CPU spent
+ * outweighs the bytes saved (a no-op task's package is ~200 bytes).
+ */
+import zlib from 'node:zlib';
+
+export interface Compressor {
+  /** Up to 32 ASCII letters, digits, `-` or `_`: it is written into every frame. */
+  readonly name: string;
+  compress(bytes: Uint8Array): Uint8Array;
+  decompress(bytes: Uint8Array): Uint8Array;
+}
+
+/** Decompressing more than this is refused: a tiny package must not expand into gigabytes (a zip bomb). */
+export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
+
+export const noCompression: Compressor = {
+  name: 'none',
+  compress: (bytes) => bytes,
+  decompress: (bytes) => bytes,
+};
+
+export const gzipCompressor: Compressor = {
+  name: 'gzip',
+  compress: (bytes) => zlib.gzipSync(bytes, { level: 6 }),
+  decompress: (bytes) => zlib.gunzipSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES }),
+};
+
+export const deflateCompressor: Compressor = {
+  name: 'deflate',
+  compress: (bytes) => zlib.deflateRawSync(bytes, { level: 6 }),
+  decompress: (bytes) => zlib.inflateRawSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES }),
+};
+
+export const brotliCompressor: Compressor = {
+  name: 'brotli',
+  // Quality 11 (the library default) is ~20x slower than 5 for a few percent; 5 suits messages.
+  compress: (bytes) =>
+    zlib.brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } }),
+  decompress: (bytes) => zlib.brotliDecompressSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES }),
+};
+
+type ZstdZlib = typeof zlib & {
+  zstdCompressSync?: (bytes: Uint8Array) => Buffer;
+  zstdDecompressSync?: (bytes: Uint8Array, options?: { maxOutputLength?: number }) => Buffer;
+};
+const zstd = zlib as ZstdZlib;
+
+/** zstd, where this Node has it (22.15+, 23.8+). */
+export const zstdCompressor: Compressor | undefined =
+  typeof zstd.zstdCompressSync === 'function' && typeof zstd.zstdDecompressSync === 'function'
+    ? {
+        name: 'zstd',
+        compress: (bytes) => zstd.zstdCompressSync!(bytes),
+        decompress: (bytes) => zstd.zstdDecompressSync!(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES }),
+      }
+    : undefined;
+
+export const builtInCompressors: readonly Compressor[] = [
+  noCompression,
+  gzipCompressor,
+  deflateCompressor,
+  brotliCompressor,
+  ...(zstdCompressor ? [zstdCompressor] : []),
+];
+
+/** What `compress: true` means: gzip, readable by every Node tasq supports and by other languages. */
+export const defaultCompressorName = 'gzip';

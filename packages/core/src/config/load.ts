@@ -1,0 +1,65 @@
+/**
+ * Finding and reading the configuration file: tasq.config.{ts,mts,mjs,js,json} in the working directory
+ * (Node 24 runs .ts files natively), or an explicit path.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../errors.js';
+import { type ResolvedConfig, type ResolveOptions, resolveConfig } from './resolve.js';
+
+export const CONFIG_FILE_NAMES = [
+  'tasq.config.ts',
+  'tasq.config.mts',
+  'tasq.config.mjs',
+  'tasq.config.js',
+  'tasq.config.json',
+];
+
+/** The config file in `cwd`, or undefined when there is none. */
+export function findConfigFile(cwd: string = process.cwd()): string | undefined {
+  for (const name of CONFIG_FILE_NAMES) {
+    const candidate = path.join(cwd, name);
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Read a config file's object (the default export, or the JSON document). */
+export async function readConfigFile(file: string): Promise<unknown> {
+  const absolute = path.resolve(file);
+  if (!existsSync(absolute)) throw new ConfigError([`configuration file not found: ${absolute}`]);
+  if (absolute.endsWith('.json')) {
+    try {
+      return JSON.parse(await readFile(absolute, 'utf8'));
+    } catch (error) {
+      throw new ConfigError([`${absolute} is not valid JSON: ${(error as Error).message}`]);
+    }
+  }
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError([`cannot load ${absolute}: ${(error as Error).message}`]);
+  }
+  const value = module.default ?? module.config;
+  if (value === undefined) throw new ConfigError([`${absolute} has no default export`]);
+  return typeof value === 'function' ? await (value as () => unknown)() : value;
+}
+
+export interface LoadConfigOptions extends ResolveOptions {
+  /** An explicit file; default: the first tasq.config.* in `cwd`. */
+  file?: string;
+  cwd?: string;
+}
+
+/** Load and resolve: file < environment < overrides. No file: the defaults (embedded SQLite). */
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<ResolvedConfig> {
+  const file = options.file ?? findConfigFile(options.cwd);
+  const fromFile = file ? await readConfigFile(file) : {};
+  if (typeof fromFile !== 'object' || fromFile === null) {
+    throw new ConfigError([`${file} must export an object`]);
+  }
+  return resolveConfig(fromFile, { ...options, source: options.source ?? file });
+}

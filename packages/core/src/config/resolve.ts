@@ -1,0 +1,286 @@
+/**
+ * Turns what a user wrote (a file, an object, environment variables) into one complete, checked
+ * configuration with every default filled in and every time in milliseconds. All problems are reported
+ * together, each naming its key.
+ */
+import type { z } from 'zod';
+import { parseDurationMs, parseSizeBytes } from '../duration.js';
+import { ConfigError } from '../errors.js';
+import { configSchema, defaultWorkers, type TasqConfigInput } from './schema.js';
+
+/** The development secret used when none is configured; `tasq check` warns about it. */
+export const INSECURE_DEVELOPMENT_SECRET = 'tasq-insecure-development-secret';
+
+export interface BrokerSelection {
+  /** Module specifier: a package name ("@tasq/redis") or a path, optionally with "#Export". */
+  module: string;
+  options: Record<string, unknown>;
+  /** Which key chose it, for messages ("redis", "brokerClass", "default"). */
+  source: string;
+}
+
+export interface ResolvedConfig {
+  name: string;
+  cluster: string;
+  queue: string;
+  queues: string[];
+  workers: number;
+  concurrency: number;
+  pool: 'process' | 'thread' | 'inline';
+  daemonizeWorkers: boolean;
+  recycle: number;
+  maxRssBytes?: number;
+  timeoutMs?: number;
+  softTimeoutMs?: number;
+  timeZone: string;
+  ackFailures: boolean;
+  maxAttempts: number;
+  retryMs: number;
+  compress: false | string;
+  saveLimit: number;
+  saveLimitPer?: 'name' | 'group';
+  guardCycleMs: number;
+  queueLimit: number;
+  bulk: number;
+  pollMs: number;
+  catchUp: boolean;
+  scheduler: boolean;
+  cachedSeconds?: number;
+  cpuAffinity?: number;
+  stopTimeoutMs: number;
+  tasks: string[];
+  rateLimits: Record<string, string>;
+  label: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  secrets: string[];
+  /** True when no secret was configured and the development secret is in use. */
+  insecureSecret: boolean;
+  serializer: 'json' | 'msgpack';
+  sync: boolean;
+  saveArgs: boolean;
+  callTimeoutMs: number;
+  broker: BrokerSelection;
+  resultBackend?: { module: string; options: Record<string, unknown> };
+  errorReporter?: { module: string; options: Record<string, unknown> };
+  /** The validated input, for tools that show it. */
+  input: TasqConfigInput;
+}
+
+const SHORTHANDS: Record<string, string> = {
+  redis: '@tasq/redis',
+  orm: '@tasq/orm',
+  postgres: '@tasq/orm',
+  sqlite: '@tasq/orm',
+  mongo: '@tasq/mongo',
+  rabbitmq: '@tasq/rabbitmq',
+  sqs: '@tasq/sqs',
+};
+
+export interface ResolveOptions {
+  /** Which alt cluster's overrides to apply. */
+  cluster?: string;
+  /** Environment to read TASQ_* overrides from. Default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Where the configuration came from, for messages. */
+  source?: string;
+  /** Applied over the input and the environment (command-line flags). */
+  overrides?: Record<string, unknown>;
+}
+
+/** Validate and complete a configuration. Throws ConfigError listing every problem. */
+export function resolveConfig(input: unknown = {}, options: ResolveOptions = {}): ResolvedConfig {
+  const env = options.env ?? process.env;
+  const withEnv = { ...applyEnvironment(input, env, options.source), ...(options.overrides ?? {}) };
+  const parsed = configSchema.safeParse(withEnv);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error), options.source);
+  const config = parsed.data;
+  const issues: string[] = [];
+
+  const cluster = options.cluster ?? 'default';
+  let effective: TasqConfigInput = config;
+  if (options.cluster && options.cluster !== 'default') {
+    const alt = config.altClusters?.[options.cluster];
+    if (!alt) {
+      const known = Object.keys(config.altClusters ?? {});
+      issues.push(
+        `cluster "${options.cluster}" is not in altClusters${known.length ? ` (known: ${known.join(', ')})` : ''}`,
+      );
+    } else {
+      effective = { ...config, ...alt };
+    }
+  }
+
+  const ms = (value: number | string | undefined) =>
+    value === undefined ? undefined : parseDurationMs(value)!;
+  const workers = effective.workers ?? defaultWorkers();
+  const concurrency = effective.concurrency ?? 1;
+  const timeoutMs = ms(effective.timeout);
+  const softTimeoutMs = ms(effective.softTimeout);
+  const retryMs = ms(effective.retry) ?? 60_000;
+  const guardCycleMs = ms(effective.guardCycle) ?? 500;
+  const bulk = effective.bulk ?? 1;
+  // The reference's default is workers²; with concurrency, what the pool can run at once, squared, is
+  // far too much, so: twice what the pool can run at once, and at least one bulk fetch.
+  const queueLimit = effective.queueLimit ?? Math.max(workers * concurrency * 2, bulk);
+
+  if (timeoutMs !== undefined && retryMs <= timeoutMs) {
+    issues.push(
+      `retry (${show(effective.retry ?? 60)}) must be greater than timeout (${show(effective.timeout!)}): ` +
+        'the broker would deliver a task again while it may still be running',
+    );
+  }
+  if (softTimeoutMs !== undefined && timeoutMs !== undefined && softTimeoutMs >= timeoutMs) {
+    issues.push(
+      `softTimeout (${show(effective.softTimeout!)}) must be less than timeout (${show(effective.timeout!)})`,
+    );
+  }
+  if (guardCycleMs <= 0 || guardCycleMs >= 60_000) {
+    issues.push(
+      `guardCycle (${show(effective.guardCycle!)}) must be greater than 0 and less than 60 seconds`,
+    );
+  }
+  if (bulk > queueLimit) issues.push(`bulk (${bulk}) must not exceed queueLimit (${queueLimit})`);
+  if (timeoutMs === 0) issues.push('timeout must be greater than 0 (leave it out for no timeout)');
+
+  const broker = selectBroker(config, issues);
+  const secretInput = config.secret ?? env.TASQ_SECRET;
+  const secrets = secretInput === undefined ? [INSECURE_DEVELOPMENT_SECRET] : [secretInput].flat();
+  const queue = config.queue ?? 'default';
+  if (issues.length > 0) throw new ConfigError(issues, options.source);
+
+  return {
+    name: config.name ?? 'default',
+    cluster,
+    queue,
+    queues: effective.queues ?? [queue],
+    workers,
+    concurrency,
+    pool: effective.pool ?? 'process',
+    daemonizeWorkers: effective.daemonizeWorkers ?? true,
+    recycle: effective.recycle ?? 500,
+    maxRssBytes: effective.maxRss === undefined ? undefined : parseSizeBytes(effective.maxRss),
+    timeoutMs,
+    softTimeoutMs,
+    timeZone: effective.timeZone ?? 'UTC',
+    ackFailures: effective.ackFailures ?? false,
+    maxAttempts: effective.maxAttempts ?? 0,
+    retryMs,
+    compress: effective.compress === true ? 'gzip' : (effective.compress ?? false),
+    saveLimit: effective.saveLimit ?? 250,
+    saveLimitPer: effective.saveLimitPer,
+    guardCycleMs,
+    queueLimit,
+    bulk,
+    pollMs: ms(effective.poll) ?? 200,
+    catchUp: effective.catchUp ?? true,
+    scheduler: effective.scheduler ?? true,
+    cachedSeconds:
+      effective.cached === true ? 3600 : effective.cached === false ? undefined : effective.cached,
+    cpuAffinity: effective.cpuAffinity,
+    stopTimeoutMs: ms(effective.stopTimeout) ?? 600_000,
+    tasks: effective.tasks ?? [],
+    rateLimits: effective.rateLimits ?? {},
+    label: effective.label ?? 'tasq',
+    logLevel: effective.logLevel ?? 'info',
+    secrets,
+    insecureSecret: secretInput === undefined,
+    serializer: config.serializer ?? 'json',
+    sync: config.sync ?? false,
+    saveArgs: config.saveArgs ?? false,
+    callTimeoutMs: ms(config.callTimeout) ?? 10_000,
+    broker,
+    resultBackend: config.resultBackend
+      ? { module: config.resultBackend.class, options: config.resultBackend.options ?? {} }
+      : undefined,
+    errorReporter: config.errorReporter
+      ? { module: config.errorReporter.module, options: config.errorReporter.options ?? {} }
+      : undefined,
+    input: config,
+  };
+}
+
+function selectBroker(config: TasqConfigInput, issues: string[]): BrokerSelection {
+  const chosen = Object.keys(SHORTHANDS).filter((key) => config[key as keyof TasqConfigInput] !== undefined);
+  if (config.brokerClass) chosen.unshift('brokerClass');
+  if (chosen.length > 1) {
+    issues.push(`only one broker may be configured, found: ${chosen.join(', ')}`);
+  }
+  if (config.brokerOptions && !config.brokerClass) issues.push('brokerOptions needs brokerClass');
+  if (config.mongoDb && config.mongo === undefined) issues.push('mongoDb needs mongo');
+  const key = chosen[0];
+  if (key === undefined) return { module: '@tasq/orm', options: {}, source: 'default' };
+  if (key === 'brokerClass') {
+    return { module: config.brokerClass!, options: config.brokerOptions ?? {}, source: 'brokerClass' };
+  }
+  const value = config[key as keyof TasqConfigInput] as string | Record<string, unknown>;
+  const options: Record<string, unknown> = typeof value === 'string' ? { url: value } : { ...value };
+  if (key === 'sqlite' && typeof value === 'string') {
+    options.url = value.startsWith('sqlite:') ? value : `sqlite:${value}`;
+  }
+  if (key === 'mongo' && config.mongoDb) options.database = config.mongoDb;
+  return { module: SHORTHANDS[key]!, options, source: key };
+}
+
+function show(value: number | string): string {
+  return typeof value === 'number' ? String(value) : JSON.stringify(value);
+}
+
+function formatIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
+      return `unknown option${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
+    }
+    return `${path || '(root)'}: ${issue.message}`;
+  });
+}
+
+/**
+ * Environment overrides: TASQ_WORKERS=4 sets `workers`. Numbers, booleans, comma lists (queues, tasks)
+ * and JSON objects are parsed; the result is validated like the rest.
+ */
+export function applyEnvironment(
+  input: unknown,
+  env: Record<string, string | undefined>,
+  source?: string,
+): Record<string, unknown> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ConfigError(['the configuration must be an object'], source);
+  }
+  const result: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+  const keys = Object.keys(configSchema.shape);
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('TASQ_') || raw === undefined || name === 'TASQ_SECRET') continue;
+    const key = keys.find((k) => toEnvName(k) === name);
+    if (!key) continue;
+    result[key] = parseEnvValue(key, raw);
+  }
+  return result;
+}
+
+export function toEnvName(key: string): string {
+  return `TASQ_${key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()}`;
+}
+
+const LIST_KEYS = new Set(['queues', 'tasks']);
+
+function parseEnvValue(key: string, raw: string): unknown {
+  const text = raw.trim();
+  if (LIST_KEYS.has(key) && !text.startsWith('['))
+    return text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  if (/^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (text.startsWith('{') || text.startsWith('[')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
