@@ -1,4 +1,10 @@
-import { BROKER_SPECIFICATION_VERSION, ConfigError, isBrokerPlugin, ManualClock, silentLogger } from '@tasq/core';
+import {
+  BROKER_SPECIFICATION_VERSION,
+  ConfigError,
+  isBrokerPlugin,
+  ManualClock,
+  silentLogger,
+} from '@tasq/core';
 import { describe, expect, it } from 'vitest';
 import plugin from './index.js';
 

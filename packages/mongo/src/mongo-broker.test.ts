@@ -10,7 +10,12 @@ import { MongoBroker } from './mongo-broker.js';
 import { CLAIM_SORT, PACKAGE_CLAIM_INDEX } from './mongo-collections.js';
 import { databaseFromUrl } from './mongo-options.js';
 import { MongoResultBackend } from './mongo-result-backend.js';
-import { dropDatabase, serverSkipReason, serverUrl as url, uniqueDatabaseName } from './test-support/mongo-server.js';
+import {
+  dropDatabase,
+  serverSkipReason,
+  serverUrl as url,
+  uniqueDatabaseName,
+} from './test-support/mongo-server.js';
 
 const skipReason = await serverSkipReason();
 const database = uniqueDatabaseName();
@@ -30,18 +35,23 @@ describe.skipIf(skipReason !== undefined)(
       const client = new MongoClient(url!);
       try {
         const queue = queueName();
-        await broker.enqueue(queue, Array.from({ length: 50 }, (_, i) => bytes(`p${i}`)));
+        await broker.enqueue(
+          queue,
+          Array.from({ length: 50 }, (_, i) => bytes(`p${i}`)),
+        );
         const now = Date.now();
         const plan = await client
           .db(database)
           .collection('tasq_packages')
           .find({ queue, runAt: { $lte: now }, lockedUntil: { $lte: now } })
           .sort(CLAIM_SORT)
+          .hint(PACKAGE_CLAIM_INDEX.key)
           .limit(1)
           .explain('queryPlanner');
         const winning = JSON.stringify(plan.queryPlanner.winningPlan);
         expect(winning).toContain(PACKAGE_CLAIM_INDEX.name);
-        expect(winning).not.toContain('"SORT"');
+        // The index yields claim order: no blocking sort stage over the backlog.
+        expect(winning).not.toMatch(/"stage":"SORT"/);
       } finally {
         await client.close();
         await broker.close();

@@ -22,7 +22,7 @@ import {
 } from '@tasq/core';
 import type { Collection, Filter, UpdateFilter } from 'mongodb';
 import { ChangeNotifier, sleepUntilChanged } from './mongo-change-notifier.js';
-import { CLAIM_SORT, ensureIndexes, PACKAGE_INDEXES } from './mongo-collections.js';
+import { CLAIM_SORT, ensureIndexes, PACKAGE_CLAIM_INDEX, PACKAGE_INDEXES } from './mongo-collections.js';
 import { MongoConnection } from './mongo-connection.js';
 import {
   DEAD_LETTER_LOCK,
@@ -49,6 +49,12 @@ export const MONGO_BROKER_CAPABILITIES: BrokerCapabilities = {
   maxPackageBytes: 15 * 1024 * 1024,
   pubsub: false,
 };
+
+/**
+ * Claims name their index: the planner could otherwise pick the lease index (a range on `lockedUntil`
+ * followed by an in-memory sort of every ready package) when a trial run happens to favour it.
+ */
+const CLAIM_HINT = PACKAGE_CLAIM_INDEX.key;
 
 /** How often a batch claim that lost every candidate to other consumers retries at once before it waits. */
 const CONTENDED_CLAIM_RETRIES = 3;
@@ -96,7 +102,7 @@ export class MongoBroker implements Broker {
           (event) => (event.operationType === 'insert' ? event.fullDocument?.queue : undefined),
           logger,
         );
-        notifier.start();
+        await notifier.start();
       }
       logger.debug(
         { database: resolved.database, changeStreams: notifier !== undefined },
@@ -270,6 +276,7 @@ export class MongoBroker implements Broker {
     const claimed = await mapDriverErrors(`reserve on queue "${queue}"`, () =>
       this.packages.findOneAndUpdate(claimableFilter(queue, now), leaseUpdate(now, leaseMs, randomUUID()), {
         sort: CLAIM_SORT,
+        hint: CLAIM_HINT,
         returnDocument: 'after',
       }),
     );
@@ -289,7 +296,12 @@ export class MongoBroker implements Broker {
       const operation = `reserve on queue "${queue}"`;
       const candidates = await mapDriverErrors(operation, () =>
         this.packages
-          .find(claimableFilter(queue, now), { projection: { _id: 1 }, sort: CLAIM_SORT, limit: max })
+          .find(claimableFilter(queue, now), {
+            projection: { _id: 1 },
+            sort: CLAIM_SORT,
+            hint: CLAIM_HINT,
+            limit: max,
+          })
           .toArray(),
       );
       if (candidates.length === 0) return [];

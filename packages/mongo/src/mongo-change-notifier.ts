@@ -10,10 +10,17 @@ import type { ChangeStream, Collection, Document } from 'mongodb';
 /** Reads the key out of a change event; undefined means "could concern anyone": every waiter wakes. */
 export type ChangeKey = (event: Document) => string | undefined;
 
+/**
+ * Longest wait for a new stream's cursor. The aggregate that opens it is one round trip; a server that
+ * reports no resume token for an empty first batch (before 4.0.7) is only waited for this long.
+ */
+const STREAM_OPEN_WAIT_MS = 2000;
+
 export class ChangeNotifier {
   private readonly waiters = new Map<string, Set<() => void>>();
   private stream: ChangeStream | undefined;
   private failed = false;
+  private closed = false;
 
   constructor(
     private readonly collection: Collection,
@@ -24,30 +31,52 @@ export class ChangeNotifier {
 
   /** True while the stream is open and delivering events. */
   get active(): boolean {
-    return this.stream !== undefined && !this.failed;
+    return this.stream !== undefined && !this.failed && !this.closed;
   }
 
-  /** Open the stream. Events start flowing once the server has set up its cursor (a round trip). */
-  start(): void {
-    if (this.stream) return;
+  /**
+   * Open the stream and wait until the server has opened its cursor (the driver reports the cursor's
+   * first resume token): from then on no change is missed. Gives up waiting after
+   * {@link STREAM_OPEN_WAIT_MS}, and never rejects: a stream that cannot be opened is logged, and waiters
+   * poll instead.
+   */
+  async start(): Promise<void> {
+    if (this.stream || this.closed) return;
     const stream = this.collection.watch(this.pipeline);
-    stream.on('change', (event: Document) => this.dispatch(this.keyOf(event)));
-    // The driver resumes by itself after resumable errors (failover, network blip); an 'error' event means
-    // it gave up. Fall back to polling and say so once.
-    stream.on('error', (error: unknown) => {
-      if (this.failed) return;
-      this.failed = true;
-      this.logger.warn(
-        {
-          collection: this.collection.collectionName,
-          error: error instanceof Error ? error.message : String(error),
-        },
-        'mongo change stream stopped; falling back to polling',
-      );
-      this.dispatch(undefined);
-      void stream.close().catch(() => undefined);
-    });
     this.stream = stream;
+    let opened!: () => void;
+    const ready = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    stream.once('resumeTokenChanged', () => opened());
+    const timer = setTimeout(opened, STREAM_OPEN_WAIT_MS);
+    void this.pump(stream).finally(opened);
+    await ready;
+    clearTimeout(timer);
+  }
+
+  private async pump(stream: ChangeStream): Promise<void> {
+    try {
+      // next() waits on the server (awaitData getMore) and resumes by itself after resumable errors
+      // (failover, network blip); an error that reaches here means the driver gave up.
+      for (;;) this.dispatch(this.keyOf(await stream.next()));
+    } catch (error) {
+      this.fail(error);
+    }
+  }
+
+  private fail(error: unknown): void {
+    if (this.closed || this.failed) return;
+    this.failed = true;
+    this.logger.warn(
+      {
+        collection: this.collection.collectionName,
+        error: error instanceof Error ? error.message : String(error),
+      },
+      'mongo change stream stopped; falling back to polling',
+    );
+    this.dispatch(undefined);
+    void this.stream?.close().catch(() => undefined);
   }
 
   /**
@@ -76,6 +105,7 @@ export class ChangeNotifier {
 
   /** Close the stream and wake every waiter. Idempotent. */
   async close(): Promise<void> {
+    this.closed = true;
     this.dispatch(undefined);
     const stream = this.stream;
     this.stream = undefined;

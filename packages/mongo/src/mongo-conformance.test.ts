@@ -7,7 +7,12 @@ import { afterAll } from 'vitest';
 import { MongoBroker } from './mongo-broker.js';
 import { MongoResultBackend } from './mongo-result-backend.js';
 import { MongoScheduleStore } from './mongo-schedule-store.js';
-import { dropDatabase, serverSkipReason, serverUrl as url, uniqueDatabaseName } from './test-support/mongo-server.js';
+import {
+  dropDatabase,
+  serverSkipReason,
+  serverUrl as url,
+  uniqueDatabaseName,
+} from './test-support/mongo-server.js';
 
 const skipReason = await serverSkipReason();
 const database = uniqueDatabaseName();

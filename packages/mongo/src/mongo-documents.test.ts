@@ -30,7 +30,13 @@ describe('package documents', () => {
     const stored = throughBson(document);
     expect(stored.body).toBeInstanceOf(BSON.Binary);
     expect(stored.body.sub_type).toBe(0);
-    expect(stored).toMatchObject({ queue: 'emails', priority: 7, runAt: 2_000, lockedUntil: 0, deliveries: 0 });
+    expect(stored).toMatchObject({
+      queue: 'emails',
+      priority: 7,
+      runAt: 2_000,
+      lockedUntil: 0,
+      deliveries: 0,
+    });
 
     const claimed: PackageDocument = { ...stored, leaseToken: 'token-1', deliveries: 2, lockedUntil: 31_000 };
     const delivery = deliveryFromDocument(throughBson(claimed));
@@ -57,7 +63,13 @@ describe('package documents', () => {
   });
 
   it('refuse a delivery that came from another broker with InvalidArgumentError', () => {
-    const foreign: Delivery = { id: 'x', queue: 'q', body: new Uint8Array(), deliveries: 1, receipt: 'redis-handle' };
+    const foreign: Delivery = {
+      id: 'x',
+      queue: 'q',
+      body: new Uint8Array(),
+      deliveries: 1,
+      receipt: 'redis-handle',
+    };
     expect(() => receiptOf(foreign)).toThrow(InvalidArgumentError);
     expect(() => receiptOf({ ...foreign, receipt: { packageId: new ObjectId(), leaseToken: 5 } })).toThrow(
       /was not reserved from a mongo broker/,
@@ -70,7 +82,12 @@ const success: TaskResult = {
   name: 'reports.build',
   queue: 'reports',
   status: 'success',
-  result: { when: new Date('2030-05-06T07:08:09.010Z'), big: 2n ** 70n, tags: new Set(['a']), byKey: new Map([['k', 1]]) },
+  result: {
+    when: new Date('2030-05-06T07:08:09.010Z'),
+    big: 2n ** 70n,
+    tags: new Set(['a']),
+    byKey: new Map([['k', 1]]),
+  },
   args: [1, 'x', new Date(0)],
   group: 'g1',
   groupIndex: 3,
@@ -102,7 +119,18 @@ describe('result documents', () => {
     };
     const stored = throughBson(resultToDocument(failure, new Date(5_000), undefined));
     expect(Object.keys(stored).sort()).toEqual(
-      ['_id', 'attempts', 'enqueuedAt', 'error', 'name', 'queue', 'savedAt', 'startedAt', 'status', 'stoppedAt'].sort(),
+      [
+        '_id',
+        'attempts',
+        'enqueuedAt',
+        'error',
+        'name',
+        'queue',
+        'savedAt',
+        'startedAt',
+        'status',
+        'stoppedAt',
+      ].sort(),
     );
     const back = resultFromDocument(stored);
     expect(back).toEqual(failure);

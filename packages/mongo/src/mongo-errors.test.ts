@@ -24,13 +24,25 @@ describe('toTasqError', () => {
       'mongo: reserve on queue "emails" failed, server unavailable: connection 3 to 10.0.0.5:27017 closed',
     );
     expect(mapped.cause).toBe(cause);
-    expect(toTasqError(new MongoNetworkTimeoutError('timed out'), 'ack')).toBeInstanceOf(BrokerConnectionError);
+    expect(toTasqError(new MongoNetworkTimeoutError('timed out'), 'ack')).toBeInstanceOf(
+      BrokerConnectionError,
+    );
   });
 
   it('maps elections and shutdowns reported by the server to BrokerConnectionError', () => {
-    const notPrimary = new MongoServerError({ ok: 0, code: 10107, codeName: 'NotWritablePrimary', errmsg: 'not primary' });
+    const notPrimary = new MongoServerError({
+      ok: 0,
+      code: 10107,
+      codeName: 'NotWritablePrimary',
+      errmsg: 'not primary',
+    });
     const shuttingDown = new MongoServerError({ ok: 0, code: 91, errmsg: 'shutdown in progress' });
-    const labelled = new MongoServerError({ ok: 0, code: 112, errmsg: 'write conflict', errorLabels: ['RetryableWriteError'] });
+    const labelled = new MongoServerError({
+      ok: 0,
+      code: 112,
+      errmsg: 'write conflict',
+      errorLabels: ['RetryableWriteError'],
+    });
     for (const error of [notPrimary, shuttingDown, labelled]) {
       expect(toTasqError(error, 'enqueue')).toBeInstanceOf(BrokerConnectionError);
     }
@@ -91,9 +103,10 @@ describe('an unreachable server', () => {
   });
 
   it('fails MongoBroker.open with BrokerConnectionError, and the process stays up', async () => {
-    const error = await MongoBroker.open({ url: unreachable, clientOptions: { serverSelectionTimeoutMS: 300 } }).catch(
-      (e: unknown) => e,
-    );
+    const error = await MongoBroker.open({
+      url: unreachable,
+      clientOptions: { serverSelectionTimeoutMS: 300 },
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BrokerConnectionError);
     expect((error as Error).message).toMatch(/^mongo: connect failed, server unavailable: /);
     expect((error as Error).cause).toBeInstanceOf(MongoServerSelectionError);

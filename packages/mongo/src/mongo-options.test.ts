@@ -17,7 +17,9 @@ describe('databaseFromUrl', () => {
   it('reads the database from the path of single-host, seed-list and SRV connection strings', () => {
     expect(databaseFromUrl('mongodb://127.0.0.1:27017/orders')).toBe('orders');
     expect(databaseFromUrl('mongodb://a:1,b:2,c:3/orders?replicaSet=rs0')).toBe('orders');
-    expect(databaseFromUrl('mongodb+srv://user:p%40ss@cluster0.example.net/orders?retryWrites=true')).toBe('orders');
+    expect(databaseFromUrl('mongodb+srv://user:p%40ss@cluster0.example.net/orders?retryWrites=true')).toBe(
+      'orders',
+    );
     expect(databaseFromUrl('mongodb://h/my%20db')).toBe('my db');
   });
 
@@ -41,7 +43,9 @@ describe('resolveMongoOptions', () => {
 
   it('takes the database from the URL, and the database option over the URL', () => {
     expect(resolveMongoOptions({ url: 'mongodb://h:27017/shop' }).database).toBe('shop');
-    expect(resolveMongoOptions({ url: 'mongodb://h:27017/shop', database: 'queues' }).database).toBe('queues');
+    expect(resolveMongoOptions({ url: 'mongodb://h:27017/shop', database: 'queues' }).database).toBe(
+      'queues',
+    );
     expect(resolveMongoOptions({ url: 'mongodb://h:27017/' }).database).toBe('tasq');
   });
 
@@ -66,7 +70,9 @@ describe('resolveMongoOptions', () => {
     expect(issuesOf({ client, url: 'mongodb://h' })).toEqual([
       'client: give either `client` or `url`/`clientOptions`, not both',
     ]);
-    expect(issuesOf({ client: { db() {} } })).toEqual(['client: must be a MongoClient from the `mongodb` package']);
+    expect(issuesOf({ client: { db() {} } })).toEqual([
+      'client: must be a MongoClient from the `mongodb` package',
+    ]);
   });
 
   it('names every bad key in one error', () => {
@@ -88,6 +94,8 @@ describe('resolveMongoOptions', () => {
   });
 
   it('blames the URL when the database it names is invalid', () => {
-    expect(issuesOf({ url: 'mongodb://h/a$b' })[0]).toMatch(/^url: "a\$b" is not a valid MongoDB database name/);
+    expect(issuesOf({ url: 'mongodb://h/a$b' })[0]).toMatch(
+      /^url: "a\$b" is not a valid MongoDB database name/,
+    );
   });
 });

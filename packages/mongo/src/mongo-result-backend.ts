@@ -72,7 +72,7 @@ export class MongoResultBackend implements ResultBackend {
           (event) => (event.documentKey?._id === undefined ? undefined : String(event.documentKey._id)),
           runtime.logger ?? silentLogger,
         );
-        notifier.start();
+        await notifier.start();
       }
       return new MongoResultBackend(connection, notifier, runtime.clock ?? systemClock);
     } catch (error) {
