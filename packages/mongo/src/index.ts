@@ -14,7 +14,7 @@ export { MongoScheduleStore } from './mongo-schedule-store.js';
  * `brokerClass: "@tasq/mongo"`: the MongoDB broker, with its result backend and schedule store as the
  * defaults for a configuration that names only the broker. Each factory connects and creates its indexes.
  */
-export default defineBrokerPlugin<MongoOptions>({
+export default defineBrokerPlugin<MongoOptions | string>({
   name: 'mongo',
   createBroker: (options, context) => MongoBroker.open(options, context),
   createResultBackend: (options, context) => MongoResultBackend.open(options, context),

@@ -86,7 +86,10 @@ export class MongoBroker implements Broker {
    * Connect, create the indexes (idempotent), and open a change stream when the deployment has them.
    * Throws `ConfigError` for bad options and `BrokerConnectionError` when the server cannot be reached.
    */
-  static async open(options: MongoOptions | undefined, runtime: MongoRuntime = {}): Promise<MongoBroker> {
+  static async open(
+    options: MongoOptions | string | undefined,
+    runtime: MongoRuntime = {},
+  ): Promise<MongoBroker> {
     const resolved = resolveMongoOptions(options);
     const logger = runtime.logger ?? silentLogger;
     const connection = await MongoConnection.open(resolved);

@@ -4,10 +4,12 @@
  * deployment can push change events.
  */
 import { ConfigError } from '@tasq/core';
-import { type Db, MongoClient } from 'mongodb';
+import { type Db, MongoClient, MongoServerError } from 'mongodb';
 import { type CollectionNames, collectionNames } from './mongo-collections.js';
 import { mapDriverErrors } from './mongo-errors.js';
 import type { ResolvedMongoOptions } from './mongo-options.js';
+
+const COMMAND_NOT_FOUND = 59;
 
 /** What `hello` says about the deployment, as far as tasq cares. */
 export interface DeploymentShape {
@@ -71,7 +73,7 @@ export class MongoConnection {
    */
   async useChangeStreams(): Promise<boolean> {
     if (this.options.changeStreams === false) return false;
-    const reply = await mapDriverErrors('hello', () => this.database.admin().command({ hello: 1 }));
+    const reply = await mapDriverErrors('hello', () => this.hello());
     const supported = supportsChangeStreams(deploymentShapeFromHello(reply));
     if (!supported && this.options.changeStreams === true) {
       throw new ConfigError(
@@ -83,6 +85,19 @@ export class MongoConnection {
       );
     }
     return supported;
+  }
+
+  /** `hello`, or `isMaster` on a server older than 4.4.2 that answers `hello` with CommandNotFound. */
+  private async hello(): Promise<Record<string, unknown>> {
+    const admin = this.database.admin();
+    try {
+      return await admin.command({ hello: 1 });
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === COMMAND_NOT_FOUND) {
+        return admin.command({ isMaster: 1 });
+      }
+      throw error;
+    }
   }
 
   /** Close the client if tasq made it. Idempotent. */

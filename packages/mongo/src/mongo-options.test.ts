@@ -41,6 +41,13 @@ describe('resolveMongoOptions', () => {
     expect(resolved.cachedSeconds).toBeUndefined();
   });
 
+  it('takes a bare string as the connection string', () => {
+    const resolved = resolveMongoOptions('mongodb://db1:27017,db2:27017/shop?replicaSet=rs0');
+    expect(resolved.url).toBe('mongodb://db1:27017,db2:27017/shop?replicaSet=rs0');
+    expect(resolved.database).toBe('shop');
+    expect(issuesOf(42)).toEqual(['mongo options must be an object, or a connection string']);
+  });
+
   it('takes the database from the URL, and the database option over the URL', () => {
     expect(resolveMongoOptions({ url: 'mongodb://h:27017/shop' }).database).toBe('shop');
     expect(resolveMongoOptions({ url: 'mongodb://h:27017/shop', database: 'queues' }).database).toBe(

@@ -95,14 +95,14 @@ export function databaseFromUrl(url: string): string | undefined {
 }
 
 /**
- * Validate `options` and fill in defaults. Throws `ConfigError` listing every problem, each naming its key.
- * Makes no network call.
+ * Validate `options` and fill in defaults. A string is taken as `url`. Throws `ConfigError` listing every
+ * problem, each naming its key. Makes no network call.
  */
-export function resolveMongoOptions(options: MongoOptions | undefined): ResolvedMongoOptions {
-  const given: MongoOptions = options ?? {};
+export function resolveMongoOptions(options: MongoOptions | string | undefined): ResolvedMongoOptions {
+  const given: MongoOptions = typeof options === 'string' ? { url: options } : (options ?? {});
   const issues: string[] = [];
   if (typeof given !== 'object' || given === null || Array.isArray(given)) {
-    throw new ConfigError(['mongo options must be an object']);
+    throw new ConfigError(['mongo options must be an object, or a connection string'], '@tasq/mongo');
   }
   for (const key of Object.keys(given)) {
     if (!KNOWN_KEYS.has(key))

@@ -54,7 +54,7 @@ export class MongoResultBackend implements ResultBackend {
 
   /** Connect and create the indexes (TTL included). `BrokerConnectionError` when the server cannot be reached. */
   static async open(
-    options: MongoOptions | undefined,
+    options: MongoOptions | string | undefined,
     runtime: MongoRuntime = {},
   ): Promise<MongoResultBackend> {
     const resolved = resolveMongoOptions(options);

@@ -44,7 +44,7 @@ export class MongoScheduleStore implements ScheduleStore {
 
   /** Connect and create the indexes. `BrokerConnectionError` when the server cannot be reached. */
   static async open(
-    options: MongoOptions | undefined,
+    options: MongoOptions | string | undefined,
     runtime: MongoRuntime = {},
   ): Promise<MongoScheduleStore> {
     const resolved = resolveMongoOptions(options);
