@@ -7,8 +7,8 @@ CREATE TABLE {{packages}} (
   id          bigserial PRIMARY KEY,
   queue       text      NOT NULL,
   body        bytea     NOT NULL,
-  -- 0..9, higher first.
-  priority    smallint  NOT NULL DEFAULT 0,
+  -- 0..9, higher first (the claim statement has one branch per value).
+  priority    smallint  NOT NULL DEFAULT 0 CHECK (priority BETWEEN 0 AND 9),
   -- When the row can next be claimed: enqueue time + delay while waiting (run_at), then the lease end
   -- while reserved (locked_until). One column keeps "claimable" a single index range.
   visible_at  bigint    NOT NULL,
@@ -21,7 +21,7 @@ CREATE TABLE {{packages}} (
   dead_reason text
 );
 
--- The claim: WHERE queue = ? AND dead_at IS NULL AND visible_at <= ? ORDER BY priority DESC, visible_at, id.
+-- The claim: per priority, WHERE queue = ? AND priority = ? AND visible_at <= ? ORDER BY visible_at, id.
 CREATE INDEX {{packages_claim_index}} ON {{packages}} (queue, priority DESC, visible_at, id)
   WHERE dead_at IS NULL;
 -- The next moment anything in a queue becomes claimable (timer for delayed rows and expiring leases).

@@ -7,8 +7,8 @@ CREATE TABLE {{packages}} (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
   queue       TEXT    NOT NULL,
   body        BLOB    NOT NULL,
-  -- 0..9, higher first.
-  priority    INTEGER NOT NULL DEFAULT 0,
+  -- 0..9, higher first (the claim statement has one branch per value).
+  priority    INTEGER NOT NULL DEFAULT 0 CHECK (priority BETWEEN 0 AND 9),
   -- When the row can next be claimed: enqueue time + delay while waiting (run_at), then the lease end
   -- while reserved (locked_until). One column keeps "claimable" a single index range.
   visible_at  INTEGER NOT NULL,
