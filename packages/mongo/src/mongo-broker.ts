@@ -29,7 +29,7 @@ import {
   deliveryFromDocument,
   newPackageDocument,
   type PackageDocument,
-  receiptOf,
+  leaseOf,
 } from './mongo-documents.js';
 import { leaseLost, mapDriverErrors } from './mongo-errors.js';
 import { type MongoOptions, resolveMongoOptions } from './mongo-options.js';
@@ -187,9 +187,9 @@ export class MongoBroker implements Broker {
   /** Delete the package. `LeaseLostError` when the lease token no longer matches. */
   async ack(delivery: Delivery): Promise<void> {
     this.checkOpen();
-    const receipt = receiptOf(delivery);
+    const lease = leaseOf(delivery);
     const outcome = await mapDriverErrors(`ack on queue "${delivery.queue}"`, () =>
-      this.packages.deleteOne({ _id: receipt.packageId, leaseToken: receipt.leaseToken }),
+      this.packages.deleteOne(lease),
     );
     if (outcome.deletedCount === 0) throw leaseLost('ack', delivery.id, delivery.queue);
   }
@@ -333,9 +333,9 @@ export class MongoBroker implements Broker {
     delivery: Delivery,
     update: UpdateFilter<PackageDocument>,
   ): Promise<void> {
-    const receipt = receiptOf(delivery);
+    const lease = leaseOf(delivery);
     const outcome = await mapDriverErrors(`${operation} on queue "${delivery.queue}"`, () =>
-      this.packages.updateOne({ _id: receipt.packageId, leaseToken: receipt.leaseToken }, update),
+      this.packages.updateOne(lease, update),
     );
     if (outcome.matchedCount === 0) throw leaseLost(operation, delivery.id, delivery.queue);
   }

@@ -10,7 +10,7 @@ import {
   newPackageDocument,
   type PackageDocument,
   type ResultDocument,
-  receiptOf,
+  leaseOf,
   resultFromDocument,
   resultToDocument,
   type ScheduleDocument,
@@ -44,7 +44,18 @@ describe('package documents', () => {
     expect(delivery.queue).toBe('emails');
     expect(delivery.deliveries).toBe(2);
     expect(Buffer.from(delivery.body).equals(Buffer.from(body))).toBe(true);
-    expect(receiptOf(delivery)).toEqual({ packageId: document._id, leaseToken: 'token-1' });
+    expect(delivery.receipt).toEqual({ packageId: document._id.toHexString(), leaseToken: 'token-1' });
+    expect(leaseOf(delivery)).toEqual({ _id: document._id, leaseToken: 'token-1' });
+  });
+
+  it('keep receipts usable after a structured clone or a JSON round trip', () => {
+    const document = newPackageDocument('q', new Uint8Array([1]), { priority: 0, runAt: 1, now: 1 });
+    const delivery = deliveryFromDocument({ ...document, leaseToken: 'token-2', deliveries: 1 });
+    const cloned = structuredClone(delivery);
+    const parsed = { ...delivery, receipt: JSON.parse(JSON.stringify(delivery.receipt)) };
+    for (const copy of [cloned, parsed]) {
+      expect(leaseOf(copy)).toEqual({ _id: document._id, leaseToken: 'token-2' });
+    }
   });
 
   it('keep an empty body empty', () => {
@@ -70,10 +81,13 @@ describe('package documents', () => {
       deliveries: 1,
       receipt: 'redis-handle',
     };
-    expect(() => receiptOf(foreign)).toThrow(InvalidArgumentError);
-    expect(() => receiptOf({ ...foreign, receipt: { packageId: new ObjectId(), leaseToken: 5 } })).toThrow(
-      /was not reserved from a mongo broker/,
+    expect(() => leaseOf(foreign)).toThrow(InvalidArgumentError);
+    expect(() => leaseOf({ ...foreign, receipt: { packageId: 'not-hex', leaseToken: 't' } })).toThrow(
+      InvalidArgumentError,
     );
+    expect(() =>
+      leaseOf({ ...foreign, receipt: { packageId: new ObjectId().toHexString(), leaseToken: 5 } }),
+    ).toThrow(/was not reserved from a mongo broker/);
   });
 });
 

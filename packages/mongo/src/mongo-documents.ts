@@ -38,10 +38,20 @@ export interface PackageDocument {
   deadLetter?: { reason: string; at: number };
 }
 
-/** What a {@link Delivery}'s `receipt` holds for this broker. */
+/**
+ * What a {@link Delivery}'s `receipt` holds for this broker: plain strings, so a receipt survives being
+ * copied between threads or processes (structured clone, JSON) unchanged.
+ */
 export interface MongoReceipt {
-  readonly packageId: ObjectId;
+  /** The package document's `_id`, as 24 hex digits. */
+  readonly packageId: string;
   readonly leaseToken: string;
+}
+
+/** The filter that matches a package only while the lease named by a receipt still holds it. */
+export interface LeaseFilter {
+  _id: ObjectId;
+  leaseToken: string;
 }
 
 /** A new ready (or delayed) package document. */
@@ -68,7 +78,7 @@ export function deliveryFromDocument(document: PackageDocument): Delivery {
   if (document.leaseToken === undefined) {
     throw new Error(`package ${document._id.toHexString()} was read back without a lease token`);
   }
-  const receipt: MongoReceipt = { packageId: document._id, leaseToken: document.leaseToken };
+  const receipt: MongoReceipt = { packageId: document._id.toHexString(), leaseToken: document.leaseToken };
   return {
     id: document._id.toHexString(),
     queue: document.queue,
@@ -84,15 +94,23 @@ export function bodyBytes(body: Binary | Uint8Array): Uint8Array {
   return body;
 }
 
-/** The receipt of `delivery`, checked: a delivery from another broker is a caller error, not a lost lease. */
-export function receiptOf(delivery: Delivery): MongoReceipt {
+/**
+ * The lease filter of `delivery`'s receipt, checked: a delivery from another broker is a caller error
+ * (`InvalidArgumentError`), not a lost lease.
+ */
+export function leaseOf(delivery: Delivery): LeaseFilter {
   const receipt = delivery?.receipt as Partial<MongoReceipt> | undefined;
-  if (!receipt || !(receipt.packageId instanceof ObjectId) || typeof receipt.leaseToken !== 'string') {
+  if (
+    !receipt ||
+    typeof receipt.packageId !== 'string' ||
+    !/^[0-9a-f]{24}$/i.test(receipt.packageId) ||
+    typeof receipt.leaseToken !== 'string'
+  ) {
     throw new InvalidArgumentError(
       `delivery ${String(delivery?.id)} does not carry a mongo receipt; it was not reserved from a mongo broker`,
     );
   }
-  return receipt as MongoReceipt;
+  return { _id: ObjectId.createFromHexString(receipt.packageId), leaseToken: receipt.leaseToken };
 }
 
 /** One task outcome. `_id` is the job id, so `_id` order is enqueue order. */
