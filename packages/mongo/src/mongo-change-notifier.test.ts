@@ -62,3 +62,33 @@ describe('ChangeNotifier waiters', () => {
     expect(woke).toBe(false);
   });
 });
+
+describe('a change stream that cannot be opened', () => {
+  it('is logged once, wakes its waiters and leaves them polling; start does not reject', async () => {
+    // Nothing listens on port 1: the driver's server selection gives up after 200 ms.
+    const client = new MongoClient('mongodb://127.0.0.1:1', { serverSelectionTimeoutMS: 200 });
+    const warnings: { fields: object; message?: string }[] = [];
+    const logger = {
+      ...console,
+      warn: (fields: object, message?: string) => warnings.push({ fields, message }),
+    };
+    const notifier = new ChangeNotifier(
+      client.db('tasq').collection('tasq_packages'),
+      [],
+      () => undefined,
+      logger,
+    );
+    try {
+      const waiter = notifier.next('emails');
+      await notifier.start();
+      await waiter.changed;
+      expect(notifier.active).toBe(false);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.message).toBe('mongo change stream stopped; falling back to polling');
+      expect(warnings[0]?.fields).toMatchObject({ collection: 'tasq_packages' });
+    } finally {
+      await notifier.close();
+      await client.close();
+    }
+  });
+});
