@@ -431,7 +431,10 @@ export class SqsBroker implements Broker {
       if (abortSignal?.aborted) throw error;
       const mapped = mapSqsError(error, context);
       this.credentials.seen(mapped);
-      if (isQueueMissing(mapped) && context.queue !== undefined) this.urls.forget(context.queue);
+      // A cached URL whose queue is gone is dropped, so the next call looks it up (or creates it) again.
+      if (isQueueMissing(mapped) && context.queue !== undefined && context.operation !== 'GetQueueUrl') {
+        this.urls.forget(context.queue);
+      }
       throw mapped;
     }
   }

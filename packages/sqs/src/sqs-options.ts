@@ -114,6 +114,12 @@ export function resolveSqsOptions(options: SqsBrokerOptions = {}): ResolvedSqsOp
   if (options.messageGroupId !== undefined && options.fifo !== true) {
     problems.push('messageGroupId applies to FIFO queues only: set `fifo: true` or remove it');
   }
+  if (options.client !== undefined) {
+    for (const key of ['region', 'credentials', 'endpoint', 'maxAttempts'] as const) {
+      if (options[key] !== undefined)
+        problems.push(`${key} cannot be combined with client: configure it on the client`);
+    }
+  }
   if (options.endpoint !== undefined && !/^https?:\/\//.test(options.endpoint)) {
     problems.push(`endpoint must be an http:// or https:// URL, got ${JSON.stringify(options.endpoint)}`);
   }

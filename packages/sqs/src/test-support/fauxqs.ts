@@ -57,3 +57,25 @@ export async function startEmulator(): Promise<{ emulator?: Emulator; skipReason
     },
   };
 }
+
+/** One SQS call as the client sent it. */
+export interface RecordedCommand {
+  name: string;
+  input: Record<string, any>;
+}
+
+/**
+ * Record every command a client sends, with its input, through the SDK's own middleware stack (the
+ * requests still go to the emulator). For asserting how the broker talks to SQS: batches, delays, lookups.
+ */
+export function recordCommands(client: SQSClient): RecordedCommand[] {
+  const recorded: RecordedCommand[] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      recorded.push({ name: String(context.commandName), input: args.input as Record<string, any> });
+      return next(args);
+    },
+    { step: 'initialize', name: 'tasqRecordCommands' },
+  );
+  return recorded;
+}
