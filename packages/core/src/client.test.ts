@@ -1,0 +1,166 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { BrokerClient } from './broker-client.js';
+import { type Job, connect, type Tasq } from './client.js';
+import { CapabilityError, ResultTimeoutError, TaskFailedError } from './errors.js';
+import { executeTask } from './execute.js';
+import { MemoryBroker } from './memory/memory-broker.js';
+import { defineTask, type TaskContext, TaskRegistry } from './task.js';
+
+const add = defineTask('test.add', (a: number, b: number) => a + b);
+const concat = defineTask('test.concat', (a: string, b: string) => `${a}${b}`);
+const sum = defineTask('test.sum', (values: number[]) => values.reduce((x, y) => x + y, 0));
+const boom = defineTask('test.boom', (message: string) => {
+  throw new TypeError(message);
+});
+let flakyCalls = 0;
+const flaky = defineTask('test.flaky', { retry: { attempts: 3 } }, () => {
+  flakyCalls++;
+  if (flakyCalls < 3) throw new Error(`failure ${flakyCalls}`);
+  return flakyCalls;
+});
+const whoAmI = defineTask('test.context', (ctx: TaskContext) => `${ctx.name}#${ctx.attempt}`);
+
+let counter = 0;
+const clients: Tasq[] = [];
+async function client(extra: Record<string, unknown> = {}): Promise<Tasq> {
+  counter++;
+  const tasq = await connect({ name: `client-test-${counter}`, brokerClass: 'memory', ...extra });
+  clients.push(tasq);
+  return tasq;
+}
+
+/** What a cluster does, reduced to its core: reserve, decode, run, save, follow up, ack. */
+async function work(tasq: Tasq, queue = 'default'): Promise<number> {
+  let done = 0;
+  for (;;) {
+    const deliveries = await tasq.broker.reserve(queue, { max: 10, leaseMs: 10_000, waitMs: 0 });
+    if (deliveries.length === 0) return done;
+    for (const delivery of deliveries) {
+      const pkg = tasq.codec.decode(delivery.body);
+      const result = await executeTask(tasq.registry, pkg, { deliveries: delivery.deliveries });
+      await tasq.results.save(result);
+      await tasq.sendFollowUps(pkg, result);
+      await tasq.broker.ack(delivery);
+      done++;
+    }
+  }
+}
+
+afterEach(async () => {
+  for (const tasq of clients.splice(0)) await tasq.close();
+});
+
+describe('client', () => {
+  it('enqueues a typed job and returns its result once a worker ran it', async () => {
+    const tasq = await client();
+    const job = await tasq.enqueue(add, 1, 2);
+    expect(job.name).toBe('test.add');
+    const waiting = job.result({ timeout: 5000 });
+    expect(await work(tasq)).toBe(1);
+    expect(await waiting).toBe(3);
+  });
+
+  it('type-checks arguments against the task handler', async () => {
+    const tasq = await client({ sync: true });
+    // @ts-expect-error a string where a number is expected
+    await tasq.enqueue(add, '1', 2).catch(() => undefined);
+    // @ts-expect-error a missing argument
+    await tasq.enqueue(add, 1).catch(() => undefined);
+    const job: Job<string> = await tasq.enqueue(concat, 'a', 'b');
+    expect(await job.result()).toBe('ab');
+    const named: Job<string> = await tasq.enqueue(whoAmI);
+    expect(await named.result()).toBe('test.context#1');
+  });
+
+  it('raises the remote error on failure and times out when nobody runs the job', async () => {
+    const tasq = await client();
+    const failing = await tasq.enqueue(boom, 'kaput');
+    await work(tasq);
+    const error = await failing.result({ timeout: 1000 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TaskFailedError);
+    expect((error as TaskFailedError).remote).toMatchObject({ name: 'TypeError', message: 'kaput' });
+    const waiting = await tasq.enqueue(add, 1, 1);
+    await expect(waiting.result({ timeout: 100 })).rejects.toBeInstanceOf(ResultTimeoutError);
+  });
+
+  it('sends many jobs in one broker call per queue', async () => {
+    const tasq = await client();
+    const calls: string[] = [];
+    const counting = new BrokerClient(tasq.broker.broker, { onCall: (event) => calls.push(event.operation) });
+    Object.assign(tasq, { broker: counting });
+    const jobs = await tasq.enqueueMany(add, [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
+    expect(calls).toEqual(['enqueue']);
+    await work(tasq);
+    expect(await Promise.all(jobs.map((job) => job.result()))).toEqual([2, 4, 6]);
+  });
+
+  it('enqueues by name with options, and honours a delay', async () => {
+    const tasq = await client();
+    const job = await tasq.enqueueByName('test.add', [20, 22], { queue: 'other', delay: '300ms' });
+    expect(await work(tasq, 'other')).toBe(0);
+    expect((await tasq.broker.size('other')).delayed).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await work(tasq, 'other')).toBe(1);
+    expect(await job.result()).toBe(42);
+  });
+
+  it('does not send a job twice when the caller gives the same id', async () => {
+    const tasq = await client();
+    await tasq.enqueueWith(add, [1, 2], { id: 'order-42-confirmation' });
+    await tasq.enqueueWith(add, [1, 2], { id: 'order-42-confirmation' });
+    expect((await tasq.broker.size('default')).ready).toBe(1);
+  });
+
+  it('refuses a priority on a broker without priorities before sending anything', async () => {
+    const tasq = await client();
+    const plain = new MemoryBroker();
+    Object.defineProperty(plain, 'capabilities', { value: { ...plain.capabilities, priority: false } });
+    Object.assign(tasq, { broker: new BrokerClient(plain) });
+    await expect(tasq.enqueueWith(add, [1, 2], { priority: 5 })).rejects.toBeInstanceOf(CapabilityError);
+    expect((await plain.size('default')).ready).toBe(0);
+  });
+
+  it('runs a chain, passing each result to the next link', async () => {
+    const tasq = await client();
+    await tasq.chain([add.s(1, 2), add.s(10), add.s(100)]).enqueue();
+    await work(tasq);
+    const results = await tasq.results.list({ limit: 10 });
+    expect(results.map((r) => r.result).sort((a, b) => Number(a) - Number(b))).toEqual([3, 13, 113]);
+  });
+
+  it('runs a chord callback once with the group results in order', async () => {
+    const tasq = await client();
+    const callback = await tasq.chord([add.s(1, 1), add.s(2, 2), add.s(3, 3)], sum.s()).enqueue();
+    await work(tasq);
+    expect(await callback.result({ timeout: 1000 })).toBe(12);
+    const group = await tasq.group([concat.s('a', '1'), concat.s('b', '2')]).enqueue();
+    await work(tasq);
+    expect(await group.values()).toEqual(['a1', 'b2']);
+  });
+
+  it('runs everything inline in sync mode, with the task retry policy', async () => {
+    const tasq = await client({ sync: true });
+    flakyCalls = 0;
+    const job = await tasq.enqueue(flaky);
+    expect(await job.result()).toBe(3);
+    const chord = await tasq.chord([add.s(1, 2), add.s(3, 4)], sum.s()).enqueue();
+    expect(await chord.result()).toBe(10);
+    expect((await tasq.broker.size('default')).ready).toBe(0);
+  });
+
+  it('runs an unknown task name as a failure naming the task', async () => {
+    const result = await executeTask(new TaskRegistry(), {
+      id: 'x',
+      name: 'nope.missing',
+      args: [],
+      queue: 'q',
+      enqueuedAt: 0,
+    });
+    expect(result.status).toBe('failure');
+    expect(result.error?.message).toContain('unknown task "nope.missing"');
+  });
+});

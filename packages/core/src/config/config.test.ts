@@ -1,0 +1,163 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.js';
+import { loadConfig } from './load.js';
+import { INSECURE_DEVELOPMENT_SECRET, resolveConfig, toEnvName } from './resolve.js';
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('fills every default, with the embedded SQLite broker when none is configured', () => {
+    const config = resolveConfig({}, { env: {} });
+    expect(config.name).toBe('default');
+    expect(config.queues).toEqual(['default']);
+    expect(config.workers).toBeGreaterThanOrEqual(1);
+    expect(config.recycle).toBe(500);
+    expect(config.retryMs).toBe(60_000);
+    expect(config.saveLimit).toBe(250);
+    expect(config.stopTimeoutMs).toBe(600_000);
+    expect(config.guardCycleMs).toBe(500);
+    expect(config.pollMs).toBe(200);
+    expect(config.broker).toEqual({ module: '@tasq/orm', options: {}, source: 'default' });
+    expect(config.secrets).toEqual([INSECURE_DEVELOPMENT_SECRET]);
+    expect(config.insecureSecret).toBe(true);
+  });
+
+  it('reads the reference units: seconds for times, kilobytes for maxRss, and unit strings', () => {
+    const config = resolveConfig(
+      { timeout: 60, retry: '2m', softTimeout: '45s', maxRss: 200_000, poll: '50ms' },
+      { env: {} },
+    );
+    expect(config.timeoutMs).toBe(60_000);
+    expect(config.retryMs).toBe(120_000);
+    expect(config.softTimeoutMs).toBe(45_000);
+    expect(config.maxRssBytes).toBe(200_000 * 1024);
+    expect(config.pollMs).toBe(50);
+    expect(resolveConfig({ maxRss: '512MB' }, { env: {} }).maxRssBytes).toBe(512 * 1024 * 1024);
+  });
+
+  it('names the keys and the reason when retry does not exceed timeout', () => {
+    const error = configError(() => resolveConfig({ retry: 30, timeout: 60 }, { env: {} }));
+    expect(error.issues).toEqual([expect.stringContaining('retry (30) must be greater than timeout (60)')]);
+  });
+
+  it('lists every problem at once, unknown keys included', () => {
+    const error = configError(() =>
+      resolveConfig(
+        { workers: 0, wokers: 4, compress: 'lz4', saveLimitPer: 'func', guardCycle: 'soon' },
+        { env: {} },
+      ),
+    );
+    const text = error.message;
+    expect(text).toContain('unknown option wokers');
+    expect(text).toContain('workers');
+    expect(text).toContain('compress');
+    expect(text).toContain('saveLimitPer');
+    expect(text).toContain('guardCycle');
+    expect(error.issues.length).toBe(5);
+  });
+
+  it('reports impossible combinations', () => {
+    expect(configError(() => resolveConfig({ redis: 'redis://x', sqs: {} }, { env: {} })).message).toContain(
+      'only one broker may be configured, found: redis, sqs',
+    );
+    expect(
+      configError(() => resolveConfig({ softTimeout: 10, timeout: 5, retry: 60 }, { env: {} })).message,
+    ).toContain('softTimeout (10) must be less than timeout (5)');
+    expect(configError(() => resolveConfig({ bulk: 10, queueLimit: 5 }, { env: {} })).message).toContain(
+      'bulk (10) must not exceed queueLimit (5)',
+    );
+    expect(configError(() => resolveConfig({ guardCycle: 90 }, { env: {} })).message).toContain('guardCycle');
+  });
+
+  it('maps broker shorthands to their packages', () => {
+    expect(resolveConfig({ redis: 'redis://127.0.0.1:6379' }, { env: {} }).broker).toEqual({
+      module: '@tasq/redis',
+      options: { url: 'redis://127.0.0.1:6379' },
+      source: 'redis',
+    });
+    expect(resolveConfig({ mongo: { host: 'h' }, mongoDb: 'jobs' }, { env: {} }).broker.options).toEqual({
+      host: 'h',
+      database: 'jobs',
+    });
+    expect(resolveConfig({ sqlite: './data/q.db' }, { env: {} }).broker.options).toEqual({
+      url: 'sqlite:./data/q.db',
+    });
+    expect(
+      resolveConfig({ brokerClass: './my.js#Mine', brokerOptions: { a: 1 } }, { env: {} }).broker,
+    ).toEqual({
+      module: './my.js#Mine',
+      options: { a: 1 },
+      source: 'brokerClass',
+    });
+  });
+
+  it('applies environment overrides over the file, and flags over both', () => {
+    expect(toEnvName('queueLimit')).toBe('TASQ_QUEUE_LIMIT');
+    const config = resolveConfig(
+      { workers: 2, queueLimit: 10 },
+      {
+        env: { TASQ_WORKERS: '4', TASQ_QUEUES: 'a, b', TASQ_SYNC: 'true', TASQ_SECRET: 'from-env' },
+        overrides: { queueLimit: 20 },
+      },
+    );
+    expect(config.workers).toBe(4);
+    expect(config.queues).toEqual(['a', 'b']);
+    expect(config.sync).toBe(true);
+    expect(config.queueLimit).toBe(20);
+    expect(config.secrets).toEqual(['from-env']);
+    expect(config.insecureSecret).toBe(false);
+    expect(configError(() => resolveConfig({}, { env: { TASQ_WORKERS: 'many' } })).message).toContain(
+      'workers',
+    );
+  });
+
+  it('merges an alt cluster over the root and rejects an unknown one', () => {
+    const input = {
+      timeout: 60,
+      retry: 90,
+      altClusters: { long: { timeout: 3000, retry: 3600, maxAttempts: 2 } },
+    };
+    const long = resolveConfig(input, { cluster: 'long', env: {} });
+    expect(long.cluster).toBe('long');
+    expect(long.timeoutMs).toBe(3_000_000);
+    expect(long.maxAttempts).toBe(2);
+    expect(resolveConfig(input, { env: {} }).timeoutMs).toBe(60_000);
+    expect(configError(() => resolveConfig(input, { cluster: 'short', env: {} })).message).toContain(
+      'cluster "short" is not in altClusters (known: long)',
+    );
+  });
+
+  it('loads tasq.config.json, .mjs and .ts files from the working directory', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tasq-config-'));
+    writeFileSync(path.join(dir, 'tasq.config.json'), JSON.stringify({ workers: 3 }));
+    expect((await loadConfig({ cwd: dir, env: {} })).workers).toBe(3);
+    const mjs = mkdtempSync(path.join(tmpdir(), 'tasq-config-'));
+    writeFileSync(path.join(mjs, 'tasq.config.mjs'), 'export default { workers: 5, label: "mjs" };');
+    expect((await loadConfig({ cwd: mjs, env: {} })).label).toBe('mjs');
+    const ts = mkdtempSync(path.join(tmpdir(), 'tasq-config-'));
+    writeFileSync(
+      path.join(ts, 'tasq.config.ts'),
+      'const workers: number = 7;\nexport default { workers, queues: ["x"] as string[] };\n',
+    );
+    const fromTs = await loadConfig({ cwd: ts, env: {} });
+    expect(fromTs.workers).toBe(7);
+    expect(fromTs.queues).toEqual(['x']);
+    const broken = mkdtempSync(path.join(tmpdir(), 'tasq-config-'));
+    writeFileSync(path.join(broken, 'tasq.config.json'), '{ workers: ');
+    await expect(loadConfig({ cwd: broken, env: {} })).rejects.toThrow(/not valid JSON/);
+    await expect(loadConfig({ file: path.join(broken, 'missing.json'), env: {} })).rejects.toThrow(
+      /not found/,
+    );
+  });
+});
