@@ -66,6 +66,14 @@ class RedisReceipt {
   ) {}
 }
 
+/** An ack waiting to be sent with the others of its tick. */
+interface PendingAck {
+  delivery: Delivery;
+  token: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
 /** One blocking connection and what cancels its wait. */
 interface Waiter {
   connection: RedisClient;
@@ -106,6 +114,9 @@ export class RedisBroker implements Broker {
   private readonly idPrefix = randomBytes(9).toString('base64url');
   private idCounter = 0;
   private closed = false;
+  /** Acks waiting for the end of the current tick, per queue. */
+  private readonly pendingAcks = new Map<string, { keys: QueueKeys; items: PendingAck[] }>();
+  private ackFlushScheduled = false;
 
   constructor(options: RedisBrokerOptions = {}) {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
@@ -212,13 +223,29 @@ export class RedisBroker implements Broker {
     }
   }
 
-  /** Settle for good. `LeaseLostError` when the lease moved on. */
-  async ack(delivery: Delivery): Promise<void> {
-    const { keys, token } = this.settleTarget(delivery);
-    const settled = await withRedisErrors('ack', () =>
-      runScript(this.client, 'tasqAck', keys.reserved, keys.job(delivery.id), delivery.id, token),
-    );
-    if (settled !== 1) throw leaseLost('ack', delivery.queue, delivery.id, token);
+  /**
+   * Settle for good. `LeaseLostError` when the lease moved on. Acks issued in the same tick (a batch of
+   * tasks finishing together) are sent as one script call per queue: one round trip for the batch.
+   */
+  ack(delivery: Delivery): Promise<void> {
+    let target: { keys: QueueKeys; token: number };
+    try {
+      target = this.settleTarget(delivery);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      let batch = this.pendingAcks.get(delivery.queue);
+      if (!batch) {
+        batch = { keys: target.keys, items: [] };
+        this.pendingAcks.set(delivery.queue, batch);
+      }
+      batch.items.push({ delivery, token: target.token, resolve, reject });
+      if (!this.ackFlushScheduled) {
+        this.ackFlushScheduled = true;
+        process.nextTick(() => this.flushAcks());
+      }
+    });
   }
 
   /** Make the package deliverable again, now or after `delayMs`. `LeaseLostError` when the lease moved on. */
@@ -317,6 +344,8 @@ export class RedisBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Acks issued just before close still go out, ahead of QUIT.
+    if (this.ackFlushScheduled) this.flushAcks();
     for (const waiter of this.activeWaiters) {
       waiter.cancelled = true;
       waiter.connection.disconnect();
@@ -324,6 +353,37 @@ export class RedisBroker implements Broker {
     const idle = this.idleConnections.splice(0);
     await Promise.all(idle.map((connection) => closeClient(connection)));
     if (this.ownsClient) await closeClient(this.client);
+  }
+
+  /** Send the acks gathered this tick: one script call per queue and per MAX_BATCH acks. */
+  private flushAcks(): void {
+    this.ackFlushScheduled = false;
+    const batches = [...this.pendingAcks.values()];
+    this.pendingAcks.clear();
+    for (const { keys, items } of batches) {
+      for (let start = 0; start < items.length; start += MAX_BATCH) {
+        void this.sendAcks(keys, items.slice(start, start + MAX_BATCH));
+      }
+    }
+  }
+
+  private async sendAcks(keys: QueueKeys, items: PendingAck[]): Promise<void> {
+    const callArguments: (string | number)[] = [items.length + 1, keys.reserved];
+    for (const item of items) callArguments.push(keys.job(item.delivery.id));
+    for (const item of items) callArguments.push(item.delivery.id, item.token);
+    let outcomes: number[];
+    try {
+      outcomes = (await withRedisErrors('ack', () =>
+        runScript(this.client, 'tasqAck', ...callArguments),
+      )) as number[];
+    } catch (error) {
+      for (const item of items) item.reject(error);
+      return;
+    }
+    items.forEach((item, index) => {
+      if (outcomes[index] === 1) item.resolve();
+      else item.reject(leaseLost('ack', item.delivery.queue, item.delivery.id, item.token));
+    });
   }
 
   private keys(queue: string): QueueKeys {

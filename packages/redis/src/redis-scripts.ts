@@ -10,7 +10,8 @@ import type { RedisClient } from './redis-connection.js';
 const SCRIPTS = {
   tasqEnqueue: { file: 'enqueue.lua', keys: 4 },
   tasqReserve: { file: 'reserve.lua', keys: 5 },
-  tasqAck: { file: 'ack.lua', keys: 2 },
+  // Variable number of keys: the first argument of a call is the key count.
+  tasqAck: { file: 'ack.lua', keys: undefined },
   tasqRelease: { file: 'release.lua', keys: 6 },
   tasqDeadLetter: { file: 'dead-letter.lua', keys: 3 },
   tasqExtend: { file: 'extend.lua', keys: 2 },
@@ -45,7 +46,8 @@ const prepared = new WeakSet<object>();
 export function prepareScripts(client: RedisClient): void {
   if (prepared.has(client)) return;
   for (const [name, script] of Object.entries(SCRIPTS) as [ScriptName, (typeof SCRIPTS)[ScriptName]][]) {
-    client.defineCommand(name, { numberOfKeys: script.keys, lua: sources.get(name) as string });
+    const lua = sources.get(name) as string;
+    client.defineCommand(name, script.keys === undefined ? { lua } : { numberOfKeys: script.keys, lua });
   }
   prepared.add(client);
 }
