@@ -12,9 +12,9 @@ export {
   SQS_MAX_VISIBILITY_SECONDS,
   SQS_MAX_WAIT_SECONDS,
   SqsBroker,
-  SqsReceipt,
 } from './sqs-broker.js';
 export { mapSqsError, SqsCredentialsError } from './sqs-errors.js';
+export type { SqsReceipt } from './sqs-leases.js';
 export type { SqsBrokerOptions, SqsCredentials } from './sqs-options.js';
 
 /** Loaded by the cluster for `brokerClass: "@tasq/sqs"`. No result backend: SQS stores no results. */

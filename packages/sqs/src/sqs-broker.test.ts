@@ -18,6 +18,7 @@ import {
   CapabilityError,
   type Delivery,
   InvalidArgumentError,
+  LeaseLostError,
   type Logger,
   PackageTooLargeError,
 } from '@tasq/core';
@@ -476,6 +477,21 @@ describe.skipIf(skipReason !== undefined)(
         const foreign: Delivery = { ...delivery!, receipt: 'handle' };
         await expect(target.ack(foreign)).rejects.toThrow(InvalidArgumentError);
       });
+    });
+
+    it('keeps receipts usable after a structured clone or a JSON round trip, and still refuses a second settle', async () => {
+      const target = broker();
+      const queue = uniqueName('cloned');
+      await target.enqueue(queue, [text('one'), text('two')]);
+      const got = await reserveUntil(target, queue, 2);
+      const cloned = structuredClone(got[0]!);
+      const parsed: Delivery = { ...got[1]!, receipt: JSON.parse(JSON.stringify(got[1]!.receipt)) };
+      await target.extend(cloned, 10_000);
+      await target.ack(cloned);
+      await target.ack(parsed);
+      await expect(target.ack(got[0]!)).rejects.toThrow(LeaseLostError);
+      await expect(target.release(got[1]!)).rejects.toThrow(LeaseLostError);
+      expect(await target.size(queue)).toMatchObject({ ready: 0, reserved: 0 });
     });
 
     it('reads messages other producers sent, without failing on text that is not base64', async () => {

@@ -45,6 +45,7 @@ import {
 } from './sqs-body.js';
 import { DeleteBatcher } from './sqs-delete-batcher.js';
 import { CredentialsReporter, isQueueMissing, mapSqsError, QUEUE_MISSING_CODE } from './sqs-errors.js';
+import { createReceipt, LeaseBook, receiptOf, type SqsReceipt } from './sqs-leases.js';
 import { type SqsQueueNames, sqsQueueNames } from './sqs-names.js';
 import { type ResolvedSqsOptions, resolveSqsOptions, type SqsBrokerOptions } from './sqs-options.js';
 import { DEAD_LETTER_RETENTION_SECONDS, QueueUrls } from './sqs-queue-urls.js';
@@ -74,24 +75,6 @@ const SOURCE_QUEUE_ATTRIBUTE = 'tasq.queue';
 const DELIVERIES_ATTRIBUTE = 'tasq.deliveries';
 const DEAD_AT_ATTRIBUTE = 'tasq.dead-at';
 
-type LeaseState = 'held' | 'settling' | 'settled';
-
-/** The broker's handle on one lease. Callers never look inside (`Delivery.receipt`). */
-export class SqsReceipt {
-  state: LeaseState = 'held';
-  constructor(
-    readonly queueUrl: string,
-    readonly queueName: string,
-    readonly names: SqsQueueNames,
-    readonly receiptHandle: string,
-    /** The message body exactly as SQS holds it, so a dead-lettered copy is byte for byte the original. */
-    readonly encodedBody: string,
-    readonly messageGroupId: string | undefined,
-    /** Wall-clock time (ms) by which SQS will have ended the lease at the latest. */
-    public leaseEndsAt: number,
-  ) {}
-}
-
 /**
  * Amazon SQS broker. Standard queues by default; FIFO queues with `fifo: true`.
  *
@@ -111,6 +94,7 @@ export class SqsBroker implements Broker {
   private readonly urls: QueueUrls;
   private readonly deletes: DeleteBatcher;
   private readonly credentials: CredentialsReporter;
+  private readonly leases = new LeaseBook();
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
 
@@ -281,7 +265,7 @@ export class SqsBroker implements Broker {
     try {
       await this.confirmLease(receipt, 'ack');
       await this.deletes.delete(receipt.queueUrl, receipt.queueName, receipt.receiptHandle);
-      receipt.state = 'settled';
+      this.leases.endSettle(receipt, 'settled');
     } catch (error) {
       this.endSettleWithError(receipt, error);
       throw error;
@@ -305,7 +289,7 @@ export class SqsBroker implements Broker {
         );
       }
       await this.changeVisibility(receipt, Math.ceil(delayMs / 1000), 'release');
-      receipt.state = 'settled';
+      this.leases.endSettle(receipt, 'settled');
     } catch (error) {
       this.endSettleWithError(receipt, error);
       throw error;
@@ -321,7 +305,7 @@ export class SqsBroker implements Broker {
     const receipt = this.beginSettle(delivery, 'deadLetter');
     try {
       await this.confirmLease(receipt, 'deadLetter', true);
-      const deadUrl = await this.requireUrl(receipt.names.deadLetter, 'deadLetter');
+      const deadUrl = await this.requireUrl(receipt.deadLetterQueueName, 'deadLetter');
       const attributes: Record<string, MessageAttributeValue> = {
         [SOURCE_QUEUE_ATTRIBUTE]: { DataType: 'String', StringValue: attributeText(delivery.queue, 80) },
         [DELIVERIES_ATTRIBUTE]: { DataType: 'Number', StringValue: String(delivery.deliveries) },
@@ -349,10 +333,10 @@ export class SqsBroker implements Broker {
               }
             : {}),
         }),
-        { operation: 'deadLetter', queue: receipt.names.deadLetter },
+        { operation: 'deadLetter', queue: receipt.deadLetterQueueName },
       );
       await this.deletes.delete(receipt.queueUrl, receipt.queueName, receipt.receiptHandle);
-      receipt.state = 'settled';
+      this.leases.endSettle(receipt, 'settled');
     } catch (error) {
       this.endSettleWithError(receipt, error);
       throw error;
@@ -364,8 +348,8 @@ export class SqsBroker implements Broker {
    * lease of one delivery at 12 hours from when it was received; past that SQS refuses (BrokerError).
    */
   async extend(delivery: Delivery, leaseMs: number): Promise<void> {
-    const receipt = this.receiptOf(delivery);
-    if (receipt.state !== 'held') throw this.alreadySettled(receipt, 'extend');
+    const receipt = receiptOf(delivery);
+    this.leases.checkHeld(receipt, 'extend');
     await this.changeVisibility(receipt, this.leaseSeconds(leaseMs), 'extend');
   }
 
@@ -589,15 +573,16 @@ export class SqsBroker implements Broker {
     leaseEndsAt: number,
   ): Delivery {
     const attributes = message.Attributes ?? {};
-    const receipt = new SqsReceipt(
-      url,
-      names.queue,
-      names,
-      message.ReceiptHandle!,
-      message.Body ?? '',
-      attributes.MessageGroupId,
+    const receipt = createReceipt({
+      queueUrl: url,
+      queueName: names.queue,
+      deadLetterQueueName: names.deadLetter,
+      receiptHandle: message.ReceiptHandle!,
+      encodedBody: message.Body ?? '',
+      ...(attributes.MessageGroupId !== undefined ? { messageGroupId: attributes.MessageGroupId } : {}),
       leaseEndsAt,
-    );
+    });
+    this.leases.track(receipt);
     return {
       id: message.MessageId!,
       queue,
@@ -607,31 +592,15 @@ export class SqsBroker implements Broker {
     };
   }
 
-  private receiptOf(delivery: Delivery): SqsReceipt {
-    const receipt = delivery?.receipt;
-    if (!(receipt instanceof SqsReceipt)) {
-      throw new InvalidArgumentError('sqs broker: this delivery was not reserved from an SQS broker');
-    }
-    return receipt;
-  }
-
   private beginSettle(delivery: Delivery, operation: string): SqsReceipt {
-    const receipt = this.receiptOf(delivery);
-    if (receipt.state !== 'held') throw this.alreadySettled(receipt, operation);
-    receipt.state = 'settling';
+    const receipt = receiptOf(delivery);
+    this.leases.beginSettle(receipt, operation);
     return receipt;
   }
 
   private endSettleWithError(receipt: SqsReceipt, error: unknown): void {
     // A lost lease is gone for good; after any other failure the caller may settle again.
-    receipt.state = error instanceof LeaseLostError ? 'settled' : 'held';
-  }
-
-  private alreadySettled(receipt: SqsReceipt, operation: string): LeaseLostError {
-    const how = receipt.state === 'settling' ? 'is being settled' : 'was already settled';
-    return new LeaseLostError(
-      `sqs broker: ${operation} on queue "${receipt.queueName}": this delivery ${how}`,
-    );
+    this.leases.endSettle(receipt, error instanceof LeaseLostError ? 'settled' : 'held');
   }
 
   /**
@@ -639,7 +608,7 @@ export class SqsBroker implements Broker {
    * for the current receipt handle) and hold it long enough to finish. `always` confirms in every case.
    */
   private async confirmLease(receipt: SqsReceipt, operation: string, always = false): Promise<void> {
-    if (!always && receipt.leaseEndsAt - Date.now() > LEASE_SAFETY_MARGIN_MS) return;
+    if (!always && this.leases.leaseEndsAt(receipt) - Date.now() > LEASE_SAFETY_MARGIN_MS) return;
     await this.changeVisibility(receipt, SETTLE_LEASE_SECONDS, operation);
   }
 
@@ -653,7 +622,7 @@ export class SqsBroker implements Broker {
       }),
       { operation, queue: receipt.queueName },
     );
-    receipt.leaseEndsAt = startedAt + seconds * 1000;
+    this.leases.renewed(receipt, startedAt + seconds * 1000);
   }
 
   private checkOpen(operation: string): void {
