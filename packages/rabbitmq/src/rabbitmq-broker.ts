@@ -151,7 +151,13 @@ export class RabbitMqBroker implements Broker {
       ids.push(id);
       return this.message(queue, toBuffer(body), { id, priority, delayMs, priorDeliveries: 0 });
     });
-    await this.publisher.publish(messages, context);
+    try {
+      await this.publisher.publish(messages, context);
+    } catch (error) {
+      // Someone deleted the queue after we declared it: declare again on the next call.
+      if ((error as { code?: unknown }).code === 'BROKER_UNROUTABLE') this.forgetDeclarations(queue);
+      throw error;
+    }
     return ids;
   }
 
@@ -323,9 +329,8 @@ export class RabbitMqBroker implements Broker {
         context,
         async (channel) => (await channel.deleteQueue(name)).messageCount,
       );
-      this.declared.delete(name);
     }
-    this.declared.delete(`ladder:${queue}`);
+    this.forgetDeclarations(queue);
     return removed;
   }
 
@@ -337,6 +342,11 @@ export class RabbitMqBroker implements Broker {
     this.consumers.clear();
     await this.publisher.close();
     await this.connection.close();
+  }
+
+  private forgetDeclarations(queue: string): void {
+    this.declared.delete(queue);
+    this.declared.delete(`ladder:${queue}`);
   }
 
   private onReconnected(generation: number): void {

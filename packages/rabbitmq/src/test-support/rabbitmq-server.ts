@@ -78,18 +78,18 @@ export class BrokerPool {
  * shared server are not disturbed. Returns how many were closed.
  */
 export async function closeOwnConnections(connectionName: string): Promise<number> {
+  // Tab-separated: the connection's Erlang pid, then its client properties as an Erlang term.
   const { stdout } = await run('rabbitmqctl', [
     'list_connections',
     'pid',
     'client_properties',
-    '--formatter',
-    'json',
     '-q',
+    '--no-table-headers',
   ]);
-  const rows = JSON.parse(stdout) as { pid: string; client_properties: unknown[] }[];
-  const ours = rows.filter((row) =>
-    JSON.stringify(row.client_properties).includes(`"connection_name","longstr","${connectionName}"`),
-  );
+  const ours = stdout
+    .split('\n')
+    .filter((line) => line.includes(`{"connection_name","${connectionName}"}`))
+    .map((line) => ({ pid: line.split('\t')[0]! }));
   await Promise.all(
     ours.map((row) => run('rabbitmqctl', ['close_connection', row.pid, 'tasq fault test', '-q'])),
   );
