@@ -20,7 +20,11 @@ import { uuidv7 } from './ids.js';
 import { createBroker, createResultBackend, pluginContext } from './load-plugin.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
+import type { BrokerPlugin, PluginContext } from './plugin.js';
 import type { ResultBackend, TaskResult } from './result-backend.js';
+import { defineSchedule, type ScheduleOptions } from './schedule/schedule-definition.js';
+import { Scheduler, type SchedulerOptions } from './schedule/scheduler.js';
+import type { ScheduleRecord, ScheduleStore } from './schedule-store.js';
 import { defaultRegistry, type Signature, type Task, type TaskRegistry } from './task.js';
 import {
   type JobOptionsData,
@@ -82,13 +86,20 @@ export class Tasq {
   readonly logger: Logger;
   readonly clock: Clock;
   private closed = false;
+  private readonly plugin: BrokerPlugin;
+  private readonly context: PluginContext;
+  private scheduleStore: Promise<ScheduleStore> | undefined;
 
   private constructor(
     config: ResolvedConfig,
     broker: BrokerClient,
     results: ResultBackend,
     options: ConnectOptions,
+    plugin: BrokerPlugin,
+    context: PluginContext,
   ) {
+    this.plugin = plugin;
+    this.context = context;
     this.config = config;
     this.broker = broker;
     this.results = results;
@@ -124,6 +135,8 @@ export class Tasq {
       new BrokerClient(broker, { callTimeoutMs: config.callTimeoutMs }),
       results,
       options,
+      plugin,
+      context,
     );
   }
 
@@ -353,10 +366,64 @@ export class Tasq {
     );
   }
 
+  /** The schedule store of the configured broker package (opened on first use). */
+  schedules(): Promise<ScheduleStore> {
+    if (!this.scheduleStore) {
+      const create = this.plugin.createScheduleStore;
+      this.scheduleStore = create
+        ? Promise.resolve(create.call(this.plugin, this.config.broker.options, this.context))
+        : Promise.reject(
+            new InvalidArgumentError(`the ${this.plugin.name} broker package has no schedule store`),
+          );
+    }
+    return this.scheduleStore;
+  }
+
+  /**
+   * Run `task` periodically: `tasq.schedule(report, ['weekly'], { cron: '0 8 * * mon', timeZone: 'Europe/Berlin' })`.
+   * Stored data: every cluster's scheduler (one at a time, the leader) turns due slots into jobs.
+   */
+  async schedule<A extends unknown[], R>(
+    task: Task<A, R> | string,
+    args: A,
+    options: ScheduleOptions,
+  ): Promise<ScheduleRecord> {
+    const name = typeof task === 'string' ? task : task.name;
+    const record = defineSchedule(name, args, options, this.clock.now(), this.config.timeZone);
+    const store = await this.schedules();
+    if ((await store.list()).some((s) => s.name === record.name)) {
+      throw new InvalidArgumentError(`a schedule named "${record.name}" already exists`);
+    }
+    await store.save(record);
+    return record;
+  }
+
+  /** A scheduler wired to this client's store, result backend and broker; the cluster starts it. */
+  async createScheduler(owner: string, options: Partial<SchedulerOptions> = {}): Promise<Scheduler> {
+    return new Scheduler({
+      store: await this.schedules(),
+      claim: (key) => this.results.claimOnce(key),
+      enqueue: async (schedule, _slot, jobId) => {
+        await this.enqueueByName(schedule.task, schedule.args, {
+          ...(schedule.options as EnqueueJobOptions),
+          id: jobId,
+        });
+      },
+      owner,
+      lockName: `${this.config.name}:scheduler`,
+      catchUp: this.config.catchUp,
+      defaultTimeZone: this.config.timeZone,
+      clock: this.clock,
+      logger: this.logger,
+      ...options,
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.allSettled([this.broker.close(), this.results.close()]);
+    const store = this.scheduleStore?.then((s) => s.close());
+    await Promise.allSettled([this.broker.close(), this.results.close(), ...(store ? [store] : [])]);
   }
 
   /** Idempotency by job id: only the first enqueue of an id that the caller chose goes out. */

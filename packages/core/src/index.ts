@@ -39,6 +39,11 @@ export { MemoryScheduleState, MemoryScheduleStore } from './memory/memory-schedu
 export * from './plugin.js';
 export * from './result-backend.js';
 export * from './schedule-store.js';
+export { CronSyntaxError, nextCronWall, parseCron } from './schedule/cron.js';
+export { advance, firstSlot, slotAfter } from './schedule/next-run.js';
+export { defineSchedule, type ScheduleOptions } from './schedule/schedule-definition.js';
+export { Scheduler, type SchedulerOptions } from './schedule/scheduler.js';
+export { assertTimeZone, fromWall, toWall } from './schedule/time-zone.js';
 export * from './task.js';
 export * from './task-package.js';
 
