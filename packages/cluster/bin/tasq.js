@@ -1,3 +1,10 @@
 #!/usr/bin/env node
 // The published entry point; the CLI itself is compiled to dist/.
-import '../dist/cli/main.js';
+// node:sqlite (the embedded default broker) prints an experimental-feature warning on every command;
+// it says nothing the operator can act on, so it is left out. Every other warning is shown.
+const emitWarning = process.emitWarning;
+process.emitWarning = function filtered(warning, ...rest) {
+  if (String(warning?.message ?? warning).includes('SQLite is an experimental feature')) return;
+  return emitWarning.call(process, warning, ...rest);
+};
+await import('../dist/cli/main.js');

@@ -1,0 +1,337 @@
+/** Client commands: enqueue, result, info, queue size|purge, migrate, check. */
+import {
+  importFromApplication,
+  parseDurationMs,
+  type ResolvedConfig,
+  type TaskResult,
+  Tasq,
+} from '@tasq/core';
+import { loadTasks } from '../worker/worker-runtime.js';
+import { type CommandIo, commonHelp, formatTime, parse, readConfig, withClient } from './common.js';
+import { UsageError } from './errors.js';
+
+const open = (config: ResolvedConfig, io: CommandIo) => () => Tasq.open(config, { cwd: io.cwd });
+
+function duration(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDurationMs(value);
+  if (ms === undefined)
+    throw new UsageError(`${flag} must be a duration like 10s, 500ms or 5m, got "${value}"`);
+  return ms;
+}
+
+function describeResult(result: TaskResult): string {
+  const runtime = result.stoppedAt - result.startedAt;
+  const head = `${result.id} ${result.name} ${result.status} after ${result.attempts} attempt(s), ${runtime} ms`;
+  if (result.status === 'success') return `${head}\nresult: ${JSON.stringify(result.result)}`;
+  return `${head}\nerror: ${result.error?.name ?? 'Error'}: ${result.error?.message ?? ''}`;
+}
+
+export const enqueueHelp = `Usage: tasq enqueue NAME [ARGS_JSON] [options]
+
+Enqueue one call of task NAME. ARGS_JSON is a JSON array of arguments (a single value is one argument).
+Prints the job id; with --wait, waits for the result and prints it (exit 1 when the task failed).
+
+Options:
+  -q, --queue Q        queue (default: the configured queue)
+      --delay D        run no earlier than D from now (10s, 5m)
+      --wait           wait for the result
+      --timeout D      how long --wait waits (default 30s)
+      --json           print JSON
+${commonHelp}`;
+
+export async function enqueueCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(argv, {
+    queue: { type: 'string', short: 'q' },
+    delay: { type: 'string' },
+    wait: { type: 'boolean' },
+    timeout: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(enqueueHelp);
+    return 0;
+  }
+  const [name, argsJson, extra] = positionals;
+  if (!name) throw new UsageError('enqueue needs a task NAME (see tasq enqueue --help)');
+  if (extra !== undefined)
+    throw new UsageError(`unexpected argument "${extra}" (pass arguments as one JSON array)`);
+  let args: unknown[] = [];
+  if (argsJson !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(argsJson);
+    } catch (error) {
+      throw new UsageError(`ARGS_JSON is not valid JSON: ${(error as Error).message}`);
+    }
+    args = Array.isArray(parsed) ? parsed : [parsed];
+  }
+  const delayMs = duration(values.delay, '--delay');
+  const timeoutMs = duration(values.timeout, '--timeout') ?? 30_000;
+  const config = await readConfig(values, io);
+  return withClient(open(config, io), async (tasq) => {
+    const job = await tasq.enqueueByName(name, args, {
+      ...(values.queue !== undefined ? { queue: values.queue } : {}),
+      ...(delayMs !== undefined ? { delay: `${delayMs}ms` } : {}),
+    });
+    if (!values.wait) {
+      io.out(values.json ? JSON.stringify({ id: job.id, name }) : job.id);
+      return 0;
+    }
+    const outcome = await job.outcome(timeoutMs);
+    if (!outcome) {
+      io.out(
+        values.json
+          ? JSON.stringify({ id: job.id, name, status: 'pending' })
+          : `${job.id}\nno result within ${timeoutMs} ms`,
+      );
+      return 1;
+    }
+    io.out(values.json ? JSON.stringify(outcome) : describeResult(outcome));
+    return outcome.status === 'success' ? 0 : 1;
+  });
+}
+
+export const resultHelp = `Usage: tasq result ID [options]
+
+Print the stored result of job ID (exit 1 when there is none, or the task failed).
+
+Options:
+      --wait D     wait up to D for the result (default: just look)
+      --json       print the stored result as JSON
+${commonHelp}`;
+
+export async function resultCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, wait: { type: 'string' } });
+  if (values.help) {
+    io.out(resultHelp);
+    return 0;
+  }
+  const [id, extra] = positionals;
+  if (!id) throw new UsageError('result needs a job ID');
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+  const waitMs = duration(values.wait, '--wait') ?? 0;
+  const config = await readConfig(values, io);
+  return withClient(open(config, io), async (tasq) => {
+    const outcome = waitMs > 0 ? await tasq.results.wait(id, waitMs) : await tasq.results.get(id);
+    if (!outcome) {
+      io.out(values.json ? JSON.stringify({ id, status: 'unknown' }) : `no result for job ${id}`);
+      return 1;
+    }
+    io.out(values.json ? JSON.stringify(outcome) : describeResult(outcome));
+    return outcome.status === 'success' ? 0 : 1;
+  });
+}
+
+export const infoHelp = `Usage: tasq info [options]
+
+Show the deployment: broker, queues with their sizes, and recent successes and failures.
+
+Options:
+      --json       print JSON
+      --limit N    recent results to show (default 10)
+${commonHelp}`;
+
+export async function infoCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, limit: { type: 'string' } });
+  if (values.help) {
+    io.out(infoHelp);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const limit = values.limit === undefined ? 10 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer`);
+  const config = await readConfig(values, io);
+  return withClient(open(config, io), async (tasq) => {
+    const queueNames = [
+      ...new Set([
+        config.queue,
+        ...config.queues,
+        ...Object.values(config.input.altClusters ?? {}).flatMap((alt) => alt.queues ?? []),
+      ]),
+    ];
+    const queues = await Promise.all(
+      queueNames.map(async (queue) => ({ queue, ...(await tasq.broker.size(queue)) })),
+    );
+    const successes = await tasq.results.list({ status: 'success', limit });
+    const failures = await tasq.results.list({ status: 'failure', limit });
+    const info = {
+      name: config.name,
+      broker: {
+        name: tasq.broker.name,
+        module: config.broker.module,
+        capabilities: tasq.broker.capabilities,
+      },
+      resultBackend: tasq.results.name,
+      queues,
+      clusters: Object.keys(config.input.altClusters ?? {}),
+      // Clusters seen live travel on the events transport; this shows the configured ones.
+      recent: { successes: successes.map(brief), failures: failures.map(brief) },
+    };
+    if (values.json) {
+      io.out(JSON.stringify(info, null, 2));
+      return 0;
+    }
+    io.out(
+      `deployment ${config.name} on the ${tasq.broker.name} broker (${config.broker.module}), results in ${tasq.results.name}`,
+    );
+    io.out('queues:');
+    for (const q of queues) {
+      io.out(
+        `  ${q.queue.padEnd(20)} ready ${q.ready}  delayed ${q.delayed ?? '-'}  reserved ${q.reserved ?? '-'}  dead ${q.dead ?? '-'}`,
+      );
+    }
+    io.out(`clusters configured: default${info.clusters.length ? `, ${info.clusters.join(', ')}` : ''}`);
+    io.out(`recent successes (${successes.length}):`);
+    for (const r of successes) io.out(`  ${formatTime(r.stoppedAt)} ${r.name} ${r.id}`);
+    io.out(`recent failures (${failures.length}):`);
+    for (const r of failures)
+      io.out(`  ${formatTime(r.stoppedAt)} ${r.name} ${r.id}: ${r.error?.message ?? ''}`);
+    return 0;
+  });
+}
+
+function brief(r: TaskResult) {
+  return {
+    id: r.id,
+    name: r.name,
+    queue: r.queue,
+    status: r.status,
+    attempts: r.attempts,
+    stoppedAt: r.stoppedAt,
+    ...(r.error ? { error: `${r.error.name}: ${r.error.message}` } : {}),
+  };
+}
+
+export const queueHelp = `Usage: tasq queue size|purge QUEUE [options]
+
+  size QUEUE     print ready, delayed, reserved and dead counts
+  purge QUEUE    delete every ready and delayed package of QUEUE; prints how many
+
+Options:
+      --json       print JSON
+${commonHelp}`;
+
+export async function queueCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(argv, { json: { type: 'boolean' } });
+  if (values.help) {
+    io.out(queueHelp);
+    return 0;
+  }
+  const [action, queue, extra] = positionals;
+  if (action !== 'size' && action !== 'purge') {
+    throw new UsageError(
+      `queue needs "size" or "purge", got ${action === undefined ? 'nothing' : `"${action}"`}`,
+    );
+  }
+  if (!queue) throw new UsageError(`queue ${action} needs a QUEUE name`);
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+  const config = await readConfig(values, io);
+  return withClient(open(config, io), async (tasq) => {
+    if (action === 'size') {
+      const size = await tasq.broker.size(queue);
+      io.out(
+        values.json
+          ? JSON.stringify({ queue, ...size })
+          : `${queue}: ready ${size.ready}  delayed ${size.delayed ?? '-'}  reserved ${size.reserved ?? '-'}  dead ${size.dead ?? '-'}`,
+      );
+    } else {
+      const removed = await tasq.broker.purge(queue);
+      io.out(values.json ? JSON.stringify({ queue, removed }) : `${queue}: purged ${removed} package(s)`);
+    }
+    return 0;
+  });
+}
+
+export const migrateHelp = `Usage: tasq migrate [options]
+
+Apply the configured broker package's database migrations (for example @tasq/orm's), then exit.
+Brokers without migrations need none: the command says so and exits 0.
+${commonHelp}`;
+
+export async function migrateCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(argv, {});
+  if (values.help) {
+    io.out(migrateHelp);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const config = await readConfig(values, io);
+  if (config.broker.module === 'memory') {
+    io.out('the memory broker has no migrations');
+    return 0;
+  }
+  const module = await importFromApplication(config.broker.module, io.cwd);
+  const migrate = module.migrate;
+  if (typeof migrate !== 'function') {
+    io.out(`${config.broker.module} has no migrations; nothing to do`);
+    return 0;
+  }
+  await (migrate as (options: unknown) => Promise<void>)(config.broker.options);
+  io.out(`${config.broker.module}: migrations applied`);
+  return 0;
+}
+
+export const checkHelp = `Usage: tasq check [options]
+
+Validate the configuration, import the tasks modules, connect to the broker and the result backend, and
+name what is wrong. Warns when packages would be signed with the insecure development secret.
+${commonHelp}`;
+
+export async function checkCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(argv, {});
+  if (values.help) {
+    io.out(checkHelp);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const config = await readConfig(values, io);
+  io.out(
+    `ok: configuration valid (deployment ${config.name}, broker ${config.broker.module} via ${config.broker.source})`,
+  );
+  let problems = 0;
+  if (config.insecureSecret) {
+    io.out(
+      'warning: no secret configured: packages are signed with the insecure development key; set `secret` or TASQ_SECRET',
+    );
+  }
+  if (config.tasks.length === 0) {
+    io.out('warning: no `tasks` modules configured: workers will know no tasks');
+  } else {
+    try {
+      const registry = await loadTasks({ tasks: config.tasks, cwd: io.cwd });
+      io.out(`ok: tasks modules import (${registry.names().length} tasks: ${registry.names().join(', ')})`);
+    } catch (error) {
+      problems++;
+      io.out(`problem: ${(error as Error).message}`);
+    }
+  }
+  let tasq: Tasq | undefined;
+  try {
+    tasq = await Tasq.open(config, { cwd: io.cwd });
+  } catch (error) {
+    io.out(
+      `problem: cannot open the broker or result backend: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}`,
+    );
+    return 1;
+  }
+  try {
+    try {
+      const size = await tasq.broker.size(config.queue);
+      io.out(`ok: broker ${tasq.broker.name} answers (queue ${config.queue}: ${size.ready} ready)`);
+    } catch (error) {
+      problems++;
+      io.out(`problem: broker ${tasq.broker.name}: ${(error as Error).message}`);
+    }
+    try {
+      await tasq.results.get('tasq-check-probe');
+      io.out(`ok: result backend ${tasq.results.name} answers`);
+    } catch (error) {
+      problems++;
+      io.out(`problem: result backend ${tasq.results.name}: ${(error as Error).message}`);
+    }
+  } finally {
+    await tasq.close();
+  }
+  return problems > 0 ? 1 : 0;
+}

@@ -1,0 +1,114 @@
+/** `tasq cluster`: run a cluster until SIGTERM/SIGINT (a second signal kills). */
+import { startCluster } from '../start-cluster.js';
+import { type CommandIo, commonHelp, loggerFrom, parse, positiveInteger, readConfig } from './common.js';
+import { UsageError } from './errors.js';
+
+export const clusterHelp = `Usage: tasq cluster [options]
+
+Run a cluster: a sentinel and its worker pool consume the configured queues until SIGTERM or SIGINT.
+The first signal stops fetching, releases prefetched jobs and waits up to stopTimeout for running tasks;
+a second signal kills running tasks (their jobs are released) and exits.
+
+Options:
+  -n, --name NAME          run the alt cluster NAME (its altClusters overrides apply)
+  -w, --workers N          worker processes (default: CPU count)
+      --concurrency N      tasks each worker runs at once (default 1)
+  -q, --queues a,b         queues to consume (default: the configured queue)
+      --pool KIND          process (default), thread or inline
+      --health-port P      serve GET /health on port P: 200 while consuming, 503 when not
+${commonHelp}`;
+
+export async function clusterCommand(argv: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      name: { type: 'string', short: 'n' },
+      workers: { type: 'string', short: 'w' },
+      concurrency: { type: 'string' },
+      queues: { type: 'string', short: 'q' },
+      pool: { type: 'string' },
+      'health-port': { type: 'string' },
+    },
+    true,
+  );
+  if (values.help) {
+    io.out(clusterHelp);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const overrides: Record<string, unknown> = {};
+  const workers = positiveInteger(values.workers, '--workers');
+  if (workers !== undefined) overrides.workers = workers;
+  const concurrency = positiveInteger(values.concurrency, '--concurrency');
+  if (concurrency !== undefined) overrides.concurrency = concurrency;
+  if (values.queues !== undefined) {
+    const queues = values.queues
+      .split(',')
+      .map((q) => q.trim())
+      .filter(Boolean);
+    if (queues.length === 0) throw new UsageError('--queues needs at least one queue name');
+    overrides.queues = queues;
+  }
+  if (values.pool !== undefined) {
+    if (!['process', 'thread', 'inline'].includes(values.pool)) {
+      throw new UsageError(`--pool must be process, thread or inline, got "${values.pool}"`);
+    }
+    overrides.pool = values.pool;
+  }
+  const healthPort = values['health-port'] === undefined ? undefined : Number(values['health-port']);
+  if (healthPort !== undefined && (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535)) {
+    throw new UsageError(`--health-port must be a port number, got "${values['health-port']}"`);
+  }
+  const config = await readConfig(values, io, {
+    ...(values.name !== undefined ? { cluster: values.name } : {}),
+    overrides,
+  });
+  const logger = loggerFrom(values, config);
+  if (config.insecureSecret) {
+    logger.warn(
+      {},
+      'no secret configured: packages are signed with the insecure development key (set TASQ_SECRET)',
+    );
+  }
+  const cluster = await startCluster(config, {
+    cwd: io.cwd,
+    logger,
+    ...(healthPort !== undefined ? { healthPort } : {}),
+  });
+  cluster.events.onAny((name, payload) => logger.event(name, payload));
+  logger.info(
+    {
+      name: config.name,
+      cluster: config.cluster,
+      broker: cluster.tasq.broker.name,
+      workers: config.workers,
+      concurrency: config.concurrency,
+      pool: config.pool,
+      queues: config.queues.join(','),
+      ...(cluster.healthPort !== undefined ? { healthPort: cluster.healthPort } : {}),
+    },
+    'cluster running',
+  );
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals === 1) {
+      logger.info({ signal, stopTimeoutMs: config.stopTimeoutMs }, 'stopping: draining running tasks');
+      void cluster.stop({ reason: signal });
+    } else {
+      logger.warn({ signal }, 'second signal: killing running tasks');
+      void cluster.kill();
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await cluster.stopped;
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  const s = cluster.stats;
+  logger.info(
+    { succeeded: s.succeeded, failed: s.failed, rejected: s.rejected, deadLettered: s.deadLettered },
+    'cluster stopped',
+  );
+  return signals > 1 ? 1 : 0;
+}

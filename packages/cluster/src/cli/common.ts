@@ -1,0 +1,87 @@
+/** What every command shares: parsing with node:util, the configuration, output. */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { loadConfig, type ResolvedConfig, type Tasq } from '@tasq/core';
+import { type CliLogger, createLogger, type LogFormat, type LogLevel } from './log.js';
+import { UsageError } from './errors.js';
+
+export const commonOptions = {
+  config: { type: 'string', short: 'c' },
+  'log-format': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+export const commonHelp = `Common options:
+  -c, --config FILE      configuration file (default: tasq.config.{ts,mts,mjs,js,json} in this folder)
+      --log-format F     text (default) or json
+      --log-level L      debug, info (default), warn, error or silent
+  -h, --help             this help`;
+
+export interface CommandIo {
+  out: (line: string) => void;
+  cwd: string;
+  env: Record<string, string | undefined>;
+}
+
+export function parse<O extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: O,
+  allowPositionals = true,
+) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { ...commonOptions, ...options },
+      allowPositionals,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export function loggerFrom(values: Record<string, unknown>, config?: ResolvedConfig): CliLogger {
+  const format = (values['log-format'] as string | undefined) ?? 'text';
+  if (format !== 'text' && format !== 'json')
+    throw new UsageError(`--log-format must be text or json, got "${format}"`);
+  const level = (values['log-level'] as string | undefined) ?? config?.logLevel ?? 'info';
+  if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) {
+    throw new UsageError(`--log-level must be debug, info, warn, error or silent, got "${level}"`);
+  }
+  return createLogger({ format: format as LogFormat, level: level as LogLevel });
+}
+
+export function readConfig(
+  values: Record<string, unknown>,
+  io: CommandIo,
+  extra: { cluster?: string; overrides?: Record<string, unknown> } = {},
+): Promise<ResolvedConfig> {
+  return loadConfig({
+    ...(values.config !== undefined ? { file: values.config as string } : {}),
+    cwd: io.cwd,
+    env: io.env,
+    ...(extra.cluster !== undefined ? { cluster: extra.cluster } : {}),
+    ...(extra.overrides ? { overrides: extra.overrides } : {}),
+  });
+}
+
+export function positiveInteger(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
+  return Number(value);
+}
+
+/** Run `body` with an open client and close it afterwards. */
+export async function withClient<T>(open: () => Promise<Tasq>, body: (tasq: Tasq) => Promise<T>): Promise<T> {
+  const tasq = await open();
+  try {
+    return await body(tasq);
+  } finally {
+    await tasq.close();
+  }
+}
+
+export function formatTime(epochMs: number | undefined): string {
+  return epochMs === undefined ? '-' : new Date(epochMs).toISOString();
+}

@@ -1,0 +1,65 @@
+/** The `tasq` command line. Every command exits non-zero with a one-line reason on bad input. */
+import { clusterCommand } from './command-cluster.js';
+import {
+  checkCommand,
+  enqueueCommand,
+  infoCommand,
+  migrateCommand,
+  queueCommand,
+  resultCommand,
+} from './command-client.js';
+import type { CommandIo } from './common.js';
+import { exitCodeOf, oneLine, UsageError } from './errors.js';
+
+const commands: Record<string, (argv: string[], io: CommandIo) => Promise<number>> = {
+  cluster: clusterCommand,
+  enqueue: enqueueCommand,
+  result: resultCommand,
+  info: infoCommand,
+  queue: queueCommand,
+  migrate: migrateCommand,
+  check: checkCommand,
+};
+
+export const mainHelp = `Usage: tasq COMMAND [options]
+
+Commands:
+  cluster                      run a cluster (workers consuming the configured queues)
+  enqueue NAME [ARGS_JSON]     enqueue a job; --wait prints its result
+  result ID                    print a job's stored result
+  info                         queues, sizes, recent successes and failures
+  queue size|purge QUEUE       count or empty a queue
+  migrate                      apply the broker's database migrations
+  check                        validate the configuration and connect to the broker and backend
+
+Run "tasq COMMAND --help" for a command's options.`;
+
+export async function main(argv: string[], io: CommandIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(mainHelp);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  try {
+    if (!command)
+      throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(commands).join(', ')})`);
+    return await command(rest, io);
+  } catch (error) {
+    process.stderr.write(`tasq: ${oneLine(error)}\n`);
+    return exitCodeOf(error);
+  }
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && /(?:tasq(?:\.js)?|cli[\\/]main\.js)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  const code = await main(process.argv.slice(2), {
+    out: (line) => process.stdout.write(`${line}\n`),
+    cwd: process.cwd(),
+    env: process.env,
+  });
+  process.exitCode = code;
+  // Open handles (a pool's idle timer, a pending wait) must not keep a finished command alive.
+  setTimeout(() => process.exit(code), 100).unref();
+}

@@ -1,0 +1,18 @@
+/**
+ * @tasq/cluster: the runtime that runs tasks from any configured broker (sentinel, fetcher, worker pool,
+ * monitor) and the `tasq` command line.
+ */
+export {
+  type ClusterEventName,
+  type ClusterEvents,
+  ClusterEmitter,
+  type ClusterStats,
+  type TaskRef,
+} from './runtime/events.js';
+export type { HealthReport } from './runtime/health.js';
+export { decideOutcome, type OutcomeDecision, type OutcomeSettings } from './runtime/outcome.js';
+export { canRetry, retryDelayMs } from './runtime/backoff.js';
+export { RateLimits, TokenBucket } from './runtime/rate-limiter.js';
+export { HARD_RSS_FACTOR, type WorkerInfo } from './runtime/sentinel.js';
+export { type ClusterHandle, type StartClusterOptions, startCluster } from './start-cluster.js';
+export { createLogger, type LogFormat } from './cli/log.js';

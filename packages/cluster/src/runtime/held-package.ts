@@ -1,0 +1,29 @@
+/** A delivery the cluster holds, from reserve to settle, with the lease it was given. */
+import type { Delivery, TaskPackage } from '@tasq/core';
+import type { TaskRef } from './events.js';
+
+export type HeldState = 'buffered' | 'running' | 'settling';
+
+export interface HeldPackage {
+  readonly delivery: Delivery;
+  readonly pkg: TaskPackage;
+  readonly ref: TaskRef;
+  /** When the lease ends unless extended (clock ms). */
+  leaseUntil: number;
+  /** An extend found the lease gone: another consumer may have it; never apply this run's outcome. */
+  leaseLost: boolean;
+  extending: boolean;
+  state: HeldState;
+  runId?: number;
+  workerId?: number;
+  startedAt?: number;
+  timers: NodeJS.Timeout[];
+  /** Set when the hard timeout fired: the worker is being killed for this run. */
+  timedOutAfterMs?: number;
+  /** Set when the worker passed the hard memory ceiling while running this. */
+  memoryExceeded?: { rssBytes: number; limitBytes: number };
+}
+
+export function describeRef(delivery: Delivery, pkg: TaskPackage): TaskRef {
+  return { id: pkg.id, name: pkg.name, queue: delivery.queue, deliveries: delivery.deliveries };
+}

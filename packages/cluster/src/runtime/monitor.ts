@@ -1,0 +1,256 @@
+/**
+ * The monitor carries out what `decideOutcome` decided for a finished run: saves the result, sends the
+ * follow-ups (hook, next chain link, chord callback), then acks, releases, dead-letters or re-enqueues.
+ * Every delivery is settled here and nowhere else.
+ *
+ * Order: save → follow-ups → settle. A cluster that dies between the save and the ack sees the package
+ * again and runs it again (at-least-once); the result is stored under the job id, so it is stored once.
+ * A run whose lease was lost (an extend failed, or the lease ran out and the broker says it moved on) is
+ * counted as a late completion and not applied at all: its package belongs to another delivery now.
+ */
+import {
+  type BrokerClient,
+  BrokerConnectionError,
+  type Clock,
+  LeaseLostError,
+  type Logger,
+  type TaskResult,
+  type Tasq,
+} from '@tasq/core';
+import type { ClusterEmitter, ClusterStats } from './events.js';
+import type { HeldPackage } from './held-package.js';
+import { decideOutcome, type OutcomeSettings } from './outcome.js';
+
+export interface MonitorOptions {
+  tasq: Tasq;
+  clock: Clock;
+  logger: Logger;
+  events: ClusterEmitter;
+  stats: ClusterStats;
+  settings: OutcomeSettings & { saveLimitPer?: 'name' | 'group' };
+}
+
+/** The least time between two prunes of the result backend. */
+const PRUNE_MIN_INTERVAL_MS = 1_000;
+
+export class Monitor {
+  private readonly broker: BrokerClient;
+  private readonly pending = new Set<Promise<void>>();
+  private lastPruneAt = 0;
+  private pruning: Promise<void> | undefined;
+
+  constructor(private readonly options: MonitorOptions) {
+    this.broker = options.tasq.broker;
+  }
+
+  /** Settlements still in flight (stop waits for them before closing the broker). */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.pruning;
+  }
+
+  /** Handle a finished run. Never throws; resolves when the delivery is settled. */
+  complete(entry: HeldPackage, result: TaskResult, how: { workerLost?: boolean } = {}): Promise<void> {
+    const work = this.settleRun(entry, result, how).catch((error) => {
+      this.options.logger.error({ jobId: entry.ref.id, err: String(error) }, 'settling a run failed');
+    });
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+    return work;
+  }
+
+  /** Give a package back without running it (stop, lost worker before start, eta not reached). */
+  release(entry: HeldPackage, delayMs: number, reason: string): Promise<void> {
+    const work = this.settle(entry, 'release', () =>
+      this.broker.release(entry.delivery, { delayMs, allowDelayHops: true }),
+    ).then((ok) => {
+      if (!ok) return;
+      this.options.stats.released++;
+      this.options.events.emit('task-released', { ...entry.ref, reason, delayMs });
+    });
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+    return work;
+  }
+
+  /** Dead-letter a package that cannot be decoded; nothing of its payload is logged. */
+  rejectDelivery(delivery: HeldPackage['delivery'], reason: string): Promise<void> {
+    const work = (async () => {
+      try {
+        await this.withRetries(() => this.broker.deadLetter(delivery, reason));
+      } catch (error) {
+        this.options.logger.warn(
+          { deliveryId: delivery.id, queue: delivery.queue, err: String(error) },
+          'could not dead-letter a rejected package',
+        );
+      }
+    })();
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+    return work;
+  }
+
+  private async settleRun(
+    entry: HeldPackage,
+    result: TaskResult,
+    how: { workerLost?: boolean },
+  ): Promise<void> {
+    const { events, stats, tasq, logger } = this.options;
+    entry.state = 'settling';
+    const runtimeMs = Math.max(0, result.stoppedAt - result.startedAt);
+    if (!(await this.stillLeased(entry))) {
+      stats.lateCompletions++;
+      events.emit('late-completion', entry.ref);
+      return;
+    }
+    const decision = decideOutcome(
+      { pkg: entry.pkg, result, deliveries: entry.delivery.deliveries, workerLost: how.workerLost },
+      this.options.settings,
+    );
+    let action = decision.action;
+    if (decision.save) {
+      try {
+        await tasq.results.save(result);
+        if (result.status === 'success') this.maybePrune();
+      } catch (error) {
+        // Nothing is lost: the package goes back and runs again once the backend answers.
+        logger.error(
+          { jobId: entry.ref.id, err: String(error) },
+          'saving the result failed; releasing the job',
+        );
+        action = { kind: 'release', delayMs: 1_000, reason: `result backend: ${(error as Error).message}` };
+      }
+    }
+    if (decision.final && action === decision.action) {
+      try {
+        await tasq.sendFollowUps(entry.pkg, result);
+      } catch (error) {
+        logger.error({ jobId: entry.ref.id, err: String(error) }, 'enqueueing follow-ups failed');
+      }
+    }
+
+    if (result.status === 'success') {
+      stats.succeeded++;
+      events.emit('task-succeeded', { ...entry.ref, runtimeMs });
+    } else {
+      stats.failed++;
+      events.emit('task-failed', {
+        ...entry.ref,
+        runtimeMs,
+        error: `${result.error?.name ?? 'Error'}: ${result.error?.message ?? 'failed'}`,
+        final: decision.final,
+        action: action.kind,
+      });
+    }
+
+    switch (action.kind) {
+      case 'ack':
+        await this.settle(entry, 'ack', () => this.broker.ack(entry.delivery));
+        return;
+      case 'release':
+        if (
+          await this.settle(entry, 'release', () =>
+            this.broker.release(entry.delivery, { delayMs: action.delayMs, allowDelayHops: true }),
+          )
+        ) {
+          stats.released++;
+          events.emit('task-released', { ...entry.ref, reason: action.reason, delayMs: action.delayMs });
+        }
+        return;
+      case 'dead-letter':
+        if (
+          await this.settle(entry, 'deadLetter', () => this.broker.deadLetter(entry.delivery, action.reason))
+        ) {
+          stats.deadLettered++;
+          events.emit('task-dead-lettered', { ...entry.ref, reason: action.reason });
+        }
+        return;
+      case 'retry': {
+        const next = {
+          ...entry.pkg,
+          attempt: action.attempt,
+          ...(action.delayMs > 0 ? { eta: this.options.clock.now() + action.delayMs } : {}),
+        };
+        if (action.delayMs === 0) delete next.eta;
+        try {
+          await tasq.send([next]);
+        } catch (error) {
+          logger.error({ jobId: entry.ref.id, err: String(error) }, 'enqueueing the retry failed; releasing');
+          await this.settle(entry, 'release', () =>
+            this.broker.release(entry.delivery, { delayMs: action.delayMs, allowDelayHops: true }),
+          );
+          return;
+        }
+        stats.retried++;
+        events.emit('task-retried', { ...entry.ref, attempt: action.attempt, delayMs: action.delayMs });
+        await this.settle(entry, 'ack', () => this.broker.ack(entry.delivery));
+        return;
+      }
+    }
+  }
+
+  /** True while this delivery's lease is ours. Past its end, the broker is asked (by extending it). */
+  private async stillLeased(entry: HeldPackage): Promise<boolean> {
+    if (entry.leaseLost) return false;
+    if (this.options.clock.now() < entry.leaseUntil || !this.broker.capabilities.extend) return true;
+    try {
+      await this.broker.extend(entry.delivery, this.options.settings.retryMs);
+      entry.leaseUntil = this.options.clock.now() + this.options.settings.retryMs;
+      return true;
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        entry.leaseLost = true;
+        this.options.stats.leasesLost++;
+        return false;
+      }
+      // Cannot tell: go on; the settle call itself will say if the lease moved on.
+      return true;
+    }
+  }
+
+  /** Run one settle call; true when it took effect. Connection errors are retried a few times. */
+  private async settle(entry: HeldPackage, operation: string, call: () => Promise<void>): Promise<boolean> {
+    try {
+      await this.withRetries(call);
+      return true;
+    } catch (error) {
+      if (error instanceof LeaseLostError) {
+        this.options.stats.leasesLost++;
+        this.options.events.emit('lease-lost', { ...entry.ref, operation });
+      } else {
+        this.options.events.emit('settle-error', { ...entry.ref, operation, error: String(error) });
+      }
+      return false;
+    }
+  }
+
+  private async withRetries(call: () => Promise<void>): Promise<void> {
+    const delays = [100, 500, 2_000];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (!(error instanceof BrokerConnectionError) || attempt >= delays.length) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+      }
+    }
+  }
+
+  private maybePrune(): void {
+    const { saveLimit, saveLimitPer } = this.options.settings;
+    if (saveLimit <= 0) return;
+    const now = this.options.clock.now();
+    // At most one prune per second, however many saves: pruning is a scan, not a lookup.
+    if (this.pruning || now - this.lastPruneAt < PRUNE_MIN_INTERVAL_MS) return;
+    this.lastPruneAt = now;
+    this.pruning = this.options.tasq.results
+      .prune({ saveLimit, ...(saveLimitPer ? { per: saveLimitPer } : {}) })
+      .then(
+        () => undefined,
+        (error) => this.options.logger.warn({ err: String(error) }, 'pruning results failed'),
+      )
+      .finally(() => {
+        this.pruning = undefined;
+      });
+  }
+}

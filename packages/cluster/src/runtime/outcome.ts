@@ -1,0 +1,96 @@
+/**
+ * What happens to a delivery once its run is over, decided in one place from the package, the result and
+ * the configuration. Pure: the monitor carries the decision out; tests check the table directly.
+ *
+ *   success                                   → save (unless saveResult/saveLimit say no), ack, follow-ups
+ *   failure, task unknown to this cluster     → save, dead-letter (it can never run here), follow-ups
+ *   failure, task retry policy has runs left  → re-enqueue with backoff, ack this delivery
+ *   failure, ackFailure / ackFailures         → save, ack, follow-ups
+ *   failure, deliveries ≥ maxAttempts (> 0)   → save, dead-letter with the reason, follow-ups
+ *   worker crashed under it (not its timeout) → release at once (or dead-letter at maxAttempts)
+ *   other failure                             → release after `retry` (the reference's redelivery), saved
+ *                                               only when maxAttempts is 0, since no run is ever final then
+ */
+import type { TaskPackage, TaskResult } from '@tasq/core';
+import { canRetry, retryDelayMs } from './backoff.js';
+
+export type OutcomeAction =
+  | { kind: 'ack' }
+  | { kind: 'release'; delayMs: number; reason: string }
+  | { kind: 'dead-letter'; reason: string }
+  | { kind: 'retry'; attempt: number; delayMs: number };
+
+export interface OutcomeDecision {
+  action: OutcomeAction;
+  /** Store `result` in the result backend. */
+  save: boolean;
+  /** The run is the job's last: hooks, the next chain link and chord bookkeeping follow. */
+  final: boolean;
+}
+
+export interface OutcomeSettings {
+  maxAttempts: number;
+  ackFailures: boolean;
+  saveLimit: number;
+  retryMs: number;
+}
+
+export interface OutcomeInput {
+  pkg: TaskPackage;
+  result: TaskResult;
+  deliveries: number;
+  /** The worker died under this run for a reason that is not this run's own (a neighbour's timeout, kill -9). */
+  workerLost?: boolean;
+  random?: () => number;
+}
+
+export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): OutcomeDecision {
+  const { pkg, result, deliveries } = input;
+  const saveSuccess = pkg.saveResult !== false && settings.saveLimit !== -1;
+  if (result.status === 'success') return { action: { kind: 'ack' }, save: saveSuccess, final: true };
+
+  const error = result.error ?? { name: 'Error', message: 'failed' };
+  const described = `${error.name}: ${error.message}`;
+  const maxAttempts = pkg.maxAttempts ?? settings.maxAttempts;
+  const exhausted = maxAttempts > 0 && deliveries >= maxAttempts;
+
+  if (input.workerLost) {
+    if (exhausted) {
+      return {
+        action: { kind: 'dead-letter', reason: `failed after ${deliveries} attempts: ${described}` },
+        save: true,
+        final: true,
+      };
+    }
+    return { action: { kind: 'release', delayMs: 0, reason: described }, save: false, final: false };
+  }
+  if (error.name === 'UnknownTaskError') {
+    return { action: { kind: 'dead-letter', reason: described }, save: true, final: true };
+  }
+  const attempt = pkg.attempt ?? 1;
+  if (canRetry(pkg.retry, attempt) && !exhausted) {
+    return {
+      action: {
+        kind: 'retry',
+        attempt: attempt + 1,
+        delayMs: retryDelayMs(pkg.retry, attempt + 1, input.random),
+      },
+      save: false,
+      final: false,
+    };
+  }
+  if (pkg.ackFailure ?? settings.ackFailures) return { action: { kind: 'ack' }, save: true, final: true };
+  if (exhausted || (pkg.retry !== undefined && !canRetry(pkg.retry, attempt))) {
+    const runs = pkg.retry !== undefined ? Math.max(attempt, deliveries) : deliveries;
+    return {
+      action: { kind: 'dead-letter', reason: `failed after ${runs} attempts: ${described}` },
+      save: true,
+      final: true,
+    };
+  }
+  return {
+    action: { kind: 'release', delayMs: settings.retryMs, reason: described },
+    save: maxAttempts === 0,
+    final: false,
+  };
+}

@@ -1,0 +1,773 @@
+/**
+ * The sentinel: one per cluster. It owns the broker connection (through core's BrokerClient) and every
+ * receipt. The fetcher reserves packages in bulk up to `queueLimit` ahead; the dispatcher hands them to
+ * workers over each worker's own channel; the lease keeper extends the lease of everything held; the
+ * guard replaces dead workers and watches memory; the monitor settles each delivery once.
+ */
+import { availableParallelism } from 'node:os';
+import {
+  type Clock,
+  type Delivery,
+  defaultRegistry,
+  LeaseLostError,
+  type Logger,
+  PackageRejectedError,
+  type ResolvedConfig,
+  type TaskRegistry,
+  type TaskResult,
+  type Tasq,
+} from '@tasq/core';
+import {
+  createInlineWorker,
+  spawnProcessWorker,
+  spawnThreadWorker,
+  type WorkerHandle,
+} from '../pool/worker-handle.js';
+import type { FromWorker, RunOrder, WorkerSettings } from '../worker/protocol.js';
+import { ClusterEmitter, type ClusterStats, emptyStats } from './events.js';
+import { describeRef, type HeldPackage } from './held-package.js';
+import { Monitor } from './monitor.js';
+import { RateLimits } from './rate-limiter.js';
+
+export interface SentinelOptions {
+  cwd: string;
+  logger: Logger;
+  clock: Clock;
+  /** Registry for the inline pool (the tasks modules are imported into it). */
+  registry?: TaskRegistry;
+  /** Longest a single reserve waits for a first package. Default 5 s. */
+  reserveWaitMs?: number;
+  /** Node flags for worker processes. Default: the sentinel's own (without --inspect). */
+  workerExecArgv?: string[];
+}
+
+interface WorkerSlot {
+  id: number;
+  handle: WorkerHandle;
+  ready: boolean;
+  retiring: boolean;
+  running: Map<number, HeldPackage>;
+  tasksDone: number;
+  rssBytes?: number;
+  startedAt: number;
+  /** Set when the sentinel killed it on purpose (stop deadline). */
+  killedForStop?: boolean;
+  exited: boolean;
+  onReady?: (error?: Error) => void;
+}
+
+export interface WorkerInfo {
+  id: number;
+  pid?: number;
+  kind: string;
+  running: number;
+  tasksDone: number;
+  rssBytes?: number;
+  retiring: boolean;
+}
+
+/** The hard memory ceiling, as a multiple of maxRss: past it a running task's worker is killed. */
+export const HARD_RSS_FACTOR = 2;
+
+export class Sentinel {
+  readonly events = new ClusterEmitter();
+  readonly stats: ClusterStats = emptyStats();
+  private readonly monitor: Monitor;
+  private readonly rateLimits: RateLimits;
+  private readonly buffer: HeldPackage[] = [];
+  private readonly held = new Set<HeldPackage>();
+  private readonly workers = new Map<number, WorkerSlot>();
+  private readonly fetchControl = new AbortController();
+  /** Resolves when stopping begins; raced against every wait of the fetch loops. */
+  private readonly whenStopping: Promise<void>;
+  private fetchLoops: Promise<void>[] = [];
+  private reservingSlots = 0;
+  private roomWaiter: (() => void) | undefined;
+  private nextWorkerId = 1;
+  private nextRunId = 1;
+  private guardTimer: NodeJS.Timeout | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private dispatchTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private stopped: Promise<void> | undefined;
+  private forceKill: (() => void) | undefined;
+  private spawnFailures = 0;
+  private respawnTimer: NodeJS.Timeout | undefined;
+  private readonly workerSettings: WorkerSettings;
+  private readonly cpuCount = availableParallelism();
+  private nextCpu = 0;
+  /** Last time a reserve answered (with or without packages) or a run finished: the health probe's signal. */
+  lastProgressAt: number;
+
+  constructor(
+    readonly config: ResolvedConfig,
+    readonly tasq: Tasq,
+    private readonly options: SentinelOptions,
+  ) {
+    this.rateLimits = new RateLimits(config.rateLimits, options.clock);
+    this.monitor = new Monitor({
+      tasq,
+      clock: options.clock,
+      logger: options.logger,
+      events: this.events,
+      stats: this.stats,
+      settings: {
+        maxAttempts: config.maxAttempts,
+        ackFailures: config.ackFailures,
+        saveLimit: config.saveLimit,
+        retryMs: config.retryMs,
+        ...(config.saveLimitPer ? { saveLimitPer: config.saveLimitPer } : {}),
+      },
+    });
+    this.workerSettings = {
+      tasks: config.tasks,
+      cwd: options.cwd,
+      saveArgs: config.saveArgs,
+      sampleMs: config.maxRssBytes !== undefined ? Math.max(100, config.guardCycleMs) : 0,
+      exitWithParent: config.daemonizeWorkers,
+    };
+    this.lastProgressAt = options.clock.now();
+    this.whenStopping = new Promise((resolve) =>
+      this.fetchControl.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Start the workers (waiting until each has imported the tasks), then fetching. */
+  async start(): Promise<void> {
+    const starting: Promise<void>[] = [];
+    for (let i = 0; i < this.config.workers; i++) starting.push(this.spawnWorker());
+    const results = await Promise.allSettled(starting);
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      for (const slot of this.workers.values()) slot.handle.kill();
+      throw failure.reason;
+    }
+    this.guardTimer = setInterval(() => this.guard(), this.config.guardCycleMs);
+    if (this.tasq.broker.capabilities.extend) {
+      // Extend well before the lease runs out: every quarter lease, anything past half of it.
+      this.leaseTimer = setInterval(
+        () => this.extendLeases(),
+        Math.max(20, Math.floor(this.config.retryMs / 4)),
+      );
+    }
+    this.fetchLoops = this.config.queues.map((queue) => this.fetchLoop(queue));
+    this.events.emit('cluster-started', {
+      name: this.config.name,
+      cluster: this.config.cluster,
+      workers: this.config.workers,
+      pool: this.config.pool,
+      queues: this.config.queues,
+      broker: this.tasq.broker.name,
+    });
+  }
+
+  workerInfo(): WorkerInfo[] {
+    return [...this.workers.values()].map((slot) => ({
+      id: slot.id,
+      ...(slot.handle.pid !== undefined ? { pid: slot.handle.pid } : {}),
+      kind: slot.handle.kind,
+      running: slot.running.size,
+      tasksDone: slot.tasksDone,
+      ...(slot.rssBytes !== undefined ? { rssBytes: slot.rssBytes } : {}),
+      retiring: slot.retiring,
+    }));
+  }
+
+  /** Packages held right now: waiting for a worker, running, or being settled. */
+  heldCount(): { buffered: number; running: number; total: number } {
+    let running = 0;
+    for (const slot of this.workers.values()) running += slot.running.size;
+    return { buffered: this.buffer.length, running, total: this.held.size };
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  private spawnWorker(): Promise<void> {
+    const id = this.nextWorkerId++;
+    const slot: WorkerSlot = {
+      id,
+      handle: undefined as unknown as WorkerHandle,
+      ready: false,
+      retiring: false,
+      running: new Map(),
+      tasksDone: 0,
+      startedAt: this.options.clock.now(),
+      exited: false,
+    };
+    const ready = new Promise<void>((resolve, reject) => {
+      slot.onReady = (error) => (error ? reject(error) : resolve());
+    });
+    const callbacks = {
+      onMessage: (message: FromWorker) => this.onWorkerMessage(slot, message),
+      onExit: (code: number | null, signal: string | null) => this.onWorkerExit(slot, code, signal),
+    };
+    const { pool } = this.config;
+    if (pool === 'inline') {
+      slot.handle = createInlineWorker(
+        this.options.registry ?? defaultRegistry,
+        this.workerSettings,
+        callbacks,
+      );
+    } else if (pool === 'thread') {
+      const maxHeapMb = this.config.maxRssBytes
+        ? Math.ceil((this.config.maxRssBytes * HARD_RSS_FACTOR) / 2 ** 20)
+        : undefined;
+      slot.handle = spawnThreadWorker(this.workerSettings, callbacks, maxHeapMb ? { maxHeapMb } : {});
+    } else {
+      slot.handle = spawnProcessWorker(this.workerSettings, callbacks, {
+        ...(this.options.workerExecArgv ? { execArgv: this.options.workerExecArgv } : {}),
+        ...(this.config.cpuAffinity ? { cpus: this.pickCpus(this.config.cpuAffinity) } : {}),
+      });
+    }
+    this.workers.set(id, slot);
+    this.stats.workersStarted++;
+    return ready;
+  }
+
+  private pickCpus(count: number): number[] {
+    const cpus: number[] = [];
+    for (let i = 0; i < Math.min(count, this.cpuCount); i++) {
+      cpus.push(this.nextCpu % this.cpuCount);
+      this.nextCpu++;
+    }
+    return cpus;
+  }
+
+  private onWorkerMessage(slot: WorkerSlot, message: FromWorker): void {
+    switch (message.type) {
+      case 'ready':
+        slot.ready = true;
+        this.spawnFailures = 0;
+        this.events.emit('worker-online', {
+          workerId: slot.id,
+          pid: slot.handle.pid,
+          tasks: message.tasks.length,
+        });
+        slot.onReady?.();
+        this.dispatch();
+        return;
+      case 'load-error':
+        slot.onReady?.(new Error(message.message));
+        this.options.logger.error({ workerId: slot.id }, message.message);
+        return;
+      case 'memory':
+        slot.rssBytes = message.rssBytes;
+        this.checkHardMemory(slot, message.rssBytes);
+        return;
+      case 'log':
+        this.events.emit('task-log', {
+          workerId: slot.id,
+          level: message.level,
+          fields: message.fields,
+          ...(message.message !== undefined ? { message: message.message } : {}),
+        });
+        return;
+      case 'done':
+        slot.tasksDone = message.tasksDone;
+        slot.rssBytes = message.rssBytes;
+        for (const item of message.items) {
+          const entry = slot.running.get(item.runId);
+          if (!entry) continue; // already settled (its worker was declared lost)
+          slot.running.delete(item.runId);
+          this.finishRun(entry, item.result);
+        }
+        this.lastProgressAt = this.options.clock.now();
+        this.checkRecycle(slot);
+        this.dispatch();
+        return;
+    }
+  }
+
+  private finishRun(entry: HeldPackage, result: TaskResult, how: { workerLost?: boolean } = {}): void {
+    for (const timer of entry.timers) clearTimeout(timer);
+    entry.timers = [];
+    void this.monitor.complete(entry, result, how).finally(() => this.forget(entry));
+  }
+
+  private checkRecycle(slot: WorkerSlot): void {
+    if (slot.retiring) {
+      if (slot.running.size === 0) slot.handle.send({ type: 'retire' });
+      return;
+    }
+    const overMemory =
+      this.config.maxRssBytes !== undefined && (slot.rssBytes ?? 0) > this.config.maxRssBytes;
+    const overTasks = slot.tasksDone >= this.config.recycle;
+    if (!overMemory && !overTasks) return;
+    this.retire(slot, overMemory ? 'max-rss' : 'recycle');
+  }
+
+  /** The worker takes no more runs, finishes what it has, and exits; a fresh one takes its place now. */
+  private retire(slot: WorkerSlot, reason: 'recycle' | 'max-rss'): void {
+    if (slot.retiring) return;
+    slot.retiring = true;
+    this.stats.workersRecycled++;
+    this.events.emit('worker-recycled', {
+      workerId: slot.id,
+      pid: slot.handle.pid,
+      reason,
+      tasksDone: slot.tasksDone,
+      ...(slot.rssBytes !== undefined ? { rssBytes: slot.rssBytes } : {}),
+    });
+    if (!this.stopping) void this.spawnWorker().catch((error) => this.onSpawnFailure(error));
+    if (slot.running.size === 0) slot.handle.send({ type: 'retire' });
+  }
+
+  private onWorkerExit(slot: WorkerSlot, code: number | null, signal: string | null): void {
+    if (slot.exited) return;
+    slot.exited = true;
+    this.workers.delete(slot.id);
+    const expected = (slot.retiring && slot.running.size === 0 && code === 0) || this.stopping;
+    if (!slot.ready)
+      slot.onReady?.(
+        new Error(`worker ${slot.id} exited (code ${code}, signal ${signal}) before it was ready`),
+      );
+    if (!expected) this.stats.workersCrashed++;
+    this.events.emit('worker-offline', { workerId: slot.id, pid: slot.handle.pid, code, signal, expected });
+    const now = this.options.clock.now();
+    for (const entry of slot.running.values()) {
+      const startedAt = entry.startedAt ?? now;
+      const failure = (name: string, message: string): TaskResult => ({
+        id: entry.pkg.id,
+        name: entry.pkg.name,
+        queue: entry.pkg.queue,
+        status: 'failure',
+        error: { name, message },
+        attempts: entry.delivery.deliveries,
+        enqueuedAt: entry.pkg.enqueuedAt,
+        startedAt,
+        stoppedAt: now,
+        ...(entry.pkg.group !== undefined ? { group: entry.pkg.group } : {}),
+        ...(entry.pkg.groupIndex !== undefined ? { groupIndex: entry.pkg.groupIndex } : {}),
+      });
+      if (entry.timedOutAfterMs !== undefined) {
+        this.finishRun(
+          entry,
+          failure(
+            'TaskTimeoutError',
+            `the task ran past its timeout of ${entry.timedOutAfterMs} ms; its worker was killed`,
+          ),
+        );
+      } else if (entry.memoryExceeded) {
+        const { rssBytes, limitBytes } = entry.memoryExceeded;
+        this.finishRun(
+          entry,
+          failure(
+            'WorkerMemoryError',
+            `the worker's memory reached ${mb(rssBytes)} MB, past the hard ceiling of ${mb(limitBytes)} MB; it was killed`,
+          ),
+        );
+      } else {
+        const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+        this.finishRun(entry, failure('WorkerLostError', `the worker running the task ${how}`), {
+          workerLost: true,
+        });
+      }
+    }
+    slot.running.clear();
+    if (this.stopping) {
+      this.wakeRoom();
+      return;
+    }
+    // A retired worker was replaced when it retired; any other loss is replaced now.
+    if (!slot.retiring) {
+      if (slot.ready) void this.spawnWorker().catch((error) => this.onSpawnFailure(error));
+      else this.onSpawnFailure(new Error(`worker ${slot.id} failed to start`));
+    }
+    this.dispatch();
+  }
+
+  private onSpawnFailure(error: unknown): void {
+    this.spawnFailures++;
+    this.options.logger.error(
+      { failures: this.spawnFailures },
+      `starting a worker failed: ${String((error as Error)?.message ?? error)}`,
+    );
+    // The guard cycle starts the missing workers; a growing pause keeps a broken tasks module from
+    // turning into a fork loop.
+  }
+
+  private aliveWorkers(): number {
+    let count = 0;
+    for (const slot of this.workers.values()) if (!slot.retiring) count++;
+    return count;
+  }
+
+  /** The supervisor loop: replace missing workers, watch memory while tasks run. */
+  private guard(): void {
+    if (this.stopping) return;
+    const missing = this.config.workers - this.aliveWorkers();
+    if (missing > 0 && !this.respawnTimer) {
+      const pause =
+        this.spawnFailures === 0 ? 0 : Math.min(30_000, 250 * 2 ** Math.min(this.spawnFailures, 7));
+      this.respawnTimer = setTimeout(() => {
+        this.respawnTimer = undefined;
+        if (this.stopping) return;
+        const stillMissing = this.config.workers - this.aliveWorkers();
+        for (let i = 0; i < stillMissing; i++)
+          void this.spawnWorker().catch((error) => this.onSpawnFailure(error));
+      }, pause);
+    }
+    if (this.config.maxRssBytes !== undefined) {
+      for (const slot of this.workers.values()) {
+        if (slot.running.size === 0) continue;
+        const rss = slot.handle.sampleRssBytes();
+        if (rss !== undefined) {
+          slot.rssBytes = rss;
+          this.checkHardMemory(slot, rss);
+        }
+      }
+    }
+  }
+
+  private checkHardMemory(slot: WorkerSlot, rssBytes: number): void {
+    if (this.config.maxRssBytes === undefined || slot.running.size === 0) return;
+    const limitBytes = this.config.maxRssBytes * HARD_RSS_FACTOR;
+    if (rssBytes <= limitBytes) return;
+    for (const entry of slot.running.values()) {
+      if (entry.memoryExceeded || entry.timedOutAfterMs !== undefined) continue;
+      entry.memoryExceeded = { rssBytes, limitBytes };
+      this.events.emit('task-memory-exceeded', { ...entry.ref, workerId: slot.id, rssBytes, limitBytes });
+    }
+    slot.handle.kill();
+  }
+
+  // ---------------------------------------------------------------- fetching
+
+  private room(): number {
+    return this.config.queueLimit - this.held.size - this.reservingSlots;
+  }
+
+  private waitForRoom(): Promise<void> {
+    return new Promise((resolve) => {
+      const previous = this.roomWaiter;
+      this.roomWaiter = () => {
+        previous?.();
+        resolve();
+      };
+    });
+  }
+
+  private wakeRoom(): void {
+    const waiter = this.roomWaiter;
+    this.roomWaiter = undefined;
+    waiter?.();
+  }
+
+  private async fetchLoop(queue: string): Promise<void> {
+    const signal = this.fetchControl.signal;
+    const { clock, logger } = this.options;
+    const broker = this.tasq.broker;
+    const maxBatch = broker.capabilities.maxBatch;
+    const waitMs = this.options.reserveWaitMs ?? 5_000;
+    let errorPause = 0;
+    while (!signal.aborted) {
+      const room = this.room();
+      if (room <= 0 || this.readyWorkers() === 0) {
+        await Promise.race([this.waitForRoom(), this.whenStopping, sleep(this.config.guardCycleMs)]);
+        continue;
+      }
+      let max = Math.min(room, this.config.bulk, maxBatch);
+      const limiter = this.rateLimits.forQueue(queue);
+      if (limiter) {
+        max = limiter.take(max);
+        if (max === 0) {
+          await Promise.race([sleep(limiter.waitMs()), this.whenStopping]);
+          continue;
+        }
+      }
+      this.reservingSlots += max;
+      const startedAt = clock.now();
+      let deliveries: Delivery[] = [];
+      try {
+        deliveries = await broker.reserve(queue, { max, leaseMs: this.config.retryMs, waitMs, signal });
+        errorPause = 0;
+        this.lastProgressAt = clock.now();
+      } catch (error) {
+        if (signal.aborted) break;
+        errorPause = Math.min(10_000, errorPause === 0 ? 250 : errorPause * 2);
+        this.events.emit('fetch-error', { queue, error: String((error as Error).message ?? error) });
+        logger.warn({ queue, retryInMs: errorPause }, `reserve failed: ${(error as Error).message}`);
+        await Promise.race([sleep(errorPause), this.whenStopping]);
+        continue;
+      } finally {
+        this.reservingSlots -= max;
+        if (limiter) limiter.giveBack(max - deliveries.length);
+      }
+      for (const delivery of deliveries) this.accept(delivery);
+      if (deliveries.length > 0) this.dispatch();
+      if (signal.aborted) break;
+      // A broker that cannot wait returns at once when empty: poll instead of spinning.
+      if (deliveries.length === 0 && clock.now() - startedAt < this.config.pollMs) {
+        await Promise.race([sleep(this.config.pollMs), this.whenStopping]);
+      }
+    }
+  }
+
+  private readyWorkers(): number {
+    let count = 0;
+    for (const slot of this.workers.values()) if (slot.ready && !slot.retiring) count++;
+    return count;
+  }
+
+  /** Decode a delivery and hold it, or reject it (never run), or send it back until its eta. */
+  private accept(delivery: Delivery): void {
+    let pkg: HeldPackage['pkg'];
+    try {
+      pkg = this.tasq.codec.decode(delivery.body);
+    } catch (error) {
+      const reason =
+        error instanceof PackageRejectedError
+          ? error.message
+          : `package rejected: ${(error as Error).message}`;
+      this.stats.rejected++;
+      this.events.emit('package-rejected', { deliveryId: delivery.id, queue: delivery.queue, reason });
+      void this.monitor.rejectDelivery(delivery, reason);
+      return;
+    }
+    const now = this.options.clock.now();
+    const entry: HeldPackage = {
+      delivery,
+      pkg,
+      ref: describeRef(delivery, pkg),
+      leaseUntil: now + this.config.retryMs,
+      leaseLost: false,
+      extending: false,
+      state: 'buffered',
+      timers: [],
+    };
+    this.stats.received++;
+    if (pkg.eta !== undefined && pkg.eta > now) {
+      // Early: a broker whose delay maximum is shorter than the job's delay hands it out before its time.
+      this.held.add(entry);
+      void this.monitor.release(entry, pkg.eta - now, 'not due yet').finally(() => this.forget(entry));
+      return;
+    }
+    this.held.add(entry);
+    this.buffer.push(entry);
+    this.events.emit('task-received', entry.ref);
+  }
+
+  private forget(entry: HeldPackage): void {
+    if (this.held.delete(entry)) this.wakeRoom();
+  }
+
+  // ---------------------------------------------------------------- dispatching
+
+  private pickWorker(): WorkerSlot | undefined {
+    let best: WorkerSlot | undefined;
+    for (const slot of this.workers.values()) {
+      if (!slot.ready || slot.retiring || slot.exited || slot.running.size >= this.config.concurrency)
+        continue;
+      if (!best || slot.running.size < best.running.size) best = slot;
+    }
+    return best;
+  }
+
+  private dispatch(): void {
+    if (this.stopping || this.buffer.length === 0) return;
+    const orders = new Map<WorkerSlot, RunOrder[]>();
+    let waitForTokensMs = 0;
+    for (let i = 0; i < this.buffer.length; ) {
+      const entry = this.buffer[i]!;
+      if (entry.leaseLost) {
+        this.buffer.splice(i, 1);
+        this.forget(entry);
+        continue;
+      }
+      const slot = this.pickWorker();
+      if (!slot) break;
+      const limiter = this.rateLimits.forTask(entry.pkg.name);
+      if (limiter && limiter.take(1) === 0) {
+        waitForTokensMs =
+          waitForTokensMs === 0 ? limiter.waitMs() : Math.min(waitForTokensMs, limiter.waitMs());
+        i++;
+        continue;
+      }
+      this.buffer.splice(i, 1);
+      const order = this.startRun(entry, slot);
+      let list = orders.get(slot);
+      if (!list) {
+        list = [];
+        orders.set(slot, list);
+      }
+      list.push(order);
+    }
+    for (const [slot, runs] of orders) slot.handle.send({ type: 'run', runs });
+    if (waitForTokensMs > 0 && !this.dispatchTimer) {
+      this.dispatchTimer = setTimeout(
+        () => {
+          this.dispatchTimer = undefined;
+          this.dispatch();
+        },
+        Math.max(1, waitForTokensMs),
+      );
+    }
+  }
+
+  private startRun(entry: HeldPackage, slot: WorkerSlot): RunOrder {
+    const runId = this.nextRunId++;
+    entry.state = 'running';
+    entry.runId = runId;
+    entry.workerId = slot.id;
+    entry.startedAt = this.options.clock.now();
+    slot.running.set(runId, entry);
+    this.stats.started++;
+    this.events.emit('task-started', { ...entry.ref, workerId: slot.id });
+    const timeoutMs = entry.pkg.timeoutMs ?? this.config.timeoutMs;
+    const softTimeoutMs = entry.pkg.softTimeoutMs ?? this.config.softTimeoutMs;
+    if (softTimeoutMs !== undefined && (timeoutMs === undefined || softTimeoutMs < timeoutMs)) {
+      entry.timers.push(
+        setTimeout(() => {
+          if (!slot.running.has(runId)) return;
+          this.events.emit('task-soft-timed-out', { ...entry.ref, workerId: slot.id, softTimeoutMs });
+          slot.handle.send({ type: 'abort', runId, reason: `soft timeout of ${softTimeoutMs} ms reached` });
+        }, softTimeoutMs),
+      );
+    }
+    if (timeoutMs !== undefined) {
+      entry.timers.push(
+        setTimeout(() => {
+          if (!slot.running.has(runId)) return;
+          entry.timedOutAfterMs = timeoutMs;
+          this.stats.timedOut++;
+          this.events.emit('task-timed-out', { ...entry.ref, workerId: slot.id, timeoutMs });
+          // The retry must never overlap this attempt: the outcome is settled only once the worker is gone.
+          slot.handle.kill();
+        }, timeoutMs),
+      );
+    }
+    return { runId, pkg: entry.pkg, deliveries: entry.delivery.deliveries };
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  private extendLeases(): void {
+    const now = this.options.clock.now();
+    const half = this.config.retryMs / 2;
+    for (const entry of this.held) {
+      if (entry.extending || entry.leaseLost || entry.leaseUntil - now > half) continue;
+      entry.extending = true;
+      this.tasq.broker
+        .extend(entry.delivery, this.config.retryMs)
+        .then(
+          () => {
+            entry.leaseUntil = this.options.clock.now() + this.config.retryMs;
+            this.stats.leasesExtended++;
+          },
+          (error) => {
+            if (error instanceof LeaseLostError) {
+              entry.leaseLost = true;
+              this.stats.leasesLost++;
+              this.events.emit('lease-lost', { ...entry.ref, operation: 'extend' });
+            } else {
+              this.options.logger.warn(
+                { jobId: entry.ref.id },
+                `extending a lease failed: ${(error as Error).message}`,
+              );
+            }
+          },
+        )
+        .finally(() => {
+          entry.extending = false;
+        });
+    }
+  }
+
+  // ---------------------------------------------------------------- stopping
+
+  /**
+   * Stop fetching, give back what was fetched but not started, let running tasks finish for up to
+   * `timeoutMs`, then kill what still runs (its deliveries are released) and close the connections.
+   */
+  stop(options: { timeoutMs?: number; reason?: string } = {}): Promise<void> {
+    if (this.stopped) return this.stopped;
+    this.stopping = true;
+    const reason = options.reason ?? 'stop requested';
+    const timeoutMs = options.timeoutMs ?? this.config.stopTimeoutMs;
+    this.events.emit('cluster-stopping', { reason });
+    this.stopped = (async () => {
+      this.fetchControl.abort();
+      clearInterval(this.guardTimer);
+      clearTimeout(this.respawnTimer);
+      clearTimeout(this.dispatchTimer);
+      this.wakeRoom();
+      await Promise.allSettled(this.fetchLoops);
+      const unstarted = this.buffer.splice(0);
+      await Promise.allSettled(
+        unstarted.map((entry) =>
+          this.monitor.release(entry, 0, 'cluster stopping').finally(() => this.forget(entry)),
+        ),
+      );
+      let forced = false;
+      const drained = this.waitUntilIdle();
+      const deadline = new Promise<'deadline'>((resolve) => {
+        const timer = setTimeout(() => resolve('deadline'), timeoutMs);
+        drained.finally(() => clearTimeout(timer));
+        this.forceKill = () => {
+          clearTimeout(timer);
+          resolve('deadline');
+        };
+      });
+      if ((await Promise.race([drained.then(() => 'drained' as const), deadline])) === 'deadline') {
+        forced = true;
+        for (const slot of this.workers.values()) {
+          slot.killedForStop = true;
+          slot.handle.kill();
+        }
+      }
+      await this.retireAll();
+      await this.monitor.drain();
+      clearInterval(this.leaseTimer);
+      await this.tasq.close();
+      this.events.emit('cluster-stopped', { reason, forced });
+    })();
+    return this.stopped;
+  }
+
+  /** A second signal: kill running tasks now (their deliveries are released) and finish stopping. */
+  kill(): Promise<void> {
+    const stopping = this.stop({ timeoutMs: 0, reason: 'killed' });
+    this.forceKill?.();
+    return stopping;
+  }
+
+  private async waitUntilIdle(): Promise<void> {
+    while (this.heldCount().running > 0) {
+      await Promise.race([this.waitForRoom(), sleep(50)]);
+    }
+  }
+
+  private async retireAll(): Promise<void> {
+    const exits = [...this.workers.values()].map(
+      (slot) =>
+        new Promise<void>((resolve) => {
+          if (slot.exited) return resolve();
+          const check = setInterval(() => {
+            if (slot.exited) {
+              clearInterval(check);
+              clearTimeout(kill);
+              resolve();
+            }
+          }, 20);
+          const kill = setTimeout(() => slot.handle.kill(), 5_000);
+          slot.retiring = true;
+          slot.handle.send({ type: 'retire' });
+        }),
+    );
+    await Promise.all(exits);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function mb(bytes: number): number {
+  return Math.round(bytes / 2 ** 20);
+}
+
+export type { Tasq };

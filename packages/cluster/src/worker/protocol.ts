@@ -1,0 +1,47 @@
+/**
+ * Messages between the sentinel and one worker over that worker's own channel (the child's IPC pipe or
+ * the thread's port). Values travel by structured clone, so Dates, Maps and BigInts in arguments and
+ * results survive the hop.
+ */
+import type { TaskPackage, TaskResult } from '@tasq/core';
+
+export interface WorkerSettings {
+  /** Modules to import (the configuration's `tasks`), resolved from `cwd`. */
+  tasks: string[];
+  cwd: string;
+  saveArgs: boolean;
+  /** How often the worker reports its memory while it runs tasks. */
+  sampleMs: number;
+  /** Exit when the sentinel's channel closes (the sentinel died). */
+  exitWithParent: boolean;
+}
+
+export interface RunOrder {
+  runId: number;
+  pkg: TaskPackage;
+  deliveries: number;
+}
+
+export type ToWorker =
+  | { type: 'run'; runs: RunOrder[] }
+  /** Soft timeout: abort the run's `ctx.signal`. */
+  | { type: 'abort'; runId: number; reason: string }
+  /** Finish what runs, then exit 0. */
+  | { type: 'retire' };
+
+export interface RunDone {
+  runId: number;
+  result: TaskResult;
+}
+
+export type FromWorker =
+  | { type: 'ready'; tasks: string[] }
+  | { type: 'load-error'; message: string }
+  | { type: 'done'; items: RunDone[]; tasksDone: number; rssBytes: number }
+  | { type: 'memory'; rssBytes: number }
+  | {
+      type: 'log';
+      level: 'debug' | 'info' | 'warn' | 'error';
+      fields: Record<string, unknown>;
+      message?: string;
+    };

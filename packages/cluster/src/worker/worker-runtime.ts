@@ -1,0 +1,179 @@
+/**
+ * What runs inside a worker, whatever carries its messages (a child process, a thread, or the sentinel
+ * itself for the inline pool): import the task modules, run orders, report results in batches.
+ */
+import {
+  defaultRegistry,
+  executeTask,
+  importFromApplication,
+  type Logger,
+  type Task,
+  type TaskRegistry,
+  toErrorInfo,
+} from '@tasq/core';
+import type { FromWorker, RunDone, ToWorker, WorkerSettings } from './protocol.js';
+
+/** Import the configured task modules and register every task they export. */
+export async function loadTasks(settings: Pick<WorkerSettings, 'tasks' | 'cwd'>): Promise<TaskRegistry> {
+  for (const specifier of settings.tasks) {
+    let module: Record<string, unknown>;
+    try {
+      module = await importFromApplication(specifier, settings.cwd);
+    } catch (error) {
+      throw new Error(`cannot import tasks module "${specifier}": ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    // defineTask registers into the @tasq/core instance the module imported; when the application has its
+    // own copy of core, the exported tasks are registered here too.
+    for (const value of Object.values(module)) if (isTask(value)) defaultRegistry.register(value);
+  }
+  return defaultRegistry;
+}
+
+function isTask(value: unknown): value is Task {
+  const task = value as Task;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof task.name === 'string' &&
+    typeof task.handler === 'function' &&
+    typeof task.s === 'function'
+  );
+}
+
+export interface WorkerChannel {
+  send(message: FromWorker): void;
+  /** Exit the worker (a process or thread exits; the inline worker reports its end). */
+  exit(code: number): void;
+  rssBytes(): number;
+}
+
+/** Serves orders for one worker. */
+export class WorkerRuntime {
+  private readonly running = new Map<number, AbortController>();
+  private pending: RunDone[] = [];
+  private flushScheduled = false;
+  private tasksDone = 0;
+  private retiring = false;
+  private sampler: NodeJS.Timeout | undefined;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly registry: TaskRegistry,
+    private readonly settings: WorkerSettings,
+    private readonly channel: WorkerChannel,
+  ) {
+    const log =
+      (level: 'debug' | 'info' | 'warn' | 'error') =>
+      (fields: object, message?: string): void => {
+        channel.send({
+          type: 'log',
+          level,
+          fields: { ...fields },
+          ...(message !== undefined ? { message } : {}),
+        });
+      };
+    this.logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  }
+
+  handle(message: ToWorker): void {
+    switch (message.type) {
+      case 'run':
+        for (const order of message.runs) this.run(order.runId, order);
+        break;
+      case 'abort':
+        this.running.get(message.runId)?.abort(new Error(message.reason));
+        break;
+      case 'retire':
+        this.retiring = true;
+        this.exitIfIdle();
+        break;
+    }
+  }
+
+  private run(runId: number, order: { pkg: import('@tasq/core').TaskPackage; deliveries: number }): void {
+    const controller = new AbortController();
+    this.running.set(runId, controller);
+    this.startSampling();
+    void executeTask(this.registry, order.pkg, {
+      deliveries: order.deliveries,
+      signal: controller.signal,
+      logger: this.logger,
+      saveArgs: this.settings.saveArgs,
+    }).then((result) => {
+      this.running.delete(runId);
+      this.tasksDone++;
+      this.pending.push({ runId, result });
+      this.scheduleFlush();
+    });
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // One message for every run that finished in this turn of the event loop: at concurrency 50 this
+    // cuts the messages per task well below one.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const items = this.pending;
+    this.pending = [];
+    if (items.length === 0) return;
+    const rssBytes = this.channel.rssBytes();
+    try {
+      this.channel.send({ type: 'done', items, tasksDone: this.tasksDone, rssBytes });
+    } catch {
+      // Some result in the batch cannot be cloned (a function, a socket...): send them one by one and
+      // turn the ones that fail into failures that say why.
+      for (const item of items) {
+        try {
+          this.channel.send({ type: 'done', items: [item], tasksDone: this.tasksDone, rssBytes });
+        } catch (error) {
+          const { result: _dropped, ...rest } = item.result;
+          this.channel.send({
+            type: 'done',
+            items: [
+              {
+                runId: item.runId,
+                result: {
+                  ...rest,
+                  status: 'failure',
+                  error: toErrorInfo(
+                    new TypeError(`the task's return value cannot be sent back: ${(error as Error).message}`),
+                  ),
+                },
+              },
+            ],
+            tasksDone: this.tasksDone,
+            rssBytes,
+          });
+        }
+      }
+    }
+    if (this.running.size === 0) this.stopSampling();
+    this.exitIfIdle();
+  }
+
+  private startSampling(): void {
+    if (this.sampler || this.settings.sampleMs <= 0) return;
+    this.sampler = setInterval(() => {
+      this.channel.send({ type: 'memory', rssBytes: this.channel.rssBytes() });
+    }, this.settings.sampleMs);
+    this.sampler.unref();
+  }
+
+  private stopSampling(): void {
+    if (this.sampler) clearInterval(this.sampler);
+    this.sampler = undefined;
+  }
+
+  private exitIfIdle(): void {
+    if (this.retiring && this.running.size === 0 && this.pending.length === 0) {
+      this.stopSampling();
+      this.channel.exit(0);
+    }
+  }
+}

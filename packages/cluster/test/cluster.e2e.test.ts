@@ -1,0 +1,266 @@
+/**
+ * End to end, on a real SQLite file and a real PostgreSQL schema: a cluster in this process (the
+ * sentinel) with real worker processes, driven through the public client.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { defineTask, TaskPackageCodec } from '@tasq/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  configFor,
+  type Database,
+  eventually,
+  postgresDatabase,
+  requirePostgres,
+  runCluster,
+  sqliteDatabase,
+} from './support.js';
+
+// Signatures for the fixtures' tasks, so canvases can be built here without importing worker code.
+const add = defineTask('test.add', (a: number, b: number) => a + b);
+const double = defineTask('test.double', (value: number) => value * 2);
+const sum = defineTask('test.sum', (values: number[]) => values.reduce((t, v) => t + v, 0));
+const concat = defineTask('test.concat', (previous: string, part: string) => `${previous}${part}`);
+const stamp = defineTask('test.stamp', (_file: string) => null);
+
+const postgresSkip = await requirePostgres();
+
+const lines = (file: string) =>
+  existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean) : [];
+
+for (const dialect of ['sqlite', 'postgres'] as const) {
+  const skip = dialect === 'postgres' ? postgresSkip : undefined;
+  describe.skipIf(skip !== undefined)(`cluster on ${dialect}${skip ? ` (${skip})` : ''}`, () => {
+    let database: Database;
+    beforeAll(() => {
+      database = dialect === 'sqlite' ? sqliteDatabase() : postgresDatabase();
+    });
+    afterAll(async () => {
+      await database?.cleanup();
+    });
+
+    it('runs chains, groups and chords in order with their results', async () => {
+      const cluster = await runCluster(configFor(database, { workers: 2, concurrency: 4, bulk: 10 }));
+      try {
+        const tasq = cluster.tasq;
+        const chain = await tasq.chain([concat.s('a', 'b'), concat.s('c'), concat.s('d')]).enqueue();
+        const group = await tasq.group([add.s(1, 2), add.s(3, 4), add.s(5, 6)]).enqueue();
+        const chord = await tasq.chord([double.s(1), double.s(2), double.s(3)], sum.s()).enqueue();
+        expect(await group.values({ timeout: 15_000 })).toEqual([3, 7, 11]);
+        expect(await chord.result({ timeout: 15_000 })).toBe(12);
+        const last = await eventually(
+          async () =>
+            (await tasq.results.list({ name: 'test.concat', limit: 10 })).find((r) => r.result === 'abcd'),
+          15_000,
+          'the last chain link',
+        );
+        expect(last.status).toBe('success');
+        expect((await chain.outcome())?.result).toBe('ab');
+        expect(cluster.stats.succeeded).toBe(3 + 3 + 3 + 1);
+      } finally {
+        await cluster.stop();
+      }
+    });
+
+    it('kills a task past its hard timeout, replaces the worker and counts the attempt', async () => {
+      const cluster = await runCluster(
+        configFor(database, { timeout: '400ms', retry: '5s', maxAttempts: 1 }),
+      );
+      try {
+        const [firstWorker] = cluster.workers();
+        const job = await cluster.tasq.enqueueByName('test.hang', [5_000]);
+        const outcome = await job.outcome(10_000);
+        expect(outcome?.status).toBe('failure');
+        expect(outcome?.error?.name).toBe('TaskTimeoutError');
+        expect(outcome?.attempts).toBe(1);
+        expect(cluster.stats.timedOut).toBe(1);
+        const after = await cluster.tasq.enqueueByName('test.pid', []);
+        const pid = await after.result({ timeout: 10_000 });
+        expect(pid).not.toBe(firstWorker?.pid);
+        expect((await cluster.tasq.broker.size(cluster.config.queue)).dead).toBe(1);
+      } finally {
+        await cluster.stop();
+      }
+    });
+
+    it('aborts ctx.signal at the soft timeout and lets the task clean up', async () => {
+      const cluster = await runCluster(
+        configFor(database, { softTimeout: '200ms', timeout: '3s', retry: '10s' }),
+      );
+      try {
+        const job = await cluster.tasq.enqueueByName('test.soft', [5_000]);
+        expect(await job.result({ timeout: 10_000 })).toMatch(/^aborted: soft timeout of 200 ms/);
+        expect(cluster.stats.timedOut).toBe(0);
+      } finally {
+        await cluster.stop();
+      }
+    });
+
+    it('recycles a worker after `recycle` tasks and after passing maxRss', async () => {
+      const cluster = await runCluster(configFor(database, { recycle: 2, maxRss: '1GB' }));
+      try {
+        const pids: number[] = [];
+        for (let i = 0; i < 5; i++) {
+          pids.push(
+            (await (await cluster.tasq.enqueueByName('test.pid', [])).result({ timeout: 10_000 })) as number,
+          );
+        }
+        expect(new Set(pids).size).toBe(3);
+        expect(cluster.stats.workersRecycled).toBeGreaterThanOrEqual(2);
+      } finally {
+        await cluster.stop();
+      }
+      const memory = await runCluster(configFor(database, { maxRss: '100MB' }));
+      try {
+        const recycled = memory.events.once('worker-recycled');
+        const before = memory.workers()[0]?.pid;
+        await (await memory.tasq.enqueueByName('test.hog', [120, 10])).result({ timeout: 10_000 });
+        expect((await recycled).reason).toBe('max-rss');
+        const after = await (await memory.tasq.enqueueByName('test.pid', [])).result({ timeout: 10_000 });
+        expect(after).not.toBe(before);
+      } finally {
+        await memory.stop();
+      }
+    });
+
+    it('kills a worker that passes the hard memory ceiling while its task runs', async () => {
+      const cluster = await runCluster(configFor(database, { maxRss: '64MB', maxAttempts: 1, retry: '10s' }));
+      try {
+        const job = await cluster.tasq.enqueueByName('test.hog', [200, 5_000]);
+        const outcome = await job.outcome(15_000);
+        expect(outcome?.error?.name).toBe('WorkerMemoryError');
+        expect(await (await cluster.tasq.enqueueByName('test.add', [2, 2])).result({ timeout: 10_000 })).toBe(
+          4,
+        );
+      } finally {
+        await cluster.stop();
+      }
+    });
+
+    it('runs a task again after kill -9 of its worker, and stores one result', async () => {
+      const cluster = await runCluster(configFor(database, { retry: '10s' }));
+      try {
+        const file = path.join(database.folder, `marks-${dialect}-kill.txt`);
+        const job = await cluster.tasq.enqueueByName('test.mark', [file, 'run', 800]);
+        await eventually(() => lines(file).length === 1, 10_000, 'the first run');
+        const victim = cluster.workers()[0]!;
+        process.kill(victim.pid!, 'SIGKILL');
+        const outcome = await job.outcome(15_000);
+        expect(outcome?.status).toBe('success');
+        expect(outcome?.attempts).toBe(2);
+        expect(lines(file)).toHaveLength(2);
+        const stored = await cluster.tasq.results.list({ name: 'test.mark', limit: 10 });
+        expect(stored.filter((r) => r.id === job.id)).toHaveLength(1);
+        expect(cluster.stats.workersCrashed).toBe(1);
+      } finally {
+        await cluster.stop();
+      }
+    });
+
+    it('dead-letters poison packages with the reason and keeps serving', async () => {
+      const cluster = await runCluster(configFor(database, {}));
+      try {
+        const { tasq, config } = cluster;
+        const forged = new TaskPackageCodec({ secret: 'someone-else' }).encode({
+          id: 'forged-1',
+          name: 'test.add',
+          args: [1, 1],
+          queue: config.queue,
+          enqueuedAt: Date.now(),
+        });
+        const rejected: string[] = [];
+        cluster.events.on('package-rejected', (event) => rejected.push(event.reason));
+        const tampered = tasq.codec.encode({
+          id: 'tampered-1',
+          name: 'test.add',
+          args: [1, 1],
+          queue: config.queue,
+          enqueuedAt: Date.now(),
+        });
+        tampered[tampered.length - 1]! ^= 0xff;
+        await tasq.broker.enqueue(config.queue, [
+          new Uint8Array([0xde, 0xad, 0xbe, 0xef, 1, 2, 3]),
+          forged,
+          tampered,
+        ]);
+        const unknown = await tasq.enqueueByName('no.such.task', []);
+        const good = await tasq.enqueueByName('test.add', [20, 22]);
+        expect(await good.result({ timeout: 10_000 })).toBe(42);
+        const unknownOutcome = await unknown.outcome(10_000);
+        expect(unknownOutcome?.error?.name).toBe('UnknownTaskError');
+        await eventually(
+          async () => (await tasq.broker.size(config.queue)).dead === 4,
+          10_000,
+          'four dead letters',
+        );
+        expect(cluster.stats.rejected).toBe(3);
+        expect(rejected.some((reason) => reason.includes('bad-signature'))).toBe(true);
+        expect(rejected.some((reason) => reason.includes('unknown-key'))).toBe(true);
+        expect(rejected.some((reason) => /truncated|unknown-format-version/.test(reason))).toBe(true);
+        expect(cluster.stats.deadLettered).toBe(1);
+      } finally {
+        await cluster.stop();
+      }
+    });
+
+    it('honours a task rate limit', async () => {
+      const cluster = await runCluster(
+        configFor(database, { workers: 1, concurrency: 10, bulk: 20, rateLimits: { 'test.stamp': '10/s' } }),
+      );
+      try {
+        const file = path.join(database.folder, `stamps-${dialect}.txt`);
+        const jobs = await cluster.tasq.enqueueMany(
+          stamp,
+          Array.from({ length: 25 }, () => [file] as [string]),
+        );
+        for (const job of jobs) await job.result({ timeout: 15_000 });
+        const stamps = lines(file)
+          .map(Number)
+          .sort((a, b) => a - b);
+        expect(stamps).toHaveLength(25);
+        // A full bucket of 10 at once, then 10 per second: the 25th cannot start before 1.5 s.
+        expect(stamps[24]! - stamps[0]!).toBeGreaterThanOrEqual(1_400);
+        for (let i = 20; i < 25; i++) expect(stamps[i]! - stamps[i - 20]!).toBeGreaterThanOrEqual(900);
+      } finally {
+        await cluster.stop();
+      }
+    });
+
+    it('extends the lease of a task longer than `retry`, so it runs once', async () => {
+      const cluster = await runCluster(configFor(database, { workers: 2, retry: '600ms' }));
+      try {
+        const file = path.join(database.folder, `marks-${dialect}-lease.txt`);
+        const job = await cluster.tasq.enqueueByName('test.mark', [file, 'long', 2_000]);
+        expect(await job.result({ timeout: 10_000 })).toBe('long');
+        expect(lines(file)).toHaveLength(1);
+        expect(cluster.stats.leasesExtended).toBeGreaterThan(0);
+        expect(cluster.stats.lateCompletions).toBe(0);
+      } finally {
+        await cluster.stop();
+      }
+    });
+
+    it("retries with the task's own policy, then dead-letters a task that crashes its worker every time", async () => {
+      const cluster = await runCluster(configFor(database, { maxAttempts: 2, retry: '10s' }));
+      try {
+        const file = path.join(database.folder, `flaky-${dialect}.txt`);
+        const flaky = await cluster.tasq.enqueueByName('test.flaky', [file, 2], {
+          retry: { attempts: 3, backoff: { type: 'fixed', delayMs: 100 } },
+        });
+        expect(await flaky.result({ timeout: 10_000 })).toBe('succeeded on call 3');
+        expect(cluster.stats.retried).toBe(2);
+
+        const crash = await cluster.tasq.enqueueByName('test.crash', []);
+        const outcome = await crash.outcome(15_000);
+        expect(outcome?.error?.name).toBe('WorkerLostError');
+        expect(outcome?.attempts).toBe(2);
+        expect((await cluster.tasq.broker.size(cluster.config.queue)).dead).toBe(1);
+        expect(await (await cluster.tasq.enqueueByName('test.add', [1, 1])).result({ timeout: 10_000 })).toBe(
+          2,
+        );
+      } finally {
+        await cluster.stop();
+      }
+    });
+  });
+}

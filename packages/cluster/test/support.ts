@@ -1,0 +1,102 @@
+/**
+ * Test support: configurations on a real SQLite file (in a temporary folder) or a real PostgreSQL
+ * schema of this run's own, and helpers to run a cluster in this process with real worker processes.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ResolvedConfig, resolveConfig, type TasqConfigInput } from '@tasq/core';
+import { requireService } from '@tasq/testing';
+import pg from 'pg';
+import { type ClusterHandle, type StartClusterOptions, startCluster } from '../src/index.js';
+
+export const tasksModule = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
+export const cliPath = fileURLToPath(new URL('../bin/tasq.js', import.meta.url));
+export const postgresUrl = process.env.TASQ_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export function requirePostgres(): Promise<string | undefined> {
+  return requireService('PostgreSQL at 127.0.0.1:5432', async () => {
+    const client = new pg.Client({ connectionString: postgresUrl, connectionTimeoutMillis: 3000 });
+    await client.connect();
+    await client.end();
+  });
+}
+
+export interface Database {
+  label: 'sqlite' | 'postgres';
+  /** The broker part of a configuration. */
+  broker: TasqConfigInput;
+  folder: string;
+  cleanup(): Promise<void>;
+}
+
+export function sqliteDatabase(): Database {
+  const folder = mkdtempSync(path.join(tmpdir(), 'tasq-cluster-'));
+  return {
+    label: 'sqlite',
+    broker: { sqlite: path.join(folder, 'tasq.db') },
+    folder,
+    cleanup: async () => rmSync(folder, { recursive: true, force: true }),
+  };
+}
+
+export function postgresDatabase(): Database {
+  const folder = mkdtempSync(path.join(tmpdir(), 'tasq-cluster-'));
+  const schema = `tasq_cluster_${randomBytes(4).toString('hex')}`;
+  return {
+    label: 'postgres',
+    broker: { postgres: { url: postgresUrl, schema } },
+    folder,
+    cleanup: async () => {
+      rmSync(folder, { recursive: true, force: true });
+      const client = new pg.Client({ connectionString: postgresUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export function configFor(database: Database, options: TasqConfigInput = {}): ResolvedConfig {
+  return resolveConfig(
+    {
+      ...database.broker,
+      tasks: [tasksModule],
+      workers: 1,
+      queue: `q-${randomBytes(4).toString('hex')}`,
+      guardCycle: '100ms',
+      secret: 'cluster-test-secret',
+      ...options,
+    },
+    { env: {} },
+  );
+}
+
+export async function runCluster(
+  config: ResolvedConfig,
+  options: StartClusterOptions = {},
+): Promise<ClusterHandle> {
+  return startCluster(config, { workerExecArgv: [], reserveWaitMs: 1_000, ...options });
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Wait until `check` returns a value other than undefined/false, or fail after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false && value !== null) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
