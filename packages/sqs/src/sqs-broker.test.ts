@@ -451,6 +451,22 @@ describe.skipIf(skipReason !== undefined)(
         }
       });
 
+      it('no region anywhere: an error that names the option to set', async () => {
+        const saved = { ...process.env };
+        delete process.env.AWS_REGION;
+        delete process.env.AWS_DEFAULT_REGION;
+        process.env.AWS_CONFIG_FILE = '/nonexistent/aws-config';
+        try {
+          const target = new SqsBroker({ endpoint: emulator!.endpoint, credentials: TEST_CREDENTIALS });
+          brokers.push(target);
+          const error = await target.enqueue('no-region', [text('x')]).catch((caught: unknown) => caught);
+          expect((error as BrokerError).code).toBe('SQS_CONFIGURATION');
+          expect((error as Error).message).toContain('`region`');
+        } finally {
+          process.env = saved;
+        }
+      });
+
       it('a queue whose MaximumMessageSize is below maxPackageBytes gets a message that names the fix', async () => {
         const plain = emulator!.client();
         const queue = uniqueName('small-queue');

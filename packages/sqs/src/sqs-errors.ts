@@ -127,13 +127,10 @@ function isTransient(error: unknown): boolean {
 }
 
 function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const code = sqsErrorCode(error);
-    return code && code !== 'Error' && !error.message.includes(code)
-      ? `${code}: ${error.message}`
-      : error.message;
-  }
-  return String(error);
+  const message =
+    error instanceof Error ? error.message : String((error as DriverError | undefined)?.message ?? error);
+  const code = sqsErrorCode(error);
+  return code && code !== 'Error' && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
 /** Map any error thrown by an SQS call onto tasq's closed set. TasqErrors pass through unchanged. */
