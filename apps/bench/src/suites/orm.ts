@@ -199,43 +199,39 @@ export const suite: BenchSuite = {
   description:
     'tasq SQL broker on PostgreSQL and SQLite: enqueue one-by-one and bulk, reserve+ack at batch 1 and 50, enqueue→reserve wake-up latency',
   async run(context) {
-    const rows: BenchRow[] = [];
-
     const unavailable = await postgresAvailable();
-    if (unavailable) {
+    if (unavailable)
       context.log(`PostgreSQL at ${POSTGRES_URL} is not reachable (${unavailable}): no PostgreSQL rows`);
-    } else {
-      const schema = `tasq_bench_${process.pid}`;
-      const options: OrmOptions = { url: POSTGRES_URL, schema };
-      try {
-        const rounds: Round[] = [];
-        for (let round = 0; round < context.rounds; round++) {
-          rounds.push(await measureRound(() => createOrmBroker(options), context, 'postgres', round));
-        }
-        rows.push(...rowsFor('tasq-orm postgres', rounds, context, 'pg pool of 10, LISTEN/NOTIFY wake-ups'));
-      } finally {
-        await dropSchema(schema);
-      }
-    }
-
+    const schema = `tasq_bench_${process.pid}`;
+    const postgres: OrmOptions = { url: POSTGRES_URL, schema };
     const folder = mkdtempSync(path.join(tmpdir(), 'tasq-bench-orm-'));
+    const sqlite: OrmOptions = { url: `sqlite:${path.join(folder, 'bench.db')}` };
+    const postgresRounds: Round[] = [];
+    const sqliteRounds: Round[] = [];
     try {
-      const options: OrmOptions = { url: `sqlite:${path.join(folder, 'bench.db')}` };
-      const rounds: Round[] = [];
+      // Rounds interleaved (PostgreSQL, SQLite, PostgreSQL, ...), so a burst of load from elsewhere on a
+      // shared machine lands on both systems rather than on all rounds of one.
       for (let round = 0; round < context.rounds; round++) {
-        rounds.push(await measureRound(() => createOrmBroker(options), context, 'sqlite', round));
+        if (!unavailable)
+          postgresRounds.push(
+            await measureRound(() => createOrmBroker(postgres), context, 'postgres', round),
+          );
+        sqliteRounds.push(await measureRound(() => createOrmBroker(sqlite), context, 'sqlite', round));
       }
-      rows.push(
-        ...rowsFor(
-          'tasq-orm sqlite',
-          rounds,
-          context,
-          'WAL, synchronous=NORMAL; producer and consumer in one process (in-process wake-up)',
-        ),
-      );
     } finally {
+      if (!unavailable) await dropSchema(schema);
       rmSync(folder, { recursive: true, force: true });
     }
-    return rows;
+    return [
+      ...(unavailable
+        ? []
+        : rowsFor('tasq-orm postgres', postgresRounds, context, 'pg pool of 10, LISTEN/NOTIFY wake-ups')),
+      ...rowsFor(
+        'tasq-orm sqlite',
+        sqliteRounds,
+        context,
+        'WAL, synchronous=NORMAL; producer and consumer in one process (in-process wake-up)',
+      ),
+    ];
   },
 };
