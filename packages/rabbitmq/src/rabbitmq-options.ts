@@ -170,7 +170,9 @@ export function resolveOptions(options: RabbitMqBrokerOptions, deployment: strin
   const socketOptions: SocketOptions = {
     ...(options.tls ?? {}),
     timeout: connectTimeoutMs,
-    noDelay: true,
+    // Nagle stays on (amqplib's default): acks are tiny frames, and coalescing them doubled consume
+    // throughput at prefetch 50 (12.6k/s with noDelay, 21-23k/s without) at no cost to the median
+    // latency, since a consumer's acks and a producer's publishes do not wait on each other.
     clientProperties: { connection_name: connectionName, product: 'tasq' },
   };
   return {
