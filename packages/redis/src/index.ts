@@ -1,5 +1,6 @@
-import { defineBrokerPlugin } from '@tasq/core';
+import { defineBrokerPlugin, type PluginContext } from '@tasq/core';
 import { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
+import { DEFAULT_PREFIX } from './redis-keys.js';
 import { RedisResultBackend, type RedisResultBackendOptions } from './redis-result-backend.js';
 import { RedisScheduleStore } from './redis-schedule-store.js';
 
@@ -10,27 +11,39 @@ export { RedisResultBackend, type RedisResultBackendOptions } from './redis-resu
 export { RedisScheduleStore, type RedisScheduleStoreOptions } from './redis-schedule-store.js';
 
 /** Options of the `@tasq/redis` plugin: one connection description for broker, results and schedules. */
-export type RedisPluginOptions = RedisBrokerOptions & Pick<RedisResultBackendOptions, 'cached'>;
+export type RedisPluginOptions = Omit<RedisBrokerOptions, 'clock' | 'logger'> &
+  Pick<RedisResultBackendOptions, 'cached'>;
 
 /**
- * Loaded by the cluster for `brokerClass: "@tasq/redis"`. The options may also be just a URL string.
- * Broker, result backend and schedule store each open their own connection from the same description.
+ * Loaded by the cluster for `brokerClass: "@tasq/redis"` (or the `redis: "<url>"` shorthand). The options
+ * may also be just a URL string. Broker, result backend and schedule store each open their own connection
+ * from the same description. Without a `prefix`, keys start with `tasq` for the deployment named
+ * "default" and with `tasq:<deployment>` for any other, so deployments sharing a server stay apart.
  */
 export default defineBrokerPlugin<RedisPluginOptions | string>({
   name: 'redis',
-  createBroker: (options, context) =>
-    new RedisBroker({ clock: context.clock, logger: context.logger, ...normalise(options) }),
-  createResultBackend: (options, context) => {
-    const { clock: _clock, ...rest } = normalise(options);
-    return new RedisResultBackend({ logger: context.logger, ...rest });
+  createBroker: (options, context) => {
+    const { cached: _cached, ...rest } = normalise(options, context);
+    return new RedisBroker({ clock: context.clock, logger: context.logger, ...rest });
   },
+  createResultBackend: (options, context) =>
+    new RedisResultBackend({ logger: context.logger, ...normalise(options, context) }),
   createScheduleStore: (options, context) => {
-    const { clock: _clock, cached: _cached, ...rest } = normalise(options);
+    const { cached: _cached, ...rest } = normalise(options, context);
     return new RedisScheduleStore({ logger: context.logger, ...rest });
   },
 });
 
-function normalise(options: RedisPluginOptions | string | undefined): RedisPluginOptions {
-  if (typeof options === 'string') return { connection: options };
-  return options ?? {};
+function normalise(
+  options: RedisPluginOptions | string | undefined,
+  context: PluginContext,
+): RedisPluginOptions {
+  const given: RedisPluginOptions = typeof options === 'string' ? { url: options } : { ...(options ?? {}) };
+  if (given.prefix === undefined) {
+    given.prefix =
+      context.deployment && context.deployment !== 'default'
+        ? `${DEFAULT_PREFIX}:${context.deployment}`
+        : DEFAULT_PREFIX;
+  }
+  return given;
 }

@@ -89,6 +89,9 @@ describe.skipIf(skipReason !== undefined)(
       expect(() => new RedisBroker({ connection: 'http://localhost:6379' })).toThrow(
         /must start with redis:\/\/ or rediss:\/\//,
       );
+      expect(() => new RedisBroker({ url: REDIS_URL, connection: REDIS_URL })).toThrow(
+        /`url` or `connection`, not both/,
+      );
       expect(() => new RedisBroker({ connection: REDIS_URL, prefix: 'a}b' })).toThrow(
         /must not contain "\{", "\}"/,
       );

@@ -120,7 +120,7 @@ export class RedisBroker implements Broker {
 
   constructor(options: RedisBrokerOptions = {}) {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
-    const { client, owned } = openClient(options.connection);
+    const { client, owned } = openClient(options);
     this.client = client;
     this.ownsClient = owned;
     this.clock = options.clock ?? systemClock;

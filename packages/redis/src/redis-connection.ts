@@ -14,6 +14,8 @@ export type RedisConnection = string | RedisOptions | RedisClient;
 export interface RedisConnectionOptions {
   /** Where Redis is. Default: `redis://127.0.0.1:6379`. */
   connection?: RedisConnection;
+  /** A `redis://` or `rediss://` URL: the same as `connection: url` (what the `redis: "<url>"` config shorthand gives). */
+  url?: string;
   /** First part of every key, one per deployment sharing a server. Default `"tasq"`. */
   prefix?: string;
 }
@@ -41,8 +43,15 @@ export function isRedisClient(value: unknown): value is RedisClient {
   );
 }
 
-/** Open (or adopt) the client described by `connection`. `owned` clients are closed by tasq's `close()`. */
-export function openClient(connection: RedisConnection | undefined): { client: RedisClient; owned: boolean } {
+/** Open (or adopt) the client the options describe. `owned` clients are closed by tasq's `close()`. */
+export function openClient(options: RedisConnectionOptions): { client: RedisClient; owned: boolean } {
+  if (options.url !== undefined && options.connection !== undefined) {
+    throw new InvalidArgumentError('redis options take `url` or `connection`, not both');
+  }
+  if (options.url !== undefined && typeof options.url !== 'string') {
+    throw new InvalidArgumentError('redis `url` must be a redis:// or rediss:// URL string');
+  }
+  const connection = options.url ?? options.connection;
   if (connection === undefined) return { client: new Redis({ ...OWNED_CLIENT_DEFAULTS }), owned: true };
   if (isRedisClient(connection)) return { client: connection, owned: false };
   if (typeof connection === 'string') {

@@ -92,18 +92,26 @@ describe.skipIf(skipReason !== undefined)(
       );
     });
 
-    it('the plugin builds a broker, result backend and schedule store from one URL', async () => {
+    it('the plugin builds a broker, result backend and schedule store from a URL, { url } or { connection }', async () => {
       const context = { deployment: 'test', clock: systemClock, logger: silentLogger };
       const options = { connection: REDIS_URL, prefix: `${prefix}-plugin` };
       const broker = await plugin.createBroker(options, context);
       const results = await plugin.createResultBackend!(REDIS_URL, context);
+      const fromShorthand = await plugin.createScheduleStore!(
+        { url: REDIS_URL },
+        { ...context, deployment: 'default' },
+      );
+      opened.push(fromShorthand);
       const schedules = await plugin.createScheduleStore!(options, context);
       opened.push(broker, results, schedules);
       expect(plugin.name).toBe('redis');
       expect(broker).toBeInstanceOf(RedisBroker);
       expect(results).toBeInstanceOf(RedisResultBackend);
       expect(schedules).toBeInstanceOf(RedisScheduleStore);
-      expect((results as RedisResultBackend).prefix).toBe('tasq');
+      // No prefix given: the deployment name keeps deployments sharing a server apart.
+      expect((results as RedisResultBackend).prefix).toBe('tasq:test');
+      expect((fromShorthand as RedisScheduleStore).prefix).toBe('tasq');
+      expect((broker as RedisBroker).prefix).toBe(`${prefix}-plugin`);
       await broker.enqueue('plugin', [new Uint8Array([1])]);
       expect((await broker.size('plugin')).ready).toBe(1);
       expect(await broker.purge('plugin')).toBe(1);

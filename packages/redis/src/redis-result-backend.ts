@@ -65,7 +65,7 @@ export class RedisResultBackend implements ResultBackend {
     this.ttlMs = options.cached === undefined ? 0 : Math.ceil(options.cached * 1000);
     this.keys = new ResultKeys(this.prefix);
     this.logger = options.logger ?? silentLogger;
-    const { client, owned } = openClient(options.connection);
+    const { client, owned } = openClient(options);
     this.client = client;
     this.ownsClient = owned;
     if (owned)

@@ -44,7 +44,7 @@ export class RedisScheduleStore implements ScheduleStore {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
     this.keys = new ScheduleKeys(this.prefix);
     const logger = options.logger ?? silentLogger;
-    const { client, owned } = openClient(options.connection);
+    const { client, owned } = openClient(options);
     this.client = client;
     this.ownsClient = owned;
     if (owned)
