@@ -510,6 +510,19 @@ describe.skipIf(skipReason !== undefined)(
       expect(await target.size(queue)).toMatchObject({ ready: 0, reserved: 0 });
     });
 
+    it('close lets acks already asked for reach SQS before it closes the client', async () => {
+      const target = emulator!.broker();
+      const queue = uniqueName('close-acks');
+      await target.enqueue(queue, [text('1'), text('2'), text('3')]);
+      const got = await reserveUntil(target, queue, 3);
+      const acks = got.map((delivery) => target.ack(delivery));
+      await target.close();
+      // Once close has resolved, the deletes have been applied: no ack is left waiting in a batch.
+      expect(await broker().size(queue)).toMatchObject({ ready: 0, reserved: 0 });
+      await Promise.all(acks);
+      await expect(target.ack(got[0]!)).rejects.toThrow(/after close/);
+    });
+
     it('reads messages other producers sent, without failing on text that is not base64', async () => {
       const target = broker();
       const queue = uniqueName('foreign');

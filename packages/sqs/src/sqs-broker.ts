@@ -96,6 +96,8 @@ export class SqsBroker implements Broker {
   private readonly credentials: CredentialsReporter;
   private readonly leases = new LeaseBook();
   private readonly closing = new AbortController();
+  /** Settle and extend calls under way: `close()` lets them finish before it closes the client. */
+  private readonly running = new Set<Promise<unknown>>();
   private closed: Promise<void> | undefined;
 
   constructor(options: SqsBrokerOptions = {}) {
@@ -260,16 +262,18 @@ export class SqsBroker implements Broker {
    * Delete the message (DeleteMessageBatch, shared with other acks of the same moment). LeaseLostError
    * when the delivery was already settled or its lease moved on.
    */
-  async ack(delivery: Delivery): Promise<void> {
-    const receipt = this.beginSettle(delivery, 'ack');
-    try {
-      await this.confirmLease(receipt, 'ack');
-      await this.deletes.delete(receipt.queueUrl, receipt.queueName, receipt.receiptHandle);
-      this.leases.endSettle(receipt, 'settled');
-    } catch (error) {
-      this.endSettleWithError(receipt, error);
-      throw error;
-    }
+  ack(delivery: Delivery): Promise<void> {
+    return this.tracked(async () => {
+      const receipt = this.beginSettle(delivery, 'ack');
+      try {
+        await this.confirmLease(receipt, 'ack');
+        await this.deletes.delete(receipt.queueUrl, receipt.queueName, receipt.receiptHandle);
+        this.leases.endSettle(receipt, 'settled');
+      } catch (error) {
+        this.endSettleWithError(receipt, error);
+        throw error;
+      }
+    });
   }
 
   /**
@@ -277,23 +281,25 @@ export class SqsBroker implements Broker {
    * ChangeMessageVisibility. On a FIFO queue a delayed release holds back the rest of its message group
    * until the delay has passed.
    */
-  async release(delivery: Delivery, options: { delayMs?: number } = {}): Promise<void> {
-    const receipt = this.beginSettle(delivery, 'release');
-    try {
-      const delayMs = options.delayMs ?? 0;
-      if (!(delayMs >= 0))
-        throw new InvalidArgumentError(`sqs broker: delayMs must be 0 or more, got ${delayMs}`);
-      if (delayMs > SQS_MAX_DELAY_MS) {
-        throw new CapabilityError(
-          `sqs broker: a release delay of ${delayMs} ms exceeds SQS's maximum of ${SQS_MAX_DELAY_MS} ms`,
-        );
+  release(delivery: Delivery, options: { delayMs?: number } = {}): Promise<void> {
+    return this.tracked(async () => {
+      const receipt = this.beginSettle(delivery, 'release');
+      try {
+        const delayMs = options.delayMs ?? 0;
+        if (!(delayMs >= 0))
+          throw new InvalidArgumentError(`sqs broker: delayMs must be 0 or more, got ${delayMs}`);
+        if (delayMs > SQS_MAX_DELAY_MS) {
+          throw new CapabilityError(
+            `sqs broker: a release delay of ${delayMs} ms exceeds SQS's maximum of ${SQS_MAX_DELAY_MS} ms`,
+          );
+        }
+        await this.changeVisibility(receipt, Math.ceil(delayMs / 1000), 'release');
+        this.leases.endSettle(receipt, 'settled');
+      } catch (error) {
+        this.endSettleWithError(receipt, error);
+        throw error;
       }
-      await this.changeVisibility(receipt, Math.ceil(delayMs / 1000), 'release');
-      this.leases.endSettle(receipt, 'settled');
-    } catch (error) {
-      this.endSettleWithError(receipt, error);
-      throw error;
-    }
+    });
   }
 
   /**
@@ -301,56 +307,61 @@ export class SqsBroker implements Broker {
    * the reason, the source queue, the delivery count and the time as message attributes, then delete
    * the original. The lease is confirmed first, so a stale delivery is never copied.
    */
-  async deadLetter(delivery: Delivery, reason: string): Promise<void> {
-    const receipt = this.beginSettle(delivery, 'deadLetter');
-    try {
-      await this.confirmLease(receipt, 'deadLetter', true);
-      const deadUrl = await this.requireUrl(receipt.deadLetterQueueName, 'deadLetter');
-      const attributes: Record<string, MessageAttributeValue> = {
-        [SOURCE_QUEUE_ATTRIBUTE]: { DataType: 'String', StringValue: attributeText(delivery.queue, 80) },
-        [DELIVERIES_ATTRIBUTE]: { DataType: 'Number', StringValue: String(delivery.deliveries) },
-        [DEAD_AT_ATTRIBUTE]: { DataType: 'String', StringValue: new Date().toISOString() },
-      };
-      const room =
-        this.options.maxPackageBytes -
-        Buffer.byteLength(receipt.encodedBody, 'utf8') -
-        attributeBytes(attributes) -
-        Buffer.byteLength(REASON_ATTRIBUTE, 'utf8') -
-        'String'.length;
-      const reasonText = attributeText(reason.length > 0 ? reason : '(no reason given)', room);
-      if (reasonText.length > 0)
-        attributes[REASON_ATTRIBUTE] = { DataType: 'String', StringValue: reasonText };
-      await this.send<SendMessageCommandOutput>(
-        new SendMessageCommand({
-          QueueUrl: deadUrl,
-          MessageBody: receipt.encodedBody,
-          MessageAttributes: attributes,
-          ...(this.options.fifo
-            ? {
-                MessageGroupId: receipt.messageGroupId ?? 'tasq',
-                // A retried deadLetter of the same delivery stores one copy (SQS's 5-minute window).
-                MessageDeduplicationId: delivery.id,
-              }
-            : {}),
-        }),
-        { operation: 'deadLetter', queue: receipt.deadLetterQueueName },
-      );
-      await this.deletes.delete(receipt.queueUrl, receipt.queueName, receipt.receiptHandle);
-      this.leases.endSettle(receipt, 'settled');
-    } catch (error) {
-      this.endSettleWithError(receipt, error);
-      throw error;
-    }
+  deadLetter(delivery: Delivery, reason: string): Promise<void> {
+    return this.tracked(async () => {
+      const receipt = this.beginSettle(delivery, 'deadLetter');
+      try {
+        await this.confirmLease(receipt, 'deadLetter', true);
+        const deadUrl = await this.requireUrl(receipt.deadLetterQueueName, 'deadLetter');
+        const attributes: Record<string, MessageAttributeValue> = {
+          [SOURCE_QUEUE_ATTRIBUTE]: { DataType: 'String', StringValue: attributeText(delivery.queue, 80) },
+          [DELIVERIES_ATTRIBUTE]: { DataType: 'Number', StringValue: String(delivery.deliveries) },
+          [DEAD_AT_ATTRIBUTE]: { DataType: 'String', StringValue: new Date().toISOString() },
+        };
+        const room =
+          this.options.maxPackageBytes -
+          Buffer.byteLength(receipt.encodedBody, 'utf8') -
+          attributeBytes(attributes) -
+          Buffer.byteLength(REASON_ATTRIBUTE, 'utf8') -
+          'String'.length;
+        const reasonText = attributeText(reason.length > 0 ? reason : '(no reason given)', room);
+        if (reasonText.length > 0)
+          attributes[REASON_ATTRIBUTE] = { DataType: 'String', StringValue: reasonText };
+        await this.send<SendMessageCommandOutput>(
+          new SendMessageCommand({
+            QueueUrl: deadUrl,
+            MessageBody: receipt.encodedBody,
+            MessageAttributes: attributes,
+            ...(this.options.fifo
+              ? {
+                  MessageGroupId: receipt.messageGroupId ?? 'tasq',
+                  // A retried deadLetter of the same delivery stores one copy (SQS's 5-minute window).
+                  MessageDeduplicationId: delivery.id,
+                }
+              : {}),
+          }),
+          { operation: 'deadLetter', queue: receipt.deadLetterQueueName },
+        );
+        await this.deletes.delete(receipt.queueUrl, receipt.queueName, receipt.receiptHandle);
+        this.leases.endSettle(receipt, 'settled');
+      } catch (error) {
+        this.endSettleWithError(receipt, error);
+        throw error;
+      }
+    });
   }
 
   /**
    * Set the visibility timeout to `leaseMs` from now (rounded up to whole seconds). SQS caps the total
    * lease of one delivery at 12 hours from when it was received; past that SQS refuses (BrokerError).
    */
-  async extend(delivery: Delivery, leaseMs: number): Promise<void> {
-    const receipt = receiptOf(delivery);
-    this.leases.checkHeld(receipt, 'extend');
-    await this.changeVisibility(receipt, this.leaseSeconds(leaseMs), 'extend');
+  extend(delivery: Delivery, leaseMs: number): Promise<void> {
+    return this.tracked(async () => {
+      this.checkOpen('extend');
+      const receipt = receiptOf(delivery);
+      this.leases.checkHeld(receipt, 'extend');
+      await this.changeVisibility(receipt, this.leaseSeconds(leaseMs), 'extend');
+    });
   }
 
   /**
@@ -389,6 +400,7 @@ export class SqsBroker implements Broker {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.closing.abort();
+      while (this.running.size > 0) await Promise.allSettled([...this.running]);
       await this.deletes.flush();
       if (this.ownsClient) this.client.destroy();
     })();
@@ -421,6 +433,14 @@ export class SqsBroker implements Broker {
       }
       throw mapped;
     }
+  }
+
+  private tracked<T>(run: () => Promise<T>): Promise<T> {
+    const call = run();
+    this.running.add(call);
+    const forget = () => this.running.delete(call);
+    call.then(forget, forget);
+    return call;
   }
 
   private names(queue: string): SqsQueueNames {
@@ -593,6 +613,7 @@ export class SqsBroker implements Broker {
   }
 
   private beginSettle(delivery: Delivery, operation: string): SqsReceipt {
+    this.checkOpen(operation);
     const receipt = receiptOf(delivery);
     this.leases.beginSettle(receipt, operation);
     return receipt;
