@@ -154,8 +154,13 @@ export class RabbitMqBroker implements Broker {
     try {
       await this.publisher.publish(messages, context);
     } catch (error) {
-      // Someone deleted the queue after we declared it: declare again on the next call.
+      // Someone deleted the queue (or a delay exchange, which closes the channel with 404) after we
+      // declared it: declare again on the next call.
       if ((error as { code?: unknown }).code === 'BROKER_UNROUTABLE') this.forgetDeclarations(queue);
+      if (delayMs > 0) {
+        this.forgetDeclarations(queue);
+        this.declared.delete('exchanges');
+      }
       throw error;
     }
     return ids;

@@ -8,10 +8,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { BrokerConnectionError, type Delivery, LeaseLostError } from '@tasq/core';
-import { readText, sleep, text, uniqueName } from '@tasq/testing';
+import { readText, requireService, sleep, text, uniqueName } from '@tasq/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { RabbitMqBroker } from './rabbitmq-broker.js';
+import { RabbitMqBroker } from './rabbitmq-broker.js';
 import type { RabbitMqQueueType } from './rabbitmq-options.js';
+import { PrivateRabbitServer, privateServerAvailable } from './test-support/private-rabbitmq.js';
 import {
   BrokerPool,
   closeOwnConnections,
@@ -241,5 +242,73 @@ describe.skipIf(skipReason !== undefined)(
         `in-flight run: ${closedConnections} connections closed, ${enqueueErrors.length} enqueue retries, ${staleAcks} stale acks`,
       );
     }, 120_000);
+  },
+);
+
+const privateSkipReason = await requireService(
+  'a private RabbitMQ node (rabbitmq-server scripts)',
+  async () => {
+    if (!privateServerAvailable())
+      throw new Error('rabbitmq-server is not installed in /usr/lib/rabbitmq/bin');
+  },
+);
+
+describe.skipIf(privateSkipReason !== undefined)(
+  `rabbitmq server restart${privateSkipReason ? `: skipped: ${privateSkipReason}` : ''}`,
+  () => {
+    const server = privateSkipReason ? undefined : new PrivateRabbitServer();
+    afterAll(async () => {
+      await server?.destroy();
+    });
+
+    it('a restarted server: consumers resume by themselves, durable packages survive, none lost', async () => {
+      await server!.start();
+      const broker = await RabbitMqBroker.connect({
+        url: server!.url,
+        reconnectInitialDelayMs: 100,
+        reconnectMaxDelayMs: 1000,
+        reconnectWaitMs: 300,
+      });
+      try {
+        const queue = uniqueName('restart');
+        const total = 300;
+        await broker.enqueue(
+          queue,
+          Array.from({ length: total }, (_, i) => text(String(i))),
+        );
+        const done = new Set<number>();
+        while (done.size < 100) {
+          for (const delivery of await broker.reserve(queue, { max: 20, leaseMs: 60_000, waitMs: 1000 })) {
+            await broker.ack(delivery);
+            done.add(Number(readText(delivery.body)));
+          }
+        }
+        const held = await broker.reserve(queue, { max: 10, leaseMs: 60_000, waitMs: 1000 });
+        expect(held.length).toBeGreaterThan(0);
+
+        await server!.stop();
+        await expect(broker.ack(held[0]!)).rejects.toBeInstanceOf(LeaseLostError);
+        // While the server is away, calls fail fast and retryably.
+        await expect(broker.enqueue(queue, [text('during')])).rejects.toBeInstanceOf(BrokerConnectionError);
+
+        await server!.start();
+        const deadline = Date.now() + 30_000;
+        while (done.size < total && Date.now() < deadline) {
+          try {
+            for (const delivery of await broker.reserve(queue, { max: 50, leaseMs: 60_000, waitMs: 1000 })) {
+              await broker.ack(delivery);
+              done.add(Number(readText(delivery.body)));
+            }
+          } catch (error) {
+            if (!(error instanceof BrokerConnectionError)) throw error;
+            await sleep(100);
+          }
+        }
+        expect(Array.from({ length: total }, (_, i) => i).filter((i) => !done.has(i))).toEqual([]);
+        expect((await broker.size(queue)).ready).toBe(0);
+      } finally {
+        await broker.close();
+      }
+    }, 240_000);
   },
 );
