@@ -5,7 +5,7 @@ KEYS[1] ready     sorted set: id -> (9 - priority) * 2^44 + sequence (lowest sco
 KEYS[2] delayed   sorted set: id -> due time, epoch ms
 KEYS[3] wake      list of wake-up tokens that blocked reservers wait on
 KEYS[4] sequence  counter giving FIFO order within a priority
-ARGV[1] now (epoch ms)
+ARGV[1] now (epoch ms; '' = the Redis server's clock, read with TIME)
 ARGV[2] delay in ms (0 = ready now)
 ARGV[3] priority 0..9
 ARGV[4] job key prefix "<prefix>:{<queue>}:job:" (job hashes share the queue's hash tag, so one slot)
@@ -15,6 +15,10 @@ Returns: the number of packages stored.
 Error codes: none.
 ]]
 local now = tonumber(ARGV[1])
+if not now then
+  local time = redis.call('TIME')
+  now = time[1] * 1000 + math.floor(time[2] / 1000)
+end
 local delay = tonumber(ARGV[2])
 local priority = tonumber(ARGV[3])
 local prefix = ARGV[4]

@@ -8,7 +8,7 @@ KEYS[2] reserved  sorted set: id -> lease deadline, epoch ms
 KEYS[3] delayed   sorted set: id -> due time, epoch ms
 KEYS[4] wake      list of wake-up tokens that blocked reservers wait on
 KEYS[5] sequence  counter giving FIFO order within a priority
-ARGV[1] now (epoch ms)
+ARGV[1] now (epoch ms; '' = the Redis server's clock, read with TIME)
 ARGV[2] lease in ms
 ARGV[3] max packages to take
 ARGV[4] job key prefix "<prefix>:{<queue>}:job:"
@@ -20,6 +20,10 @@ Returns: { waitHintMs, id, deliveries, body, id, deliveries, body, ... }
 Error codes: none. A ready id without a job hash (purged meanwhile) is skipped.
 ]]
 local now = tonumber(ARGV[1])
+if not now then
+  local time = redis.call('TIME')
+  now = time[1] * 1000 + math.floor(time[2] / 1000)
+end
 local lease = tonumber(ARGV[2])
 local max = tonumber(ARGV[3])
 local prefix = ARGV[4]

@@ -6,12 +6,16 @@ KEYS[1] ready     sorted set
 KEYS[2] delayed   sorted set: id -> due time
 KEYS[3] reserved  sorted set: id -> lease deadline
 KEYS[4] dead      list
-ARGV[1] now (epoch ms)
+ARGV[1] now (epoch ms; '' = the Redis server's clock, read with TIME)
 
 Returns: { ready, delayed, reserved, dead }
 Error codes: none.
 ]]
-local now = ARGV[1]
+local now = tonumber(ARGV[1])
+if not now then
+  local time = redis.call('TIME')
+  now = time[1] * 1000 + math.floor(time[2] / 1000)
+end
 local due = redis.call('ZCOUNT', KEYS[2], '-inf', now)
 local expired = redis.call('ZCOUNT', KEYS[3], '-inf', now)
 return {

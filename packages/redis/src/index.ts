@@ -1,4 +1,4 @@
-import { defineBrokerPlugin, type PluginContext } from '@tasq/core';
+import { defineBrokerPlugin, type PluginContext, systemClock } from '@tasq/core';
 import { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
 import { DEFAULT_PREFIX } from './redis-keys.js';
 import { RedisResultBackend, type RedisResultBackendOptions } from './redis-result-backend.js';
@@ -24,7 +24,10 @@ export default defineBrokerPlugin<RedisPluginOptions | string>({
   name: 'redis',
   createBroker: (options, context) => {
     const { cached: _cached, ...rest } = normalise(options, context);
-    return new RedisBroker({ clock: context.clock, logger: context.logger, ...rest });
+    // The system clock is left out on purpose: the broker then reads the Redis server's clock, one
+    // clock for every machine. A test clock (any other) is passed on.
+    const clock = context.clock === systemClock ? undefined : context.clock;
+    return new RedisBroker({ clock, logger: context.logger, ...rest });
   },
   createResultBackend: (options, context) =>
     new RedisResultBackend({ logger: context.logger, ...normalise(options, context) }),

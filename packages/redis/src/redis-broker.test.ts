@@ -145,6 +145,25 @@ describe.skipIf(skipReason !== undefined)(
       await waiter.ack(again!);
     });
 
+    it('measures leases by the Redis server clock, so machines with skewed clocks agree', async () => {
+      const subject = broker();
+      const name = queue();
+      await subject.enqueue(name, [text('timed')]);
+      const [delivery] = await subject.reserve(name, { max: 1, leaseMs: 60_000, waitMs: 0 });
+      const inspector = new Redis(REDIS_URL);
+      opened.push({ close: () => inspector.quit() });
+      const [seconds, microseconds] = await inspector.time();
+      const serverNow = Number(seconds) * 1000 + Math.floor(Number(microseconds) / 1000);
+      const deadline = Number(await inspector.zscore(`${prefix}:{${name}}:reserved`, delivery!.id));
+      expect(Math.abs(deadline - (serverNow + 60_000))).toBeLessThan(2000);
+      // A broker given a clock of its own (a test clock) uses it instead.
+      const skewed = broker({ clock: { now: () => serverNow - 3_600_000, sleep: async () => undefined } });
+      await skewed.enqueue(name, [text('test clock')]);
+      const [own] = await skewed.reserve(name, { max: 1, leaseMs: 60_000, waitMs: 0 });
+      const ownDeadline = Number(await inspector.zscore(`${prefix}:{${name}}:reserved`, own!.id));
+      expect(ownDeadline).toBe(serverNow - 3_600_000 + 60_000);
+    });
+
     it('a bulk enqueue larger than one script call keeps its order and its ids', async () => {
       const subject = broker();
       const name = queue();

@@ -11,7 +11,6 @@ import {
   type QueueSize,
   type ReserveOptions,
   silentLogger,
-  systemClock,
 } from '@tasq/core';
 import {
   closeClient,
@@ -34,8 +33,9 @@ import {
 /** Options of {@link RedisBroker}. */
 export interface RedisBrokerOptions extends RedisConnectionOptions {
   /**
-   * Time source for lease deadlines and due times (they are compared across every process using the
-   * queue, so keep clocks NTP-synchronised). Default: the system clock.
+   * Time source for lease deadlines and due times. Default: the Redis server's own clock (TIME, read inside
+   * each script), so producers and consumers on machines whose clocks disagree still agree on every
+   * deadline. Give one only to drive time from tests.
    */
   clock?: Clock;
   logger?: Logger;
@@ -57,6 +57,9 @@ const MAX_BATCH = 1000;
  * held up behind a long one.
  */
 const ENQUEUE_CHUNK = 500;
+
+/** Blocking connections kept for reuse once their wait is over; more concurrent waits open more, then close them. */
+const MAX_IDLE_BLOCKING_CONNECTIONS = 8;
 
 /** The broker's handle for one lease: the delivery count at reservation, which is also the lease token. */
 class RedisReceipt {
@@ -105,7 +108,7 @@ export class RedisBroker implements Broker {
   readonly prefix: string;
   private readonly client: RedisClient;
   private readonly ownsClient: boolean;
-  private readonly clock: Clock;
+  private readonly clock: Clock | undefined;
   private readonly logger: Logger;
   private readonly queueKeys = new Map<string, QueueKeys>();
   /** Blocking connections not in use, reused by the next idle reserve. */
@@ -123,7 +126,7 @@ export class RedisBroker implements Broker {
     const { client, owned } = openClient(options);
     this.client = client;
     this.ownsClient = owned;
-    this.clock = options.clock ?? systemClock;
+    this.clock = options.clock;
     this.logger = options.logger ?? silentLogger;
     // An owned client reports connection errors through the calls that fail; the event would otherwise
     // print an unhandled 'error' for every reconnect attempt.
@@ -150,7 +153,7 @@ export class RedisBroker implements Broker {
     this.checkOpen();
     if (bodies.length === 0) return [];
     const ids = bodies.map(() => this.nextId());
-    const now = this.clock.now();
+    const now = this.now();
     const callArguments = (start: number) => {
       const end = Math.min(start + ENQUEUE_CHUNK, bodies.length);
       const list: (string | number | Buffer)[] = [
@@ -207,7 +210,7 @@ export class RedisBroker implements Broker {
           keys.delayed,
           keys.wake,
           keys.sequence,
-          this.clock.now(),
+          this.now(),
           leaseMs,
           max,
           keys.jobPrefix,
@@ -264,7 +267,7 @@ export class RedisBroker implements Broker {
         keys.job(delivery.id),
         delivery.id,
         token,
-        this.clock.now(),
+        this.now(),
         delayMs,
       ),
     );
@@ -288,7 +291,7 @@ export class RedisBroker implements Broker {
         delivery.id,
         token,
         reason,
-        this.clock.now(),
+        this.now(),
       ),
     );
     if (moved !== 1) throw leaseLost('deadLetter', delivery.queue, delivery.id, token);
@@ -306,7 +309,7 @@ export class RedisBroker implements Broker {
         keys.job(delivery.id),
         delivery.id,
         token,
-        this.clock.now(),
+        this.now(),
         lease,
       ),
     );
@@ -318,15 +321,7 @@ export class RedisBroker implements Broker {
     const keys = this.keys(queue);
     this.checkOpen();
     const [ready, delayed, reserved, dead] = (await withRedisErrors('size', () =>
-      runScript(
-        this.client,
-        'tasqSize',
-        keys.ready,
-        keys.delayed,
-        keys.reserved,
-        keys.dead,
-        this.clock.now(),
-      ),
+      runScript(this.client, 'tasqSize', keys.ready, keys.delayed, keys.reserved, keys.dead, this.now()),
     )) as number[];
     return { ready: ready ?? 0, delayed: delayed ?? 0, reserved: reserved ?? 0, dead: dead ?? 0 };
   }
@@ -444,8 +439,11 @@ export class RedisBroker implements Broker {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.activeWaiters.delete(waiter);
-      if (waiter.cancelled || this.closed) connection.disconnect();
-      else this.idleConnections.push(connection);
+      if (waiter.cancelled || this.closed || this.idleConnections.length >= MAX_IDLE_BLOCKING_CONNECTIONS) {
+        connection.disconnect();
+      } else {
+        this.idleConnections.push(connection);
+      }
     }
   }
 
@@ -460,6 +458,11 @@ export class RedisBroker implements Broker {
   private nextId(): string {
     this.idCounter = (this.idCounter + 1) % Number.MAX_SAFE_INTEGER;
     return `${this.idPrefix}${this.idCounter.toString(36)}`;
+  }
+
+  /** The `now` argument of the scripts: '' lets the script read the server's clock. */
+  private now(): number | string {
+    return this.clock ? this.clock.now() : '';
   }
 
   private checkOpen(): void {
