@@ -3,6 +3,7 @@
  * and nothing else. PostgreSQL and SQLite implement it today; MySQL/MariaDB would add one more file
  * here and one more `queries/<dialect>/` + `migrations/<dialect>/` folder.
  */
+import type { SettledLease } from './ack-coalescer.js';
 import type { DialectKind, QueryName } from './queries.js';
 import type { TableNames } from './table-names.js';
 import type { Wakeup } from './wakeups.js';
@@ -43,6 +44,11 @@ export interface SqlDialect {
   execute(query: QueryName, parameters: Parameters): Promise<QueryOutcome>;
   /** Store a batch of packages atomically (one statement on PostgreSQL, one transaction on SQLite); ids in body order. */
   insertPackages(input: InsertPackagesInput): Promise<string[]>;
+  /**
+   * Ack many deliveries with one commit (one statement on PostgreSQL, one transaction on SQLite).
+   * Resolves with the `leaseKey` of every row actually deleted; the others had lost their lease.
+   */
+  ackPackages(settled: readonly SettledLease[]): Promise<Set<string>>;
   /** Run the claim atomically; rows carry id, body, deliveries, priority. */
   claimPackages(input: ClaimPackagesInput): Promise<Row[]>;
   /**

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { InvalidArgumentError } from '@tasq/core';
+import { InvalidArgumentError, LeaseLostError } from '@tasq/core';
 import { uniqueName } from '@tasq/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -95,6 +95,31 @@ for (const dialect of dialects) {
         const got = await broker.reserve(queue, { max: 1_000, leaseMs: 5_000, waitMs: 0 });
         expect(got.map((delivery) => decode(delivery.body))).toEqual(bodies.slice(0, 1_000));
         expect(got.map((delivery) => delivery.id)).toEqual(ids.slice(0, 1_000));
+      } finally {
+        await broker.close();
+      }
+    });
+
+    it('acks a whole batch at once, and a duplicate or stale ack in it still raises LeaseLostError', async () => {
+      const broker = await createOrmBroker(dialect.options());
+      try {
+        const queue = uniqueName('acks');
+        await broker.enqueue(
+          queue,
+          Array.from({ length: 50 }, (_, i) => encode(`a${i}`)),
+        );
+        const batch = await broker.reserve(queue, { max: 50, leaseMs: 30_000, waitMs: 0 });
+        expect(batch).toHaveLength(50);
+        const stale = { ...batch[0]!, receipt: { token: 'a lease that moved on' } };
+        const outcomes = await Promise.allSettled(
+          [...batch, batch[1]!, stale].map((delivery) => broker.ack(delivery)),
+        );
+        expect(outcomes.slice(0, 50).every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+        for (const outcome of outcomes.slice(50)) {
+          expect(outcome.status).toBe('rejected');
+          expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(LeaseLostError);
+        }
+        expect(await broker.size(queue)).toMatchObject({ ready: 0, reserved: 0 });
       } finally {
         await broker.close();
       }

@@ -16,6 +16,7 @@ import {
   type ReserveOptions,
   systemClock,
 } from '@tasq/core';
+import { AckCoalescer } from './ack-coalescer.js';
 import type { Row, SqlDialect } from './dialect.js';
 import { mapDatabaseError } from './orm-errors.js';
 
@@ -93,6 +94,7 @@ export class OrmBroker implements Broker {
   private readonly clock: Clock;
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
+  private readonly acks: AckCoalescer;
 
   constructor(
     private readonly dialect: SqlDialect,
@@ -100,6 +102,7 @@ export class OrmBroker implements Broker {
   ) {
     this.name = dialect.kind;
     this.clock = options.clock ?? systemClock;
+    this.acks = new AckCoalescer((leases) => dialect.ackPackages(leases));
   }
 
   /** Store packages with one statement (PostgreSQL) or one transaction (SQLite); ids in body order. */
@@ -199,10 +202,15 @@ export class OrmBroker implements Broker {
     }
   }
 
-  /** Delete the package. `LeaseLostError` when its lease moved on (redelivered or already settled). */
+  /**
+   * Delete the package. `LeaseLostError` when its lease moved on (redelivered or already settled). Acks
+   * made in the same turn of the event loop share one statement and one commit.
+   */
   async ack(delivery: Delivery): Promise<void> {
     const { token } = receiptOf(delivery);
-    await this.settle(delivery, 'ack', () => this.dialect.execute('ack', { id: delivery.id, token }));
+    await this.settle(delivery, 'ack', async () => ({
+      rowCount: (await this.acks.ack({ id: delivery.id, token })) ? 1 : 0,
+    }));
   }
 
   /** Make the package claimable again now or after `delayMs`; its delivery count keeps counting. */
@@ -289,6 +297,7 @@ export class OrmBroker implements Broker {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.closing.abort();
+      await this.acks.drain();
       await this.dialect.release();
     })();
     return this.closed;

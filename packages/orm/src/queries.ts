@@ -15,6 +15,7 @@ export type QueryName =
   | 'enqueue'
   | 'reserve'
   | 'ack'
+  | 'ack-many'
   | 'release'
   | 'dead-letter'
   | 'extend'

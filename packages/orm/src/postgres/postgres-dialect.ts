@@ -15,6 +15,7 @@ import type {
   SqlDialect,
   WakeTopic,
 } from '../dialect.js';
+import { leaseKey, type SettledLease } from '../ack-coalescer.js';
 import { readMigrations } from '../migrations.js';
 import { SchemaTooNewError } from '../orm-errors.js';
 import { QueryCatalog, type QueryName, substituteIdentifiers } from '../queries.js';
@@ -29,7 +30,7 @@ function toBuffer(bytes: Uint8Array): Buffer {
 function toPostgresValue(value: ParameterValue | readonly Uint8Array[]): unknown {
   if (value === undefined) return null;
   if (value instanceof Uint8Array) return toBuffer(value);
-  if (Array.isArray(value)) return value.map(toBuffer);
+  if (Array.isArray(value)) return value.map((item) => (item instanceof Uint8Array ? toBuffer(item) : item));
   if (typeof value === 'bigint') return value.toString();
   return value;
 }
@@ -95,6 +96,14 @@ export class PostgresDialect implements SqlDialect {
       .map((row) => BigInt(row.id as string))
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
       .map(String);
+  }
+
+  async ackPackages(settled: readonly SettledLease[]): Promise<Set<string>> {
+    const { rows } = await this.execute('ack-many', {
+      ids: settled.map((lease) => lease.id) as never,
+      tokens: settled.map((lease) => lease.token) as never,
+    });
+    return new Set(rows.map((row) => leaseKey({ id: String(row.id), token: String(row.lease_token) })));
   }
 
   async claimPackages(input: ClaimPackagesInput): Promise<Row[]> {

@@ -16,6 +16,7 @@ import type {
   SqlDialect,
   WakeTopic,
 } from '../dialect.js';
+import { leaseKey, type SettledLease } from '../ack-coalescer.js';
 import { readMigrations } from '../migrations.js';
 import { SchemaTooNewError } from '../orm-errors.js';
 import { QueryCatalog, type QueryName, substituteIdentifiers } from '../queries.js';
@@ -153,6 +154,16 @@ export class SqliteDialect implements SqlDialect {
     );
     this.announce('packages', input.queue);
     return ids;
+  }
+
+  async ackPackages(settled: readonly SettledLease[]): Promise<Set<string>> {
+    return this.immediate(() => {
+      const deleted = new Set<string>();
+      for (const lease of settled) {
+        if (this.run('ack', { id: lease.id, token: lease.token }).rowCount > 0) deleted.add(leaseKey(lease));
+      }
+      return deleted;
+    });
   }
 
   async claimPackages(input: ClaimPackagesInput): Promise<Row[]> {

@@ -9,8 +9,14 @@ for (let round = 0; round < 3; round++) {
   for (let i = 0; i < 3000; i++) {
     const [d] = await b.reserve(q, { max: 1, leaseMs: 60000, waitMs: 1000 });
     await b.ack(d);
-    if (i % 1000 === 999) { console.log(round, i + 1, ((performance.now() - t) / 1000).toFixed(3), 'ms/op'); t = performance.now(); }
+    if (i % 1000 === 999) {
+      console.log(round, i + 1, ((performance.now() - t) / 1000).toFixed(3), 'ms/op');
+      t = performance.now();
+    }
   }
 }
 await b.close();
-const c = new pg.Client('postgres://postgres@127.0.0.1/test'); await c.connect(); await c.query(`DROP SCHEMA ${schema} CASCADE`); await c.end();
+const c = new pg.Client('postgres://postgres@127.0.0.1/test');
+await c.connect();
+await c.query(`DROP SCHEMA ${schema} CASCADE`);
+await c.end();
