@@ -18,12 +18,15 @@ import {
   CapabilityError,
   type Delivery,
   InvalidArgumentError,
+  isBrokerPlugin,
   LeaseLostError,
   type Logger,
   PackageTooLargeError,
+  pluginContext,
 } from '@tasq/core';
 import { readText, reserveUntil, text, uniqueName } from '@tasq/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import plugin from './index.js';
 import { SqsBroker } from './sqs-broker.js';
 import { SqsCredentialsError } from './sqs-errors.js';
 import type { SqsBrokerOptions } from './sqs-options.js';
@@ -74,6 +77,36 @@ describe.skipIf(skipReason !== undefined)(
         }
       }
     }
+
+    describe('configuration', () => {
+      it('the plugin builds a working broker from the connection URL the `sqs` shorthand passes', async () => {
+        expect(isBrokerPlugin(plugin)).toBe(true);
+        expect(plugin.name).toBe('sqs');
+        const url = `sqs://test:test@us-east-1?endpoint=${encodeURIComponent(emulator!.endpoint)}&createQueues=true`;
+        const created = await plugin.createBroker({ url }, pluginContext('test'));
+        brokers.push(created as SqsBroker);
+        const queue = uniqueName('from-url');
+        await created.enqueue(queue, [text('configured')]);
+        const [delivery] = await reserveUntil(created, queue, 1);
+        expect(readText(delivery!.body)).toBe('configured');
+        await created.ack(delivery!);
+        expect(plugin.createResultBackend).toBeUndefined();
+      });
+
+      it('an endpoint URL with options beside it: the options win', async () => {
+        const created = new SqsBroker({
+          url: `${emulator!.endpoint}?region=us-east-1&maxPackageBytes=1048576`,
+          credentials: TEST_CREDENTIALS,
+          createQueues: true,
+          maxPackageBytes: 262_144,
+        });
+        brokers.push(created);
+        expect(created.capabilities.maxPackageBytes).toBe(195_840);
+        const queue = uniqueName('endpoint-url');
+        await created.enqueue(queue, [text('x')]);
+        expect((await created.size(queue)).ready).toBe(1);
+      });
+    });
 
     describe('FIFO queues', () => {
       it('keep enqueue order in one message group, on an SQS queue named <name>.fifo', async () => {

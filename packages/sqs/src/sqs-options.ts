@@ -3,6 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { InvalidArgumentError, type Logger, silentLogger } from '@tasq/core';
 import { SQS_DEFAULT_MESSAGE_BYTES, SQS_MIN_MESSAGE_BYTES } from './sqs-body.js';
 import { checkNaming } from './sqs-names.js';
+import { parseSqsUrl } from './sqs-url.js';
 
 /** Static credentials, or a provider function as the AWS SDK accepts them. */
 export type SqsCredentials =
@@ -15,6 +16,11 @@ export type SqsCredentials =
     }>);
 
 export interface SqsBrokerOptions {
+  /**
+   * Connection URL: `sqs://[key:secret@][region][?option=value&...]` or `http(s)://endpoint[?...]`
+   * (see the README). Options given beside it take precedence over what it says.
+   */
+  url?: string;
   /** AWS region. Default: the SDK's chain (AWS_REGION, then the profile's region). */
   region?: string;
   /** Credentials. Default: the SDK's default chain (environment, shared profile, SSO, container or instance role). */
@@ -69,6 +75,7 @@ export interface ResolvedSqsOptions {
 }
 
 const KNOWN_OPTIONS = new Set<string>([
+  'url',
   'region',
   'credentials',
   'endpoint',
@@ -84,8 +91,13 @@ const KNOWN_OPTIONS = new Set<string>([
 ]);
 
 /** Fill in defaults and refuse bad values with an error naming the option. */
-export function resolveSqsOptions(options: SqsBrokerOptions = {}): ResolvedSqsOptions {
+export function resolveSqsOptions(given: SqsBrokerOptions = {}): ResolvedSqsOptions {
   const problems: string[] = [];
+  if (given.url !== undefined && typeof given.url !== 'string') {
+    throw new InvalidArgumentError('sqs broker: invalid options:\n  - url must be a string');
+  }
+  const { url, ...explicit } = given;
+  const options: SqsBrokerOptions = url === undefined ? explicit : { ...parseSqsUrl(url), ...explicit };
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) problems.push(`unknown option "${key}"`);
   }
