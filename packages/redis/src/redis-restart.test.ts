@@ -9,6 +9,7 @@ import { BrokerConnectionError, LeaseLostError } from '@tasq/core';
 import { readText, text } from '@tasq/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisBroker } from './redis-broker.js';
+import { RedisResultBackend } from './redis-result-backend.js';
 import { RedisProcess } from './test-support/redis-process.js';
 import { redisSkipReason } from './test-support/redis-server.js';
 
@@ -112,4 +113,45 @@ describe.skipIf(skipReason !== undefined)('redis broker across a server crash an
         `${connectionErrors} connection errors, ${leasesLost} acks refused as lease lost`,
     );
   }, 120_000);
+
+  it('a result wait in progress survives the restart and wakes on a save made after it', async () => {
+    const server = await RedisProcess.start({ durable: true });
+    cleanup.push(() => server.stop());
+    const waiter = new RedisResultBackend({ connection: server.url });
+    const writer = new RedisResultBackend({ connection: server.url });
+    cleanup.push(
+      () => waiter.close(),
+      () => writer.close(),
+    );
+    const now = Date.now();
+    const result = {
+      id: `${now.toString(36)}-restart`,
+      name: 'reports.build',
+      queue: 'default',
+      status: 'success' as const,
+      result: 'after the restart',
+      attempts: 1,
+      enqueuedAt: now,
+      startedAt: now,
+      stoppedAt: now,
+    };
+    const waiting = waiter.wait(result.id, 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await server.kill();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await server.start();
+    // The writer's own connection comes back by itself; retry its save until it does.
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        await writer.save(result);
+        break;
+      } catch (error) {
+        expect(error).toBeInstanceOf(BrokerConnectionError);
+        if (Date.now() > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    expect((await waiting)?.result).toBe('after the restart');
+  }, 60_000);
 });
