@@ -87,7 +87,8 @@ interface Waiter {
  * Broker on Redis: per queue, a sorted set of ready ids (priority, then FIFO), a sorted set of leases
  * (id → deadline), a sorted set of delayed ids (id → due time), a hash per package, and a wake-up list
  * idle reservers block on. Every state change is one Lua script, so each step is atomic and costs one
- * round trip: enqueue 1 (or 1 per pipelined bulk), reserve 1 per batch, ack 1. See README.md.
+ * round trip: enqueue 1 (or 1 per pipelined bulk), reserve 1 per batch, ack 1 per batch of acks issued in
+ * the same tick. See README.md for why this layout and not Streams.
  */
 export class RedisBroker implements Broker {
   readonly specificationVersion = BROKER_SPECIFICATION_VERSION;
@@ -121,6 +122,7 @@ export class RedisBroker implements Broker {
   private readonly pendingAcks = new Map<string, { keys: QueueKeys; items: PendingAck[] }>();
   private ackFlushScheduled = false;
 
+  /** Opens (or adopts) the client described by `options`; throws `InvalidArgumentError` for bad options. */
   constructor(options: RedisBrokerOptions = {}) {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
     const { client, owned } = openClient(options);

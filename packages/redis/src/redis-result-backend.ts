@@ -55,6 +55,7 @@ export class RedisResultBackend implements ResultBackend {
   private readonly waiters = new Map<string, Set<PendingWait>>();
   private closed = false;
 
+  /** Opens (or adopts) the client described by `options`; throws `InvalidArgumentError` for bad options. */
   constructor(options: RedisResultBackendOptions = {}) {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
     if (options.cached !== undefined && !(Number.isFinite(options.cached) && options.cached > 0)) {
@@ -103,6 +104,7 @@ export class RedisResultBackend implements ResultBackend {
     );
   }
 
+  /** The stored outcome (one HGET), or undefined when there is none or it expired. */
   async get(id: string): Promise<TaskResult | undefined> {
     this.checkOpen();
     const data = await withRedisErrors('result get', () => this.client.hget(this.keys.result(id), 'data'));
@@ -150,6 +152,7 @@ export class RedisResultBackend implements ResultBackend {
     }
   }
 
+  /** Every stored outcome of `group`, by group index then id (one script call). */
   async group(group: string): Promise<TaskResult[]> {
     this.checkOpen();
     const data = (await withRedisErrors('result group', () =>
@@ -158,6 +161,7 @@ export class RedisResultBackend implements ResultBackend {
     return data.map((item) => decodeStoredValue(item) as TaskResult);
   }
 
+  /** Outcomes newest (highest id) first, by status and/or task name, paged with `before` (one script call). */
   async list(query: ResultListQuery): Promise<TaskResult[]> {
     this.checkOpen();
     const limit = checkInteger('list limit', query?.limit, 0, 100_000);

@@ -40,6 +40,7 @@ export class RedisScheduleStore implements ScheduleStore {
   private readonly keys: ScheduleKeys;
   private closed = false;
 
+  /** Opens (or adopts) the client described by `options`; throws `InvalidArgumentError` for bad options. */
   constructor(options: RedisScheduleStoreOptions = {}) {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
     this.keys = new ScheduleKeys(this.prefix);
@@ -80,18 +81,21 @@ export class RedisScheduleStore implements ScheduleStore {
     });
   }
 
+  /** The schedule, or undefined. */
   async get(id: string): Promise<ScheduleRecord | undefined> {
     this.checkOpen();
     const fields = await withRedisErrors('schedule get', () => this.client.hgetall(this.keys.schedule(id)));
     return toRecord(fields);
   }
 
+  /** Every schedule, by `nextRunAt`. */
   async list(): Promise<ScheduleRecord[]> {
     this.checkOpen();
     const ids = await withRedisErrors('schedule list', () => this.client.zrange(this.keys.all, '0', '-1'));
     return this.load(ids);
   }
 
+  /** Delete the schedule; true when it existed. */
   async remove(id: string): Promise<boolean> {
     this.checkOpen();
     const results = await withRedisErrors('schedule remove', async () =>
@@ -159,6 +163,7 @@ export class RedisScheduleStore implements ScheduleStore {
     );
   }
 
+  /** Close the client when tasq opened it. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
