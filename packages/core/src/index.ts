@@ -28,7 +28,9 @@ export {
 } from './config/resolve.js';
 export { configSchema, type TasqConfigInput } from './config/schema.js';
 export * from './duration.js';
+export * from './error-reporter.js';
 export * from './errors.js';
+export * from './events.js';
 export * from './execute.js';
 export { uuidv7, uuidv7Time } from './ids.js';
 export * from './load-plugin.js';
@@ -37,6 +39,8 @@ export { MemoryBroker, type MemoryBrokerOptions, MemoryBrokerStore } from './mem
 export { MemoryResultBackend, MemoryResultStore } from './memory/memory-result-backend.js';
 export { MemoryScheduleState, MemoryScheduleStore } from './memory/memory-schedule-store.js';
 export * from './plugin.js';
+export * from './pubsub.js';
+export { MemoryPubSub, MemoryPubSubHub } from './memory/memory-pubsub.js';
 export * from './result-backend.js';
 export * from './schedule-store.js';
 export { CronSyntaxError, nextCronWall, parseCron } from './schedule/cron.js';

@@ -17,13 +17,20 @@ import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { MemoryBroker, MemoryBrokerStore } from './memory/memory-broker.js';
 import { MemoryResultBackend, MemoryResultStore } from './memory/memory-result-backend.js';
+import { MemoryPubSub, MemoryPubSubHub } from './memory/memory-pubsub.js';
 import { MemoryScheduleState, MemoryScheduleStore } from './memory/memory-schedule-store.js';
+import { type ErrorReporter, isErrorReporterFactory } from './error-reporter.js';
 import { type BrokerPlugin, defineBrokerPlugin, isBrokerPlugin, type PluginContext } from './plugin.js';
 import type { ResultBackend } from './result-backend.js';
 
 const memoryStores = new Map<
   string,
-  { broker: MemoryBrokerStore; results: MemoryResultStore; schedules: MemoryScheduleState }
+  {
+    broker: MemoryBrokerStore;
+    results: MemoryResultStore;
+    schedules: MemoryScheduleState;
+    pubsub: MemoryPubSubHub;
+  }
 >();
 
 /** The in-process broker as a plugin: every client in one process with one deployment name shares its state. */
@@ -35,6 +42,7 @@ export const memoryPlugin: BrokerPlugin<{ maxPackageBytes?: number }> = defineBr
     new MemoryResultBackend({ store: memoryState(context.deployment).results, clock: context.clock }),
   createScheduleStore: (_options, context) =>
     new MemoryScheduleStore({ state: memoryState(context.deployment).schedules, clock: context.clock }),
+  createPubSub: (_options, context) => new MemoryPubSub({ hub: memoryState(context.deployment).pubsub }),
 });
 
 function memoryState(deployment: string) {
@@ -44,6 +52,7 @@ function memoryState(deployment: string) {
       broker: new MemoryBrokerStore(),
       results: new MemoryResultStore(),
       schedules: new MemoryScheduleState(),
+      pubsub: new MemoryPubSubHub(),
     };
     memoryStores.set(deployment, state);
   }
@@ -200,4 +209,29 @@ export function pluginContext(
   clock: Clock = systemClock,
 ): PluginContext {
   return { deployment, logger, clock };
+}
+
+/** Load the error reporter a configuration names (`errorReporter: { module, options }`). */
+export async function loadErrorReporter(
+  configured: { module: string; options: Record<string, unknown> },
+  logger: Logger = silentLogger,
+  cwd?: string,
+): Promise<{ reporter: ErrorReporter; wantsArgs: boolean }> {
+  let module: Record<string, unknown>;
+  try {
+    module = await importFromApplication(configured.module, cwd);
+  } catch (error) {
+    throw new ConfigError([`errorReporter: cannot load "${configured.module}": ${(error as Error).message}`]);
+  }
+  const exportName = configured.module.split('#')[1];
+  const factory = exportName ? module[exportName] : (module.default ?? module);
+  if (!isErrorReporterFactory(factory)) {
+    throw new ConfigError([
+      `errorReporter: "${configured.module}" does not export a reporter made with defineErrorReporter`,
+    ]);
+  }
+  return {
+    reporter: await factory.create(configured.options, { logger }),
+    wantsArgs: factory.wantsArgs(configured.options),
+  };
 }

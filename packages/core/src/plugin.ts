@@ -1,6 +1,7 @@
 import { BROKER_SPECIFICATION_VERSION, type Broker } from './broker.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
+import type { PubSub } from './pubsub.js';
 import type { ResultBackend } from './result-backend.js';
 import type { ScheduleStore } from './schedule-store.js';
 
@@ -23,6 +24,8 @@ export interface BrokerPlugin<Options = unknown> {
   createBroker(options: Options, context: PluginContext): Broker | Promise<Broker>;
   createResultBackend?(options: Options, context: PluginContext): ResultBackend | Promise<ResultBackend>;
   createScheduleStore?(options: Options, context: PluginContext): ScheduleStore | Promise<ScheduleStore>;
+  /** Pub/sub for monitoring events and remote control, where the server offers it. */
+  createPubSub?(options: Options, context: PluginContext): PubSub | Promise<PubSub>;
 }
 
 /** Identity function that type-checks a plugin and fills in the specification version. */

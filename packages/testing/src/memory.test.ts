@@ -1,5 +1,7 @@
 import {
   MemoryBroker,
+  MemoryPubSub,
+  MemoryPubSubHub,
   MemoryBrokerStore,
   MemoryResultBackend,
   MemoryResultStore,
@@ -7,6 +9,7 @@ import {
   MemoryScheduleStore,
 } from '@tasq/core';
 import { brokerConformance } from './broker-conformance.js';
+import { pubSubConformance } from './pubsub-conformance.js';
 import { resultBackendConformance } from './result-backend-conformance.js';
 import { scheduleStoreConformance } from './schedule-store-conformance.js';
 
@@ -28,3 +31,6 @@ scheduleStoreConformance('memory', (namespace) => {
   scheduleStates.set(namespace, state);
   return new MemoryScheduleStore({ state });
 });
+
+const hub = new MemoryPubSubHub();
+pubSubConformance('memory', () => new MemoryPubSub({ hub }));

@@ -1,0 +1,66 @@
+/**
+ * Monitoring events: what clusters and workers report about themselves. Typed here so the runtime,
+ * `tasq events`, `tasq monitor` and the dashboard agree on one shape. They travel on the broker's
+ * pub/sub where it has one (see pubsub.ts), signed like task packages.
+ */
+
+interface EventBase {
+  /** Epoch ms when it happened. */
+  at: number;
+  /** The cluster that reports it: `<name>@<host>:<pid>`. */
+  cluster: string;
+}
+
+export interface TaskEvent extends EventBase {
+  type:
+    | 'task-received'
+    | 'task-started'
+    | 'task-succeeded'
+    | 'task-failed'
+    | 'task-retried'
+    | 'task-rejected';
+  jobId: string;
+  name: string;
+  queue: string;
+  /** Broker deliveries so far (1 = first). */
+  attempt: number;
+  /** Run time, on succeeded / failed. */
+  runtimeMs?: number;
+  /** Error name and message, on failed / retried; the reason, on rejected (bad signature, unknown task...). */
+  error?: string;
+  /** Worker pid that ran it. */
+  worker?: number;
+}
+
+export interface WorkerEvent extends EventBase {
+  type: 'worker-online' | 'worker-heartbeat' | 'worker-offline';
+  pid: number;
+  rssBytes: number;
+  tasksDone: number;
+  /** Tasks running now. */
+  busy: number;
+  /** Why it went offline: recycle, maxRss, timeout, crash, stop. */
+  reason?: string;
+}
+
+export interface ClusterEvent extends EventBase {
+  type: 'cluster-online' | 'cluster-offline' | 'cluster-heartbeat';
+  host: string;
+  pid: number;
+  queues: string[];
+  workers: number;
+  /** Packages held but not yet running. */
+  prefetched?: number;
+}
+
+export type TasqEvent = TaskEvent | WorkerEvent | ClusterEvent;
+export type TasqEventType = TasqEvent['type'];
+
+/** Channel names, per deployment, so two projects sharing a server do not hear each other. */
+export function eventsChannel(deployment: string): string {
+  return `tasq.${deployment}.events`;
+}
+
+export function controlChannel(deployment: string): string {
+  return `tasq.${deployment}.control`;
+}
