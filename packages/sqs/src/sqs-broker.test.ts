@@ -351,6 +351,35 @@ describe.skipIf(skipReason !== undefined)(
       });
     });
 
+    describe('polling', () => {
+      it('long-polls in whole seconds, at most 20 at a time, and an abort ends the poll at once', async () => {
+        const { broker: recorded, commands } = recordedBroker();
+        const queue = uniqueName('poll');
+        for (const [waitMs, expected] of [
+          [25_000, 20],
+          [1500, 2],
+        ] as const) {
+          const controller = new AbortController();
+          setTimeout(() => controller.abort(), 200);
+          const started = Date.now();
+          const got = await recorded.reserve(queue, {
+            max: 3,
+            leaseMs: 1500,
+            waitMs,
+            signal: controller.signal,
+          });
+          expect(got).toEqual([]);
+          expect(Date.now() - started).toBeLessThan(1000);
+          const receive = commands.filter((command) => command.name === 'ReceiveMessageCommand').at(-1);
+          expect(receive?.input).toMatchObject({
+            WaitTimeSeconds: expected,
+            MaxNumberOfMessages: 3,
+            VisibilityTimeout: 2,
+          });
+        }
+      });
+    });
+
     describe('queues', () => {
       it('without createQueues: enqueue to a missing queue says what to do; size counts it as empty', async () => {
         const target = broker({ createQueues: false });
