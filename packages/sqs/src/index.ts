@@ -17,8 +17,12 @@ export { mapSqsError, SqsCredentialsError } from './sqs-errors.js';
 export type { SqsReceipt } from './sqs-leases.js';
 export type { SqsBrokerOptions, SqsCredentials } from './sqs-options.js';
 
-/** Loaded by the cluster for `brokerClass: "@tasq/sqs"`. No result backend: SQS stores no results. */
-export default defineBrokerPlugin<SqsBrokerOptions>({
+/**
+ * Loaded by the cluster for `brokerClass: "@tasq/sqs"` or the `sqs: "<url>"` shorthand; a bare string is
+ * taken as the connection URL. No result backend: SQS stores no results.
+ */
+export default defineBrokerPlugin<SqsBrokerOptions | string>({
   name: 'sqs',
-  createBroker: (options, context) => new SqsBroker({ logger: context.logger, ...options }),
+  createBroker: (options, context) =>
+    new SqsBroker({ logger: context.logger, ...(typeof options === 'string' ? { url: options } : options) }),
 });

@@ -91,6 +91,9 @@ describe.skipIf(skipReason !== undefined)(
         expect(readText(delivery!.body)).toBe('configured');
         await created.ack(delivery!);
         expect(plugin.createResultBackend).toBeUndefined();
+        const fromString = await plugin.createBroker(url, pluginContext('test'));
+        brokers.push(fromString as SqsBroker);
+        expect((await fromString.size(queue)).ready).toBe(0);
       });
 
       it('an endpoint URL with options beside it: the options win', async () => {
