@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import type { Clock, Logger } from '@tasq/core';
 import pg from 'pg';
 import type { SqlDialect } from './dialect.js';
@@ -100,12 +100,14 @@ export async function openDialect(
       }
     }
     const ownsDatabase = location.database === undefined;
-    let database = location.database;
+    let database: DatabaseSync | undefined = location.database;
     if (!database) {
       const file = location.file ?? defaultSqliteFile;
       if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       try {
-        database = new DatabaseSync(file, { timeout: resolved.busyTimeoutMs });
+        // Loaded on first use, so PostgreSQL users never load node:sqlite (nor see its warning).
+        const { DatabaseSync: OpenDatabase } = await import('node:sqlite');
+        database = new OpenDatabase(file, { timeout: resolved.busyTimeoutMs });
       } catch (error) {
         onRelease();
         throw mapDatabaseError(error, `opening SQLite file ${file}`);

@@ -64,5 +64,9 @@ describe('orm options', () => {
     const names = new TableNames({ schema: 'jobs', prefix: 'app_' });
     expect(names.identifier('packages')).toBe('"jobs"."app_packages"');
     expect(names.identifier('packages_claim_index')).toBe('"app_packages_claim_index"');
+    expect(names.channel('packages')).toBe('jobs.app_packages');
+    const longest = new TableNames({ schema: 's'.repeat(30), prefix: 'p'.repeat(30) });
+    expect(longest.channel('results').length).toBeLessThanOrEqual(63);
+    expect(longest.channel('results')).not.toBe(longest.channel('packages'));
   });
 });

@@ -3,6 +3,7 @@
  * SQL files' `{{placeholders}}` stand for. Identifiers cannot be bound as values, so they are checked
  * against a strict pattern instead: lower-case letters, digits and underscores.
  */
+import { createHash } from 'node:crypto';
 import { invalidArgument } from './orm-errors.js';
 
 const identifierPattern = /^[a-z_][a-z0-9_]*$/;
@@ -58,8 +59,13 @@ export class TableNames {
     return this.schema === undefined ? tables : `schema "${this.schema}" (${tables})`;
   }
 
-  /** The LISTEN/NOTIFY channel for a topic; unique per schema and prefix. */
+  /**
+   * The LISTEN/NOTIFY channel for a topic, unique per schema and prefix: `<schema>.<prefix><topic>`, or,
+   * when that exceeds PostgreSQL's 63-byte identifier limit, a hash of it.
+   */
   channel(topic: 'packages' | 'results'): string {
-    return `${this.schema ?? 'main'}.${this.prefix}${topic}`;
+    const readable = `${this.schema ?? 'main'}.${this.prefix}${topic}`;
+    if (readable.length <= 63) return readable;
+    return `tasq.${createHash('sha256').update(readable).digest('hex').slice(0, 32)}.${topic}`;
   }
 }
