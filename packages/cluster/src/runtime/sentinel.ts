@@ -50,6 +50,8 @@ interface WorkerSlot {
   tasksDone: number;
   rssBytes?: number;
   startedAt: number;
+  /** Its replacement is starting (recycle, maxRss); it serves until that one is ready. */
+  successorStarting?: boolean;
   /** Set when the sentinel killed it on purpose (stop deadline). */
   killedForStop?: boolean;
   exited: boolean;
@@ -65,6 +67,9 @@ export interface WorkerInfo {
   rssBytes?: number;
   retiring: boolean;
 }
+
+/** Packages being settled, as a multiple of queueLimit, past which fetching pauses. */
+const SETTLING_FACTOR = 4;
 
 /** The hard memory ceiling, as a multiple of maxRss: past it a running task's worker is killed. */
 export const HARD_RSS_FACTOR = 2;
@@ -82,6 +87,7 @@ export class Sentinel {
   private readonly whenStopping: Promise<void>;
   private fetchLoops: Promise<void>[] = [];
   private reservingSlots = 0;
+  private runningCount = 0;
   private roomWaiter: (() => void) | undefined;
   private nextWorkerId = 1;
   private nextRunId = 1;
@@ -283,6 +289,8 @@ export class Sentinel {
   }
 
   private finishRun(entry: HeldPackage, result: TaskResult, how: { workerLost?: boolean } = {}): void {
+    this.runningCount--;
+    this.wakeRoom();
     for (const timer of entry.timers) clearTimeout(timer);
     entry.timers = [];
     void this.monitor.complete(entry, result, how).finally(() => this.forget(entry));
@@ -293,16 +301,31 @@ export class Sentinel {
       if (slot.running.size === 0) slot.handle.send({ type: 'retire' });
       return;
     }
+    if (slot.successorStarting) return;
     const overMemory =
       this.config.maxRssBytes !== undefined && (slot.rssBytes ?? 0) > this.config.maxRssBytes;
     const overTasks = slot.tasksDone >= this.config.recycle;
     if (!overMemory && !overTasks) return;
-    this.retire(slot, overMemory ? 'max-rss' : 'recycle');
+    this.replace(slot, overMemory ? 'max-rss' : 'recycle');
   }
 
-  /** The worker takes no more runs, finishes what it has, and exits; a fresh one takes its place now. */
+  /**
+   * Recycle: start the successor first and keep the old worker serving until the successor is ready
+   * (a fresh process takes 100-300 ms to import the tasks; stopping first would leave the pool empty
+   * that long), then the old one takes no more runs, finishes what it has and exits.
+   */
+  private replace(slot: WorkerSlot, reason: 'recycle' | 'max-rss'): void {
+    slot.successorStarting = true;
+    const retireOld = () => this.retire(slot, reason);
+    if (this.stopping) return retireOld();
+    this.spawnWorker().then(retireOld, (error) => {
+      this.onSpawnFailure(error);
+      retireOld();
+    });
+  }
+
   private retire(slot: WorkerSlot, reason: 'recycle' | 'max-rss'): void {
-    if (slot.retiring) return;
+    if (slot.retiring || slot.exited) return;
     slot.retiring = true;
     this.stats.workersRecycled++;
     this.events.emit('worker-recycled', {
@@ -312,8 +335,8 @@ export class Sentinel {
       tasksDone: slot.tasksDone,
       ...(slot.rssBytes !== undefined ? { rssBytes: slot.rssBytes } : {}),
     });
-    if (!this.stopping) void this.spawnWorker().catch((error) => this.onSpawnFailure(error));
     if (slot.running.size === 0) slot.handle.send({ type: 'retire' });
+    this.dispatch();
   }
 
   private onWorkerExit(slot: WorkerSlot, code: number | null, signal: string | null): void {
@@ -373,7 +396,7 @@ export class Sentinel {
       return;
     }
     // A retired worker was replaced when it retired; any other loss is replaced now.
-    if (!slot.retiring) {
+    if (!slot.retiring && !slot.successorStarting) {
       if (slot.ready) void this.spawnWorker().catch((error) => this.onSpawnFailure(error));
       else this.onSpawnFailure(new Error(`worker ${slot.id} failed to start`));
     }
@@ -437,8 +460,15 @@ export class Sentinel {
 
   // ---------------------------------------------------------------- fetching
 
+  /**
+   * How many more packages the fetcher may reserve. `queueLimit` bounds what waits for a worker or runs;
+   * packages being settled (saving, acking) do not count, so a slow result backend does not starve the
+   * workers, but past SETTLING_FACTOR × queueLimit of them fetching pauses until they catch up.
+   */
   private room(): number {
-    return this.config.queueLimit - this.held.size - this.reservingSlots;
+    const settling = this.held.size - this.buffer.length - this.runningCount;
+    if (settling > Math.max(256, this.config.queueLimit * SETTLING_FACTOR)) return 0;
+    return this.config.queueLimit - this.buffer.length - this.runningCount - this.reservingSlots;
   }
 
   private waitForRoom(): Promise<void> {
@@ -615,6 +645,7 @@ export class Sentinel {
     entry.workerId = slot.id;
     entry.startedAt = this.options.clock.now();
     slot.running.set(runId, entry);
+    this.runningCount++;
     this.stats.started++;
     this.events.emit('task-started', { ...entry.ref, workerId: slot.id });
     const timeoutMs = entry.pkg.timeoutMs ?? this.config.timeoutMs;
