@@ -5,9 +5,11 @@
  * Broker directly (no cluster runtime); the end-to-end comparison with pg-boss and graphile-worker
  * belongs to the cluster benchmarks.
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createOrmBroker, type OrmBroker, type OrmOptions } from '@tasq/orm';
 import pg from 'pg';
 import { type BenchContext, type BenchRow, type BenchSuite, percentile } from '../harness.js';
@@ -16,16 +18,24 @@ const POSTGRES_URL = process.env.TASQ_BENCH_POSTGRES_URL ?? 'postgres://postgres
 const BULK_CHUNK = 1_000;
 const LATENCY_SPACING_MS = 5;
 
+/** Set in the child process that `produceElsewhere` starts: this module then only produces. */
+const PRODUCER_ENVIRONMENT = 'TASQ_BENCH_ORM_PRODUCER';
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function body(index: number): Uint8Array {
   return new TextEncoder().encode(JSON.stringify({ task: 'bench.noop', args: [index] }));
 }
 
-/** A body carrying the moment it was sent (performance.now(), same process). */
+/** Epoch milliseconds with sub-millisecond resolution, comparable between processes on one machine. */
+function clockNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** A body carrying the moment it was sent. */
 function stamped(): Uint8Array {
   const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setFloat64(0, performance.now());
+  new DataView(bytes.buffer).setFloat64(0, clockNow());
   return bytes;
 }
 
@@ -44,6 +54,8 @@ interface Round {
   reserveAck50: number;
   latencyP50: number;
   latencyP99: number;
+  remoteLatencyP50: number;
+  remoteLatencyP99: number;
 }
 
 /** Reserve with batch `max` and ack everything until `count` packages are done; returns packages/s. */
@@ -60,17 +72,18 @@ async function drain(broker: OrmBroker, queue: string, count: number, max: numbe
   return rate(count, startedAt);
 }
 
+/** Consume `samples` stamped packages one reserve at a time while `produce` sends them; the latencies in ms. */
 async function wakeUpLatency(
-  producer: OrmBroker,
   consumer: OrmBroker,
   queue: string,
   samples: number,
+  produce: () => Promise<void>,
 ): Promise<number[]> {
   const latencies: number[] = [];
   const consuming = (async () => {
     while (latencies.length < samples) {
       const batch = await consumer.reserve(queue, { max: 1, leaseMs: 60_000, waitMs: 5_000 });
-      const receivedAt = performance.now();
+      const receivedAt = clockNow();
       if (batch.length === 0) throw new Error(`${queue}: no package within 5 s`);
       for (const delivery of batch) {
         latencies.push(receivedAt - sentAt(delivery.body));
@@ -78,22 +91,40 @@ async function wakeUpLatency(
       }
     }
   })();
+  await Promise.all([consuming, produce()]);
+  return latencies;
+}
+
+async function produceHere(producer: OrmBroker, queue: string, samples: number): Promise<void> {
   for (let i = 0; i < samples; i++) {
     await producer.enqueue(queue, [stamped()]);
     await sleep(LATENCY_SPACING_MS);
   }
-  await consuming;
-  return latencies;
+}
+
+/** Run the producer in a child process (this same module, in producer mode): wake-ups across processes. */
+function produceElsewhere(options: OrmOptions, queue: string, samples: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = fork(fileURLToPath(import.meta.url), [], {
+      env: { ...process.env, [PRODUCER_ENVIRONMENT]: JSON.stringify({ options, queue, samples }) },
+      execArgv: ['--disable-warning=ExperimentalWarning'],
+      stdio: 'inherit',
+    });
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`producer process exited with ${code}`)),
+    );
+  });
 }
 
 async function measureRound(
-  open: () => Promise<OrmBroker>,
+  options: OrmOptions,
   context: BenchContext,
   label: string,
   round: number,
 ): Promise<Round> {
-  const broker = await open();
-  const consumer = await open();
+  const broker = await createOrmBroker(options);
+  const consumer = await createOrmBroker(options);
   const oneByOne = Math.max(100, Math.floor(context.n / 4));
   const bulk = context.n;
   const latencySamples = 200;
@@ -115,7 +146,12 @@ async function measureRound(
     const enqueueBulk = rate(bulk, startedAt);
     const reserveAck50 = await drain(broker, queue, bulk, 50);
 
-    const latencies = await wakeUpLatency(broker, consumer, `${queue}-latency`, latencySamples);
+    const latencies = await wakeUpLatency(consumer, `${queue}-latency`, latencySamples, () =>
+      produceHere(broker, `${queue}-latency`, latencySamples),
+    );
+    const remote = await wakeUpLatency(consumer, `${queue}-remote`, latencySamples, () =>
+      produceElsewhere(options, `${queue}-remote`, latencySamples),
+    );
     const result: Round = {
       enqueueOne,
       enqueueBulk,
@@ -123,11 +159,14 @@ async function measureRound(
       reserveAck50,
       latencyP50: percentile(latencies, 50),
       latencyP99: percentile(latencies, 99),
+      remoteLatencyP50: percentile(remote, 50),
+      remoteLatencyP99: percentile(remote, 99),
     };
     context.log(
       `${label} round ${round + 1}/${context.rounds}: enqueue ${result.enqueueOne.toFixed(0)}/s, bulk ${result.enqueueBulk.toFixed(0)}/s, ` +
         `reserve+ack(1) ${result.reserveAck1.toFixed(0)}/s, reserve+ack(50) ${result.reserveAck50.toFixed(0)}/s, ` +
-        `wake-up p50 ${result.latencyP50.toFixed(2)} ms p99 ${result.latencyP99.toFixed(2)} ms`,
+        `wake-up p50 ${result.latencyP50.toFixed(2)} ms p99 ${result.latencyP99.toFixed(2)} ms, ` +
+        `from another process p50 ${result.remoteLatencyP50.toFixed(2)} ms p99 ${result.remoteLatencyP99.toFixed(2)} ms`,
     );
     return result;
   } finally {
@@ -167,6 +206,18 @@ function rowsFor(system: string, rounds: Round[], context: BenchContext, notes: 
       'ms',
       (r) => r.latencyP99,
       '200 packages, one every 5 ms, consumer blocked in reserve',
+    ),
+    row(
+      'wake-up latency p50, producer in another process',
+      'ms',
+      (r) => r.remoteLatencyP50,
+      '200 packages, one every 5 ms from a child process',
+    ),
+    row(
+      'wake-up latency p99, producer in another process',
+      'ms',
+      (r) => r.remoteLatencyP99,
+      '200 packages, one every 5 ms from a child process',
     ),
   ];
 }
@@ -212,11 +263,8 @@ export const suite: BenchSuite = {
       // Rounds interleaved (PostgreSQL, SQLite, PostgreSQL, ...), so a burst of load from elsewhere on a
       // shared machine lands on both systems rather than on all rounds of one.
       for (let round = 0; round < context.rounds; round++) {
-        if (!unavailable)
-          postgresRounds.push(
-            await measureRound(() => createOrmBroker(postgres), context, 'postgres', round),
-          );
-        sqliteRounds.push(await measureRound(() => createOrmBroker(sqlite), context, 'sqlite', round));
+        if (!unavailable) postgresRounds.push(await measureRound(postgres, context, 'postgres', round));
+        sqliteRounds.push(await measureRound(sqlite, context, 'sqlite', round));
       }
     } finally {
       if (!unavailable) await dropSchema(schema);
@@ -235,3 +283,16 @@ export const suite: BenchSuite = {
     ];
   },
 };
+
+// Producer mode: the child process started by `produceElsewhere`.
+const producerJob = process.env[PRODUCER_ENVIRONMENT];
+if (producerJob) {
+  const { options, queue, samples } = JSON.parse(producerJob) as {
+    options: OrmOptions;
+    queue: string;
+    samples: number;
+  };
+  const producer = await createOrmBroker(options);
+  await produceHere(producer, queue, samples);
+  await producer.close();
+}
