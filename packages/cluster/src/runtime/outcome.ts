@@ -57,7 +57,10 @@ export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): O
   if (input.workerLost) {
     if (exhausted) {
       return {
-        action: { kind: 'dead-letter', reason: `failed after ${deliveries} attempts: ${described}` },
+        action: {
+          kind: 'dead-letter',
+          reason: `failed after ${plural(deliveries, 'attempt')}: ${described}`,
+        },
         save: true,
         final: true,
       };
@@ -83,7 +86,7 @@ export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): O
   if (exhausted || (pkg.retry !== undefined && !canRetry(pkg.retry, attempt))) {
     const runs = pkg.retry !== undefined ? Math.max(attempt, deliveries) : deliveries;
     return {
-      action: { kind: 'dead-letter', reason: `failed after ${runs} attempts: ${described}` },
+      action: { kind: 'dead-letter', reason: `failed after ${plural(runs, 'attempt')}: ${described}` },
       save: true,
       final: true,
     };
@@ -93,4 +96,8 @@ export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): O
     save: maxAttempts === 0,
     final: false,
   };
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -317,7 +317,10 @@ export class Sentinel {
   private replace(slot: WorkerSlot, reason: 'recycle' | 'max-rss'): void {
     slot.successorStarting = true;
     const retireOld = () => this.retire(slot, reason);
-    if (this.stopping) return retireOld();
+    if (this.stopping) {
+      retireOld();
+      return;
+    }
     this.spawnWorker().then(retireOld, (error) => {
       this.onSpawnFailure(error);
       retireOld();
