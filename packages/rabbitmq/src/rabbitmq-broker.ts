@@ -66,7 +66,10 @@ export class RabbitMqBroker implements Broker {
 
   private readonly options: ResolvedRabbitMqOptions;
   private readonly logger: Logger;
+  /** Publishing, declarations, counts and purges. */
   private readonly connection: RabbitConnection;
+  /** Consumers only (see RabbitConnection on why two). */
+  private readonly consumeConnection: RabbitConnection;
   private readonly publisher: ConfirmPublisher;
   private readonly consumers = new Map<string, QueueConsumer>();
   private readonly shape: QueueShape;
@@ -83,7 +86,13 @@ export class RabbitMqBroker implements Broker {
     context: RabbitMqBrokerContext = {},
   ): Promise<RabbitMqBroker> {
     const broker = new RabbitMqBroker(options, context);
-    await broker.connection.start();
+    try {
+      await broker.connection.start();
+      await broker.consumeConnection.start();
+    } catch (error) {
+      await broker.close();
+      throw error;
+    }
     return broker;
   }
 
@@ -105,12 +114,18 @@ export class RabbitMqBroker implements Broker {
       maxPackageBytes: this.options.maxPackageBytes,
       pubsub: false,
     });
-    this.connection = new RabbitConnection(this.options, this.logger);
+    this.connection = new RabbitConnection(this.options, this.logger, 'publish');
+    this.consumeConnection = new RabbitConnection(this.options, this.logger, 'consume');
     this.publisher = new ConfirmPublisher(this.connection);
-    this.connection.on('connected', (_model, generation) => this.onReconnected(generation));
+    this.connection.on('connected', (_model, generation) => {
+      if (generation === 1) return;
+      this.declared = new Map();
+      this.admin = undefined;
+    });
+    this.consumeConnection.on('connected', (_model, generation) => this.onConsumeReconnected(generation));
   }
 
-  /** The client-provided connection name, as `rabbitmqctl list_connections client_properties` shows it. */
+  /** The client-provided connection name (before its `:publish` / `:consume` suffix). */
   get connectionName(): string {
     return this.options.connectionName;
   }
@@ -183,7 +198,7 @@ export class RabbitMqBroker implements Broker {
     let consumer = this.consumers.get(queue);
     if (!consumer) {
       consumer = new QueueConsumer(queue, {
-        connection: this.connection,
+        connection: this.consumeConnection,
         prefetch: this.options.prefetch,
         logger: this.logger,
         declare: (name) => this.declareQueue(name, `consume from "${name}"`),
@@ -346,7 +361,7 @@ export class RabbitMqBroker implements Broker {
     await Promise.all([...this.consumers.values()].map((consumer) => consumer.stop()));
     this.consumers.clear();
     await this.publisher.close();
-    await this.connection.close();
+    await Promise.all([this.connection.close(), this.consumeConnection.close()]);
   }
 
   private forgetDeclarations(queue: string): void {
@@ -354,10 +369,8 @@ export class RabbitMqBroker implements Broker {
     this.declared.delete(`ladder:${queue}`);
   }
 
-  private onReconnected(generation: number): void {
+  private onConsumeReconnected(generation: number): void {
     if (generation === 1) return;
-    this.declared = new Map();
-    this.admin = undefined;
     for (const consumer of this.consumers.values()) {
       consumer.ensureStarted().catch((error: Error) => {
         this.logger.warn({ queue: consumer.queue, error: error.message }, 'rabbitmq consumer did not resume');

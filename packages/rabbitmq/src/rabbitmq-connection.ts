@@ -1,5 +1,7 @@
 /**
- * One AMQP connection that comes back by itself. When the server drops it (restart,
+ * One AMQP connection that comes back by itself. A broker opens two, as RabbitMQ advises: one to
+ * publish (and declare), one to consume, so flow control that blocks a publishing connection (a
+ * memory or disk alarm) never holds back the acks that would relieve it. When the server drops one (restart,
  * `rabbitmqctl close_connection`, network loss, missed heartbeats) it reconnects with exponential
  * backoff and jitter and emits `connected` again, so the owner can open its channels and consumers anew.
  * Calls made while it is down wait up to `reconnectWaitMs` for the next connection, then fail with a
@@ -31,6 +33,8 @@ export class RabbitConnection extends EventEmitter<ConnectionEvents> {
   constructor(
     private readonly options: ResolvedRabbitMqOptions,
     private readonly logger: Logger,
+    /** `publish` or `consume`: appended to the connection name, and decides Nagle (see `open`). */
+    private readonly role: 'publish' | 'consume',
   ) {
     super();
   }
@@ -90,11 +94,26 @@ export class RabbitConnection extends EventEmitter<ConnectionEvents> {
   private async open(): Promise<void> {
     let model: ChannelModel;
     try {
-      model = await connect(this.options.target, this.options.socketOptions);
+      const clientProperties = this.options.socketOptions.clientProperties ?? {};
+      model = await connect(this.options.target, {
+        ...this.options.socketOptions,
+        // Consuming connections keep Nagle on: their writes are tiny acks, and coalescing them took
+        // prefetch-50 consumption from 12.6k to 21-23k msgs/s here. Publishing connections turn it
+        // off: a publish queued behind an unacknowledged segment waited for the peer's delayed ACK
+        // (a 40 ms p99 when publishes and acks shared a connection).
+        noDelay: this.role === 'publish',
+        clientProperties: {
+          ...clientProperties,
+          connection_name: `${String(clientProperties.connection_name)}:${this.role}`,
+        },
+      });
     } catch (error) {
       const mapped = toTasqError(error, `connect to RabbitMQ at ${this.options.displayTarget}`);
       if (this.generation === 0) throw mapped;
-      this.logger.warn({ error: mapped.message, attempt: this.attempt }, 'rabbitmq reconnect failed');
+      this.logger.warn(
+        { role: this.role, error: mapped.message, attempt: this.attempt },
+        'rabbitmq reconnect failed',
+      );
       this.scheduleReconnect();
       return;
     }
@@ -126,7 +145,7 @@ export class RabbitConnection extends EventEmitter<ConnectionEvents> {
     this.model = undefined;
     if (this.closed) return;
     const cause = error ?? new Error('connection closed');
-    this.logger.warn({ error: cause.message }, 'rabbitmq connection lost; reconnecting');
+    this.logger.warn({ role: this.role, error: cause.message }, 'rabbitmq connection lost; reconnecting');
     this.emit('disconnected', cause);
     this.scheduleReconnect();
   }

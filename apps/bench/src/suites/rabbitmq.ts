@@ -10,7 +10,7 @@
  * a consumer with prefetch 1 acking each message; reserve(max 50) + acks with prefetch 50 vs prefetch
  * 50; enqueue→reserve latency (idle consumer, one package every few ms) vs publish→consumer callback.
  * tasq's work queues carry `x-max-priority` 9 and a dead-letter queue; raw amqplib uses a plain durable
- * queue, as in shared/bench-peers.md.
+ * queue, as in shared/bench-peers.md. Both open one connection to publish and one to consume.
  */
 import { randomBytes } from 'node:crypto';
 import { RabbitMqBroker } from '@tasq/rabbitmq';
@@ -140,8 +140,12 @@ async function deleteExchanges(prefix: string): Promise<void> {
 // ---------------------------------------------------------------- raw amqplib
 
 async function runAmqplib(n: number, latencyJobs: number, tag: string): Promise<Metrics> {
+  // Separate connections to publish and to consume, as RabbitMQ advises and as tasq does.
   const model = await connect(RABBITMQ_URL, {
     clientProperties: { connection_name: `amqplib-bench-${tag}` },
+  });
+  const consumerModel = await connect(RABBITMQ_URL, {
+    clientProperties: { connection_name: `amqplib-bench-${tag}-consume` },
   });
   const queues = [`${tag}-raw-single`, `${tag}-raw-bulk`, `${tag}-raw-latency`];
   try {
@@ -168,7 +172,7 @@ async function runAmqplib(n: number, latencyJobs: number, tag: string): Promise<
     const enqueueBulk = rate(n, started);
 
     const consume = async (queue: string, prefetch: number) => {
-      const channel = await model.createChannel();
+      const channel = await consumerModel.createChannel();
       await channel.prefetch(prefetch);
       let done = 0;
       const begin = performance.now();
@@ -186,7 +190,7 @@ async function runAmqplib(n: number, latencyJobs: number, tag: string): Promise<
     const consume1 = await consume(queues[0]!, 1);
     const consume50 = await consume(queues[1]!, 50);
 
-    const channel = await model.createChannel();
+    const channel = await consumerModel.createChannel();
     await channel.prefetch(1);
     const latencies: number[] = [];
     const finished = new Promise<void>((resolve) => {
@@ -214,7 +218,7 @@ async function runAmqplib(n: number, latencyJobs: number, tag: string): Promise<
       latencyP99: percentile(latencies, 99),
     };
   } finally {
-    await model.close();
+    await Promise.all([model.close(), consumerModel.close()]);
   }
 }
 

@@ -88,7 +88,11 @@ export async function closeOwnConnections(connectionName: string): Promise<numbe
   ]);
   const ours = stdout
     .split('\n')
-    .filter((line) => line.includes(`{"connection_name","${connectionName}"}`))
+    .filter(
+      (line) =>
+        line.includes(`{"connection_name","${connectionName}:publish"}`) ||
+        line.includes(`{"connection_name","${connectionName}:consume"}`),
+    )
     .map((line) => ({ pid: line.split('\t')[0]! }));
   await Promise.all(
     ours.map((row) => run('rabbitmqctl', ['close_connection', row.pid, 'tasq fault test', '-q'])),
