@@ -27,7 +27,7 @@ interface OrmReceipt {
 
 /** Most packages one reserve may return: one claim statement, one round trip. */
 const maxBatch = 1_000;
-/** Delays are timestamps in a bigint column; ten years keeps `now + delay` exact in a double. */
+/** A delay is stored as a due time; ten years is past any real delay and keeps the due time a safe integer. */
 const maxDelayMs = 10 * 365 * 24 * 60 * 60 * 1_000;
 
 function receiptOf(delivery: Delivery): OrmReceipt {
