@@ -266,6 +266,7 @@ export class OrmBroker implements Broker {
     }
   }
 
+  /** Ready, delayed, reserved and dead counts of `queue` (one aggregate over the queue's rows). */
   async size(queue: string): Promise<QueueSize> {
     checkQueue(queue);
     this.assertOpen();
@@ -283,6 +284,7 @@ export class OrmBroker implements Broker {
     }
   }
 
+  /** Delete the ready and delayed packages of `queue` (not held leases, not dead ones); returns how many. */
   async purge(queue: string): Promise<number> {
     checkQueue(queue);
     this.assertOpen();

@@ -40,6 +40,7 @@ export interface OrmResultBackendOptions {
   clock?: Clock;
 }
 
+/** Outcomes in the `results` table. Obtain one with `createOrmResultBackend(options)` or the plugin. */
 export class OrmResultBackend implements ResultBackend {
   readonly name: string;
   private readonly clock: Clock;
@@ -88,6 +89,7 @@ export class OrmResultBackend implements ResultBackend {
     this.dialect.announce('results', result.id);
   }
 
+  /** The stored outcome of job `id`, or undefined. */
   async get(id: string): Promise<TaskResult | undefined> {
     this.assertOpen();
     try {
@@ -118,6 +120,7 @@ export class OrmResultBackend implements ResultBackend {
     }
   }
 
+  /** Every stored outcome of `group`, by `groupIndex` then id. */
   async group(group: string): Promise<TaskResult[]> {
     this.assertOpen();
     try {
@@ -128,6 +131,7 @@ export class OrmResultBackend implements ResultBackend {
     }
   }
 
+  /** Outcomes newest (highest id) first, filtered by status and name, paged with `before`. */
   async list(query: ResultListQuery): Promise<TaskResult[]> {
     const limit = query?.limit;
     if (!Number.isInteger(limit) || limit < 0) {
@@ -190,6 +194,7 @@ export class OrmResultBackend implements ResultBackend {
     }
   }
 
+  /** End pending waits (they resolve undefined) and release the connection. Idempotent. */
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.closing.abort();

@@ -40,6 +40,7 @@ export interface OrmScheduleStoreOptions {
   clock?: Clock;
 }
 
+/** Schedules and leader locks in SQL tables. Obtain one with `createOrmScheduleStore(options)` or the plugin. */
 export class OrmScheduleStore implements ScheduleStore {
   readonly name: string;
   private readonly clock: Clock;
@@ -99,6 +100,7 @@ export class OrmScheduleStore implements ScheduleStore {
     });
   }
 
+  /** One schedule by id, or undefined. */
   get(id: string): Promise<ScheduleRecord | undefined> {
     return this.run(`get of schedule ${id}`, async () => {
       const { rows } = await this.dialect.execute('schedule-get', { id });
@@ -106,12 +108,14 @@ export class OrmScheduleStore implements ScheduleStore {
     });
   }
 
+  /** Every schedule, by name. */
   list(): Promise<ScheduleRecord[]> {
     return this.run('list of schedules', async () =>
       (await this.dialect.execute('schedule-list', {})).rows.map(toSchedule),
     );
   }
 
+  /** Delete one schedule; true when there was one. */
   remove(id: string): Promise<boolean> {
     return this.run(
       `remove of schedule ${id}`,
@@ -119,6 +123,7 @@ export class OrmScheduleStore implements ScheduleStore {
     );
   }
 
+  /** Active schedules with repeats left whose `nextRunAt <= now`, earliest first (a range scan). */
   due(now: number, limit: number): Promise<ScheduleRecord[]> {
     if (!Number.isInteger(limit) || limit < 0)
       throw new InvalidArgumentError(`due limit must be a non-negative integer, got ${String(limit)}`);
@@ -127,6 +132,7 @@ export class OrmScheduleStore implements ScheduleStore {
     );
   }
 
+  /** Compare-and-set: move the slot only if `nextRunAt` is still `slotAt`; false when another scheduler did. */
   recordRun(
     id: string,
     slotAt: number,
@@ -144,6 +150,7 @@ export class OrmScheduleStore implements ScheduleStore {
     });
   }
 
+  /** Take the lock row, or renew it when `owner` holds it, or take it over once it expired. */
   acquireLeadership(lock: string, owner: string, ttlMs: number): Promise<boolean> {
     if (!Number.isFinite(ttlMs) || ttlMs <= 0)
       throw new InvalidArgumentError(`ttlMs must be a positive number, got ${String(ttlMs)}`);
@@ -159,12 +166,14 @@ export class OrmScheduleStore implements ScheduleStore {
     });
   }
 
+  /** Delete the lock row if `owner` holds it. */
   async releaseLeadership(lock: string, owner: string): Promise<void> {
     await this.run(`releaseLeadership of ${lock}`, () =>
       this.dialect.execute('leadership-release', { name: lock, owner }),
     );
   }
 
+  /** Release the connection. Idempotent. */
   close(): Promise<void> {
     this.closed ??= this.dialect.release();
     return this.closed;
