@@ -144,7 +144,8 @@ function dsnProblem(dsn: string): string | undefined {
   } catch {
     return 'not a URL';
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `scheme must be https or http, not ${url.protocol}`;
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return `scheme must be https or http, not ${url.protocol}`;
   if (url.username === '') return 'the public key before "@" is missing';
   const projectId = url.pathname.split('/').pop() ?? '';
   if (!/^\d+$/.test(projectId)) return 'the path must end with the numeric project id';
@@ -160,7 +161,8 @@ function maskDsn(dsn: string): string {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
+  if (typeof value === 'string')
+    return `the string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
 }

@@ -3,9 +3,10 @@
  *
  * An application that runs tasq may well have its own `Sentry.init()` (its own DSN, integrations,
  * scopes). This reporter therefore never calls `Sentry.init`, never sets the current client and never
- * calls `NodeClient.init()`: in @sentry/node 11 that method installs the process-wide async context
- * strategy, which would replace the application's. With no integrations configured, `init()` has
- * nothing else to do, and a client with a transport captures events without it. Events are captured
+ * calls `NodeClient.init()`: in @sentry/node 11 that method installs a process-wide async context
+ * strategy, replacing the one the application's SDK set up (an OpenTelemetry-based one, say). With no
+ * integrations configured, `init()` has nothing else to do, and a client with a transport captures
+ * events without it (the tests check this against a recording server). Events are captured
  * on scopes owned by the reporter, so the application's tags, user and breadcrumbs do not leak into
  * task reports and the reporter's tags do not leak into the application's events.
  */
@@ -87,7 +88,10 @@ export class SentryReporter implements ErrorReporter {
     try {
       const done = await this.client.flush(timeoutMs);
       if (!done) {
-        this.logger.warn({ timeoutMs }, 'sentry error reporter: some events were not sent before the flush timeout');
+        this.logger.warn(
+          { timeoutMs },
+          'sentry error reporter: some events were not sent before the flush timeout',
+        );
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'sentry error reporter: flush failed');
