@@ -2,7 +2,7 @@
  * RabbitMQ-specific behaviour beyond the conformance suite: the delay ladder, delivery counts on both
  * queue types, the dead-letter reason, priorities with a running consumer, and clear refusals.
  */
-import { CapabilityError, InvalidArgumentError } from '@tasq/core';
+import { CapabilityError, type Delivery, InvalidArgumentError } from '@tasq/core';
 import { readText, text, uniqueName } from '@tasq/testing';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,29 @@ describe.skipIf(skipReason !== undefined)(
         expect(counts).toEqual([1, 2, 3, 4]);
       });
     }
+
+    it('coalesced acks never cover a delivery that was not acked', async () => {
+      const broker = await classic.open();
+      const queue = uniqueName('coalesce');
+      await broker.enqueue(
+        queue,
+        ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'].map((s) => text(s)),
+      );
+      const got: Delivery[] = [];
+      while (got.length < 6)
+        got.push(...(await broker.reserve(queue, { max: 6, leaseMs: 1000, waitMs: 2000 })));
+      // Acks of one moment go out as one multiple-ack where they cover the oldest deliveries; p2 and p4
+      // stay unacked in the middle of that run.
+      for (const delivery of got)
+        if (!['p2', 'p4'].includes(readText(delivery.body))) await broker.ack(delivery);
+      await broker.close();
+
+      const other = await classic.open();
+      expect((await other.size(queue)).ready).toBe(2);
+      const back = await other.reserve(queue, { max: 6, leaseMs: 1000, waitMs: 2000 });
+      expect(back.map((d) => readText(d.body)).sort()).toEqual(['p2', 'p4']);
+      for (const delivery of back) await other.ack(delivery);
+    });
 
     it('keeps the dead-letter reason with the package', async () => {
       const broker = await classic.open();

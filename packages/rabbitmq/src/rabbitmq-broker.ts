@@ -14,7 +14,7 @@ import {
 } from '@tasq/core';
 import type { Channel, ChannelModel } from 'amqplib';
 import { RabbitConnection } from './rabbitmq-connection.js';
-import { QueueConsumer, RabbitReceipt } from './rabbitmq-consumer.js';
+import { type ChannelLease, QueueConsumer, RabbitReceipt } from './rabbitmq-consumer.js';
 import { alreadySettledLease, channelClosedLease, toTasqError } from './rabbitmq-errors.js';
 import {
   type RabbitMqBrokerOptions,
@@ -212,7 +212,7 @@ export class RabbitMqBroker implements Broker {
   /** Acknowledge: the server deletes the package. `LeaseLostError` if already settled or its channel closed. */
   async ack(delivery: Delivery): Promise<void> {
     const receipt = this.liveReceipt(delivery, 'ack');
-    this.settle(delivery, receipt, (channel) => channel.ack(receipt.message));
+    this.settle(delivery, receipt, (lease) => lease.ack(receipt.message.fields.deliveryTag));
   }
 
   /**
@@ -225,7 +225,7 @@ export class RabbitMqBroker implements Broker {
     const receipt = this.liveReceipt(delivery, 'release');
     const delayMs = this.checkDelay(options.delayMs);
     if (delayMs === 0 && this.options.queueType === 'quorum') {
-      this.settle(delivery, receipt, (channel) => channel.nack(receipt.message, false, true));
+      this.settle(delivery, receipt, (lease) => lease.nack(receipt.message.fields.deliveryTag, true));
       return;
     }
     const context = `release to "${delivery.queue}"`;
@@ -242,7 +242,9 @@ export class RabbitMqBroker implements Broker {
       ],
       context,
     );
-    this.settle(delivery, this.liveReceipt(delivery, 'release'), (channel) => channel.ack(receipt.message));
+    this.settle(delivery, this.liveReceipt(delivery, 'release'), (lease) =>
+      lease.ack(receipt.message.fields.deliveryTag),
+    );
   }
 
   /**
@@ -275,8 +277,8 @@ export class RabbitMqBroker implements Broker {
       ],
       context,
     );
-    this.settle(delivery, this.liveReceipt(delivery, 'deadLetter'), (channel) =>
-      channel.ack(receipt.message),
+    this.settle(delivery, this.liveReceipt(delivery, 'deadLetter'), (lease) =>
+      lease.ack(receipt.message.fields.deliveryTag),
     );
   }
 
@@ -432,9 +434,9 @@ export class RabbitMqBroker implements Broker {
     return receipt;
   }
 
-  private settle(delivery: Delivery, receipt: RabbitReceipt, action: (channel: Channel) => void): void {
+  private settle(delivery: Delivery, receipt: RabbitReceipt, action: (lease: ChannelLease) => void): void {
     try {
-      action(receipt.lease.channel);
+      action(receipt.lease);
     } catch (error) {
       // The channel closed between the check and the write (amqplib throws IllegalOperationError).
       if (!receipt.lease.open) throw channelClosedLease('settle', delivery.queue);
