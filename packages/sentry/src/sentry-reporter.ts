@@ -52,6 +52,8 @@ export class SentryReporter implements ErrorReporter {
       integrations: [],
       // The load-time module hooks are process-wide too, and only serve integrations.
       enableRuntimeChannelInjection: false,
+      // The reporter records no spans; "static" keeps the SDK from adding its span-streaming integration.
+      traceLifecycle: 'static',
       normalizeDepth: NORMALIZE_DEPTH,
       maxBreadcrumbs: 0,
       sendClientReports: false,
@@ -71,7 +73,8 @@ export class SentryReporter implements ErrorReporter {
         parseRemoteStack,
       );
       // The isolation scope is the reporter's own for the duration of the (synchronous) capture, so
-      // the client does not read the application's isolation scope for tags, user and breadcrumbs.
+      // the client neither reads the application's isolation scope (its tags, user, breadcrumbs) nor
+      // marks the application's current request session as crashed because a task failed.
       withIsolationScope(this.isolationScope, () => {
         this.client.captureEvent(event, undefined, this.scope);
       });
