@@ -220,6 +220,27 @@ describe.skipIf(skipReason !== undefined)('redis broker on a server of its own',
     expect(calls('blpop')).toBe(1);
   });
 
+  it('loads its scripts again when the server forgets them (SCRIPT FLUSH, restart, failover)', async () => {
+    const server = await RedisProcess.start();
+    opened.push({ close: () => server.stop() });
+    const subject = new RedisBroker({ connection: server.url });
+    opened.push(subject);
+    const inspector = new Redis(server.url);
+    opened.push({ close: () => inspector.quit() });
+    await subject.enqueue('flush', [text('before')]);
+    await inspector.script('FLUSH');
+    // A bulk larger than one script call goes through the pipelined path.
+    const bodies = Array.from({ length: 1200 }, (_, index) => text(`b${index}`));
+    await subject.enqueue('flush', bodies);
+    await inspector.script('FLUSH');
+    const got = await subject.reserve('flush', { max: 1000, leaseMs: 30_000, waitMs: 0 });
+    expect(got).toHaveLength(1000);
+    expect(readText(got[0]!.body)).toBe('before');
+    await inspector.script('FLUSH');
+    await Promise.all(got.map((delivery) => subject.ack(delivery)));
+    expect(await subject.size('flush')).toEqual({ ready: 201, delayed: 0, reserved: 0, dead: 0 });
+  });
+
   it('a reserve in flight fails with a retryable BrokerConnectionError when Redis goes away, and the broker resumes when it is back', async () => {
     const server = await RedisProcess.start({ durable: true });
     opened.push({ close: () => server.stop() });

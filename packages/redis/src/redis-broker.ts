@@ -21,7 +21,7 @@ import {
 } from './redis-connection.js';
 import { leaseLost, mapRedisError, withRedisErrors } from './redis-errors.js';
 import { checkPrefix, DEFAULT_PREFIX, QueueKeys } from './redis-keys.js';
-import { pipelineScript, prepareScripts, runScript, runScriptBuffer } from './redis-scripts.js';
+import { runScript, runScriptBuffer, runScriptPipeline } from './redis-scripts.js';
 import {
   asBuffer,
   checkBodies,
@@ -136,7 +136,6 @@ export class RedisBroker implements Broker {
       this.client.on('error', (error: Error) =>
         this.logger.debug({ error: error.message }, 'redis connection error'),
       );
-    prepareScripts(this.client);
   }
 
   /**
@@ -177,12 +176,9 @@ export class RedisBroker implements Broker {
         await runScript(this.client, 'tasqEnqueue', ...callArguments(0));
         return;
       }
-      const pipeline = this.client.pipeline();
-      for (let start = 0; start < bodies.length; start += ENQUEUE_CHUNK) {
-        pipelineScript(pipeline, 'tasqEnqueue', ...callArguments(start));
-      }
-      const results = (await pipeline.exec()) ?? [];
-      for (const [error] of results) if (error) throw error;
+      const calls = [];
+      for (let start = 0; start < bodies.length; start += ENQUEUE_CHUNK) calls.push(callArguments(start));
+      await runScriptPipeline(this.client, 'tasqEnqueue', calls);
     });
     return ids;
   }

@@ -18,7 +18,7 @@ import {
 } from './redis-connection.js';
 import { mapRedisError, withRedisErrors } from './redis-errors.js';
 import { checkPrefix, DEFAULT_PREFIX, ResultKeys } from './redis-keys.js';
-import { prepareScripts, runScript } from './redis-scripts.js';
+import { runScript } from './redis-scripts.js';
 import { checkInteger, checkNonEmptyString } from './redis-validation.js';
 
 /** Options of {@link RedisResultBackend}. */
@@ -73,7 +73,6 @@ export class RedisResultBackend implements ResultBackend {
       this.client.on('error', (error: Error) =>
         this.logger.debug({ error: error.message }, 'redis connection error'),
       );
-    prepareScripts(this.client);
   }
 
   /** Store (or replace) an outcome, index it and publish it to waiters, in one atomic script. */

@@ -15,7 +15,7 @@ import {
 } from './redis-connection.js';
 import { withRedisErrors } from './redis-errors.js';
 import { checkPrefix, DEFAULT_PREFIX, ScheduleKeys } from './redis-keys.js';
-import { prepareScripts, runScript } from './redis-scripts.js';
+import { runScript } from './redis-scripts.js';
 import { checkInteger, checkNonEmptyString } from './redis-validation.js';
 
 /** Options of {@link RedisScheduleStore}. */
@@ -52,7 +52,6 @@ export class RedisScheduleStore implements ScheduleStore {
       this.client.on('error', (error: Error) =>
         logger.debug({ error: error.message }, 'redis connection error'),
       );
-    prepareScripts(this.client);
   }
 
   /** Create or replace schedule `schedule.id`, in one MULTI transaction. */
