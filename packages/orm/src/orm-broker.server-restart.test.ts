@@ -7,11 +7,12 @@ import { BrokerConnectionError, type Delivery } from '@tasq/core';
 import { requireService, uniqueName } from '@tasq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrmBroker } from './index.js';
-import { PostgresServer, postgresBinaries } from './test-support/postgres-server.js';
+import { canRunPostgres, PostgresServer, postgresBinaries } from './test-support/postgres-server.js';
 
 const binaries = postgresBinaries();
 const skipReason = await requireService('PostgreSQL server binaries (initdb, pg_ctl)', async () => {
   if (!binaries) throw new Error('not found under /usr/lib/postgresql/*/bin');
+  await canRunPostgres();
 });
 const encode = (value: string) => new TextEncoder().encode(value);
 const decode = (body: Uint8Array) => new TextDecoder().decode(body);

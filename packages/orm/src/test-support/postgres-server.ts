@@ -21,6 +21,11 @@ export function postgresBinaries(): string | undefined {
   return versions[0] ? path.join(root, versions[0], 'bin') : undefined;
 }
 
+/** Rejects when this process cannot start a server: as root that needs a `postgres` user to run it as. */
+export async function canRunPostgres(): Promise<void> {
+  if (process.getuid?.() === 0) await run('id', ['-u', 'postgres']);
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
