@@ -200,17 +200,59 @@ describe('the process around the reporter', () => {
     expect(Sentry.getClient()).toBeUndefined();
   });
 
-  it('flush resolves when Sentry cannot be reached, and the reporter keeps accepting reports', async () => {
+  it('logs the first undelivered event and a count at flush, and keeps accepting reports', async () => {
     const unreachable = await startEnvelopeServer();
-    const dsn = unreachable.dsn;
     await unreachable.close();
     const logger = recordingLogger();
-    const reporter = (await sentryReporter.create({ dsn }, { logger })) as SentryReporter;
+    const reporter = (await sentryReporter.create({ dsn: unreachable.dsn }, { logger })) as SentryReporter;
     reporters.push(reporter);
 
     reporter.report(failureReport());
+    reporter.report(failureReport());
     await expect(reporter.flush(2_000)).resolves.toBeUndefined();
     expect(() => reporter.report(failureReport())).not.toThrow();
+
+    const destination = `http://127.0.0.1:${unreachable.port}/1`;
+    expect(logger.records).toEqual([
+      {
+        level: 'warn',
+        fields: { destination, statusCode: undefined },
+        message: expect.stringMatching(/an event was not delivered/),
+      },
+      {
+        level: 'warn',
+        fields: { destination, undelivered: 2 },
+        message: 'sentry error reporter: events not delivered to Sentry',
+      },
+    ]);
+    expect(JSON.stringify(logger.records)).not.toContain('publickey');
+  });
+
+  it('logs when delivery works again, with how many events were lost meanwhile', async () => {
+    const down = await startEnvelopeServer();
+    await down.close();
+    const logger = recordingLogger();
+    const reporter = (await sentryReporter.create({ dsn: down.dsn }, { logger })) as SentryReporter;
+    reporters.push(reporter);
+    reporter.report(failureReport());
+    await reporter.client.flush(2_000);
+
+    const back = await startEnvelopeServer('publickey', down.port);
+    try {
+      reporter.report(failureReport({ jobId: 'after-recovery' }));
+      await reporter.flush(5_000);
+      expect(back.events()).toEqual([
+        expect.objectContaining({
+          contexts: expect.objectContaining({ task: expect.objectContaining({ job_id: 'after-recovery' }) }),
+        }),
+      ]);
+      expect(logger.records.map((record) => [record.level, record.fields])).toEqual([
+        ['warn', { destination: `http://127.0.0.1:${down.port}/1`, statusCode: undefined }],
+        ['info', { destination: `http://127.0.0.1:${down.port}/1`, undelivered: 1 }],
+      ]);
+    } finally {
+      await back.close();
+    }
   });
 
   it('says whether reports should carry arguments', () => {

@@ -19,6 +19,7 @@ import {
   withIsolationScope,
 } from '@sentry/node';
 import type { ErrorReporter, ErrorReporterContext, Logger, TaskFailureReport } from '@tasq/core';
+import { DeliveryLog, dsnDestination } from './sentry-delivery.js';
 import { buildFailureEvent } from './sentry-event.js';
 import type { ResolvedSentryReporterOptions } from './sentry-options.js';
 
@@ -36,6 +37,7 @@ export class SentryReporter implements ErrorReporter {
   private readonly isolationScope: Scope;
   private readonly options: ResolvedSentryReporterOptions;
   private readonly logger: Logger;
+  private readonly deliveries: DeliveryLog;
 
   constructor(options: ResolvedSentryReporterOptions, context: ErrorReporterContext) {
     this.options = options;
@@ -62,6 +64,8 @@ export class SentryReporter implements ErrorReporter {
     this.scope.setClient(this.client);
     this.scope.setTags(options.tags);
     this.isolationScope = new Scope();
+    this.deliveries = new DeliveryLog(context.logger, dsnDestination(options.dsn));
+    this.client.on('afterSendEvent', (_event, response) => this.deliveries.sent(response.statusCode));
   }
 
   /** Send one failed attempt to Sentry. Never throws: a reporting problem is logged, the task goes on. */
@@ -90,6 +94,7 @@ export class SentryReporter implements ErrorReporter {
   async flush(timeoutMs: number): Promise<void> {
     try {
       const done = await this.client.flush(timeoutMs);
+      this.deliveries.summarize();
       if (!done) {
         this.logger.warn(
           { timeoutMs },

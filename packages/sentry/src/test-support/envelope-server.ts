@@ -16,6 +16,7 @@ export interface ReceivedEnvelope {
 }
 
 export interface EnvelopeServer {
+  port: number;
   /** A DSN that points the SDK at this server, project 1. */
   dsn: string;
   envelopes: ReceivedEnvelope[];
@@ -24,7 +25,8 @@ export interface EnvelopeServer {
   close(): Promise<void>;
 }
 
-export async function startEnvelopeServer(publicKey = 'publickey'): Promise<EnvelopeServer> {
+/** Listens on a free port, or on `port` (to bring an ingest back where a DSN already points). */
+export async function startEnvelopeServer(publicKey = 'publickey', port = 0): Promise<EnvelopeServer> {
   const envelopes: ReceivedEnvelope[] = [];
   const server: Server = createServer((request, response) => {
     readBody(request).then(
@@ -40,10 +42,11 @@ export async function startEnvelopeServer(publicKey = 'publickey'): Promise<Enve
       () => response.writeHead(400).end(),
     );
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const listening = (server.address() as AddressInfo).port;
   return {
-    dsn: `http://${publicKey}@127.0.0.1:${port}/1`,
+    port: listening,
+    dsn: `http://${publicKey}@127.0.0.1:${listening}/1`,
     envelopes,
     events: () =>
       envelopes.flatMap((envelope) =>
