@@ -56,6 +56,20 @@ describe.skipIf(skipReason !== undefined)(
       expect(await inspector.zcard(`${prefix}-ttl:{results}:index:all`)).toBe(0);
     });
 
+    it('a foreign message on a result channel is ignored, and the waiter still gets the real save', async () => {
+      const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-foreign` });
+      opened.push(backend);
+      const saved = outcome({ result: 'real' });
+      const waiting = backend.wait(saved.id, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const publisher = new Redis(REDIS_URL);
+      opened.push({ close: () => publisher.quit() });
+      expect(await publisher.publish(`${prefix}-foreign:{results}:saved:${saved.id}`, 'not json {')).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await backend.save(saved);
+      expect((await waiting)?.result).toBe('real');
+    });
+
     it('lists by name and status together', async () => {
       const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-list` });
       opened.push(backend);

@@ -248,7 +248,17 @@ export class RedisResultBackend implements ResultBackend {
     subscriber.on('message', (channel: string, message: string) => {
       const set = this.waiters.get(channel);
       if (!set) return;
-      const result = decodeStoredValue(message) as TaskResult;
+      let result: TaskResult;
+      try {
+        result = decodeStoredValue(message) as TaskResult;
+      } catch (error) {
+        // Not written by a tasq save (or corrupted): never let it take the process down; the waiter keeps waiting.
+        this.logger.warn(
+          { channel, error: (error as Error).message },
+          'redis result message could not be decoded',
+        );
+        return;
+      }
       for (const pending of set) pending.resolve(result);
     });
     // Saves published while the subscriber was disconnected are gone: read every pending id again.
