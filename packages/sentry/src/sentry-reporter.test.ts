@@ -179,6 +179,20 @@ describe('what reaches Sentry for a failed attempt', () => {
     expect(everything).not.toContain('DE89370400440532013000');
   });
 
+  it('never sends a sensitive value nested deeper than redaction looks', async () => {
+    const reporter = await createReporter({ sendArgs: true });
+    let nested: Record<string, unknown> = { password: 'deep-secret', note: 'deep-note' };
+    for (let level = 0; level < 12; level += 1) nested = { level: nested };
+    reporter.report(failureReport({ args: [nested] }));
+    await reporter.flush(5_000);
+
+    expect(server.events()).toHaveLength(1);
+    const everything = JSON.stringify(server.envelopes);
+    expect(everything).not.toContain('deep-secret');
+    // Deep data is cut by the SDK's normalisation, not sent whole.
+    expect(everything).not.toContain('deep-note');
+  });
+
   it('sends nothing with sampleRate 0', async () => {
     const reporter = await createReporter({ sampleRate: 0 });
     reporter.report(failureReport());

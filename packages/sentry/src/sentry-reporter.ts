@@ -25,7 +25,8 @@ import type { ResolvedSentryReporterOptions } from './sentry-options.js';
 
 /**
  * How deep the SDK walks event data before it writes "[Object]" (its default is 3, which would hide
- * most of a task's arguments). 8 is the depth core's `redact` walks, so what is shown was redacted.
+ * most of a task's arguments). Must not exceed the depth core's `redact` walks (8): data deeper than
+ * redaction reaches is then cut by the SDK instead of being sent unredacted (a test checks this).
  */
 const NORMALIZE_DEPTH = 8;
 
