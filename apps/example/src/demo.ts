@@ -73,7 +73,7 @@ try {
     console.log('  ✘ slow(5000) should have timed out');
   } catch (error) {
     if (!(error instanceof TaskFailedError)) throw error;
-    showFailure('slow(5000), killed at its 1 s timeout', error);
+    showExpectedFailure('slow(5000), killed at its 1 s timeout', error);
   }
   show('flaky("tasq"), failed once then retried', await retried.result({ timeout }));
   const deadline = Date.now() + timeout;

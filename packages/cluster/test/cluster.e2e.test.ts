@@ -77,7 +77,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const after = await cluster.tasq.enqueueByName('test.pid', []);
         const pid = await after.result({ timeout: 10_000 });
         expect(pid).not.toBe(firstWorker?.pid);
-        expect((await cluster.tasq.broker.size(cluster.config.queue)).dead).toBe(1);
+        // The result is saved before the delivery is dead-lettered: wait for that second step.
+        await eventually(
+          async () => (await cluster.tasq.broker.size(cluster.config.queue)).dead === 1,
+          5_000,
+          'the dead letter',
+        );
       } finally {
         await cluster.stop();
       }
@@ -254,7 +259,12 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const outcome = await crash.outcome(15_000);
         expect(outcome?.error?.name).toBe('WorkerLostError');
         expect(outcome?.attempts).toBe(2);
-        expect((await cluster.tasq.broker.size(cluster.config.queue)).dead).toBe(1);
+        // The result is saved before the delivery is dead-lettered: wait for that second step.
+        await eventually(
+          async () => (await cluster.tasq.broker.size(cluster.config.queue)).dead === 1,
+          5_000,
+          'the dead letter',
+        );
         expect(await (await cluster.tasq.enqueueByName('test.add', [1, 1])).result({ timeout: 10_000 })).toBe(
           2,
         );

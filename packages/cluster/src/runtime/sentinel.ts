@@ -248,6 +248,8 @@ export class Sentinel {
       case 'ready':
         slot.ready = true;
         this.spawnFailures = 0;
+        for (const [name, rate] of Object.entries(message.rateLimits ?? {}))
+          this.rateLimits.addTaskDefault(name, rate);
         this.events.emit('worker-online', {
           workerId: slot.id,
           pid: slot.handle.pid,
@@ -301,30 +303,28 @@ export class Sentinel {
       if (slot.running.size === 0) slot.handle.send({ type: 'retire' });
       return;
     }
-    if (slot.successorStarting) return;
     const overMemory =
       this.config.maxRssBytes !== undefined && (slot.rssBytes ?? 0) > this.config.maxRssBytes;
-    const overTasks = slot.tasksDone >= this.config.recycle;
-    if (!overMemory && !overTasks) return;
-    this.replace(slot, overMemory ? 'max-rss' : 'recycle');
+    if (overMemory || slot.tasksDone >= this.config.recycle) {
+      this.startSuccessor(slot);
+      this.retire(slot, overMemory ? 'max-rss' : 'recycle');
+    } else if (slot.tasksDone >= this.config.recycle - this.prestartMargin()) {
+      this.startSuccessor(slot);
+    }
   }
 
   /**
-   * Recycle: start the successor first and keep the old worker serving until the successor is ready
-   * (a fresh process takes 100-300 ms to import the tasks; stopping first would leave the pool empty
-   * that long), then the old one takes no more runs, finishes what it has and exits.
+   * A fresh process takes 100-300 ms to import the tasks; a worker nearing `recycle` gets its successor
+   * started this many tasks early, so the pool is never empty while the old one retires.
    */
-  private replace(slot: WorkerSlot, reason: 'recycle' | 'max-rss'): void {
+  private prestartMargin(): number {
+    return Math.max(this.config.concurrency * 2, Math.ceil(this.config.recycle / 10));
+  }
+
+  private startSuccessor(slot: WorkerSlot): void {
+    if (slot.successorStarting || this.stopping) return;
     slot.successorStarting = true;
-    const retireOld = () => this.retire(slot, reason);
-    if (this.stopping) {
-      retireOld();
-      return;
-    }
-    this.spawnWorker().then(retireOld, (error) => {
-      this.onSpawnFailure(error);
-      retireOld();
-    });
+    void this.spawnWorker().catch((error) => this.onSpawnFailure(error));
   }
 
   private retire(slot: WorkerSlot, reason: 'recycle' | 'max-rss'): void {

@@ -35,7 +35,8 @@ export interface RunDone {
 }
 
 export type FromWorker =
-  | { type: 'ready'; tasks: string[] }
+  /** `rateLimits`: the tasks' own `rateLimit` options, by task name. */
+  | { type: 'ready'; tasks: string[]; rateLimits?: Record<string, string> }
   | { type: 'load-error'; message: string }
   | { type: 'done'; items: RunDone[]; tasksDone: number; rssBytes: number }
   | { type: 'memory'; rssBytes: number }

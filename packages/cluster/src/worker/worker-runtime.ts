@@ -42,6 +42,16 @@ function isTask(value: unknown): value is Task {
   );
 }
 
+/** The `rateLimit` option of every registered task that has one. */
+export function taskRateLimits(registry: TaskRegistry): Record<string, string> {
+  const limits: Record<string, string> = {};
+  for (const name of registry.names()) {
+    const rate = registry.get(name).options.rateLimit;
+    if (rate !== undefined) limits[name] = rate;
+  }
+  return limits;
+}
+
 export interface WorkerChannel {
   send(message: FromWorker): void;
   /** Exit the worker (a process or thread exits; the inline worker reports its end). */

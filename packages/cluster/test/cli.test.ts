@@ -1,0 +1,171 @@
+/**
+ * The `tasq` command as a user runs it: a real child process, a real SQLite file. Bad input exits
+ * non-zero with one line; SIGTERM drains running tasks and gives back what was fetched but not started.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfig, Tasq } from '@tasq/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliPath, type Database, eventually, sqliteDatabase, tasksModule } from './support.js';
+
+let database: Database;
+let configFile: string;
+
+beforeAll(() => {
+  database = sqliteDatabase();
+  configFile = path.join(database.folder, 'tasq.config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify({
+      ...database.broker,
+      tasks: [tasksModule],
+      secret: 'cli-test-secret',
+      workers: 1,
+      concurrency: 2,
+      queueLimit: 4,
+      bulk: 4,
+      guardCycle: '100ms',
+    }),
+  );
+});
+afterAll(() => database.cleanup());
+
+function tasq(args: string[]) {
+  const run = spawnSync(process.execPath, [cliPath, ...args, '--config', configFile], {
+    encoding: 'utf8',
+    cwd: database.folder,
+    env: { ...process.env, TASQ_SECRET: undefined } as NodeJS.ProcessEnv,
+  });
+  return { code: run.status, out: run.stdout.trim(), err: run.stderr.trim() };
+}
+
+describe('tasq CLI', () => {
+  it('explains bad input in one line and exits non-zero', () => {
+    const cases: [string[], RegExp][] = [
+      [['bogus'], /^tasq: unknown command "bogus"/],
+      [['enqueue'], /^tasq: enqueue needs a task NAME/],
+      [['enqueue', 'test.add', '[1,'], /^tasq: ARGS_JSON is not valid JSON/],
+      [['enqueue', 'test.add', '[1]', '--delay', 'soon'], /^tasq: --delay must be a duration/],
+      [['cluster', '--workers', 'many'], /^tasq: --workers must be a positive integer, got "many"/],
+      [['cluster', '--pool', 'fibers'], /^tasq: --pool must be process, thread or inline/],
+      [['queue', 'shrink', 'q'], /^tasq: queue needs "size" or "purge"/],
+      [['result'], /^tasq: result needs a job ID/],
+      [['info', '--colour'], /^tasq: Unknown option '--colour'/],
+    ];
+    for (const [args, message] of cases) {
+      const { code, err } = tasq(args);
+      expect(code, args.join(' ')).toBe(2);
+      expect(err.split('\n')).toHaveLength(1);
+      expect(err).toMatch(message);
+    }
+  });
+
+  it('names the bad key of an invalid configuration', () => {
+    const bad = path.join(database.folder, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ workers: 0, retry: 5, timeout: 10, colour: 'blue' }));
+    const run = spawnSync(process.execPath, [cliPath, 'check', '--config', bad], { encoding: 'utf8' });
+    expect(run.status).toBe(2);
+    const line = run.stderr.trim();
+    expect(line.split('\n')).toHaveLength(1);
+    expect(line).toMatch(/^tasq: invalid configuration: /);
+    expect(line).toMatch(/workers: Too small/);
+    expect(line).toMatch(/unknown option colour/);
+  });
+
+  it('prints help for every command', () => {
+    for (const command of ['cluster', 'enqueue', 'result', 'info', 'queue', 'migrate', 'check']) {
+      const { code, out } = tasq([command, '--help']);
+      expect(code).toBe(0);
+      expect(out).toMatch(new RegExp(`^Usage: tasq ${command}`));
+    }
+  });
+
+  it('checks the configuration, the tasks and both connections', () => {
+    const { code, out } = tasq(['check']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/ok: tasks modules import \(\d+ tasks/);
+    expect(out).toMatch(/ok: broker sqlite answers/);
+    expect(out).toMatch(/ok: result backend sqlite answers/);
+    expect(tasq(['migrate']).out).toBe('@tasq/orm: migrations applied');
+  });
+
+  it('drains running tasks on SIGTERM, gives back the rest and exits 0', async () => {
+    const config = await loadConfig({ file: configFile, env: {} });
+    const client = await Tasq.open(config);
+    let cluster: ChildProcess | undefined;
+    try {
+      const marks = path.join(database.folder, 'drain-marks.txt');
+      writeFileSync(marks, '');
+      const running = [
+        await client.enqueueByName('test.mark', [marks, 'first', 1_500]),
+        await client.enqueueByName('test.mark', [marks, 'second', 1_500]),
+      ];
+      const waiting = await client.enqueueMany(
+        { name: 'test.add', options: {} } as never,
+        Array.from({ length: 6 }, (_, i) => [i, i]),
+      );
+      cluster = spawn(
+        process.execPath,
+        [cliPath, 'cluster', '--config', configFile, '--log-format', 'json'],
+        {
+          cwd: database.folder,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let log = '';
+      cluster.stderr?.on('data', (chunk) => {
+        log += chunk;
+      });
+      const exited = new Promise<number | null>((resolve) => cluster!.once('exit', (code) => resolve(code)));
+      await eventually(
+        () => readFileSync(marks, 'utf8').trim().split('\n').length === 2,
+        15_000,
+        'both tasks to start',
+      );
+      cluster.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      for (const job of running) expect((await job.outcome())?.status).toBe('success');
+      for (const job of waiting) expect(await job.outcome()).toBeUndefined();
+      expect(await client.broker.size(config.queue)).toMatchObject({ ready: 6, reserved: 0 });
+      const events = log
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { msg?: string });
+      expect(events.some((event) => event.msg === 'cluster stopping')).toBe(true);
+      expect(events.filter((event) => event.msg === 'task released')).toHaveLength(2);
+    } finally {
+      cluster?.kill('SIGKILL');
+      await client.close();
+    }
+  });
+
+  it('enqueues, waits for the result and reads it back', async () => {
+    const cluster = spawn(
+      process.execPath,
+      [cliPath, 'cluster', '--config', configFile, '--log-level', 'warn'],
+      {
+        cwd: database.folder,
+        stdio: 'ignore',
+      },
+    );
+    try {
+      const enqueued = tasq(['enqueue', 'test.add', '[40, 2]', '--wait', '--timeout', '20s']);
+      expect(enqueued.code).toBe(0);
+      const id = enqueued.out.split(' ')[0];
+      expect(enqueued.out).toMatch(/test\.add success after 1 attempt\(s\)/);
+      expect(enqueued.out).toMatch(/result: 42$/);
+      const stored = tasq(['result', id!, '--json']);
+      expect(JSON.parse(stored.out)).toMatchObject({ id, status: 'success', result: 42 });
+      const info = tasq(['info', '--json']);
+      expect(JSON.parse(info.out).recent.successes.some((r: { id: string }) => r.id === id)).toBe(true);
+      const failed = tasq(['enqueue', 'test.broken', '--wait', '--timeout', '20s']);
+      expect(failed.code).toBe(1);
+      expect(failed.out).toMatch(/error: TypeError: this task always fails/);
+    } finally {
+      cluster.kill('SIGTERM');
+      await new Promise((resolve) => cluster.once('exit', resolve));
+    }
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * The other pools (worker threads, inline) and the health probe, on a real SQLite file.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configFor, type Database, eventually, runCluster, sqliteDatabase } from './support.js';
+
+let database: Database;
+beforeAll(() => {
+  database = sqliteDatabase();
+});
+afterAll(() => database.cleanup());
+
+describe('pools', () => {
+  it('runs tasks in worker threads, and a hard timeout terminates and replaces the thread', async () => {
+    const cluster = await runCluster(
+      configFor(database, { pool: 'thread', workers: 2, timeout: '300ms', retry: '5s', maxAttempts: 1 }),
+    );
+    try {
+      expect(cluster.workers().map((w) => w.kind)).toEqual(['thread', 'thread']);
+      expect(await (await cluster.tasq.enqueueByName('test.add', [1, 2])).result({ timeout: 10_000 })).toBe(
+        3,
+      );
+      expect(await (await cluster.tasq.enqueueByName('test.pid', [])).result({ timeout: 10_000 })).toBe(
+        process.pid,
+      );
+      const hung = await (await cluster.tasq.enqueueByName('test.hang', [5_000])).outcome(10_000);
+      expect(hung?.error?.name).toBe('TaskTimeoutError');
+      await eventually(() => cluster.workers().length === 2, 5_000, 'the replacement thread');
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it("runs tasks inline on the sentinel's event loop", async () => {
+    const cluster = await runCluster(configFor(database, { pool: 'inline', concurrency: 4 }));
+    try {
+      expect(cluster.workers()[0]?.kind).toBe('inline');
+      const jobs = await Promise.all([1, 2, 3].map((n) => cluster.tasq.enqueueByName('test.add', [n, n])));
+      expect(await Promise.all(jobs.map((job) => job.result({ timeout: 10_000 })))).toEqual([2, 4, 6]);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
+
+describe('health probe', () => {
+  it('answers 200 while consuming and 503 once the cluster stops consuming', async () => {
+    const cluster = await runCluster(configFor(database, {}), { healthPort: 0 });
+    const url = `http://127.0.0.1:${cluster.healthPort}/health`;
+    let stopping: Promise<void> | undefined;
+    try {
+      const healthy = await fetch(url);
+      expect(healthy.status).toBe(200);
+      expect(await healthy.json()).toMatchObject({ healthy: true, reason: 'consuming', workers: 1 });
+      const marks = path.join(database.folder, 'health-marks.txt');
+      await cluster.tasq.enqueueByName('test.mark', [marks, 'busy', 1_000]);
+      await eventually(() => cluster.health().held.running === 1, 10_000, 'the task to start');
+      stopping = cluster.stop();
+      const draining = await fetch(url);
+      expect(draining.status).toBe(503);
+      expect(await draining.json()).toMatchObject({ healthy: false, reason: 'stopping' });
+    } finally {
+      await (stopping ?? cluster.stop());
+    }
+  });
+});
