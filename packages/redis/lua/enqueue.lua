@@ -14,17 +14,18 @@ ARGV[5..] id, body, id, body, ...
 Returns: the number of packages stored.
 Error codes: none.
 ]]
-local now = tonumber(ARGV[1])
-if not now then
-  local time = redis.call('TIME')
-  now = time[1] * 1000 + math.floor(time[2] / 1000)
-end
 local delay = tonumber(ARGV[2])
 local priority = tonumber(ARGV[3])
 local prefix = ARGV[4]
 local count = (#ARGV - 4) / 2
 
 if delay > 0 then
+  -- Only a delay needs the time (the server clock unless the caller gave one).
+  local now = tonumber(ARGV[1])
+  if not now then
+    local time = redis.call('TIME')
+    now = time[1] * 1000 + math.floor(time[2] / 1000)
+  end
   local due = now + delay
   for i = 0, count - 1 do
     local id = ARGV[5 + i * 2]
