@@ -10,7 +10,9 @@
  * a consumer with prefetch 1 acking each message; reserve(max 50) + acks with prefetch 50 vs prefetch
  * 50; enqueue→reserve latency (idle consumer, one package every few ms) vs publish→consumer callback.
  * tasq's work queues carry `x-max-priority` 9 and a dead-letter queue; raw amqplib uses a plain durable
- * queue, as in shared/bench-peers.md. Both open one connection to publish and one to consume.
+ * queue, as in shared/bench-peers.md. Both open one connection to publish and one to consume. Raw
+ * amqplib acks each message (as in shared/bench-peers.md); tasq coalesces the acks of one event-loop
+ * turn into multiple-acks, which is why it can pass the "ceiling" at prefetch 50.
  */
 import { randomBytes } from 'node:crypto';
 import { RabbitMqBroker } from '@tasq/rabbitmq';
