@@ -6,7 +6,8 @@
  * (fetcher, worker processes, result saving) belongs to the cluster benchmarks.
  *
  * Peers run lean, as tuned in shared/bench-peers.md: BullMQ `removeOnComplete`/`removeOnFail`, bee-queue
- * `removeOnSuccess`, no events, because tasq deletes a package on ack and publishes nothing.
+ * `removeOnSuccess`, no events, because tasq deletes a package on ack and publishes nothing. BullMQ gets
+ * RESP2 connections like tasq's.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -164,7 +165,9 @@ async function runTasq(prefix: string, n: number, latencyJobs: number, tag: stri
 // ---------------------------------------------------------------- BullMQ
 
 async function runBullmq(prefix: string, n: number, latencyJobs: number, tag: string): Promise<Metrics> {
-  const connection = { host: HOST, port: PORT, maxRetriesPerRequest: null };
+  // RESP2, as tasq's own connections use: ioredis 6's RESP3 path costs more CPU per call (see
+  // packages/redis/src/redis-connection.ts), and bee-queue's client speaks RESP2 too.
+  const connection = { host: HOST, port: PORT, maxRetriesPerRequest: null, protocol: 2 as const };
   const jobOptions = { removeOnComplete: true, removeOnFail: true };
   const queues: Queue[] = [];
   const open = (name: string) => {
