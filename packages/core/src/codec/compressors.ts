@@ -8,10 +8,11 @@ export interface Compressor {
   /** Up to 32 ASCII letters, digits, `-` or `_`: it is written into every frame. */
   readonly name: string;
   compress(bytes: Uint8Array): Uint8Array;
-  decompress(bytes: Uint8Array): Uint8Array;
+  /** Decompress, refusing (throwing) once the output would pass `maxBytes`: a zip bomb stops early. */
+  decompress(bytes: Uint8Array, maxBytes: number): Uint8Array;
 }
 
-/** Decompressing more than this is refused: a tiny package must not expand into gigabytes (a zip bomb). */
+/** Default decompression limit: a tiny package must not expand into gigabytes. */
 export const MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
 
 export const noCompression: Compressor = {
@@ -23,13 +24,13 @@ export const noCompression: Compressor = {
 export const gzipCompressor: Compressor = {
   name: 'gzip',
   compress: (bytes) => zlib.gzipSync(bytes, { level: 6 }),
-  decompress: (bytes) => zlib.gunzipSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES }),
+  decompress: (bytes, maxBytes) => zlib.gunzipSync(bytes, { maxOutputLength: maxBytes }),
 };
 
 export const deflateCompressor: Compressor = {
   name: 'deflate',
   compress: (bytes) => zlib.deflateRawSync(bytes, { level: 6 }),
-  decompress: (bytes) => zlib.inflateRawSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES }),
+  decompress: (bytes, maxBytes) => zlib.inflateRawSync(bytes, { maxOutputLength: maxBytes }),
 };
 
 export const brotliCompressor: Compressor = {
@@ -37,7 +38,7 @@ export const brotliCompressor: Compressor = {
   // Quality 11 (the library default) is ~20x slower than 5 for a few percent; 5 suits messages.
   compress: (bytes) =>
     zlib.brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } }),
-  decompress: (bytes) => zlib.brotliDecompressSync(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES }),
+  decompress: (bytes, maxBytes) => zlib.brotliDecompressSync(bytes, { maxOutputLength: maxBytes }),
 };
 
 type ZstdZlib = typeof zlib & {
@@ -52,7 +53,7 @@ export const zstdCompressor: Compressor | undefined =
     ? {
         name: 'zstd',
         compress: (bytes) => zstd.zstdCompressSync!(bytes),
-        decompress: (bytes) => zstd.zstdDecompressSync!(bytes, { maxOutputLength: MAX_DECOMPRESSED_BYTES }),
+        decompress: (bytes, maxBytes) => zstd.zstdDecompressSync!(bytes, { maxOutputLength: maxBytes }),
       }
     : undefined;
 

@@ -88,7 +88,7 @@ describe('task package codec', () => {
     const reversing: Compressor = {
       name: 'squeeze',
       compress: (b) => deflateRawSync(b),
-      decompress: (b) => inflateRawSync(b),
+      decompress: (b, maxBytes) => inflateRawSync(b, { maxOutputLength: maxBytes }),
     };
     const producer = new FrameCodec({
       secret: 's3cret',
@@ -161,11 +161,16 @@ describe('task package codec', () => {
   });
 
   it('refuses a payload that would decompress beyond the limit', () => {
-    const codec = new TaskPackageCodec({ secret: 's', compress: 'gzip' });
-    const bomb = { ...pkg, args: ['a'.repeat(300 * 1024 * 1024)] };
+    const limit = 1024 * 1024;
+    const codec = new TaskPackageCodec({ secret: 's', compress: 'gzip', maxDecompressedBytes: limit });
+    const bomb = { ...pkg, args: ['a'.repeat(8 * limit)] };
     const frame = codec.encode(bomb);
-    expect(frame.byteLength).toBeLessThan(1024 * 1024);
-    expect(rejection(() => codec.decode(frame)).reason).toBe('malformed-payload');
+    expect(frame.byteLength).toBeLessThan(limit / 10);
+    const error = rejection(() => codec.decode(frame));
+    expect(error.reason).toBe('malformed-payload');
+    // Just under the limit still decodes.
+    const fits = { ...pkg, args: ['a'.repeat(limit - 1000)] };
+    expect(codec.decode(codec.encode(fits))).toEqual(fits);
   });
 });
 

@@ -15,7 +15,13 @@
  */
 import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { PackageRejectedError } from '../errors.js';
-import { builtInCompressors, type Compressor, defaultCompressorName, noCompression } from './compressors.js';
+import {
+  builtInCompressors,
+  type Compressor,
+  defaultCompressorName,
+  MAX_DECOMPRESSED_BYTES,
+  noCompression,
+} from './compressors.js';
 import { builtInSerializers, type Serializer } from './serializers.js';
 
 export const FORMAT_VERSION = 1;
@@ -35,6 +41,8 @@ export interface FrameCodecOptions {
   serializers?: readonly Serializer[];
   /** Extra compressors a consumer can decode. */
   compressors?: readonly Compressor[];
+  /** Refuse packages that decompress to more than this. Default 256 MiB. */
+  maxDecompressedBytes?: number;
 }
 
 interface SigningKey {
@@ -54,6 +62,7 @@ export class FrameCodec {
   private readonly serializer: Serializer;
   private readonly compressor: Compressor;
   private readonly compressMinBytes: number;
+  private readonly maxDecompressedBytes: number;
   private readonly headerCache = new Map<string, Uint8Array>();
 
   constructor(options: FrameCodecOptions) {
@@ -83,6 +92,7 @@ export class FrameCodec {
     if (!compressor) throw new TypeError(`unknown compressor "${compressorName}"`);
     this.compressor = compressor;
     this.compressMinBytes = options.compressMinBytes ?? 1024;
+    this.maxDecompressedBytes = options.maxDecompressedBytes ?? MAX_DECOMPRESSED_BYTES;
   }
 
   /** Serialize, maybe compress, and sign `value`. */
@@ -163,12 +173,18 @@ export class FrameCodec {
 
     let payload: Uint8Array = frame.subarray(fixedLength, unsignedLength);
     try {
-      payload = compressor.decompress(payload);
+      payload = compressor.decompress(payload, this.maxDecompressedBytes);
     } catch (error) {
       throw reject(
         'malformed-payload',
         `payload does not decompress with ${compressorName}: ${(error as Error).message}`,
         error,
+      );
+    }
+    if (payload.byteLength > this.maxDecompressedBytes) {
+      throw reject(
+        'malformed-payload',
+        `payload decompresses to more than ${this.maxDecompressedBytes} bytes`,
       );
     }
     try {
