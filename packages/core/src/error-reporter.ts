@@ -31,6 +31,8 @@ export interface ErrorReporter {
   report(failure: TaskFailureReport): void | Promise<void>;
   /** Send what is buffered (called on shutdown), waiting at most `timeoutMs`. */
   flush?(timeoutMs: number): Promise<void>;
+  /** Flush and release what the reporter holds (clients, listeners). Called once, last. */
+  close?(timeoutMs: number): Promise<void>;
 }
 
 export interface ErrorReporterContext {
