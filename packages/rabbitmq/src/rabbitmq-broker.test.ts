@@ -2,7 +2,13 @@
  * RabbitMQ-specific behaviour beyond the conformance suite: the delay ladder, delivery counts on both
  * queue types, the dead-letter reason, priorities with a running consumer, and clear refusals.
  */
-import { CapabilityError, type Delivery, InvalidArgumentError } from '@tasq/core';
+import {
+  BrokerConnectionError,
+  BrokerError,
+  CapabilityError,
+  type Delivery,
+  InvalidArgumentError,
+} from '@tasq/core';
 import { readText, text, uniqueName } from '@tasq/testing';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,6 +83,21 @@ describe.skipIf(skipReason !== undefined)(
       const [delivery] = await broker.reserve(queue, { max: 1, leaseMs: 1000, waitMs: 5000 });
       await expect(broker.extend(delivery!, 5000)).rejects.toBeInstanceOf(CapabilityError);
       await broker.ack(delivery!);
+    });
+
+    it('reports an unreachable server as retryable and a refused login as not', async () => {
+      const refused = await RabbitMqBroker.connect({ url: 'amqp://guest:guest@127.0.0.1:1' }).catch(
+        (e: unknown) => e,
+      );
+      expect(refused).toBeInstanceOf(BrokerConnectionError);
+      expect((refused as Error).message).toContain('127.0.0.1:1');
+      const url = new URL(RABBITMQ_URL);
+      url.password = 'not-the-password';
+      const login = await RabbitMqBroker.connect({ url: url.href }).catch((e: unknown) => e);
+      expect(login).toBeInstanceOf(BrokerError);
+      expect(login).not.toBeInstanceOf(BrokerConnectionError);
+      expect((login as Error).message).toMatch(/refused the login/);
+      expect((login as Error).message).not.toContain('not-the-password');
     });
 
     it('delivers delays of several sizes, none before its time', async () => {
