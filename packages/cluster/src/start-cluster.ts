@@ -16,6 +16,7 @@ import {
 } from '@tasq/core';
 import type { ClusterEmitter, ClusterStats } from './runtime/events.js';
 import { type HealthReport, healthOf, startHealthServer } from './runtime/health.js';
+import { withResolvableModules } from './runtime/broker-modules.js';
 import { Sentinel, type WorkerInfo } from './runtime/sentinel.js';
 import { loadTasks } from './worker/worker-runtime.js';
 
@@ -58,10 +59,11 @@ export interface ClusterHandle {
 }
 
 export async function startCluster(
-  config: ResolvedConfig,
+  input: ResolvedConfig,
   options: StartClusterOptions = {},
 ): Promise<ClusterHandle> {
   const cwd = options.cwd ?? process.cwd();
+  const config = options.tasq ? input : await withResolvableModules(input, cwd);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
   let registry = options.registry;

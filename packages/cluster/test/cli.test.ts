@@ -87,7 +87,7 @@ describe('tasq CLI', () => {
     expect(out).toMatch(/ok: tasks modules import \(\d+ tasks/);
     expect(out).toMatch(/ok: broker sqlite answers/);
     expect(out).toMatch(/ok: result backend sqlite answers/);
-    expect(tasq(['migrate']).out).toBe('@tasq/orm: migrations applied');
+    expect(tasq(['migrate']).out).toBe('migrations applied (broker chosen by `sqlite`)');
   });
 
   it('drains running tasks on SIGTERM, gives back the rest and exits 0', async () => {

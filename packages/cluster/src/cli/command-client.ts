@@ -264,11 +264,11 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
   const module = await importFromApplication(config.broker.module, io.cwd);
   const migrate = module.migrate;
   if (typeof migrate !== 'function') {
-    io.out(`${config.broker.module} has no migrations; nothing to do`);
+    io.out(`the broker chosen by \`${config.broker.source}\` has no migrations; nothing to do`);
     return 0;
   }
   await (migrate as (options: unknown) => Promise<void>)(config.broker.options);
-  io.out(`${config.broker.module}: migrations applied`);
+  io.out(`migrations applied (broker chosen by \`${config.broker.source}\`)`);
   return 0;
 }
 

@@ -63,6 +63,14 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
     ...(values.name !== undefined ? { cluster: values.name } : {}),
     overrides,
   });
+  if (values.name !== undefined) {
+    // An alt cluster's overrides apply over the root configuration; flags given here apply over both.
+    Object.assign(config, overrides);
+    const alt = config.input.altClusters?.[values.name];
+    if (config.input.queueLimit === undefined && alt?.queueLimit === undefined) {
+      config.queueLimit = Math.max(config.workers * config.concurrency * 2, config.bulk);
+    }
+  }
   const logger = loggerFrom(values, config);
   if (config.insecureSecret) {
     logger.warn(
@@ -108,7 +116,7 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
   const s = cluster.stats;
   logger.info(
     { succeeded: s.succeeded, failed: s.failed, rejected: s.rejected, deadLettered: s.deadLettered },
-    'cluster stopped',
+    'totals',
   );
   return signals > 1 ? 1 : 0;
 }

@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { loadConfig, type ResolvedConfig, type Tasq } from '@tasq/core';
 import { type CliLogger, createLogger, type LogFormat, type LogLevel } from './log.js';
+import { withResolvableModules } from '../runtime/broker-modules.js';
 import { UsageError } from './errors.js';
 
 export const commonOptions = {
@@ -51,18 +52,19 @@ export function loggerFrom(values: Record<string, unknown>, config?: ResolvedCon
   return createLogger({ format: format as LogFormat, level: level as LogLevel });
 }
 
-export function readConfig(
+export async function readConfig(
   values: Record<string, unknown>,
   io: CommandIo,
   extra: { cluster?: string; overrides?: Record<string, unknown> } = {},
 ): Promise<ResolvedConfig> {
-  return loadConfig({
+  const config = await loadConfig({
     ...(values.config !== undefined ? { file: values.config as string } : {}),
     cwd: io.cwd,
     env: io.env,
     ...(extra.cluster !== undefined ? { cluster: extra.cluster } : {}),
     ...(extra.overrides ? { overrides: extra.overrides } : {}),
   });
+  return withResolvableModules(config, io.cwd);
 }
 
 export function positiveInteger(value: string | undefined, flag: string): number | undefined {

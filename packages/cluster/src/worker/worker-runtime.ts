@@ -77,12 +77,13 @@ export class WorkerRuntime {
     const log =
       (level: 'debug' | 'info' | 'warn' | 'error') =>
       (fields: object, message?: string): void => {
-        channel.send({
-          type: 'log',
-          level,
-          fields: { ...fields },
-          ...(message !== undefined ? { message } : {}),
-        });
+        const extra = message !== undefined ? { message } : {};
+        try {
+          channel.send({ type: 'log', level, fields: { ...fields }, ...extra });
+        } catch {
+          // A field that cannot cross the channel (a function, a socket) must not fail the task.
+          channel.send({ type: 'log', level, fields: plainFields(fields), ...extra });
+        }
       };
     this.logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   }
@@ -186,4 +187,15 @@ export class WorkerRuntime {
       this.channel.exit(0);
     }
   }
+}
+
+function plainFields(fields: object): Record<string, unknown> {
+  const plain: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value instanceof Error) plain[key] = { name: value.name, message: value.message };
+    else if (typeof value === 'object' && value !== null) plain[key] = String(value);
+    else if (typeof value === 'function' || typeof value === 'symbol') plain[key] = String(value);
+    else plain[key] = value;
+  }
+  return plain;
 }
