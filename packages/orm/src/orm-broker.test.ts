@@ -196,7 +196,7 @@ describe.skipIf(postgresSkip !== undefined)('orm on PostgreSQL with handed-in po
     }
   });
 
-  it('claims with one index range scan per priority, however many delayed high-priority rows wait', async () => {
+  it('claims with one index range scan per priority, however many delayed high-priority rows wait, in custom and generic plans', async () => {
     const options = postgresOptions();
     const broker = await createOrmBroker(options);
     const queue = uniqueName('plan');
@@ -207,9 +207,36 @@ describe.skipIf(postgresSkip !== undefined)('orm on PostgreSQL with handed-in po
     await broker.close();
     const client = new pg.Client({ connectionString: postgresUrl });
     await client.connect();
+    type PlanNode = {
+      'Node Type': string;
+      'Index Name'?: string;
+      'Index Cond'?: string;
+      'Actual Rows'?: number;
+    };
+    const nodesOf = (explained: { 'QUERY PLAN': { Plan: unknown }[] }[]): PlanNode[] => {
+      const nodes: PlanNode[] = [];
+      const walk = (node: PlanNode & { Plans?: unknown[] }) => {
+        nodes.push(node);
+        for (const child of node.Plans ?? []) walk(child as never);
+      };
+      walk(explained[0]!['QUERY PLAN'][0]!.Plan as never);
+      return nodes;
+    };
+    const expectRangeScansOnly = (nodes: PlanNode[], condition: RegExp) => {
+      const scans = nodes.filter(
+        (node) => node['Node Type'].includes('Scan') && node['Node Type'] !== 'Subquery Scan',
+      );
+      const claimScans = scans.filter((node) => node['Index Name'] === 'packages_claim_index');
+      expect(claimScans).toHaveLength(10);
+      for (const scan of claimScans) expect(scan['Index Cond']).toMatch(condition);
+      expect(nodes.some((node) => node['Node Type'] === 'Seq Scan' || node['Node Type'] === 'Sort')).toBe(
+        false,
+      );
+    };
     try {
       await client.query(`ANALYZE "${options.schema}"."packages"`);
-      const query = loadQuery('postgres', 'reserve', new TableNames({ schema: options.schema, prefix: '' }));
+      const names = new TableNames({ schema: options.schema, prefix: '' });
+      const reserve = loadQuery('postgres', 'reserve', names);
       const values: Record<string, unknown> = {
         queue,
         now: Date.now(),
@@ -217,31 +244,34 @@ describe.skipIf(postgresSkip !== undefined)('orm on PostgreSQL with handed-in po
         lease_ms: 1_000,
         token: 'plan',
       };
+      const bound = reserve.parameters.map((name) => values[name]);
+
+      // The plan for these values, run (and rolled back).
       await client.query('BEGIN');
-      const { rows } = await client.query(
-        `EXPLAIN (FORMAT JSON, ANALYZE) ${query.text}`,
-        query.parameters.map((name) => values[name]),
+      const custom = nodesOf(
+        (await client.query(`EXPLAIN (FORMAT JSON, ANALYZE) ${reserve.text}`, bound)).rows,
       );
       await client.query('ROLLBACK');
-      const nodes: {
-        'Node Type': string;
-        'Index Name'?: string;
-        'Index Cond'?: string;
-        'Actual Rows'?: number;
-      }[] = [];
-      const walk = (node: { Plans?: unknown[] } & (typeof nodes)[number]) => {
-        nodes.push(node);
-        for (const child of node.Plans ?? []) walk(child as never);
-      };
-      walk(rows[0]['QUERY PLAN'][0].Plan);
-      const claimScans = nodes.filter((node) => node['Index Name'] === 'packages_claim_index');
-      expect(claimScans.length).toBeGreaterThan(0);
-      for (const scan of claimScans) expect(scan['Index Cond']).toMatch(/priority = \d.*visible_at <=/);
+      expectRangeScansOnly(custom, /priority = \d.*visible_at <=/);
       // The 5,000 delayed priority-5 rows are not walked: the priority-5 branch finds nothing in its range.
-      expect(nodes.some((node) => node['Node Type'] === 'Seq Scan' || node['Node Type'] === 'Sort')).toBe(
-        false,
+      expect(custom.find((node) => node['Node Type'] === 'ModifyTable')?.['Actual Rows']).toBe(50);
+
+      // The generic plan a prepared statement switches to after five runs: the same range scans.
+      await client.query('SET plan_cache_mode = force_generic_plan');
+      await client.query(`PREPARE claim_plan AS ${reserve.text}`);
+      const literals = bound.map((value) => client.escapeLiteral(String(value))).join(', ');
+      const generic = nodesOf(
+        (await client.query(`EXPLAIN (FORMAT JSON) EXECUTE claim_plan(${literals})`)).rows,
       );
-      expect(nodes.find((node) => node['Node Type'] === 'ModifyTable')?.['Actual Rows']).toBe(50);
+      expectRangeScansOnly(generic, /priority = \d.*visible_at <=/);
+
+      // The next-visible timer: the first entry of each priority's range.
+      const nextVisible = loadQuery('postgres', 'next-visible', names);
+      await client.query(`PREPARE next_plan AS ${nextVisible.text}`);
+      const timer = nodesOf(
+        (await client.query(`EXPLAIN (FORMAT JSON) EXECUTE next_plan(${client.escapeLiteral(queue)})`)).rows,
+      );
+      expectRangeScansOnly(timer, /queue = .*priority = \d/);
     } finally {
       await client.end();
     }
@@ -249,7 +279,7 @@ describe.skipIf(postgresSkip !== undefined)('orm on PostgreSQL with handed-in po
 });
 
 describe('orm on SQLite', () => {
-  it('claims with one index range scan per priority and no sort', async () => {
+  it('claims, and finds the next due time, with one index range per priority and no sort', async () => {
     const file = folder.file('plan.db');
     const broker = await createOrmBroker({ url: `sqlite:${file}` });
     await broker.enqueue('plan', [encode('x')]);
@@ -271,6 +301,17 @@ describe('orm on SQLite', () => {
         ),
       ).toHaveLength(10);
       expect(details.some((detail) => /^SCAN tasq_packages|TEMP B-TREE/.test(detail))).toBe(false);
+      const timer = loadQuery('sqlite', 'next-visible', new TableNames({ prefix: 'tasq_' }));
+      const timerPlan = (
+        database.prepare(`EXPLAIN QUERY PLAN ${timer.text}`).all({ queue: 'plan' }) as { detail: string }[]
+      ).map((row) => row.detail);
+      expect(
+        timerPlan.filter(
+          (detail) =>
+            detail === 'SEARCH tasq_packages USING INDEX tasq_packages_claim_index (queue=? AND priority=?)',
+        ),
+      ).toHaveLength(10);
+      expect(timerPlan.some((detail) => /^SCAN tasq_packages|TEMP B-TREE/.test(detail))).toBe(false);
     } finally {
       database.close();
     }

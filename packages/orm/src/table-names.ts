@@ -32,7 +32,7 @@ export class TableNames {
         `tablePrefix "${options.prefix}" is not a plain identifier: use lower-case letters, digits and underscores`,
       );
     }
-    // Room for the longest derived name ("<prefix>packages_visible_index") within PostgreSQL's 63 bytes.
+    // Room for the longest derived name ("<prefix>packages_claim_index") within PostgreSQL's 63 bytes.
     if (options.prefix.length > 30 || (options.schema?.length ?? 0) > 30) {
       throw invalidArgument('schema and tablePrefix must each be at most 30 characters');
     }

@@ -21,11 +21,11 @@ CREATE TABLE {{packages}} (
   dead_reason text
 );
 
--- The claim: per priority, WHERE queue = ? AND priority = ? AND visible_at <= ? ORDER BY visible_at, id.
+-- The claim (per priority: queue = ? AND priority = ? AND visible_at <= ? ORDER BY visible_at, id) and the
+-- next-visible timer (per priority: min(visible_at)) both use this one index. No second index on
+-- (queue, visible_at): a generic plan would pick it for the claim and filter every ready row by priority.
 CREATE INDEX {{packages_claim_index}} ON {{packages}} (queue, priority DESC, visible_at, id)
   WHERE dead_at IS NULL;
--- The next moment anything in a queue becomes claimable (timer for delayed rows and expiring leases).
-CREATE INDEX {{packages_visible_index}} ON {{packages}} (queue, visible_at) WHERE dead_at IS NULL;
 CREATE INDEX {{packages_dead_index}} ON {{packages}} (queue, dead_at) WHERE dead_at IS NOT NULL;
 
 CREATE TABLE {{results}} (

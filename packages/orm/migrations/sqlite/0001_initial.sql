@@ -22,7 +22,6 @@ CREATE TABLE {{packages}} (
 
 CREATE INDEX {{packages_claim_index}} ON {{packages}} (queue, priority DESC, visible_at, id)
   WHERE dead_at IS NULL;
-CREATE INDEX {{packages_visible_index}} ON {{packages}} (queue, visible_at) WHERE dead_at IS NULL;
 CREATE INDEX {{packages_dead_index}} ON {{packages}} (queue, dead_at) WHERE dead_at IS NOT NULL;
 
 CREATE TABLE {{results}} (
