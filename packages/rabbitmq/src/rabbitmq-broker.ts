@@ -112,7 +112,8 @@ export class RabbitMqBroker implements Broker {
       maxBatch: this.options.prefetch,
       fifo: true,
       maxPackageBytes: this.options.maxPackageBytes,
-      pubsub: false,
+      // The plugin's createPubSub (RabbitMqPubSub) carries events and remote control.
+      pubsub: true,
     });
     this.connection = new RabbitConnection(this.options, this.logger, 'publish');
     this.consumeConnection = new RabbitConnection(this.options, this.logger, 'consume');

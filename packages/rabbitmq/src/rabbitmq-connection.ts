@@ -34,7 +34,7 @@ export class RabbitConnection extends EventEmitter<ConnectionEvents> {
     private readonly options: ResolvedRabbitMqOptions,
     private readonly logger: Logger,
     /** `publish` or `consume`: appended to the connection name. */
-    private readonly role: 'publish' | 'consume',
+    private readonly role: 'publish' | 'consume' | 'pubsub',
   ) {
     super();
   }

@@ -77,7 +77,10 @@ export class BrokerPool {
  * `rabbitmqctl close_all_connections` does, limited to our own connections so other users of the
  * shared server are not disturbed. Returns how many were closed.
  */
-export async function closeOwnConnections(connectionName: string): Promise<number> {
+export async function closeOwnConnections(
+  connectionName: string,
+  roles: readonly string[] = ['publish', 'consume'],
+): Promise<number> {
   // Tab-separated: the connection's Erlang pid, then its client properties as an Erlang term.
   const { stdout } = await run('rabbitmqctl', [
     'list_connections',
@@ -88,11 +91,7 @@ export async function closeOwnConnections(connectionName: string): Promise<numbe
   ]);
   const ours = stdout
     .split('\n')
-    .filter(
-      (line) =>
-        line.includes(`{"connection_name","${connectionName}:publish"}`) ||
-        line.includes(`{"connection_name","${connectionName}:consume"}`),
-    )
+    .filter((line) => roles.some((role) => line.includes(`{"connection_name","${connectionName}:${role}"}`)))
     .map((line) => ({ pid: line.split('\t')[0]! }));
   await Promise.all(
     ours.map((row) => run('rabbitmqctl', ['close_connection', row.pid, 'tasq fault test', '-q'])),
