@@ -76,7 +76,7 @@ describe.skipIf(skipReason !== undefined)(
         receipts: false,
         extend: false,
         priority: true,
-        pubsub: false,
+        pubsub: true,
       });
       const queue = uniqueName('shape');
       await broker.enqueue(queue, [text('x')]);
