@@ -1,7 +1,8 @@
 --[[
 result prune: delete successes beyond the save limit, newest kept; failures are never deleted.
 
-KEYS: none declared; every key is built from ARGV[1] and shares its {results} hash tag (one slot).
+KEYS[1] "<prefix>:{results}:index:all", declared so that Redis Cluster routes the call to the {results}
+        slot; every other key is built from ARGV[1] and shares that hash tag.
 ARGV[1] key base "<prefix>:{results}:"
 ARGV[2] keep: successes to keep per bucket (0 = delete every success)
 ARGV[3] per: 'all' (one bucket), 'name' (one per task name) or 'group' (one per group; results

@@ -182,7 +182,14 @@ export class RedisResultBackend implements ResultBackend {
       throw new InvalidArgumentError(`prune \`per\` must be "name" or "group", got ${String(policy.per)}`);
     }
     return (await withRedisErrors('result prune', () =>
-      runScript(this.client, 'tasqResultPrune', this.keys.base, saveLimit === -1 ? 0 : saveLimit, per),
+      runScript(
+        this.client,
+        'tasqResultPrune',
+        this.keys.listIndex(undefined, undefined),
+        this.keys.base,
+        saveLimit === -1 ? 0 : saveLimit,
+        per,
+      ),
     )) as number;
   }
 

@@ -22,7 +22,7 @@ const SCRIPTS = {
   tasqResultSave: { file: 'result-save.lua', keys: 1 },
   tasqResultList: { file: 'result-list.lua', keys: 1 },
   tasqResultGroup: { file: 'result-group.lua', keys: 1 },
-  tasqResultPrune: { file: 'result-prune.lua', keys: 0 },
+  tasqResultPrune: { file: 'result-prune.lua', keys: 1 },
   tasqScheduleRecordRun: { file: 'schedule-record-run.lua', keys: 3 },
   tasqLeaderAcquire: { file: 'leader-acquire.lua', keys: 1 },
   tasqLeaderRelease: { file: 'leader-release.lua', keys: 1 },

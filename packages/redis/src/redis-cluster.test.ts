@@ -1,0 +1,47 @@
+/**
+ * The Redis Cluster claims of the README, checked on a real three-primary cluster the test starts itself:
+ * every conformance suite through an ioredis `Cluster` client, with queues spread over the slots.
+ */
+import { brokerConformance, resultBackendConformance, scheduleStoreConformance } from '@tasq/testing';
+import { Cluster } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { RedisBroker } from './redis-broker.js';
+import { RedisResultBackend } from './redis-result-backend.js';
+import { RedisScheduleStore } from './redis-schedule-store.js';
+import { RedisClusterProcess } from './test-support/redis-cluster-process.js';
+import { redisSkipReason } from './test-support/redis-server.js';
+
+const skipReason = await redisSkipReason();
+let cluster: RedisClusterProcess | undefined;
+const clients: Cluster[] = [];
+
+beforeAll(async () => {
+  if (!skipReason) cluster = await RedisClusterProcess.start();
+}, 60_000);
+afterEach(async () => {
+  // The suites close what they open; the Cluster clients handed to them are ours to close.
+  await Promise.all(clients.splice(0).map((client) => client.quit().catch(() => client.disconnect())));
+});
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+function clusterClient(): Cluster {
+  if (!cluster) throw new Error('the cluster did not start');
+  const client = new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: 0, protocol: 2 } });
+  client.on('error', () => undefined);
+  clients.push(client);
+  return client;
+}
+
+brokerConformance('redis cluster', () => new RedisBroker({ connection: clusterClient() }), { skipReason });
+resultBackendConformance(
+  'redis cluster',
+  (namespace) => new RedisResultBackend({ connection: clusterClient(), prefix: namespace }),
+  { skipReason },
+);
+scheduleStoreConformance(
+  'redis cluster',
+  (namespace) => new RedisScheduleStore({ connection: clusterClient(), prefix: namespace }),
+  { skipReason },
+);
