@@ -8,6 +8,7 @@ import {
   CapabilityError,
   type Delivery,
   InvalidArgumentError,
+  LeaseLostError,
 } from '@tasq/core';
 import { readText, text, uniqueName } from '@tasq/testing';
 import { connect } from 'amqplib';
@@ -140,6 +141,20 @@ describe.skipIf(skipReason !== undefined)(
         expect(counts).toEqual([1, 2, 3, 4]);
       });
     }
+
+    it('an ack racing a release of the same delivery is refused, leaving one copy', async () => {
+      const broker = await classic.open();
+      const queue = uniqueName('race');
+      const [id] = await broker.enqueue(queue, [text('once')]);
+      const [delivery] = await broker.reserve(queue, { max: 1, leaseMs: 1000, waitMs: 5000 });
+      const [released, acked] = await Promise.allSettled([broker.release(delivery!), broker.ack(delivery!)]);
+      expect(released.status).toBe('fulfilled');
+      expect(acked.status === 'rejected' && acked.reason).toBeInstanceOf(LeaseLostError);
+      const again = await broker.reserve(queue, { max: 5, leaseMs: 1000, waitMs: 5000 });
+      expect(again.map((d) => [d.id, d.deliveries])).toEqual([[id, 2]]);
+      await broker.ack(again[0]!);
+      expect((await broker.size(queue)).ready).toBe(0);
+    });
 
     it('coalesced acks never cover a delivery that was not acked', async () => {
       const broker = await classic.open();

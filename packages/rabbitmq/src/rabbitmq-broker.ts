@@ -230,22 +230,34 @@ export class RabbitMqBroker implements Broker {
       return;
     }
     const context = `release to "${delivery.queue}"`;
-    if (delayMs > 0) await this.declareDelayLadder(delivery.queue, context);
     const properties = receipt.message.properties;
-    await this.publisher.publish(
-      [
-        this.message(delivery.queue, receipt.message.content, {
-          id: delivery.id,
-          priority: typeof properties.priority === 'number' ? properties.priority : 0,
-          delayMs,
-          priorDeliveries: delivery.deliveries,
-        }),
-      ],
-      context,
-    );
+    await this.publishCopy(receipt, async () => {
+      if (delayMs > 0) await this.declareDelayLadder(delivery.queue, context);
+      await this.publisher.publish(
+        [
+          this.message(delivery.queue, receipt.message.content, {
+            id: delivery.id,
+            priority: typeof properties.priority === 'number' ? properties.priority : 0,
+            delayMs,
+            priorDeliveries: delivery.deliveries,
+          }),
+        ],
+        context,
+      );
+    });
     this.settle(delivery, this.liveReceipt(delivery, 'release'), (lease) =>
       lease.ack(receipt.message.fields.deliveryTag),
     );
+  }
+
+  /** Publish a settle's copy while the receipt refuses other settles; on failure it stays as it was. */
+  private async publishCopy(receipt: RabbitReceipt, publish: () => Promise<void>): Promise<void> {
+    receipt.settling = true;
+    try {
+      await publish();
+    } finally {
+      receipt.settling = false;
+    }
   }
 
   /**
@@ -256,27 +268,29 @@ export class RabbitMqBroker implements Broker {
     const receipt = this.liveReceipt(delivery, 'deadLetter');
     const context = `dead-letter from "${delivery.queue}"`;
     const properties = receipt.message.properties;
-    await this.publisher.publish(
-      [
-        {
-          exchange: '',
-          routingKey: deadQueueName(delivery.queue),
-          content: receipt.message.content,
-          properties: {
-            persistent: true,
-            messageId: delivery.id,
-            timestamp: Math.floor(Date.now() / 1000),
-            headers: {
-              ...(properties.headers ?? {}),
-              [HEADERS.priorDeliveries]: delivery.deliveries,
-              [HEADERS.deadReason]: String(reason).slice(0, MAX_REASON_CHARS),
-              [HEADERS.deadAt]: new Date().toISOString(),
-              [HEADERS.deadFrom]: delivery.queue,
+    await this.publishCopy(receipt, () =>
+      this.publisher.publish(
+        [
+          {
+            exchange: '',
+            routingKey: deadQueueName(delivery.queue),
+            content: receipt.message.content,
+            properties: {
+              persistent: true,
+              messageId: delivery.id,
+              timestamp: Math.floor(Date.now() / 1000),
+              headers: {
+                ...(properties.headers ?? {}),
+                [HEADERS.priorDeliveries]: delivery.deliveries,
+                [HEADERS.deadReason]: String(reason).slice(0, MAX_REASON_CHARS),
+                [HEADERS.deadAt]: new Date().toISOString(),
+                [HEADERS.deadFrom]: delivery.queue,
+              },
             },
           },
-        },
-      ],
-      context,
+        ],
+        context,
+      ),
     );
     this.settle(delivery, this.liveReceipt(delivery, 'deadLetter'), (lease) =>
       lease.ack(receipt.message.fields.deliveryTag),
@@ -430,7 +444,7 @@ export class RabbitMqBroker implements Broker {
         `${operation} needs a delivery returned by this rabbitmq broker's reserve`,
       );
     }
-    if (receipt.settled) throw alreadySettledLease(operation, delivery.queue);
+    if (receipt.settled || receipt.settling) throw alreadySettledLease(operation, delivery.queue);
     if (!receipt.lease.open) throw channelClosedLease(operation, delivery.queue);
     return receipt;
   }

@@ -100,6 +100,8 @@ function tagged(tag: number): Message {
 /** What a Delivery's `receipt` holds: the channel it came on and its delivery tag (in `message`). */
 export class RabbitReceipt {
   settled = false;
+  /** A release or dead-letter is publishing its copy: a second settle now would duplicate the package. */
+  settling = false;
   constructor(
     readonly lease: ChannelLease,
     readonly message: ConsumeMessage | GetMessage,
