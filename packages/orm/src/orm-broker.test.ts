@@ -3,10 +3,13 @@
  * timers, migrations (several processes at once, a newer schema), handed-in handles, the embedded
  * default location, argument errors, and the claim's query plan.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { DatabaseSync } from 'node:sqlite';
 import { InvalidArgumentError, LeaseLostError } from '@tasq/core';
 import { uniqueName } from '@tasq/testing';
@@ -25,6 +28,8 @@ import {
   uniqueSchema,
 } from './test-support/databases.js';
 
+const execFileAsync = promisify(execFile);
+const writerScript = fileURLToPath(new URL('./test-support/write-once.mjs', import.meta.url));
 const encode = (value: string) => new TextEncoder().encode(value);
 const decode = (body: Uint8Array) => new TextDecoder().decode(body);
 
@@ -314,6 +319,29 @@ describe('orm on SQLite', () => {
       expect(timerPlan.some((detail) => /^SCAN tasq_packages|TEMP B-TREE/.test(detail))).toBe(false);
     } finally {
       database.close();
+    }
+  });
+
+  it('wakes a waiting reserve and a result wait when another process writes the file, long before a poll', async () => {
+    const url = `sqlite:${folder.file('cross-process.db')}`;
+    // A one-minute poll: only the change watcher (PRAGMA data_version) can deliver within the waits.
+    const broker = await createOrmBroker({ url, poll: 60_000 });
+    const backend = await createOrmResultBackend({ url, poll: 60_000 });
+    const writeOnce = (...args: string[]) =>
+      execFileAsync(process.execPath, ['--disable-warning=ExperimentalWarning', writerScript, url, ...args]);
+    try {
+      const queue = uniqueName('elsewhere');
+      const waiting = broker.reserve(queue, { max: 1, leaseMs: 5_000, waitMs: 20_000 });
+      await writeOnce('package', queue, 'from another process');
+      expect((await waiting).map((delivery) => decode(delivery.body))).toEqual(['from another process']);
+
+      const jobId = uniqueName('job');
+      const result = backend.wait(jobId, 20_000);
+      await writeOnce('result', jobId, 'done elsewhere');
+      expect((await result)?.result).toBe('done elsewhere');
+    } finally {
+      await broker.close();
+      await backend.close();
     }
   });
 

@@ -22,10 +22,10 @@ export interface OrmOptions {
   /** Prefix of every table name; default `''` on PostgreSQL (the schema separates), `tasq_` on SQLite. */
   tablePrefix?: string;
   /**
-   * Milliseconds an idle `reserve` or result `wait` sleeps before looking again without a wake-up.
-   * SQLite: the polling interval across processes, default 200. PostgreSQL: only the fallback behind
-   * LISTEN/NOTIFY (for a notification lost while reconnecting), default 2000. Delayed packages and
-   * expiring leases are woken for at their due time on both, not at the next poll.
+   * Milliseconds an idle `reserve` or result `wait` sleeps before looking again without a wake-up: the
+   * fallback behind LISTEN/NOTIFY (PostgreSQL, default 2000) and behind the 20 ms change check of the
+   * SQLite file (default 200). Delayed packages and expiring leases are woken for at their due time on
+   * both, not at the next poll.
    */
   poll?: number;
   /** Connections in the pool this package creates from a PostgreSQL `url`; default 10. */

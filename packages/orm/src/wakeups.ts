@@ -76,6 +76,11 @@ export class WakeupHub {
     return subscription;
   }
 
+  /** True while anyone waits. */
+  hasSubscribers(): boolean {
+    return this.subscribers.size > 0;
+  }
+
   /** Wake every subscriber of `topic`/`key`. */
   signal(topic: string, key: string): void {
     const set = this.subscribers.get(`${topic}\u0000${key}`);

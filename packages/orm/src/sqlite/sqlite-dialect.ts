@@ -22,12 +22,19 @@ import { SchemaTooNewError } from '../orm-errors.js';
 import { QueryCatalog, type QueryName, substituteIdentifiers } from '../queries.js';
 import type { TableNames } from '../table-names.js';
 import { type Wakeup, WakeupHub } from '../wakeups.js';
+import { SqliteChangeWatcher } from './sqlite-change-watcher.js';
 
 /**
  * Hubs by database file, so a producer and a consumer in one process wake each other even when they
  * opened the file through different handles.
  */
-const hubsByFile = new Map<string, { hub: WakeupHub; users: number }>();
+const hubsByFile = new Map<string, SharedFile>();
+
+interface SharedFile {
+  hub: WakeupHub;
+  watcher: SqliteChangeWatcher;
+  users: number;
+}
 
 interface PreparedQuery {
   statement: StatementSync;
@@ -55,6 +62,8 @@ export class SqliteDialect implements SqlDialect {
   private readonly prepared = new Map<QueryName, PreparedQuery>();
   private readonly hub: WakeupHub;
   private readonly hubKey: string | undefined;
+  /** Cross-process change detection; absent for an in-memory database (no other process can see it). */
+  private readonly watcher: SqliteChangeWatcher | undefined;
   references = 1;
 
   constructor(private readonly options: SqliteDialectOptions) {
@@ -67,11 +76,13 @@ export class SqliteDialect implements SqlDialect {
       this.hubKey = `${location}\u0000${options.names.prefix}`;
       let shared = hubsByFile.get(this.hubKey);
       if (!shared) {
-        shared = { hub: new WakeupHub(options.clock), users: 0 };
+        const hub = new WakeupHub(options.clock);
+        shared = { hub, watcher: new SqliteChangeWatcher(hub), users: 0 };
         hubsByFile.set(this.hubKey, shared);
       }
       shared.users += 1;
       this.hub = shared.hub;
+      this.watcher = shared.watcher;
     } else {
       this.hub = new WakeupHub(options.clock);
     }
@@ -180,7 +191,9 @@ export class SqliteDialect implements SqlDialect {
   }
 
   async subscribe(topic: WakeTopic, key: string): Promise<Wakeup> {
-    return this.hub.subscribe(topic, key);
+    const wakeup = this.hub.subscribe(topic, key);
+    this.watcher?.ensure(this.database);
+    return wakeup;
   }
 
   announce(topic: WakeTopic, key: string): void {
@@ -231,6 +244,7 @@ export class SqliteDialect implements SqlDialect {
     if (this.references > 0) return;
     this.options.onRelease();
     this.hub.signalAll();
+    this.watcher?.stop(this.database);
     if (this.hubKey) {
       const shared = hubsByFile.get(this.hubKey);
       if (shared && --shared.users === 0) hubsByFile.delete(this.hubKey);
