@@ -10,7 +10,7 @@ import {
   InvalidArgumentError,
   LeaseLostError,
 } from '@tasq/core';
-import { readText, text, uniqueName } from '@tasq/testing';
+import { readText, sleep, text, uniqueName } from '@tasq/testing';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RabbitMqBroker } from './rabbitmq-broker.js';
@@ -177,6 +177,21 @@ describe.skipIf(skipReason !== undefined)(
       const back = await other.reserve(queue, { max: 6, leaseMs: 1000, waitMs: 2000 });
       expect(back.map((d) => readText(d.body)).sort()).toEqual(['p2', 'p4']);
       for (const delivery of back) await other.ack(delivery);
+    });
+
+    it('lets a quorum queue dead-letter a package past deliveryLimit by itself', async () => {
+      const broker = await quorum.open({ deliveryLimit: 1 });
+      const queue = uniqueName('limit');
+      await broker.enqueue(queue, [text('poison')]);
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const [delivery] = await broker.reserve(queue, { max: 1, leaseMs: 1000, waitMs: 5000 });
+        expect(delivery?.deliveries).toBe(attempt);
+        await broker.release(delivery!);
+      }
+      expect(await broker.reserve(queue, { max: 1, leaseMs: 1000, waitMs: 500 })).toEqual([]);
+      const deadline = Date.now() + 5000;
+      while ((await broker.size(queue)).dead !== 1 && Date.now() < deadline) await sleep(50);
+      expect(await broker.size(queue)).toEqual({ ready: 0, delayed: 0, dead: 1 });
     });
 
     it('keeps the dead-letter reason with the package', async () => {
