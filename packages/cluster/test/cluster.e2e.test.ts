@@ -208,6 +208,31 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it('sends back a package that arrives before its eta, and runs it on time', async () => {
+      const cluster = await runCluster(configFor(database, {}));
+      try {
+        const { tasq, config } = cluster;
+        const released = cluster.events.once('task-released');
+        const eta = Date.now() + 1_200;
+        // Enqueued without a broker delay, as a broker with a shorter delay maximum would hand it out.
+        const body = tasq.codec.encode({
+          id: `early-${dialect}`,
+          name: 'test.add',
+          args: [1, 2],
+          queue: config.queue,
+          enqueuedAt: Date.now(),
+          eta,
+        });
+        await tasq.broker.enqueue(config.queue, [body]);
+        const outcome = await tasq.job(`early-${dialect}`).outcome(10_000);
+        expect(outcome?.result).toBe(3);
+        expect(outcome!.startedAt).toBeGreaterThanOrEqual(eta);
+        expect((await released).reason).toBe('not due yet');
+      } finally {
+        await cluster.stop();
+      }
+    });
+
     it('honours a task rate limit', async () => {
       const cluster = await runCluster(
         configFor(database, { workers: 1, concurrency: 10, bulk: 20, rateLimits: { 'test.stamp': '10/s' } }),

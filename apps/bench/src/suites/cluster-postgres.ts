@@ -45,6 +45,7 @@ const epochNow = () => performance.timeOrigin + performance.now();
 export type SystemName =
   | 'tasq'
   | 'tasq-no-results'
+  | 'tasq-recycle-500'
   | 'pgboss'
   | 'pgboss-batch'
   | 'graphile'
@@ -85,6 +86,10 @@ function tasqConfig(spec: ChildSpec): TasqConfigInput {
     // 10 per reserve so a single-slot worker is not waiting on the claim statement between jobs.
     bulk: Math.min(100, Math.max(10, spec.concurrency * 2)),
     queueLimit: Math.max(20, spec.concurrency * 4),
+    // recycle: the reference's default of 500 tasks per worker costs a fresh Node process (~0.2-0.4 s of
+    // CPU to start and import) per 500 jobs; peers never recycle, so these rows turn it off, except the
+    // one that shows its cost.
+    recycle: spec.system === 'tasq-recycle-500' ? 500 : 1_000_000,
     ...(spec.system === 'tasq-no-results' ? { saveLimit: -1 } : {}),
     // Latency reads every result back: keep them all.
     ...(spec.mode === 'latency' ? { saveLimit: 0 } : {}),
@@ -425,6 +430,7 @@ function newSpec(
 const LABELS: Record<SystemName, string> = {
   tasq: 'tasq (results saved)',
   'tasq-no-results': 'tasq (saveLimit -1)',
+  'tasq-recycle-500': 'tasq (results saved, recycle 500)',
   pgboss: 'pg-boss 12.35, tuned burst',
   'pgboss-batch': 'pg-boss 12.35, batchSize 50',
   graphile: 'graphile-worker 0.18 (defaults)',
@@ -552,6 +558,7 @@ export const suite: BenchSuite = {
         { system: 'tasq', concurrency: 1 },
         { system: 'tasq', concurrency: 50 },
         { system: 'tasq-no-results', concurrency: 50 },
+        { system: 'tasq-recycle-500', concurrency: 50 },
         { system: 'pgboss', concurrency: 1 },
         { system: 'pgboss', concurrency: 50 },
         { system: 'pgboss-batch', concurrency: 50 },

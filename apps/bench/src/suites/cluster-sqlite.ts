@@ -19,6 +19,7 @@ export const suite: BenchSuite = {
         { system: 'tasq', concurrency: 1 },
         { system: 'tasq', concurrency: 50 },
         { system: 'tasq-no-results', concurrency: 50 },
+        { system: 'tasq-recycle-500', concurrency: 50 },
       ],
       ['tasq'],
     ),

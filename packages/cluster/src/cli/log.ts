@@ -44,6 +44,8 @@ export function createLogger(
     warn: (fields, message) => emit('warn', fields, message),
     error: (fields, message) => emit('error', fields, message),
     event(name, payload) {
+      // Most task events are below the usual threshold: decide before building anything.
+      if (threshold > LEVELS.debug && (name === 'task-received' || name === 'task-started')) return;
       const fields = { ...(payload as Record<string, unknown>) };
       if (name === 'task-log') {
         const level = (fields.level as Exclude<LogLevel, 'silent'>) ?? 'info';

@@ -121,7 +121,9 @@ export class Monitor {
         action = { kind: 'release', delayMs: 1_000, reason: `result backend: ${(error as Error).message}` };
       }
     }
-    if (decision.final && action === decision.action) {
+    const followed =
+      entry.pkg.hook !== undefined || (entry.pkg.chain?.length ?? 0) > 0 || entry.pkg.chord !== undefined;
+    if (decision.final && followed && action === decision.action) {
       try {
         await tasq.sendFollowUps(entry.pkg, result);
       } catch (error) {
