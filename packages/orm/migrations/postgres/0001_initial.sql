@@ -29,7 +29,9 @@ CREATE INDEX {{packages_claim_index}} ON {{packages}} (queue, priority DESC, vis
 CREATE INDEX {{packages_dead_index}} ON {{packages}} (queue, dead_at) WHERE dead_at IS NOT NULL;
 
 CREATE TABLE {{results}} (
-  id          text     PRIMARY KEY,
+  -- Job ids are time-sortable as bytes; "C" keeps ORDER BY id and `before` paging in byte order whatever
+  -- the database's locale (a linguistic collation may ignore the hyphens of a UUID).
+  id          text     COLLATE "C" PRIMARY KEY,
   name        text     NOT NULL,
   queue       text     NOT NULL,
   status      text     NOT NULL CHECK (status IN ('success', 'failure')),
