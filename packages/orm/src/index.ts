@@ -2,16 +2,26 @@
  * @tasq/orm: the application's own database as tasq's broker, result backend and schedule store.
  * SQLite through `node:sqlite` (the embedded default, `./.tasq/tasq.db`) and PostgreSQL through `pg`.
  */
-import { type Clock, defineBrokerPlugin, type Logger, silentLogger, systemClock } from '@tasq/core';
+import {
+  CapabilityError,
+  type Clock,
+  defineBrokerPlugin,
+  type Logger,
+  silentLogger,
+  systemClock,
+} from '@tasq/core';
 import { openDialect } from './connections.js';
+import { PostgresDialect } from './postgres/postgres-dialect.js';
 import { OrmBroker } from './orm-broker.js';
 import type { OrmOptions } from './orm-options.js';
+import { OrmPubSub } from './orm-pubsub.js';
 import { OrmResultBackend } from './orm-result-backend.js';
 import { OrmScheduleStore } from './orm-schedule-store.js';
 
 export { OrmBroker } from './orm-broker.js';
 export { SchemaTooNewError } from './orm-errors.js';
 export { defaultSqliteFile, type OrmOptions } from './orm-options.js';
+export { OrmPubSub } from './orm-pubsub.js';
 export { OrmResultBackend } from './orm-result-backend.js';
 export { OrmScheduleStore } from './orm-schedule-store.js';
 
@@ -50,6 +60,21 @@ export async function createOrmScheduleStore(
 }
 
 /**
+ * Pub/sub over PostgreSQL NOTIFY for monitoring events and remote control. SQLite has none: a
+ * `CapabilityError` says so (the broker's `capabilities.pubsub` is false there).
+ */
+export async function createOrmPubSub(options?: OrmOptions, context?: OrmContext): Promise<OrmPubSub> {
+  const dialect = await openDialect(options, openContext(context));
+  if (!(dialect instanceof PostgresDialect)) {
+    await dialect.release();
+    throw new CapabilityError(
+      'pub/sub needs PostgreSQL (NOTIFY): a SQLite database cannot push messages to other processes',
+    );
+  }
+  return new OrmPubSub(dialect);
+}
+
+/**
  * Apply the package's migrations to the database named by `options` and return. Every factory does this
  * on first use; this is for a deployment step (`tasq migrate`). Raises `SchemaTooNewError` when the
  * database was migrated by a newer @tasq/orm.
@@ -65,4 +90,5 @@ export default defineBrokerPlugin<OrmOptions | undefined>({
   createBroker: (options, context) => createOrmBroker(options, context),
   createResultBackend: (options, context) => createOrmResultBackend(options, context),
   createScheduleStore: (options, context) => createOrmScheduleStore(options, context),
+  createPubSub: (options, context) => createOrmPubSub(options, context),
 });

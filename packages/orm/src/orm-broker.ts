@@ -81,16 +81,7 @@ export interface OrmBrokerOptions {
 export class OrmBroker implements Broker {
   readonly specificationVersion = BROKER_SPECIFICATION_VERSION;
   readonly name: string;
-  readonly capabilities: BrokerCapabilities = {
-    receipts: true,
-    extend: true,
-    delay: { maxMs: maxDelayMs },
-    priority: true,
-    maxBatch,
-    // Claims order by priority, then visible_at, then id: enqueue order within a priority.
-    fifo: true,
-    pubsub: false,
-  };
+  readonly capabilities: BrokerCapabilities;
   private readonly clock: Clock;
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
@@ -101,6 +92,17 @@ export class OrmBroker implements Broker {
     options: OrmBrokerOptions = {},
   ) {
     this.name = dialect.kind;
+    this.capabilities = {
+      receipts: true,
+      extend: true,
+      delay: { maxMs: maxDelayMs },
+      priority: true,
+      maxBatch,
+      // Claims order by priority, then visible_at, then id: enqueue order within a priority.
+      fifo: true,
+      // PostgreSQL NOTIFY carries the plugin's pub/sub; SQLite cannot push to another process.
+      pubsub: dialect.kind === 'postgres',
+    };
     this.clock = options.clock ?? systemClock;
     this.acks = new AckCoalescer((leases) => dialect.ackPackages(leases));
   }

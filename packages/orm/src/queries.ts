@@ -35,7 +35,8 @@ export type QueryName =
   | 'schedule-due'
   | 'schedule-record-run'
   | 'leadership-acquire'
-  | 'leadership-release';
+  | 'leadership-release'
+  | 'publish';
 
 export interface LoadedQuery {
   readonly name: QueryName;

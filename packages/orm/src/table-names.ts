@@ -68,4 +68,11 @@ export class TableNames {
     if (readable.length <= 63) return readable;
     return `tasq.${createHash('sha256').update(readable).digest('hex').slice(0, 32)}.${topic}`;
   }
+
+  /** The NOTIFY channel of pub/sub channel `name`, readable when it fits in 63 bytes, else a hash of it. */
+  pubSubChannel(name: string): string {
+    const readable = `${this.schema ?? 'main'}.${this.prefix}pubsub.${name}`;
+    if (Buffer.byteLength(readable) <= 63) return readable;
+    return `tasq.pubsub.${createHash('sha256').update(readable).digest('hex').slice(0, 40)}`;
+  }
 }

@@ -129,6 +129,11 @@ export class PostgresDialect implements SqlDialect {
     return wakeup;
   }
 
+  /** Pub/sub: `handler` gets every payload notified on `channel`; see PostgresListener.subscribe. */
+  listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>> {
+    return this.listener.subscribe(channel, handler);
+  }
+
   announce(topic: WakeTopic, key: string): void {
     this.hub.signal(this.channel(topic), key);
   }

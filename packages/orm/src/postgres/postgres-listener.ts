@@ -19,6 +19,8 @@ export class PostgresListener {
   private connecting: Promise<pg.PoolClient> | undefined;
   private readonly channels = new Set<string>();
   private readonly listening = new Set<string>();
+  /** Pub/sub handlers by channel: called with each raw payload (the hub handles wake-up channels). */
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
   private retryMs = firstRetryMs;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -39,6 +41,36 @@ export class PostgresListener {
     }
   }
 
+  /**
+   * Call `handler` with every payload notified on `channel` from now on (resolves once LISTEN ran). The
+   * returned function removes it, and stops listening when it was the channel's last handler.
+   */
+  async subscribe(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>> {
+    let handlers = this.handlers.get(channel);
+    if (!handlers) {
+      handlers = new Set();
+      this.handlers.set(channel, handlers);
+    }
+    handlers.add(handler);
+    try {
+      await this.listen(channel);
+    } catch (error) {
+      await this.unsubscribe(channel, handler);
+      throw error;
+    }
+    return () => this.unsubscribe(channel, handler);
+  }
+
+  private async unsubscribe(channel: string, handler: (payload: string) => void): Promise<void> {
+    const handlers = this.handlers.get(channel);
+    if (!handlers?.delete(handler) || handlers.size > 0) return;
+    this.handlers.delete(channel);
+    this.channels.delete(channel);
+    if (this.listening.delete(channel) && this.client) {
+      await this.client.query(`UNLISTEN ${quoteChannel(channel)}`).catch(() => undefined);
+    }
+  }
+
   private connect(): Promise<pg.PoolClient> {
     if (this.closed) return Promise.reject(new Error('listener closed'));
     if (this.client) return Promise.resolve(this.client);
@@ -52,7 +84,10 @@ export class PostgresListener {
     const client = await this.pool.connect();
     const onLost = (error?: Error) => this.lost(client, error);
     client.on('notification', (message) => {
-      if (message.payload !== undefined) this.hub.signal(message.channel, message.payload);
+      if (message.payload === undefined) return;
+      const handlers = this.handlers.get(message.channel);
+      if (handlers) for (const handler of handlers) handler(message.payload);
+      else this.hub.signal(message.channel, message.payload);
     });
     client.on('error', onLost);
     client.on('end', () => onLost());
