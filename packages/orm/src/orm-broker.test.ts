@@ -345,6 +345,38 @@ describe('orm on SQLite', () => {
     }
   });
 
+  it('migrates a fresh file exactly once when four processes open it at the same moment', async () => {
+    const file = folder.file('fresh-for-four.db');
+    const url = `sqlite:${file}`;
+    await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        execFileAsync(process.execPath, [
+          '--disable-warning=ExperimentalWarning',
+          writerScript,
+          url,
+          'package',
+          'fresh',
+          `p${i}`,
+        ]),
+      ),
+    );
+    const database = new DatabaseSync(file);
+    try {
+      const versions = database.prepare('SELECT version FROM tasq_migrations ORDER BY version').all() as {
+        version: number;
+      }[];
+      expect(versions.map((row) => row.version)).toEqual(
+        Array.from({ length: knownSchemaVersion('sqlite') }, (_, i) => i + 1),
+      );
+      const bodies = database.prepare("SELECT body FROM tasq_packages WHERE queue = 'fresh'").all() as {
+        body: Uint8Array;
+      }[];
+      expect(bodies.map((row) => decode(row.body)).sort()).toEqual(['p0', 'p1', 'p2', 'p3']);
+    } finally {
+      database.close();
+    }
+  });
+
   it('uses a handed-in DatabaseSync and leaves it open on close', async () => {
     const database = new DatabaseSync(folder.file('handed-in.db'));
     const broker = await createOrmBroker({ database });
