@@ -17,7 +17,11 @@ import { TableNames } from './table-names.js';
 
 type SharedDialect = PostgresDialect | SqliteDialect;
 
-const openByKey = new Map<string, Promise<SharedDialect>>();
+/** Open databases by what identifies them; `waiting` counts users that asked while it was still opening. */
+const openByKey = new Map<
+  string,
+  { opening: Promise<SharedDialect>; dialect?: SharedDialect; waiting: number }
+>();
 const handedInIds = new WeakMap<object, number>();
 let nextHandedInId = 1;
 
@@ -53,13 +57,26 @@ export async function openDialect(
         : location.file === ':memory:'
           ? `memory#${nextHandedInId++}`
           : path.resolve(location.file);
-  const key = `${location.dialect}\u0000${where}\u0000${resolved.schema ?? ''}\u0000${resolved.prefix}\u0000${resolved.pollMs}`;
+  const key = [
+    location.dialect,
+    where,
+    resolved.schema ?? '',
+    resolved.prefix,
+    resolved.pollMs,
+    resolved.poolSize,
+    resolved.busyTimeoutMs,
+  ].join('\u0000');
 
+  // References are counted synchronously, so a close racing with this open can never end a handle that
+  // is being handed out.
   const existing = openByKey.get(key);
+  if (existing?.dialect) {
+    existing.dialect.references += 1;
+    return existing.dialect;
+  }
   if (existing) {
-    const dialect = await existing;
-    dialect.references += 1;
-    return dialect;
+    existing.waiting += 1;
+    return existing.opening;
   }
 
   const opening = (async (): Promise<SharedDialect> => {
@@ -131,6 +148,17 @@ export async function openDialect(
       throw mapDatabaseError(error, `opening SQLite ${names.describe()}`);
     }
   })();
-  openByKey.set(key, opening);
+  const entry: { opening: Promise<SharedDialect>; dialect?: SharedDialect; waiting: number } = {
+    opening,
+    waiting: 0,
+  };
+  openByKey.set(key, entry);
+  opening.then(
+    (dialect) => {
+      entry.dialect = dialect;
+      dialect.references += entry.waiting;
+    },
+    () => undefined,
+  );
   return opening;
 }
