@@ -130,6 +130,23 @@ for (const dialect of dialects) {
       }
     });
 
+    it('shares one connection between brokers of the same options, even when one closes while another opens', async () => {
+      const options = dialect.options();
+      const first = await createOrmBroker(options);
+      const opening = createOrmBroker(options);
+      const closing = first.close();
+      const second = await opening;
+      await closing;
+      try {
+        const queue = uniqueName('shared');
+        await second.enqueue(queue, [encode('still open')]);
+        const got = await second.reserve(queue, { max: 1, leaseMs: 5_000, waitMs: 1_000 });
+        expect(got.map((delivery) => decode(delivery.body))).toEqual(['still open']);
+      } finally {
+        await second.close();
+      }
+    });
+
     it('refuses bad arguments with errors that name them, and keeps working', async () => {
       const broker = await createOrmBroker(dialect.options());
       try {
