@@ -1,12 +1,22 @@
 import { defineBrokerPlugin, type PluginContext, systemClock } from '@tasq/core';
 import { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
 import { DEFAULT_PREFIX } from './redis-keys.js';
+import { RedisPubSub } from './redis-pubsub.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { RedisResultBackend, type RedisResultBackendOptions } from './redis-result-backend.js';
 import { RedisScheduleStore } from './redis-schedule-store.js';
 
 export { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
 export type { RedisClient, RedisConnection, RedisConnectionOptions } from './redis-connection.js';
 export { DEFAULT_PREFIX } from './redis-keys.js';
+export { RedisPubSub, type RedisPubSubOptions } from './redis-pubsub.js';
+export {
+  type RateLimit,
+  type RateLimitDecision,
+  type RateLimiter,
+  RedisRateLimiter,
+  type RedisRateLimiterOptions,
+} from './redis-rate-limiter.js';
 export { RedisResultBackend, type RedisResultBackendOptions } from './redis-result-backend.js';
 export { RedisScheduleStore, type RedisScheduleStoreOptions } from './redis-schedule-store.js';
 
@@ -16,8 +26,8 @@ export type RedisPluginOptions = Omit<RedisBrokerOptions, 'clock' | 'logger'> &
 
 /**
  * Loaded by the cluster for `brokerClass: "@tasq/redis"` (or the `redis: "<url>"` shorthand). The options
- * may also be just a URL string. Broker, result backend and schedule store each open their own connection
- * from the same description. Without a `prefix`, keys start with `tasq` for the deployment named
+ * may also be just a URL string. Broker, result backend, schedule store and pub/sub each open their own
+ * connection from the same description. Without a `prefix`, keys start with `tasq` for the deployment named
  * "default" and with `tasq:<deployment>` for any other, so deployments sharing a server stay apart.
  */
 export default defineBrokerPlugin<RedisPluginOptions | string>({
@@ -35,11 +45,28 @@ export default defineBrokerPlugin<RedisPluginOptions | string>({
     const { cached: _cached, ...rest } = normalise(options, context);
     return new RedisScheduleStore({ logger: context.logger, ...rest });
   },
+  /** Events and remote control: PUBLISH on a connection of its own, one shared subscriber connection. */
+  createPubSub: (options, context) => {
+    const { cached: _cached, ...rest } = normalise(options, context);
+    return new RedisPubSub({ logger: context.logger, ...rest });
+  },
 });
+
+/**
+ * A cluster-wide rate limiter from the plugin's options, with the same default prefix per deployment as
+ * the broker, so the limits of two deployments on one server stay apart.
+ */
+export function createRateLimiter(
+  options: RedisPluginOptions | string | undefined,
+  context: Pick<PluginContext, 'deployment' | 'logger'>,
+): RedisRateLimiter {
+  const { cached: _cached, ...rest } = normalise(options, context);
+  return new RedisRateLimiter({ logger: context.logger, ...rest });
+}
 
 function normalise(
   options: RedisPluginOptions | string | undefined,
-  context: PluginContext,
+  context: Pick<PluginContext, 'deployment'>,
 ): RedisPluginOptions {
   const given: RedisPluginOptions = typeof options === 'string' ? { url: options } : { ...(options ?? {}) };
   if (given.prefix === undefined) {

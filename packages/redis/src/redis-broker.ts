@@ -101,8 +101,8 @@ export class RedisBroker implements Broker {
     maxBatch: MAX_BATCH,
     fifo: true,
     maxPackageBytes: MAX_PACKAGE_BYTES,
-    // Events and remote control have no core interface yet; this broker does not claim them.
-    pubsub: false,
+    // Events and remote control travel over Redis PUBLISH/SUBSCRIBE: the plugin's `createPubSub`.
+    pubsub: true,
   };
 
   /** The key prefix of this deployment. */

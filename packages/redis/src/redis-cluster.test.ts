@@ -1,11 +1,18 @@
 /**
  * The Redis Cluster claims of the README, checked on a real three-primary cluster the test starts itself:
- * every conformance suite through an ioredis `Cluster` client, with queues spread over the slots.
+ * every conformance suite through an ioredis `Cluster` client, with queues spread over the slots (pub/sub:
+ * a message published through one node reaches subscribers connected to others).
  */
-import { brokerConformance, resultBackendConformance, scheduleStoreConformance } from '@tasq/testing';
+import {
+  brokerConformance,
+  pubSubConformance,
+  resultBackendConformance,
+  scheduleStoreConformance,
+} from '@tasq/testing';
 import { Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { RedisBroker } from './redis-broker.js';
+import { RedisPubSub } from './redis-pubsub.js';
 import { RedisResultBackend } from './redis-result-backend.js';
 import { RedisScheduleStore } from './redis-schedule-store.js';
 import { RedisClusterProcess } from './test-support/redis-cluster-process.js';
@@ -45,3 +52,6 @@ scheduleStoreConformance(
   (namespace) => new RedisScheduleStore({ connection: clusterClient(), prefix: namespace }),
   { skipReason },
 );
+pubSubConformance('redis cluster', () => new RedisPubSub({ connection: clusterClient(), prefix: 'pubsub' }), {
+  skipReason,
+});

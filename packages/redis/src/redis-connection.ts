@@ -78,14 +78,15 @@ export function openClient(options: RedisConnectionOptions): { client: RedisClie
 /**
  * A second connection like `client`, for commands that block it (BLPOP) or put it in subscriber mode.
  * It fails in-flight commands on a disconnect instead of replaying them, and has no command timeout,
- * which would cut a legitimate long wait short.
+ * which would cut a legitimate long wait short. `extra` options are applied last.
  */
-export function duplicateClient(client: RedisClient, name: string): RedisClient {
+export function duplicateClient(client: RedisClient, name: string, extra: RedisOptions = {}): RedisClient {
   const override: RedisOptions = {
     maxRetriesPerRequest: 0,
     enableAutoPipelining: false,
     commandTimeout: undefined,
     connectionName: name,
+    ...extra,
   };
   if (client instanceof Cluster) return client.duplicate(undefined, { redisOptions: override });
   return (client as Redis).duplicate(override);

@@ -124,3 +124,17 @@ export class ScheduleKeys {
     return `${this.base}lock:${name}`;
   }
 }
+
+/**
+ * The Redis channel a pub/sub channel travels on: `<prefix>:pubsub:<channel>`. Redis channels live apart
+ * from keys, but they share one namespace per server (database numbers do not separate them), so the
+ * deployment prefix is what keeps two deployments on one server from hearing each other.
+ */
+export function pubSubChannel(prefix: string, channel: string): string {
+  return `${prefix}:pubsub:${channel}`;
+}
+
+/** The key holding one rate limit's state: `<prefix>:rate-limit:<key>`. */
+export function rateLimitKey(prefix: string, key: string): string {
+  return `${prefix}:rate-limit:${key}`;
+}

@@ -26,6 +26,8 @@ const SCRIPTS = {
   tasqScheduleRecordRun: { file: 'schedule-record-run.lua', keys: 3 },
   tasqLeaderAcquire: { file: 'leader-acquire.lua', keys: 1 },
   tasqLeaderRelease: { file: 'leader-release.lua', keys: 1 },
+  tasqRateLimitTake: { file: 'rate-limit-take.lua', keys: 1 },
+  tasqPublish: { file: 'publish.lua', keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
