@@ -125,15 +125,19 @@ describe.skipIf(skipReason !== undefined)(
       const broker = await runPool.open();
       const queue = uniqueName('cut');
       await broker.enqueue(queue, [text('declared first')]);
-      // Large enough to take a second or more to confirm, so the close lands in the middle of it.
-      const bodies = Array.from({ length: 30_000 }, (_, i) => text(`bulk-${i}`));
-      const inFlight = broker.enqueue(queue, bodies).then(
-        () => undefined,
-        (error: unknown) => error,
-      );
-      await sleep(50);
-      expect(await closeOwnConnections(runPool.connectionName)).toBe(2);
-      const error = await inFlight;
+      // rabbitmqctl takes a second or more to start, so instead of guessing when its close lands, keep
+      // an enqueue in flight from the moment it is asked until one of them is cut.
+      const bodies = Array.from({ length: 1000 }, (_, i) => text(`bulk-${i}`));
+      const closing = closeOwnConnections(runPool.connectionName);
+      let error: unknown;
+      const deadline = Date.now() + 60_000;
+      while (error === undefined && Date.now() < deadline) {
+        error = await broker.enqueue(queue, bodies).then(
+          () => undefined,
+          (failure: unknown) => failure,
+        );
+      }
+      expect(await closing).toBe(2);
       expect(error).toBeInstanceOf(BrokerConnectionError);
       expect((error as BrokerConnectionError).retryable).toBe(true);
       // The broker reconnects by itself: the next call goes through.
