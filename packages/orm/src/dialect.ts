@@ -34,8 +34,8 @@ export interface ClaimPackagesInput {
   token: string;
 }
 
-/** What a woken waiter is waiting for. */
-export type WakeTopic = 'packages' | 'results';
+/** What a woken waiter is waiting for: a queue's packages, a job's result, pub/sub messages (SQLite). */
+export type WakeTopic = 'packages' | 'results' | 'messages';
 
 export interface SqlDialect {
   readonly kind: DialectKind;

@@ -1,5 +1,5 @@
 /**
- * @tasq/orm: the application's own database as tasq's broker, result backend and schedule store.
+ * @tasq/orm: the application's own database as tasq's broker, result backend, schedule store and pub/sub.
  * SQLite through `node:sqlite` (the embedded default, `./.tasq/tasq.db`) and PostgreSQL through `pg`.
  */
 import {
@@ -7,22 +7,26 @@ import {
   type Clock,
   defineBrokerPlugin,
   type Logger,
+  type PubSub,
   silentLogger,
   systemClock,
 } from '@tasq/core';
 import { openDialect } from './connections.js';
 import { PostgresDialect } from './postgres/postgres-dialect.js';
+import { PostgresPubSub } from './postgres/postgres-pubsub.js';
+import { SqliteDialect } from './sqlite/sqlite-dialect.js';
+import { SqlitePubSub } from './sqlite/sqlite-pubsub.js';
 import { OrmBroker } from './orm-broker.js';
 import type { OrmOptions } from './orm-options.js';
-import { OrmPubSub } from './orm-pubsub.js';
 import { OrmResultBackend } from './orm-result-backend.js';
 import { OrmScheduleStore } from './orm-schedule-store.js';
 
 export { OrmBroker } from './orm-broker.js';
 export { SchemaTooNewError } from './orm-errors.js';
 export { defaultSqliteFile, type OrmOptions } from './orm-options.js';
-export { OrmPubSub } from './orm-pubsub.js';
 export { OrmResultBackend } from './orm-result-backend.js';
+export { PostgresPubSub } from './postgres/postgres-pubsub.js';
+export { SqlitePubSub } from './sqlite/sqlite-pubsub.js';
 export { OrmScheduleStore } from './orm-schedule-store.js';
 
 /** Clock and logger for the factories; both optional. */
@@ -60,18 +64,16 @@ export async function createOrmScheduleStore(
 }
 
 /**
- * Pub/sub over PostgreSQL NOTIFY for monitoring events and remote control. SQLite has none: a
- * `CapabilityError` says so (the broker's `capabilities.pubsub` is false there).
+ * Pub/sub for monitoring events and remote control: NOTIFY on PostgreSQL; on SQLite, a table read after
+ * each noticed commit (within ~20 ms across processes, at once within one).
  */
-export async function createOrmPubSub(options?: OrmOptions, context?: OrmContext): Promise<OrmPubSub> {
-  const dialect = await openDialect(options, openContext(context));
-  if (!(dialect instanceof PostgresDialect)) {
-    await dialect.release();
-    throw new CapabilityError(
-      'pub/sub needs PostgreSQL (NOTIFY): a SQLite database cannot push messages to other processes',
-    );
-  }
-  return new OrmPubSub(dialect);
+export async function createOrmPubSub(options?: OrmOptions, context?: OrmContext): Promise<PubSub> {
+  const resolved = openContext(context);
+  const dialect = await openDialect(options, resolved);
+  if (dialect instanceof PostgresDialect) return new PostgresPubSub(dialect);
+  if (dialect instanceof SqliteDialect) return new SqlitePubSub(dialect, resolved.clock);
+  await dialect.release();
+  throw new CapabilityError(`no pub/sub for the ${dialect.kind} dialect`);
 }
 
 /**

@@ -100,8 +100,8 @@ export class OrmBroker implements Broker {
       maxBatch,
       // Claims order by priority, then visible_at, then id: enqueue order within a priority.
       fifo: true,
-      // PostgreSQL NOTIFY carries the plugin's pub/sub; SQLite cannot push to another process.
-      pubsub: dialect.kind === 'postgres',
+      // The plugin's createPubSub: NOTIFY on PostgreSQL, a messages table on SQLite.
+      pubsub: true,
     };
     this.clock = options.clock ?? systemClock;
     this.acks = new AckCoalescer((leases) => dialect.ackPackages(leases));

@@ -36,7 +36,10 @@ export type QueryName =
   | 'schedule-record-run'
   | 'leadership-acquire'
   | 'leadership-release'
-  | 'publish';
+  | 'publish'
+  | 'messages-since'
+  | 'messages-latest'
+  | 'messages-prune';
 
 export interface LoadedQuery {
   readonly name: QueryName;

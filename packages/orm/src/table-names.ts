@@ -9,7 +9,15 @@ import { invalidArgument } from './orm-errors.js';
 const identifierPattern = /^[a-z_][a-z0-9_]*$/;
 
 /** The tables of the schema; a placeholder naming one of them becomes a (schema-)qualified table name. */
-export const tableNames = ['packages', 'results', 'claims', 'schedules', 'locks', 'migrations'] as const;
+export const tableNames = [
+  'packages',
+  'results',
+  'claims',
+  'schedules',
+  'locks',
+  'messages',
+  'migrations',
+] as const;
 export type TableName = (typeof tableNames)[number];
 
 function quote(identifier: string): string {
@@ -63,7 +71,7 @@ export class TableNames {
    * The LISTEN/NOTIFY channel for a topic, unique per schema and prefix: `<schema>.<prefix><topic>`, or,
    * when that exceeds PostgreSQL's 63-byte identifier limit, a hash of it.
    */
-  channel(topic: 'packages' | 'results'): string {
+  channel(topic: 'packages' | 'results' | 'messages'): string {
     const readable = `${this.schema ?? 'main'}.${this.prefix}${topic}`;
     if (readable.length <= 63) return readable;
     return `tasq.${createHash('sha256').update(readable).digest('hex').slice(0, 32)}.${topic}`;

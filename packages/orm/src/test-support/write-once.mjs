@@ -1,13 +1,18 @@
 // Writes once to a tasq database from a separate process, then exits:
 //   node write-once.mjs <url> package <queue> <text>   enqueue one package
 //   node write-once.mjs <url> result <job id> <text>    save one successful result
-import { createOrmBroker, createOrmResultBackend } from '../../dist/index.js';
+//   node write-once.mjs <url> message <channel> <text>  publish one pub/sub message
+import { createOrmBroker, createOrmPubSub, createOrmResultBackend } from '../../dist/index.js';
 
 const [url, kind, key, text] = process.argv.slice(2);
 if (kind === 'package') {
   const broker = await createOrmBroker({ url });
   await broker.enqueue(key, [new TextEncoder().encode(text)]);
   await broker.close();
+} else if (kind === 'message') {
+  const pubsub = await createOrmPubSub({ url });
+  await pubsub.publish(key, new TextEncoder().encode(text));
+  await pubsub.close();
 } else {
   const backend = await createOrmResultBackend({ url });
   const now = Date.now();

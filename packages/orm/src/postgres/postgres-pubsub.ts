@@ -2,22 +2,20 @@
  * Pub/sub over PostgreSQL NOTIFY, for monitoring events and remote control: at most once, to the
  * sessions listening at the time, nothing stored. Each pub/sub channel is its own NOTIFY channel (so a
  * subscriber only receives what it asked for), listened to on the process's shared LISTEN connection.
- * SQLite has no way to push to another process, so there is no SQLite pub/sub (the broker says
- * `capabilities.pubsub: false` there).
  */
 import { InvalidArgumentError, type PubSub, type Subscription } from '@tasq/core';
-import { mapDatabaseError } from './orm-errors.js';
-import type { PostgresDialect } from './postgres/postgres-dialect.js';
+import { mapDatabaseError } from '../orm-errors.js';
+import type { PostgresDialect } from './postgres-dialect.js';
 
 /**
  * NOTIFY payloads must stay under 8,000 bytes, and a message travels as base64 text (4 characters per
  * 3 bytes): 1,999 groups of 4 characters = 7,996 bytes hold 5,997 bytes of message.
  */
-export const maxMessageBytes = 5_997;
+export const postgresMaxMessageBytes = 5_997;
 
-export class OrmPubSub implements PubSub {
+export class PostgresPubSub implements PubSub {
   readonly name = 'postgres';
-  readonly maxMessageBytes = maxMessageBytes;
+  readonly maxMessageBytes = postgresMaxMessageBytes;
   private readonly subscriptions = new Set<() => Promise<void>>();
   /** Publishes go out one after another, so one publisher's messages arrive in order. */
   private publishing: Promise<unknown> = Promise.resolve();
@@ -30,9 +28,9 @@ export class OrmPubSub implements PubSub {
     this.check(channel);
     if (!(message instanceof Uint8Array))
       throw new InvalidArgumentError('a pub/sub message must be a Uint8Array');
-    if (message.byteLength > maxMessageBytes) {
+    if (message.byteLength > postgresMaxMessageBytes) {
       throw new InvalidArgumentError(
-        `pub/sub message of ${message.byteLength} bytes exceeds the PostgreSQL limit of ${maxMessageBytes} bytes (NOTIFY payloads stay under 8000 bytes)`,
+        `pub/sub message of ${message.byteLength} bytes exceeds the PostgreSQL limit of ${postgresMaxMessageBytes} bytes (NOTIFY payloads stay under 8000 bytes)`,
       );
     }
     const payload = Buffer.from(message.buffer, message.byteOffset, message.byteLength).toString('base64');
