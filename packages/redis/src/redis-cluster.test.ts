@@ -10,9 +10,10 @@ import {
   scheduleStoreConformance,
 } from '@tasq/testing';
 import { Cluster } from 'ioredis';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBroker } from './redis-broker.js';
 import { RedisPubSub } from './redis-pubsub.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { RedisResultBackend } from './redis-result-backend.js';
 import { RedisScheduleStore } from './redis-schedule-store.js';
 import { RedisClusterProcess } from './test-support/redis-cluster-process.js';
@@ -54,4 +55,20 @@ scheduleStoreConformance(
 );
 pubSubConformance('redis cluster', () => new RedisPubSub({ connection: clusterClient(), prefix: 'pubsub' }), {
   skipReason,
+});
+
+describe.skipIf(skipReason !== undefined)('redis cluster: rate limiter', () => {
+  it('limits keys that live on different shards, each in one script call', async () => {
+    const limiter = new RedisRateLimiter({ connection: clusterClient(), prefix: 'rate' });
+    try {
+      const limit = { count: 3, perMs: 60_000 };
+      // Keys spread over the slots, so the takes reach every primary.
+      for (const key of ['a', 'b', 'c', 'd', 'e', 'f']) {
+        const decisions = await Promise.all(Array.from({ length: 5 }, () => limiter.tryTake(key, limit)));
+        expect(decisions.filter((decision) => decision.allowed)).toHaveLength(3);
+      }
+    } finally {
+      await limiter.close();
+    }
+  });
 });
