@@ -35,7 +35,8 @@ export interface RateLimiter {
   /**
    * Take `tokens` (default 1) from the limit `key`, atomically, or take nothing and say how long to wait.
    * Token-bucket semantics: up to `limit.count` tokens at once after an idle `limit.perMs`, never more than
-   * `count` per `perMs` over time. Not idempotent: each allowed call consumes tokens.
+   * `count` per `perMs` over time. Not idempotent: each allowed call consumes tokens. Callers sharing a
+   * key should pass the same limit: the state is one timestamp, read against the limit of each call.
    */
   tryTake(key: string, limit: RateLimit, tokens?: number): Promise<RateLimitDecision>;
   /** Release connections. Idempotent. */
