@@ -40,6 +40,7 @@ export { MemoryResultBackend, MemoryResultStore } from './memory/memory-result-b
 export { MemoryScheduleState, MemoryScheduleStore } from './memory/memory-schedule-store.js';
 export * from './plugin.js';
 export * from './pubsub.js';
+export * from './rate-limiter.js';
 export { MemoryPubSub, MemoryPubSubHub } from './memory/memory-pubsub.js';
 export * from './result-backend.js';
 export * from './schedule-store.js';

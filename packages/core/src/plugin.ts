@@ -2,6 +2,7 @@ import { BROKER_SPECIFICATION_VERSION, type Broker } from './broker.js';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { PubSub } from './pubsub.js';
+import type { RateLimiter } from './rate-limiter.js';
 import type { ResultBackend } from './result-backend.js';
 import type { ScheduleStore } from './schedule-store.js';
 
@@ -26,6 +27,8 @@ export interface BrokerPlugin<Options = unknown> {
   createScheduleStore?(options: Options, context: PluginContext): ScheduleStore | Promise<ScheduleStore>;
   /** Pub/sub for monitoring events and remote control, where the server offers it. */
   createPubSub?(options: Options, context: PluginContext): PubSub | Promise<PubSub>;
+  /** Rate limits shared by every cluster, where the server has an atomic counter. */
+  createRateLimiter?(options: Options, context: PluginContext): RateLimiter | Promise<RateLimiter>;
 }
 
 /** Identity function that type-checks a plugin and fills in the specification version. */

@@ -17,7 +17,11 @@ export interface PubSub {
   readonly maxMessageBytes: number;
   /** Send `message` to every current subscriber of `channel` (this client's own included). */
   publish(channel: string, message: Uint8Array): Promise<void>;
-  /** Call `onMessage` for each message published on `channel` from now on, in publish order per publisher. */
+  /**
+   * Call `onMessage` for each message published on `channel` from now on, in publish order per publisher.
+   * A subscription survives reconnects (messages published while disconnected are lost); a subscribe
+   * made while the server is unreachable rejects with BrokerConnectionError and is not retried later.
+   */
   subscribe(channel: string, onMessage: (message: Uint8Array) => void): Promise<Subscription>;
   /** End every subscription and release connections. Idempotent. */
   close(): Promise<void>;

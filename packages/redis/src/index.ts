@@ -10,13 +10,8 @@ export { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
 export type { RedisClient, RedisConnection, RedisConnectionOptions } from './redis-connection.js';
 export { DEFAULT_PREFIX } from './redis-keys.js';
 export { RedisPubSub, type RedisPubSubOptions } from './redis-pubsub.js';
-export {
-  type RateLimit,
-  type RateLimitDecision,
-  type RateLimiter,
-  RedisRateLimiter,
-  type RedisRateLimiterOptions,
-} from './redis-rate-limiter.js';
+export type { RateLimit, RateLimitDecision, RateLimiter } from '@tasq/core';
+export { RedisRateLimiter, type RedisRateLimiterOptions } from './redis-rate-limiter.js';
 export { RedisResultBackend, type RedisResultBackendOptions } from './redis-result-backend.js';
 export { RedisScheduleStore, type RedisScheduleStoreOptions } from './redis-schedule-store.js';
 
@@ -50,6 +45,8 @@ export default defineBrokerPlugin<RedisPluginOptions | string>({
     const { cached: _cached, ...rest } = normalise(options, context);
     return new RedisPubSub({ logger: context.logger, ...rest });
   },
+  /** Cluster-wide rate limits: one GCRA script call per take, on the Redis server's clock. */
+  createRateLimiter: (options, context) => createRateLimiter(options, context),
 });
 
 /**

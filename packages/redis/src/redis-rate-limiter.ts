@@ -1,4 +1,11 @@
-import { InvalidArgumentError, type Logger, silentLogger } from '@tasq/core';
+import {
+  InvalidArgumentError,
+  type Logger,
+  type RateLimit,
+  type RateLimitDecision,
+  type RateLimiter,
+  silentLogger,
+} from '@tasq/core';
 import {
   closeClient,
   openClient,
@@ -9,39 +16,6 @@ import { withRedisErrors } from './redis-errors.js';
 import { checkPrefix, DEFAULT_PREFIX, rateLimitKey } from './redis-keys.js';
 import { runScript } from './redis-scripts.js';
 import { checkInteger } from './redis-validation.js';
-
-/** A rate: `count` tokens per `perMs` milliseconds (what core's `parseRate("100/s")` returns). */
-export interface RateLimit {
-  count: number;
-  perMs: number;
-}
-
-/** The answer to one take. */
-export interface RateLimitDecision {
-  /** True when the tokens were taken. */
-  allowed: boolean;
-  /**
-   * When refused: milliseconds (an integer, at least 1) after which the same take would be allowed if no
-   * one else takes first. 0 when allowed.
-   */
-  retryInMs: number;
-}
-
-/**
- * A rate limit shared by every process that names the same key: what the cluster needs for limits that
- * hold across clusters. Core has no such interface yet; this is the shape proposed for it.
- */
-export interface RateLimiter {
-  /**
-   * Take `tokens` (default 1) from the limit `key`, atomically, or take nothing and say how long to wait.
-   * Token-bucket semantics: up to `limit.count` tokens at once after an idle `limit.perMs`, never more than
-   * `count` per `perMs` over time. Not idempotent: each allowed call consumes tokens. Callers sharing a
-   * key should pass the same limit: the state is one timestamp, read against the limit of each call.
-   */
-  tryTake(key: string, limit: RateLimit, tokens?: number): Promise<RateLimitDecision>;
-  /** Release connections. Idempotent. */
-  close(): Promise<void>;
-}
 
 /** Options of {@link RedisRateLimiter}: the broker's connection options, and where to log. */
 export interface RedisRateLimiterOptions extends RedisConnectionOptions {
