@@ -123,7 +123,7 @@ async function runTasqChild(spec: ChildSpec): Promise<ChildReport> {
   const sentinel = rssSampler(() => process.memoryUsage.rss());
   if (spec.mode === 'throughput') {
     let firstStart: number | undefined;
-    const cluster = await startCluster(config, { workerExecArgv: [] });
+    const cluster = await startCluster(config);
     const workerPid = cluster.workers()[0]?.pid;
     const workerReadyRss = rssOf(workerPid);
     const worker = rssSampler(() => rssOf(cluster.workers()[0]?.pid ?? workerPid));
@@ -147,7 +147,7 @@ async function runTasqChild(spec: ChildSpec): Promise<ChildReport> {
     await cluster.stop({ timeoutMs: 5_000 });
     return report;
   }
-  const cluster = await startCluster(config, { workerExecArgv: [] });
+  const cluster = await startCluster(config);
   const workerPid = cluster.workers()[0]?.pid;
   const workerReadyRss = rssOf(workerPid);
   const worker = rssSampler(() => rssOf(workerPid));
@@ -423,9 +423,20 @@ function newSpec(
   const location =
     dialect === 'sqlite'
       ? path.join(mkdtempSync(path.join(tmpdir(), 'tasq-bench-')), 'tasq.db')
-      : `bench_${system.replaceAll('-', '_')}_${id}`;
+      : `bench_${SHORT[system]}_${id}`;
   return { system, mode, dialect, jobs, concurrency, location, queue: `bench-${id}` };
 }
+
+/** Short schema names: the orm allows 30 characters. */
+const SHORT: Record<SystemName, string> = {
+  tasq: 'tq',
+  'tasq-no-results': 'tqn',
+  'tasq-recycle-500': 'tqr',
+  pgboss: 'pb',
+  'pgboss-batch': 'pbb',
+  graphile: 'gw',
+  'graphile-local-queue': 'gwl',
+};
 
 const LABELS: Record<SystemName, string> = {
   tasq: 'tasq (results saved)',

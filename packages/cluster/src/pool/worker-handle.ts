@@ -38,6 +38,19 @@ function workerEntry(name: 'process-entry' | 'thread-entry'): string {
 
 const PAGE_SIZE = 4096;
 
+/**
+ * The sentinel's own Node flags (without --inspect), plus a small young generation unless one is set.
+ * Workers run many short tasks: V8's default semi-space grows to 16+ MB and stays there; 2 MB measured
+ * a worker at c=1 peaking at 78 MB instead of 91 MB (c=50: 75 instead of 84) with no loss of
+ * throughput (SQLite, 8,000 no-op jobs). `node --max-semi-space-size=16 tasq cluster` restores V8's own.
+ */
+export function defaultWorkerFlags(): string[] {
+  const inherited = process.execArgv.filter((arg) => !arg.startsWith('--inspect'));
+  const given = [...inherited, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  if (given.some((arg) => arg.startsWith('--max-semi-space-size'))) return inherited;
+  return [...inherited, '--max-semi-space-size=2'];
+}
+
 export function spawnProcessWorker(
   settings: WorkerSettings,
   callbacks: WorkerCallbacks,
@@ -46,7 +59,7 @@ export function spawnProcessWorker(
   const child: ChildProcess = fork(workerEntry('process-entry'), [], {
     cwd: settings.cwd,
     env: { ...process.env, TASQ_WORKER_SETTINGS: JSON.stringify(settings) },
-    execArgv: options.execArgv ?? process.execArgv.filter((arg) => !arg.startsWith('--inspect')),
+    execArgv: options.execArgv ?? defaultWorkerFlags(),
     serialization: 'advanced',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
