@@ -38,9 +38,9 @@ function stopCluster(child: ChildProcess): Promise<number | null> {
 }
 
 const show = (what: string, value: unknown) => console.log(`  ✔ ${what.padEnd(44)} ${JSON.stringify(value)}`);
-const showFailure = (what: string, error: unknown) =>
+const showExpectedFailure = (what: string, error: unknown) =>
   console.log(
-    `  ✘ ${what.padEnd(44)} ${error instanceof TaskFailedError ? `${error.remote.name}: ${error.remote.message}` : String(error)}`,
+    `  ✔ ${what.padEnd(44)} failed as it should: ${error instanceof TaskFailedError ? `${error.remote.name}: ${error.remote.message}` : String(error)}`,
   );
 
 const tasq = await connect(undefined, { file: configFile, cwd: root });
