@@ -1,0 +1,350 @@
+/**
+ * What the end-to-end suites on Redis and RabbitMQ share: the tasks their tasq workers run, child-process
+ * plumbing (every system runs in a child of its own, so its memory is its own), RSS sampling, the
+ * tasq-cluster side of a run, the timing of a peer's worker, and the rows a run gives.
+ *
+ * This module is also the clusters' `tasks` module, so its top level imports only @tasq/core and Node:
+ * a worker process loads it, and its RSS at ready is part of the figures.
+ *
+ * Timing is the same for every system: throughput runs from the first handler start to the last handler
+ * end (process start-up and connection set-up are left out); latency is enqueue→handler start with one
+ * job every LATENCY_SPACING_MS while the worker (concurrency 1) is idle; the producer lives in the same
+ * process as the worker's supervisor (tasq: the sentinel; peers: the worker process itself).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { ResolvedConfig, Task } from '@tasq/core';
+import { type BenchRow, percentile } from '../harness.js';
+
+export const LATENCY_SPACING_MS = 5;
+/** Environment variable carrying a child's spec (JSON); a suite module run with it is that child. */
+const CHILD_VARIABLE = 'TASQ_BENCH_CLUSTER_CHILD';
+/** Set in a peer's child: it must not load @tasq/core, whose memory would count against the peer. */
+const PEER_VARIABLE = 'TASQ_BENCH_PEER_CHILD';
+
+/** The tasks module the clusters import (this file). */
+export const TASKS_MODULE = fileURLToPath(import.meta.url);
+
+/** A microsecond epoch clock comparable across processes on one machine. */
+export const epochNow = () => performance.timeOrigin + performance.now();
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// Task names differ from cluster-postgres's (`bench.noop`): main.ts imports every suite into one
+// process, and one registry refuses two handlers under one name. A peer's child defines none.
+const core = process.env[PEER_VARIABLE] ? undefined : await import('@tasq/core');
+export const e2eNoop = core?.defineTask('bench.e2e-noop', () => null) as Task<[], null>;
+export const e2eStartedAt = core?.defineTask(
+  'bench.e2e-started-at',
+  (sentAt: number) => epochNow() - sentAt,
+) as Task<[number], number>;
+
+// ---------------------------------------------------------------- memory
+
+/** RSS of another process from /proc (Linux), 0 when it is gone. */
+export function rssOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
+  } catch {
+    return 0;
+  }
+}
+
+/** Peak RSS of a process, sampled every 20 ms. */
+export function rssSampler(read: () => number): { peak(): number; stop(): void } {
+  let peak = read();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, read());
+  }, 20);
+  return {
+    peak: () => Math.max(peak, read()),
+    stop: () => clearInterval(timer),
+  };
+}
+
+// ---------------------------------------------------------------- child processes
+
+/** What every child reports back to the suite. */
+export interface ChildReport {
+  seconds?: number;
+  latenciesMs?: number[];
+  workerPeakRss: number;
+  workerReadyRss: number;
+  /** tasq only: the sentinel (broker connection, fetcher, monitor), a process the peers do not have. */
+  sentinelPeakRss?: number;
+  /** Suite-specific counters (Redis commands per job...). */
+  counters?: Record<string, number>;
+}
+
+/** The spec this process was started with as a child, or undefined in the suite's own process. */
+export function childSpec<Spec>(): Spec | undefined {
+  const text = process.env[CHILD_VARIABLE];
+  if (text === undefined) return undefined;
+  // tasq workers inherit this environment; they must load the tasks module only.
+  delete process.env[CHILD_VARIABLE];
+  return JSON.parse(text) as Spec;
+}
+
+/** Send the report to the suite and exit. */
+export function reportToParent(report: ChildReport): void {
+  process.send?.({ type: 'report', report }, () => process.exit(0));
+}
+
+/**
+ * Run `file` as a child with `spec`; resolves with its report (10 min at most). A `peer` child loads no
+ * tasq module, so the suite module must import @tasq/core only inside tasq's code paths.
+ */
+export function runChild(file: string, spec: object, label: string, peer: boolean): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = fork(file, [], {
+      env: {
+        ...process.env,
+        [CHILD_VARIABLE]: JSON.stringify(spec),
+        ...(peer ? { [PEER_VARIABLE]: '1' } : {}),
+      },
+      execArgv: [
+        '--disable-warning=ExperimentalWarning',
+        ...(process.env.TASQ_BENCH_CHILD_FLAGS?.split(' ') ?? []),
+      ],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let report: ChildReport | undefined;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
+    child.on('message', (message: { type: string; report: ChildReport }) => {
+      if (message.type === 'report') report = message.report;
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (report) resolve(report);
+      else reject(new Error(`${label} child exited with code ${code} without a report`));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- the tasq side
+
+/**
+ * Start a cluster (sentinel here, one worker process) on `config` and measure it: in `throughput` mode
+ * `jobs` pre-enqueued `e2eNoop` jobs are drained; in `latency` mode this process enqueues `e2eStartedAt`
+ * jobs one every LATENCY_SPACING_MS and reads each result (the handler's enqueue→start time) back.
+ */
+export async function runTasqCluster(
+  config: ResolvedConfig,
+  mode: 'throughput' | 'latency',
+  jobs: number,
+): Promise<ChildReport> {
+  const { startCluster } = await import('@tasq/cluster');
+  const { Tasq } = await import('@tasq/core');
+  const sentinel = rssSampler(() => process.memoryUsage.rss());
+  const cluster = await startCluster(config, { workerExecArgv: workerFlags() });
+  const workerPid = cluster.workers()[0]?.pid;
+  const workerReadyRss = rssOf(workerPid);
+  const worker = rssSampler(() => rssOf(cluster.workers()[0]?.pid ?? workerPid));
+  let report: ChildReport;
+  if (mode === 'throughput') {
+    let firstStart: number | undefined;
+    cluster.events.on('task-started', () => {
+      firstStart ??= performance.now();
+    });
+    await new Promise<void>((resolve) => {
+      const check = () => cluster.stats.succeeded >= jobs && resolve();
+      cluster.events.on('task-succeeded', check);
+      check();
+    });
+    const seconds = (performance.now() - firstStart!) / 1000;
+    report = { seconds, workerPeakRss: worker.peak(), workerReadyRss, sentinelPeakRss: sentinel.peak() };
+  } else {
+    const producer = await Tasq.open(config);
+    const handles = [];
+    for (let i = 0; i < jobs; i++) {
+      handles.push(await producer.enqueue(e2eStartedAt, epochNow()));
+      await sleep(LATENCY_SPACING_MS);
+    }
+    const latenciesMs: number[] = [];
+    for (const handle of handles) latenciesMs.push((await handle.result({ timeout: 60_000 })) as number);
+    await producer.close();
+    report = { latenciesMs, workerPeakRss: worker.peak(), workerReadyRss, sentinelPeakRss: sentinel.peak() };
+  }
+  worker.stop();
+  sentinel.stop();
+  await cluster.stop({ timeoutMs: 5_000 });
+  return report;
+}
+
+/** Node flags for tasq's worker process (TASQ_BENCH_WORKER_FLAGS="--cpu-prof ..." for a profile). */
+function workerFlags(): string[] {
+  return process.env.TASQ_BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [];
+}
+
+// ---------------------------------------------------------------- the peer side
+
+/**
+ * Timing and memory of a peer's worker in this process: call `ready()` once it is connected, `handled()`
+ * from its handler (with the sent-at stamp in latency mode), and await `done` for the report.
+ */
+export class PeerRun {
+  private firstStart: number | undefined;
+  private lastEnd = 0;
+  private count = 0;
+  private readyRss = 0;
+  private sampler: { peak(): number; stop(): void } | undefined;
+  private readonly latenciesMs: number[] = [];
+  private finish: () => void = () => {};
+  readonly done: Promise<void>;
+
+  constructor(private readonly jobs: number) {
+    this.done = new Promise<void>((resolve) => {
+      this.finish = resolve;
+    });
+  }
+
+  ready(): void {
+    this.readyRss = process.memoryUsage.rss();
+    this.sampler = rssSampler(() => process.memoryUsage.rss());
+  }
+
+  /** One job ran (a no-op): counted at its start and end, which are the same instant here. */
+  handled(sentAt?: number): void {
+    const now = performance.now();
+    this.firstStart ??= now;
+    if (sentAt !== undefined) this.latenciesMs.push(epochNow() - sentAt);
+    this.lastEnd = now;
+    if (++this.count === this.jobs) this.finish();
+  }
+
+  report(): ChildReport {
+    const report: ChildReport = {
+      seconds: (this.lastEnd - (this.firstStart ?? this.lastEnd)) / 1000,
+      latenciesMs: this.latenciesMs,
+      workerPeakRss: this.sampler?.peak() ?? process.memoryUsage.rss(),
+      workerReadyRss: this.readyRss,
+    };
+    this.sampler?.stop();
+    return report;
+  }
+}
+
+// ---------------------------------------------------------------- rows
+
+const MIB = 2 ** 20;
+
+/** Every round's figures of one system at one concurrency, turned into rows at the end. */
+export class Results {
+  private readonly throughput = new Map<
+    string,
+    {
+      label: string;
+      concurrency: number;
+      rates: number[];
+      peak: number[];
+      ready: number[];
+      sentinel: number[];
+      counters: Map<string, number[]>;
+    }
+  >();
+  private readonly latency = new Map<string, { label: string; p50: number[]; p99: number[] }>();
+
+  constructor(
+    private readonly suite: string,
+    private readonly jobs: number,
+    private readonly latencyJobs: number,
+  ) {}
+
+  /** Record one throughput round; returns the progress line. */
+  addThroughput(label: string, concurrency: number, report: ChildReport): string {
+    const key = `${label}@${concurrency}`;
+    const entry = this.throughput.get(key) ?? {
+      label,
+      concurrency,
+      rates: [],
+      peak: [],
+      ready: [],
+      sentinel: [],
+      counters: new Map<string, number[]>(),
+    };
+    const rate = this.jobs / report.seconds!;
+    entry.rates.push(rate);
+    entry.peak.push(report.workerPeakRss / MIB);
+    entry.ready.push(report.workerReadyRss / MIB);
+    if (report.sentinelPeakRss !== undefined) entry.sentinel.push(report.sentinelPeakRss / MIB);
+    for (const [name, value] of Object.entries(report.counters ?? {}))
+      entry.counters.set(name, [...(entry.counters.get(name) ?? []), value]);
+    this.throughput.set(key, entry);
+    return `${label} c=${concurrency}: ${Math.round(rate)} jobs/s, worker peak ${Math.round(report.workerPeakRss / MIB)} MiB`;
+  }
+
+  /** Record one latency round; returns the progress line. */
+  addLatency(label: string, report: ChildReport): string {
+    const entry = this.latency.get(label) ?? { label, p50: [], p99: [] };
+    entry.p50.push(percentile(report.latenciesMs!, 50));
+    entry.p99.push(percentile(report.latenciesMs!, 99));
+    this.latency.set(label, entry);
+    return `${label} latency p50 ${entry.p50.at(-1)!.toFixed(2)} ms, p99 ${entry.p99.at(-1)!.toFixed(1)} ms`;
+  }
+
+  /** Throughput rows first (in the order first recorded), then memory, counters, latency. */
+  rows(counterUnits: Record<string, { unit: string; notes: string }> = {}): BenchRow[] {
+    const rows: BenchRow[] = [];
+    const suite = this.suite;
+    for (const entry of this.throughput.values()) {
+      rows.push({
+        suite,
+        system: entry.label,
+        metric: `end to end c=${entry.concurrency}`,
+        unit: 'jobs/s',
+        values: entry.rates,
+        notes: `${this.jobs} pre-enqueued no-op jobs, one worker process, concurrency ${entry.concurrency}`,
+      });
+    }
+    for (const entry of this.throughput.values()) {
+      const c = entry.concurrency;
+      rows.push(
+        { suite, system: entry.label, metric: `worker peak RSS c=${c}`, unit: 'MiB', values: entry.peak },
+        {
+          suite,
+          system: entry.label,
+          metric: `worker RSS at ready c=${c}`,
+          unit: 'MiB',
+          values: entry.ready,
+        },
+      );
+      if (entry.sentinel.length > 0)
+        rows.push({
+          suite,
+          system: entry.label,
+          metric: `sentinel peak RSS c=${c}`,
+          unit: 'MiB',
+          values: entry.sentinel,
+          notes: 'the cluster supervisor process (broker connection, fetcher, monitor); peers have none',
+        });
+    }
+    for (const entry of this.throughput.values()) {
+      for (const [name, values] of entry.counters) {
+        const described = counterUnits[name];
+        rows.push({
+          suite,
+          system: entry.label,
+          metric: `${name} c=${entry.concurrency}`,
+          unit: described?.unit ?? '',
+          values,
+          ...(described ? { notes: described.notes } : {}),
+        });
+      }
+    }
+    for (const entry of this.latency.values()) {
+      const notes = `${this.latencyJobs} jobs, one every ${LATENCY_SPACING_MS} ms, idle worker c=1`;
+      rows.push(
+        { suite, system: entry.label, metric: 'enqueue→start p50', unit: 'ms', values: entry.p50, notes },
+        { suite, system: entry.label, metric: 'enqueue→start p99', unit: 'ms', values: entry.p99, notes },
+      );
+    }
+    return rows;
+  }
+}
+
+/** Jobs per throughput run and per latency run, scaled from --n as cluster-postgres does. */
+export function workloadSizes(n: number): { jobs: number; latencyJobs: number } {
+  return { jobs: Math.max(500, Math.round(n / 4)), latencyJobs: Math.max(100, Math.round(n / 20)) };
+}
