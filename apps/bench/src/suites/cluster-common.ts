@@ -64,6 +64,40 @@ export function rssSampler(read: () => number): { peak(): number; stop(): void }
   };
 }
 
+/** CPU time (user + system, µs) another process has used, from /proc (Linux; 10 ms ticks), 0 when gone. */
+export function cpuOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // Fields 14 and 15 of stat (utime, stime) are the 12th and 13th after the command name.
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1e6;
+  } catch {
+    return 0;
+  }
+}
+
+/** USER_HZ: 100 on every Linux build Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Counter names for CPU time per job, drained from the first start to the last end. */
+export const CPU_COUNTERS = {
+  worker: 'worker CPU per job',
+  sentinel: 'sentinel CPU per job',
+} as const;
+
+/** Units and notes for the counters every suite reports. */
+export const CPU_COUNTER_UNITS: Record<string, { unit: string; notes: string }> = {
+  [CPU_COUNTERS.worker]: {
+    unit: 'µs',
+    notes:
+      'user + system CPU of the worker process from the first start to the last end, ÷ jobs (/proc, 10 ms ticks)',
+  },
+  [CPU_COUNTERS.sentinel]: {
+    unit: 'µs',
+    notes: "user + system CPU of tasq's sentinel over the same span, ÷ jobs",
+  },
+};
+
 // ---------------------------------------------------------------- child processes
 
 /** What every child reports back to the suite. */
@@ -145,8 +179,13 @@ export async function runTasqCluster(
   let report: ChildReport;
   if (mode === 'throughput') {
     let firstStart: number | undefined;
+    let sentinelCpuAtStart = process.cpuUsage();
+    let workerCpuAtStart = 0;
     cluster.events.on('task-started', () => {
-      firstStart ??= performance.now();
+      if (firstStart !== undefined) return;
+      firstStart = performance.now();
+      sentinelCpuAtStart = process.cpuUsage();
+      workerCpuAtStart = cpuOf(workerPid);
     });
     await new Promise<void>((resolve) => {
       const check = () => cluster.stats.succeeded >= jobs && resolve();
@@ -154,7 +193,17 @@ export async function runTasqCluster(
       check();
     });
     const seconds = (performance.now() - firstStart!) / 1000;
-    report = { seconds, workerPeakRss: worker.peak(), workerReadyRss, sentinelPeakRss: sentinel.peak() };
+    const sentinelCpu = process.cpuUsage(sentinelCpuAtStart);
+    report = {
+      seconds,
+      workerPeakRss: worker.peak(),
+      workerReadyRss,
+      sentinelPeakRss: sentinel.peak(),
+      counters: {
+        [CPU_COUNTERS.worker]: (cpuOf(workerPid) - workerCpuAtStart) / jobs,
+        [CPU_COUNTERS.sentinel]: (sentinelCpu.user + sentinelCpu.system) / jobs,
+      },
+    };
   } else {
     const producer = await Tasq.open(config);
     const handles = [];
@@ -186,6 +235,8 @@ function workerFlags(): string[] {
  */
 export class PeerRun {
   private firstStart: number | undefined;
+  private cpuAtStart: NodeJS.CpuUsage | undefined;
+  private cpuAtEnd: NodeJS.CpuUsage | undefined;
   private lastEnd = 0;
   private count = 0;
   private readyRss = 0;
@@ -208,10 +259,16 @@ export class PeerRun {
   /** One job ran (a no-op): counted at its start and end, which are the same instant here. */
   handled(sentAt?: number): void {
     const now = performance.now();
-    this.firstStart ??= now;
+    if (this.firstStart === undefined) {
+      this.firstStart = now;
+      this.cpuAtStart = process.cpuUsage();
+    }
     if (sentAt !== undefined) this.latenciesMs.push(epochNow() - sentAt);
     this.lastEnd = now;
-    if (++this.count === this.jobs) this.finish();
+    if (++this.count === this.jobs) {
+      this.cpuAtEnd = process.cpuUsage(this.cpuAtStart);
+      this.finish();
+    }
   }
 
   report(): ChildReport {
@@ -220,6 +277,9 @@ export class PeerRun {
       latenciesMs: this.latenciesMs,
       workerPeakRss: this.sampler?.peak() ?? process.memoryUsage.rss(),
       workerReadyRss: this.readyRss,
+      ...(this.cpuAtEnd
+        ? { counters: { [CPU_COUNTERS.worker]: (this.cpuAtEnd.user + this.cpuAtEnd.system) / this.jobs } }
+        : {}),
     };
     this.sampler?.stop();
     return report;
@@ -342,6 +402,19 @@ export class Results {
     }
     return rows;
   }
+}
+
+/**
+ * The systems to run: all, or those named in TASQ_BENCH_SYSTEMS (comma-separated, e.g. "tasq" for a
+ * profile of tasq alone); a filtered run says so in a progress line.
+ */
+export function chosenSystems(context: { log(line: string): void }): (system: string) => boolean {
+  const names = process.env.TASQ_BENCH_SYSTEMS?.split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  if (!names || names.length === 0) return () => true;
+  context.log(`TASQ_BENCH_SYSTEMS: only ${names.join(', ')}`);
+  return (system) => names.includes(system);
 }
 
 /** Jobs per throughput run and per latency run, scaled from --n as cluster-postgres does. */

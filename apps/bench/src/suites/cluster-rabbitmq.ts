@@ -28,6 +28,8 @@ import type { BenchContext, BenchRow, BenchSuite } from '../harness.js';
 import {
   type ChildReport,
   childSpec,
+  CPU_COUNTER_UNITS,
+  chosenSystems,
   e2eNoop,
   epochNow,
   LATENCY_SPACING_MS,
@@ -275,6 +277,7 @@ export const suite: BenchSuite = {
     const { jobs, latencyJobs } = workloadSizes(context.n);
     const runId = randomBytes(3).toString('hex');
     const results = new Results('cluster-rabbitmq', jobs, latencyJobs);
+    const chosen = chosenSystems(context);
     const newSpec = (plan: Plan, mode: Spec['mode']): Spec => {
       const id = randomBytes(3).toString('hex');
       return {
@@ -295,18 +298,18 @@ export const suite: BenchSuite = {
       }
     };
     for (let round = 1; round <= context.rounds; round++) {
-      for (const plan of PLANS) {
+      for (const plan of PLANS.filter((entry) => chosen(entry.system))) {
         const report = await measure(plan, 'throughput');
         context.log(`round ${round} ${results.addThroughput(label(plan), plan.concurrency, report)}`);
       }
     }
     // tasq's latency is read back from the results (each handler returns its own enqueue→start time).
     for (let round = 1; round <= context.rounds; round++) {
-      for (const plan of LATENCY_PLANS) {
+      for (const plan of LATENCY_PLANS.filter((entry) => chosen(entry.system))) {
         const report = await measure(plan, 'latency');
         context.log(`round ${round} ${results.addLatency(label(plan), report)}`);
       }
     }
-    return results.rows();
+    return results.rows(CPU_COUNTER_UNITS);
   },
 };

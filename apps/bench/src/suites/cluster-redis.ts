@@ -28,6 +28,8 @@ import type { BenchContext, BenchRow, BenchSuite } from '../harness.js';
 import {
   type ChildReport,
   childSpec,
+  CPU_COUNTER_UNITS,
+  chosenSystems,
   e2eNoop,
   epochNow,
   LATENCY_SPACING_MS,
@@ -147,7 +149,7 @@ async function runTasqChild(spec: Spec): Promise<ChildReport> {
       'Redis commands per job': [...commands.values()].reduce((a, b) => a + b, 0) / spec.jobs,
     };
     for (const [name, count] of commands) counters[`  ${name} per job`] = count / spec.jobs;
-    report.counters = counters;
+    report.counters = { ...report.counters, ...counters };
   }
   return report;
 }
@@ -356,6 +358,7 @@ const PLANS: Plan[] = [
 const LATENCY_SYSTEMS: SystemName[] = ['tasq', 'bullmq', 'bee'];
 
 const COUNTERS = {
+  ...CPU_COUNTER_UNITS,
   'Redis round trips per job': {
     unit: 'per job',
     notes: "client-side count of tasq's ioredis calls (a pipeline = 1), cluster start to stop, ÷ jobs",
@@ -375,6 +378,7 @@ export const suite: BenchSuite = {
     const { jobs, latencyJobs } = workloadSizes(context.n);
     const runId = randomBytes(3).toString('hex');
     const results = new Results('cluster-redis', jobs, latencyJobs);
+    const chosen = chosenSystems(context);
     const newSpec = (system: SystemName, mode: Spec['mode'], concurrency: number): Spec => {
       const id = randomBytes(3).toString('hex');
       return {
@@ -387,7 +391,7 @@ export const suite: BenchSuite = {
       };
     };
     for (let round = 1; round <= context.rounds; round++) {
-      for (const plan of PLANS) {
+      for (const plan of PLANS.filter((entry) => chosen(entry.system))) {
         const spec = newSpec(plan.system, 'throughput', plan.concurrency);
         try {
           await preload(spec);
@@ -406,7 +410,7 @@ export const suite: BenchSuite = {
       }
     }
     for (let round = 1; round <= context.rounds; round++) {
-      for (const system of LATENCY_SYSTEMS) {
+      for (const system of LATENCY_SYSTEMS.filter(chosen)) {
         const spec = newSpec(system, 'latency', 1);
         try {
           await prepareEmpty(spec);
