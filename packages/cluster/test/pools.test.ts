@@ -1,6 +1,7 @@
 /**
  * The other pools (worker threads, inline) and the health probe, on a real SQLite file.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFor, type Database, eventually, runCluster, sqliteDatabase } from './support.js';
@@ -38,6 +39,40 @@ describe('pools', () => {
       expect(cluster.workers()[0]?.kind).toBe('inline');
       const jobs = await Promise.all([1, 2, 3].map((n) => cluster.tasq.enqueueByName('test.add', [n, n])));
       expect(await Promise.all(jobs.map((job) => job.result({ timeout: 10_000 })))).toEqual([2, 4, 6]);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
+
+describe('queues', () => {
+  it('consumes several queues, with a rate limit on one of them', async () => {
+    const config = configFor(database, {
+      concurrency: 4,
+      bulk: 4,
+      queues: ['fast-lane', 'slow-lane'],
+      rateLimits: { 'queue:slow-lane': '5/s' },
+    });
+    const cluster = await runCluster(config);
+    try {
+      const stamps = path.join(database.folder, 'slow-lane-stamps.txt');
+      const fast = await Promise.all(
+        [1, 2, 3].map((n) => cluster.tasq.enqueueByName('test.add', [n, 0], { queue: 'fast-lane' })),
+      );
+      const slow = await Promise.all(
+        Array.from({ length: 9 }, () =>
+          cluster.tasq.enqueueByName('test.stamp', [stamps], { queue: 'slow-lane' }),
+        ),
+      );
+      expect(await Promise.all(fast.map((job) => job.result({ timeout: 10_000 })))).toEqual([1, 2, 3]);
+      for (const job of slow) await job.result({ timeout: 10_000 });
+      const times = readFileSync(stamps, 'utf8')
+        .trim()
+        .split('\n')
+        .map(Number)
+        .sort((a, b) => a - b);
+      // A burst of 5, then 5 per second: the 9th cannot be reserved before 0.8 s.
+      expect(times[8]! - times[0]!).toBeGreaterThanOrEqual(700);
     } finally {
       await cluster.stop();
     }
