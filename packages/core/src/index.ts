@@ -21,6 +21,7 @@ export { CONFIG_FILE_NAMES, findConfigFile, loadConfig, readConfigFile } from '.
 export {
   applyEnvironment,
   type BrokerSelection,
+  type ConfiguredSchedule,
   INSECURE_DEVELOPMENT_SECRET,
   type ResolvedConfig,
   resolveConfig,

@@ -122,6 +122,65 @@ describe('configuration', () => {
     );
   });
 
+  it('checks schedules from the configuration, naming the schedule', () => {
+    const config = resolveConfig(
+      {
+        timeZone: 'Europe/Berlin',
+        schedules: {
+          nightly: { task: 'reports.build', args: ['daily'], cron: '0 3 * * *', job: { queue: 'reports' } },
+          sweep: { task: 'cache.sweep', kind: 'minutes', minutes: 5, start: '2030-01-01T00:00:00Z' },
+        },
+      },
+      { env: {} },
+    );
+    expect(config.schedules.nightly).toEqual({
+      task: 'reports.build',
+      args: ['daily'],
+      options: { name: 'nightly', cron: '0 3 * * *', job: { queue: 'reports' } },
+    });
+    expect(config.schedules.sweep?.options.start).toBe(Date.UTC(2030, 0, 1));
+    const error = (() => {
+      try {
+        resolveConfig(
+          {
+            schedules: {
+              bad: { task: 'x', cron: '61 * * * *' },
+              zone: { task: 'x', kind: 'daily', timeZone: 'Mars/Olympus' },
+              when: { task: 'x', start: 'tomorrow' },
+              typo: { task: 'x', every: 5 },
+            },
+          },
+          { env: {} },
+        );
+      } catch (caught) {
+        return caught as ConfigError;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    const issues = error!.issues.join('\n');
+    expect(issues).toMatch(/unknown option schedules\.typo\.every/);
+    const valid = (() => {
+      try {
+        resolveConfig(
+          {
+            schedules: {
+              bad: { task: 'x', cron: '61 * * * *' },
+              zone: { task: 'x', kind: 'daily', timeZone: 'Mars/Olympus' },
+              when: { task: 'x', start: 'tomorrow' },
+            },
+          },
+          { env: {} },
+        );
+      } catch (caught) {
+        return (caught as ConfigError).issues;
+      }
+    })();
+    expect(valid).toHaveLength(3);
+    expect(valid![0]).toMatch(/^schedules\.bad: /);
+    expect(valid![1]).toMatch(/^schedules\.zone: unknown time zone "Mars\/Olympus"/);
+    expect(valid![2]).toBe('schedules.when.start: "tomorrow" is not an ISO date-time');
+  });
+
   it('merges an alt cluster over the root and rejects an unknown one', () => {
     const input = {
       timeout: 60,

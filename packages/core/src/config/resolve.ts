@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from '../duration.js';
 import { ConfigError } from '../errors.js';
+import { defineSchedule, type ScheduleOptions } from '../schedule/schedule-definition.js';
 import { configSchema, defaultWorkers, type TasqConfigInput } from './schema.js';
 
 /** The development secret used when none is configured; `tasq check` warns about it. */
@@ -62,8 +63,18 @@ export interface ResolvedConfig {
   broker: BrokerSelection;
   resultBackend?: { module: string; options: Record<string, unknown> };
   errorReporter?: { module: string; options: Record<string, unknown> };
+  /** Schedules from the configuration, by name (checked: cron syntax, zone, kind, repeats). */
+  schedules: Record<string, ConfiguredSchedule>;
   /** The validated input, for tools that show it. */
   input: TasqConfigInput;
+}
+
+/** A schedule of the `schedules` option, ready for `defineSchedule(task, args, options)`. */
+export interface ConfiguredSchedule {
+  task: string;
+  args: unknown[];
+  /** Includes `name`; `start` is in epoch milliseconds. */
+  options: ScheduleOptions & { name: string };
 }
 
 const SHORTHANDS: Record<string, string> = {
@@ -146,6 +157,8 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
   const secretInput = config.secret ?? env.TASQ_SECRET;
   const secrets = secretInput === undefined ? [INSECURE_DEVELOPMENT_SECRET] : [secretInput].flat();
   const queue = config.queue ?? 'default';
+  const timeZone = effective.timeZone ?? 'UTC';
+  const schedules = checkSchedules(config.schedules ?? {}, timeZone, issues);
   if (issues.length > 0) throw new ConfigError(issues, options.source);
 
   return {
@@ -161,7 +174,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
     maxRssBytes: effective.maxRss === undefined ? undefined : parseSizeBytes(effective.maxRss),
     timeoutMs,
     softTimeoutMs,
-    timeZone: effective.timeZone ?? 'UTC',
+    timeZone,
     ackFailures: effective.ackFailures ?? false,
     maxAttempts: effective.maxAttempts ?? 0,
     retryMs,
@@ -195,6 +208,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
     errorReporter: config.errorReporter
       ? { module: config.errorReporter.module, options: config.errorReporter.options ?? {} }
       : undefined,
+    schedules,
     input: config,
   };
 }
@@ -219,6 +233,40 @@ function selectBroker(config: TasqConfigInput, issues: string[]): BrokerSelectio
   }
   if (key === 'mongo' && config.mongoDb) options.database = config.mongoDb;
   return { module: SHORTHANDS[key]!, options, source: key };
+}
+
+function checkSchedules(
+  entries: NonNullable<TasqConfigInput['schedules']>,
+  defaultTimeZone: string,
+  issues: string[],
+): Record<string, ConfiguredSchedule> {
+  const schedules: Record<string, ConfiguredSchedule> = {};
+  for (const [name, entry] of Object.entries(entries)) {
+    const { task, args = [], start, job, ...rule } = entry;
+    let startMs: number | undefined;
+    if (typeof start === 'string') {
+      startMs = Date.parse(start);
+      if (Number.isNaN(startMs)) {
+        issues.push(`schedules.${name}.start: "${start}" is not an ISO date-time`);
+        continue;
+      }
+    } else startMs = start;
+    const options: ConfiguredSchedule['options'] = {
+      name,
+      ...rule,
+      ...(startMs !== undefined ? { start: startMs } : {}),
+      ...(job !== undefined ? { job } : {}),
+    };
+    try {
+      // Checked here so a bad cron or zone stops `tasq check` and the cluster at start, naming the key.
+      defineSchedule(task, args, options, Date.now(), defaultTimeZone);
+    } catch (error) {
+      issues.push(`schedules.${name}: ${(error as Error).message}`);
+      continue;
+    }
+    schedules[name] = { task, args, options };
+  }
+  return schedules;
 }
 
 function show(value: number | string): string {

@@ -17,6 +17,40 @@ const rate = z.string().refine((value) => parseRate(value) !== undefined, {
   message: 'must be a rate like "100/s", "10/m" or "1000/h"',
 });
 const positiveInt = z.number().int().positive();
+const scheduleKind = z.enum([
+  'once',
+  'minutes',
+  'hourly',
+  'daily',
+  'weekly',
+  'biweekly',
+  'monthly',
+  'bimonthly',
+  'quarterly',
+  'yearly',
+  'cron',
+]);
+
+/** One schedule of the `schedules` option; the cluster creates or updates it by name at start. */
+export const scheduleEntry = z.strictObject({
+  /** Task name to enqueue. */
+  task: z.string().min(1),
+  args: z.array(z.unknown()).optional(),
+  /** Five fields, or six with seconds first. Implies kind `cron`. */
+  cron: z.string().min(1).optional(),
+  kind: scheduleKind.optional(),
+  /** For kind `minutes`. */
+  minutes: positiveInt.optional(),
+  /** IANA zone; default: the configuration's `timeZone`. */
+  timeZone: z.string().min(1).optional(),
+  /** Runs in total; -1 forever (the default, except for `once`). */
+  repeats: z.number().int().optional(),
+  /** First run (not for cron): an ISO date-time or epoch milliseconds. Default: when it is created. */
+  start: z.union([z.string().min(1), z.number()]).optional(),
+  paused: z.boolean().optional(),
+  /** Enqueue options of every run: queue, priority, timeout... */
+  job: z.record(z.string(), z.unknown()).optional(),
+});
 const connection = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
 
 /** Options a cluster reads; `altClusters` entries override any of them. */
@@ -107,6 +141,13 @@ export const configShape = {
   /** Where results are stored; default: the broker package's own backend. */
   resultBackend: z
     .strictObject({ class: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() })
+    .optional(),
+  /** Schedules by name, created or updated by every cluster at start (`tasq.schedule` from configuration). */
+  schedules: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 letters, digits, "_", "-", "." or ":"'),
+      scheduleEntry,
+    )
     .optional(),
   /** Plugin called for every failed attempt. */
   errorReporter: z
