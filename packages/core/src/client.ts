@@ -24,6 +24,7 @@ import type { BrokerPlugin, PluginContext } from './plugin.js';
 import type { ResultBackend, TaskResult } from './result-backend.js';
 import { defineSchedule, type ScheduleOptions } from './schedule/schedule-definition.js';
 import { Scheduler, type SchedulerOptions } from './schedule/scheduler.js';
+import type { RateLimiter } from './rate-limiter.js';
 import type { ScheduleRecord, ScheduleStore } from './schedule-store.js';
 import { defaultRegistry, type Signature, type Task, type TaskRegistry } from './task.js';
 import {
@@ -89,6 +90,7 @@ export class Tasq {
   private readonly plugin: BrokerPlugin;
   private readonly context: PluginContext;
   private scheduleStore: Promise<ScheduleStore> | undefined;
+  private sharedRateLimiter: Promise<RateLimiter | undefined> | undefined;
 
   private constructor(
     config: ResolvedConfig,
@@ -398,6 +400,20 @@ export class Tasq {
     return record;
   }
 
+  /**
+   * The broker package's cluster-wide rate limiter (opened on first use), or undefined when the package
+   * offers none (limits are then enforced per cluster). Closed with the client.
+   */
+  rateLimiter(): Promise<RateLimiter | undefined> {
+    if (!this.sharedRateLimiter) {
+      const create = this.plugin.createRateLimiter;
+      this.sharedRateLimiter = create
+        ? Promise.resolve(create.call(this.plugin, this.config.broker.options, this.context))
+        : Promise.resolve(undefined);
+    }
+    return this.sharedRateLimiter;
+  }
+
   /** A scheduler wired to this client's store, result backend and broker; the cluster starts it. */
   async createScheduler(owner: string, options: Partial<SchedulerOptions> = {}): Promise<Scheduler> {
     return new Scheduler({
@@ -423,7 +439,13 @@ export class Tasq {
     if (this.closed) return;
     this.closed = true;
     const store = this.scheduleStore?.then((s) => s.close());
-    await Promise.allSettled([this.broker.close(), this.results.close(), ...(store ? [store] : [])]);
+    const limiter = this.sharedRateLimiter?.then((l) => l?.close());
+    await Promise.allSettled([
+      this.broker.close(),
+      this.results.close(),
+      ...(store ? [store] : []),
+      ...(limiter ? [limiter] : []),
+    ]);
   }
 
   /** Idempotency by job id: only the first enqueue of an id that the caller chose goes out. */
