@@ -17,6 +17,7 @@ import {
 import type { ClusterEmitter, ClusterStats } from './runtime/events.js';
 import { type HealthReport, healthOf, startHealthServer } from './runtime/health.js';
 import { withResolvableModules } from './runtime/broker-modules.js';
+import type { ClusterSchedulerOptions } from './runtime/cluster-scheduler.js';
 import { Sentinel, type WorkerInfo } from './runtime/sentinel.js';
 import { loadTasks } from './worker/worker-runtime.js';
 
@@ -38,6 +39,8 @@ export interface StartClusterOptions {
   workerExecArgv?: string[];
   /** Use this client instead of opening one (it is closed when the cluster stops). */
   tasq?: Tasq;
+  /** The scheduler's leader lease (default 10 s) and tick (default 1 s), when `scheduler` is on. */
+  scheduler?: ClusterSchedulerOptions;
 }
 
 export interface ClusterHandle {
@@ -48,6 +51,12 @@ export interface ClusterHandle {
   readonly tasq: Tasq;
   /** The health probe's port, when one was asked for. */
   readonly healthPort?: number;
+  /** This cluster's identity, `name@host:pid`: the owner of the scheduler's leader lock. */
+  readonly identity: string;
+  /** `shared` when rate limits hold across clusters (the broker offers a limiter), else `cluster`. */
+  readonly rateLimitScope: 'cluster' | 'shared';
+  /** True while this cluster's scheduler is the leader (the one that enqueues scheduled runs). */
+  isSchedulerLeader(): boolean;
   workers(): WorkerInfo[];
   health(): HealthReport;
   /** Graceful stop: stop fetching, release what was not started, drain for `timeoutMs` (default stopTimeout). */
@@ -77,6 +86,7 @@ export async function startCluster(
     ...(registry ? { registry } : {}),
     ...(options.reserveWaitMs !== undefined ? { reserveWaitMs: options.reserveWaitMs } : {}),
     ...(options.workerExecArgv ? { workerExecArgv: options.workerExecArgv } : {}),
+    ...(options.scheduler ? { scheduler: options.scheduler } : {}),
   });
   try {
     await sentinel.start();
@@ -112,6 +122,9 @@ export async function startCluster(
     stats: sentinel.stats,
     tasq,
     ...(server ? { healthPort: (server.address() as AddressInfo).port } : {}),
+    identity: sentinel.identity,
+    rateLimitScope: sentinel.rateLimitScope,
+    isSchedulerLeader: () => sentinel.isSchedulerLeader,
     workers: () => sentinel.workerInfo(),
     health,
     stop: async (stopOptions) => {

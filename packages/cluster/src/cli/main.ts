@@ -8,6 +8,7 @@ import {
   queueCommand,
   resultCommand,
 } from './command-client.js';
+import { scheduleCommand } from './command-schedule.js';
 import type { CommandIo } from './common.js';
 import { exitCodeOf, oneLine, UsageError } from './errors.js';
 
@@ -19,6 +20,7 @@ const commands: Record<string, (argv: string[], io: CommandIo) => Promise<number
   queue: queueCommand,
   migrate: migrateCommand,
   check: checkCommand,
+  schedule: scheduleCommand,
 };
 
 export const mainHelp = `Usage: tasq COMMAND [options]
@@ -31,6 +33,8 @@ Commands:
   queue size|purge QUEUE       count or empty a queue
   migrate                      apply the broker's database migrations
   check                        validate the configuration and connect to the broker and backend
+  schedule add|list|remove|pause|resume|run-now
+                               periodic jobs: create, show (next run), pause, run one now
 
 Run "tasq COMMAND --help" for a command's options.`;
 

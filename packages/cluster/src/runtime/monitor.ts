@@ -18,6 +18,7 @@ import {
   type Tasq,
 } from '@tasq/core';
 import type { ClusterEmitter, ClusterStats } from './events.js';
+import type { FailureReporting } from './failure-reporting.js';
 import type { HeldPackage } from './held-package.js';
 import { decideOutcome, type OutcomeSettings } from './outcome.js';
 
@@ -38,6 +39,8 @@ export class Monitor {
   private readonly pending = new Set<Promise<void>>();
   private lastPruneAt = 0;
   private pruning: Promise<void> | undefined;
+  /** The configured error reporter, told about every failed attempt (set at start). */
+  reporting: FailureReporting | undefined;
 
   constructor(private readonly options: MonitorOptions) {
     this.broker = options.tasq.broker;
@@ -143,6 +146,8 @@ export class Monitor {
         final: decision.final,
         action: action.kind,
       });
+      // Final only when nothing changed the decision (a failed save releases the job: it runs again).
+      this.reporting?.report(entry, result, decision.final && action === decision.action);
     }
 
     switch (action.kind) {

@@ -11,8 +11,10 @@ import {
   defaultRegistry,
   LeaseLostError,
   type Logger,
+  loadErrorReporter,
   PackageRejectedError,
   type ResolvedConfig,
+  type Scheduler,
   type TaskRegistry,
   type TaskResult,
   type Tasq,
@@ -24,7 +26,9 @@ import {
   type WorkerHandle,
 } from '../pool/worker-handle.js';
 import type { FromWorker, RunOrder, WorkerSettings } from '../worker/protocol.js';
+import { type ClusterSchedulerOptions, clusterIdentity, startClusterScheduler } from './cluster-scheduler.js';
 import { ClusterEmitter, type ClusterStats, emptyStats } from './events.js';
+import { FailureReporting } from './failure-reporting.js';
 import { describeRef, type HeldPackage } from './held-package.js';
 import { Monitor } from './monitor.js';
 import { RateLimits } from './rate-limiter.js';
@@ -39,6 +43,8 @@ export interface SentinelOptions {
   reserveWaitMs?: number;
   /** Node flags for worker processes. Default: the sentinel's own (without --inspect). */
   workerExecArgv?: string[];
+  /** Leader lease and tick of the scheduler (when `scheduler` is on). */
+  scheduler?: ClusterSchedulerOptions;
 }
 
 interface WorkerSlot {
@@ -77,6 +83,10 @@ export const HARD_RSS_FACTOR = 2;
 export class Sentinel {
   readonly events = new ClusterEmitter();
   readonly stats: ClusterStats = emptyStats();
+  /** This cluster's identity (`name@host:pid`): the scheduler's lock owner. */
+  readonly identity: string;
+  private scheduler: Scheduler | undefined;
+  private reporting: FailureReporting | undefined;
   private readonly monitor: Monitor;
   private readonly rateLimits: RateLimits;
   private readonly buffer: HeldPackage[] = [];
@@ -110,6 +120,7 @@ export class Sentinel {
     readonly tasq: Tasq,
     private readonly options: SentinelOptions,
   ) {
+    this.identity = clusterIdentity(config);
     this.rateLimits = new RateLimits(config.rateLimits, options.clock);
     this.monitor = new Monitor({
       tasq,
@@ -142,15 +153,53 @@ export class Sentinel {
     return this.stopping;
   }
 
-  /** Start the workers (waiting until each has imported the tasks), then fetching. */
+  /** True while this cluster's scheduler holds the leader lock (it alone enqueues scheduled runs). */
+  get isSchedulerLeader(): boolean {
+    return this.scheduler?.isLeader ?? false;
+  }
+
+  /** `shared` when rate limits hold across clusters (the broker's limiter), else `cluster`. */
+  get rateLimitScope(): 'cluster' | 'shared' {
+    return this.rateLimits.scope;
+  }
+
+  /** Error reports the reporter could not take. */
+  get reporterFailures(): number {
+    return this.reporting?.reporterFailures ?? 0;
+  }
+
+  /**
+   * Load the error reporter, start the workers (waiting until each has imported the tasks), choose the
+   * rate-limit scope, write the configured schedules and start the scheduler, then fetching.
+   */
   async start(): Promise<void> {
+    const { logger, cwd } = this.options;
+    if (this.config.errorReporter) {
+      const { reporter, wantsArgs } = await loadErrorReporter(this.config.errorReporter, logger, cwd);
+      this.reporting = new FailureReporting(reporter, wantsArgs, this.config.cluster, logger);
+      this.monitor.reporting = this.reporting;
+    }
     const starting: Promise<void>[] = [];
     for (let i = 0; i < this.config.workers; i++) starting.push(this.spawnWorker());
     const results = await Promise.allSettled(starting);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) {
+    try {
+      if (failure) throw failure.reason;
+      // Every worker has said which tasks carry their own rateLimit: the limits are all known now.
+      if (!this.rateLimits.empty) {
+        const limiter = await this.tasq.rateLimiter();
+        if (limiter) this.rateLimits.share(limiter, () => this.dispatch(), logger);
+      }
+      if (this.config.scheduler) {
+        this.scheduler = await startClusterScheduler(this.tasq, this.identity, {
+          ...this.options.scheduler,
+          logger,
+        });
+      }
+    } catch (error) {
       for (const slot of this.workers.values()) slot.handle.kill();
-      throw failure.reason;
+      await this.reporting?.close();
+      throw error;
     }
     this.guardTimer = setInterval(() => this.guard(), this.config.guardCycleMs);
     if (this.tasq.broker.capabilities.extend) {
@@ -619,13 +668,18 @@ export class Sentinel {
       }
       const slot = this.pickWorker();
       if (!slot) break;
-      const limiter = this.rateLimits.forTask(entry.pkg.name);
-      if (limiter && limiter.take(1) === 0) {
-        waitForTokensMs =
-          waitForTokensMs === 0 ? limiter.waitMs() : Math.min(waitForTokensMs, limiter.waitMs());
+      const gates = this.rateLimits.gatesFor(entry.pkg.name, entry.delivery.queue);
+      // Ask every gate (no short-circuit): a shared gate starts fetching its token when asked.
+      const ready = gates.map((gate) => gate.ready());
+      if (ready.includes(false)) {
+        for (const gate of gates) {
+          const wait = gate.waitMs();
+          if (wait > 0) waitForTokensMs = waitForTokensMs === 0 ? wait : Math.min(waitForTokensMs, wait);
+        }
         i++;
         continue;
       }
+      for (const gate of gates) gate.consume();
       this.buffer.splice(i, 1);
       const order = this.startRun(entry, slot);
       let list = orders.get(slot);
@@ -730,6 +784,8 @@ export class Sentinel {
     const timeoutMs = options.timeoutMs ?? this.config.stopTimeoutMs;
     this.events.emit('cluster-stopping', { reason });
     this.stopped = (async () => {
+      // The scheduler stops first and gives leadership up, so another cluster takes over at once.
+      const schedulerStopped = this.scheduler?.stop();
       this.fetchControl.abort();
       clearInterval(this.guardTimer);
       clearTimeout(this.respawnTimer);
@@ -762,6 +818,9 @@ export class Sentinel {
       await this.retireAll();
       await this.monitor.drain();
       clearInterval(this.leaseTimer);
+      this.rateLimits.close();
+      await schedulerStopped;
+      await this.reporting?.close();
       await this.tasq.close();
       this.events.emit('cluster-stopped', { reason, forced });
     })();
