@@ -127,7 +127,9 @@ describe('error reporter', () => {
       expect(failures).toHaveLength(1);
       expect(failures[0]!.final).toBe(true);
       expect(failures[0]).not.toHaveProperty('args');
-      expect(warnings.filter((w) => w.startsWith('error reporter failed: the reporter is broken'))).toHaveLength(1);
+      expect(
+        warnings.filter((w) => w.startsWith('error reporter failed: the reporter is broken')),
+      ).toHaveLength(1);
     } finally {
       await cluster.stop();
     }

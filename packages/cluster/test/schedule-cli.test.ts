@@ -70,7 +70,9 @@ describe('tasq schedule', () => {
     expect(sweep!.nextRun).toMatch(/GMT-[45] \(America\/New_York\)$/);
 
     const table = tasq(['list']).out.split('\n');
-    expect(table[0]).toMatch(/^NAME\s+TASK\s+RULE\s+NEXT RUN \(ZONE\)\s+NEXT RUN \(UTC\)\s+REPEATS LEFT\s+PAUSED$/);
+    expect(table[0]).toMatch(
+      /^NAME\s+TASK\s+RULE\s+NEXT RUN \(ZONE\)\s+NEXT RUN \(UTC\)\s+REPEATS LEFT\s+PAUSED$/,
+    );
     expect(table[1]).toMatch(/^nightly\s+test\.add\s+cron 0 3 \* \* \*\s+.*\s+forever\s+no$/);
     expect(table[2]).toMatch(/^sweep\s+test\.noop\s+weekly\s+.*\s+3\s+no$/);
 
@@ -107,11 +109,20 @@ describe('tasq schedule', () => {
       [['add', 'x', 'test.noop', '--cron', '61 * * * *'], /^tasq: invalid cron expression "61 \* \* \* \*"/],
       [['add', 'x', 'test.noop', '--kind', 'fortnightly'], /^tasq: unknown schedule kind "fortnightly"/],
       [['add', 'x', 'test.noop', '--kind', 'minutes'], /^tasq: kind "minutes" needs `minutes`/],
-      [['add', 'x', 'test.noop', '--kind', 'daily', '--tz', 'Mars/Olympus'], /unknown time zone "Mars\/Olympus"/],
+      [
+        ['add', 'x', 'test.noop', '--kind', 'daily', '--tz', 'Mars/Olympus'],
+        /unknown time zone "Mars\/Olympus"/,
+      ],
       [['add', 'x', 'test.noop', '--kind', 'daily', '--repeats', '0'], /repeats must be -1 \(forever\)/],
-      [['add', 'x', 'test.noop', '--kind', 'daily', '--start', 'soon'], /^tasq: --start must be an ISO date-time/],
+      [
+        ['add', 'x', 'test.noop', '--kind', 'daily', '--start', 'soon'],
+        /^tasq: --start must be an ISO date-time/,
+      ],
       [['add', 'x', 'test.noop', '[1,'], /^tasq: ARGS_JSON is not valid JSON/],
-      [['add', 'nightly', 'test.noop', '--kind', 'daily'], /^tasq: a schedule named "nightly" already exists$/],
+      [
+        ['add', 'nightly', 'test.noop', '--kind', 'daily'],
+        /^tasq: a schedule named "nightly" already exists$/,
+      ],
       [['pause', 'missing'], /^tasq: no schedule named "missing"$/],
       [['run-now'], /^tasq: schedule run-now needs a schedule NAME$/],
       [['list', '--cron', '* * * * *'], /^tasq: --cron applies to "schedule add" only$/],

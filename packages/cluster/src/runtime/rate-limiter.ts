@@ -82,7 +82,8 @@ export class TokenBucket implements StartGate {
 class SharedGate implements StartGate {
   private granted = 0;
   private inFlight = false;
-  private retryAt = 0;
+  /** Refused: waiting out `retryInMs` before asking again. */
+  private waiting = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -110,8 +111,7 @@ class SharedGate implements StartGate {
   }
 
   private request(): void {
-    const { clock } = this.owner;
-    if (this.inFlight || this.owner.closed || clock.now() < this.retryAt) return;
+    if (this.inFlight || this.waiting || this.owner.closed) return;
     this.inFlight = true;
     this.owner.limiter
       .tryTake(this.key, this.limit, 1)
@@ -132,16 +132,19 @@ class SharedGate implements StartGate {
   }
 
   private pause(ms: number): void {
-    this.retryAt = this.owner.clock.now() + ms;
+    this.waiting = true;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.owner.wake(), ms);
+    // A timer, not a clock comparison: timers may fire a millisecond before Date.now() says they should.
+    this.timer = setTimeout(() => {
+      this.waiting = false;
+      this.owner.wake();
+    }, ms);
     this.timer.unref?.();
   }
 }
 
 interface SharedLimiter {
   limiter: RateLimiter;
-  clock: Clock;
   wake: () => void;
   failed: (key: string, error: unknown) => void;
   closed: boolean;
@@ -187,7 +190,6 @@ export class RateLimits {
     let failures = 0;
     this.shared = {
       limiter,
-      clock: this.clock,
       wake,
       closed: false,
       failed: (key, error) => {

@@ -1,0 +1,105 @@
+/**
+ * Cluster-wide rate limits: two cluster processes on Redis share one limit through the broker's rate
+ * limiter, so together they never start more tasks than the limit allows.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveConfig, Tasq } from '@tasq/core';
+import { requireService } from '@tasq/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Database, eventually, sqliteDatabase, tasksModule } from './support.js';
+
+const runner = fileURLToPath(new URL('./fixtures/run-cluster.mjs', import.meta.url));
+const redisUrl = process.env.TASQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const skipReason = await requireService('Redis at 127.0.0.1:6379', () => ping(redisUrl));
+
+/** PING over a plain socket: the probe needs no client library. */
+function ping(url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: hostname, port: Number(port || 6379) });
+    socket.setTimeout(3_000, () => socket.destroy(new Error('no answer within 3 s')));
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => {
+      socket.end();
+      if (data.toString().startsWith('+PONG')) resolve();
+      else reject(new Error(`unexpected answer ${data.toString().trim()}`));
+    });
+  });
+}
+
+const LIMIT = 20;
+const JOBS = 60;
+
+describe.skipIf(skipReason !== undefined)(`cluster-wide rate limit on Redis ${skipReason ?? ''}`, () => {
+  let folder: Database;
+  const children: ChildProcess[] = [];
+
+  beforeAll(() => {
+    folder = sqliteDatabase();
+  });
+  afterAll(async () => {
+    for (const child of children) child.kill('SIGKILL');
+    await folder.cleanup();
+  });
+
+  it(`holds ${LIMIT}/s across two clusters`, async () => {
+    const stamps = path.join(folder.folder, 'stamps');
+    const input = {
+      redis: { url: redisUrl, prefix: `tasq-cluster-test-${randomBytes(4).toString('hex')}` },
+      tasks: [tasksModule],
+      secret: 'rate-limit-test-secret',
+      pool: 'inline' as const,
+      workers: 1,
+      concurrency: 10,
+      bulk: 10,
+      scheduler: false,
+      rateLimits: { 'test.stamp-pid': `${LIMIT}/s` },
+    };
+    const configFile = path.join(folder.folder, 'tasq.config.json');
+    writeFileSync(configFile, JSON.stringify(input));
+    const started: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const child = spawn(process.execPath, [runner, configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+      child.stdout!.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString('utf8').split('\n')) {
+          if (line.includes('"cluster started"')) started.push(JSON.parse(line).rateLimits);
+        }
+      });
+      children.push(child);
+    }
+    await eventually(() => started.length === 2, 20_000, 'both clusters');
+    expect(started).toEqual(['shared', 'shared']);
+
+    const client = await Tasq.open(resolveConfig(input, { env: {} }));
+    try {
+      await Promise.all(Array.from({ length: JOBS }, () => client.enqueueByName('test.stamp-pid', [stamps])));
+    } finally {
+      await client.close();
+    }
+    const runs = await eventually(
+      () => {
+        const lines = readFileSync(stamps, { encoding: 'utf8', flag: 'a+' }).split('\n').filter(Boolean);
+        return lines.length >= JOBS ? lines : undefined;
+      },
+      15_000,
+      'every job',
+    );
+    const times = runs.map((line) => Number(line.split(' ')[0])).sort((a, b) => a - b);
+    const pids = new Set(runs.map((line) => line.split(' ')[1]));
+    expect(pids.size).toBe(2);
+    // A token bucket of LIMIT per second allows at most LIMIT + LIMIT × (seconds between them) starts in any
+    // stretch of time; 2 starts of slack for the time between taking a token and the task's first line.
+    for (let i = 0; i < times.length; i++) {
+      for (let j = i + 1; j < times.length; j++) {
+        const allowed = LIMIT + ((times[j]! - times[i]!) * LIMIT) / 1000 + 2;
+        expect(j - i + 1, `starts between ${i} and ${j}`).toBeLessThanOrEqual(allowed);
+      }
+    }
+  });
+});
