@@ -115,6 +115,11 @@ describe('client', () => {
     expect((await tasq.broker.size('default')).ready).toBe(1);
   });
 
+  it('has no cluster-wide rate limiter when the broker package offers none', async () => {
+    const tasq = await client();
+    expect(await tasq.rateLimiter()).toBeUndefined();
+  });
+
   it('refuses a priority on a broker without priorities before sending anything', async () => {
     const tasq = await client();
     const plain = new MemoryBroker();
