@@ -107,6 +107,7 @@ export class Sentinel {
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private forceKill: (() => void) | undefined;
+  private killRequested = false;
   private spawnFailures = 0;
   private respawnTimer: NodeJS.Timeout | undefined;
   private readonly workerSettings: WorkerSettings;
@@ -801,6 +802,7 @@ export class Sentinel {
       let forced = false;
       const drained = this.waitUntilIdle();
       const deadline = new Promise<'deadline'>((resolve) => {
+        if (this.killRequested) return resolve('deadline');
         const timer = setTimeout(() => resolve('deadline'), timeoutMs);
         drained.finally(() => clearTimeout(timer));
         this.forceKill = () => {
@@ -829,6 +831,9 @@ export class Sentinel {
 
   /** A second signal: kill running tasks now (their deliveries are released) and finish stopping. */
   kill(): Promise<void> {
+    // The second signal may come while the first is still giving back prefetched packages, before the
+    // drain deadline exists: the flag makes that deadline expire at once.
+    this.killRequested = true;
     const stopping = this.stop({ timeoutMs: 0, reason: 'killed' });
     this.forceKill?.();
     return stopping;
