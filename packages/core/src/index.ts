@@ -27,7 +27,7 @@ export {
   resolveConfig,
   toEnvName,
 } from './config/resolve.js';
-export { configSchema, type TasqConfigInput } from './config/schema.js';
+export { configSchemas, type TasqConfigInput } from './config/schema.js';
 export * from './duration.js';
 export * from './error-reporter.js';
 export * from './errors.js';

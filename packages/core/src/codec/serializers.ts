@@ -2,7 +2,8 @@
  * Serializers turn a task package (a plain object of values) into bytes and back. The name travels in
  * every frame, so a consumer knows which one to use; a user's own serializer registers under its name.
  */
-import { Packr } from 'msgpackr';
+import { createRequire } from 'node:module';
+import type { Packr } from 'msgpackr';
 import { PackageRejectedError } from '../errors.js';
 import { decodeJsonValue, encodeJsonValue } from './json-value.js';
 
@@ -33,16 +34,22 @@ export const jsonSerializer: Serializer = {
 };
 
 // structuredClone mode keeps Map, Set, Date, BigInt and typed arrays; msgpackr renames `__proto__` keys
-// on decode, so decoding cannot reach an object's prototype.
-const packr = new Packr({ structuredClone: true });
+// on decode, so decoding cannot reach an object's prototype. Loaded on first use: most deployments never
+// use msgpack, and msgpackr costs ~8 MB in every process that loads it.
+const require = createRequire(import.meta.url);
+let packr: Packr | undefined;
+function msgpack(): Packr {
+  packr ??= new (require('msgpackr') as typeof import('msgpackr')).Packr({ structuredClone: true });
+  return packr;
+}
 
 /** MessagePack via msgpackr: smaller and faster than JSON for large or binary-heavy arguments. */
 export const msgpackSerializer: Serializer = {
   name: 'msgpack',
-  serialize: (value) => packr.pack(value),
+  serialize: (value) => msgpack().pack(value),
   deserialize: (bytes) => {
     try {
-      return packr.unpack(bytes);
+      return msgpack().unpack(bytes);
     } catch (error) {
       throw new PackageRejectedError(
         'malformed-payload',

@@ -192,6 +192,11 @@ describe('configuration', () => {
     expect(long.timeoutMs).toBe(3_000_000);
     expect(long.maxAttempts).toBe(2);
     expect(resolveConfig(input, { env: {} }).timeoutMs).toBe(60_000);
+    // Run-time settings (flags, then environment) beat the alt cluster's file values.
+    expect(
+      resolveConfig(input, { cluster: 'long', env: {}, overrides: { maxAttempts: 5 } }).maxAttempts,
+    ).toBe(5);
+    expect(resolveConfig(input, { cluster: 'long', env: { TASQ_MAX_ATTEMPTS: '7' } }).maxAttempts).toBe(7);
     expect(configError(() => resolveConfig(input, { cluster: 'short', env: {} })).message).toContain(
       'cluster "short" is not in altClusters (known: long)',
     );

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from '../duration.js';
 import { ConfigError } from '../errors.js';
 import { defineSchedule, type ScheduleOptions } from '../schedule/schedule-definition.js';
-import { configSchema, defaultWorkers, type TasqConfigInput } from './schema.js';
+import { configSchemas, defaultWorkers, type TasqConfigInput } from './schema.js';
 
 /** The development secret used when none is configured; `tasq check` warns about it. */
 export const INSECURE_DEVELOPMENT_SECRET = 'tasq-insecure-development-secret';
@@ -102,7 +102,7 @@ export interface ResolveOptions {
 export function resolveConfig(input: unknown = {}, options: ResolveOptions = {}): ResolvedConfig {
   const env = options.env ?? process.env;
   const withEnv = { ...applyEnvironment(input, env, options.source), ...(options.overrides ?? {}) };
-  const parsed = configSchema.safeParse(withEnv);
+  const parsed = configSchemas().configSchema.safeParse(withEnv);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error), options.source);
   const config = parsed.data;
   const issues: string[] = [];
@@ -117,7 +117,15 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
         `cluster "${options.cluster}" is not in altClusters${known.length ? ` (known: ${known.join(', ')})` : ''}`,
       );
     } else {
-      effective = { ...config, ...alt };
+      // The alt cluster overrides the file's root; what was set at run time (environment variables and
+      // flags) overrides both.
+      const runtimeKeys = [...environmentKeys(env), ...Object.keys(options.overrides ?? {})].filter(
+        (key) => key in configSchemas().clusterOptionsShape,
+      );
+      const runtime = Object.fromEntries(
+        runtimeKeys.map((key) => [key, config[key as keyof TasqConfigInput]]),
+      );
+      effective = { ...config, ...alt, ...runtime };
     }
   }
 
@@ -297,7 +305,7 @@ export function applyEnvironment(
     throw new ConfigError(['the configuration must be an object'], source);
   }
   const result: Record<string, unknown> = { ...(input as Record<string, unknown>) };
-  const keys = Object.keys(configSchema.shape);
+  const keys = Object.keys(configSchemas().configSchema.shape);
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('TASQ_') || raw === undefined || name === 'TASQ_SECRET') continue;
     const key = keys.find((k) => toEnvName(k) === name);
@@ -305,6 +313,13 @@ export function applyEnvironment(
     result[key] = parseEnvValue(key, raw);
   }
   return result;
+}
+
+/** The configuration keys that TASQ_* variables in `env` set. */
+function environmentKeys(env: Record<string, string | undefined>): string[] {
+  return Object.keys(configSchemas().configSchema.shape).filter(
+    (key) => env[toEnvName(key)] !== undefined && toEnvName(key) !== 'TASQ_SECRET',
+  );
 }
 
 export function toEnvName(key: string): string {

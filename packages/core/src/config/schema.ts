@@ -4,174 +4,191 @@
  * ("5m", "512MB"). Unknown keys are errors, so a typo is reported instead of silently ignored.
  */
 import { availableParallelism } from 'node:os';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type * as Zod from 'zod';
 import { parseDurationMs, parseRate, parseSizeBytes } from '../duration.js';
 
-const duration = z.union([z.number(), z.string()]).refine((value) => parseDurationMs(value) !== undefined, {
-  message: 'must be a number of seconds or a duration like "500ms", "10s", "5m", "2h"',
-});
-const size = z.union([z.number(), z.string()]).refine((value) => parseSizeBytes(value) !== undefined, {
-  message: 'must be a number of kilobytes or a size like "512MB"',
-});
-const rate = z.string().refine((value) => parseRate(value) !== undefined, {
-  message: 'must be a rate like "100/s", "10/m" or "1000/h"',
-});
-const positiveInt = z.number().int().positive();
-const scheduleKind = z.enum([
-  'once',
-  'minutes',
-  'hourly',
-  'daily',
-  'weekly',
-  'biweekly',
-  'monthly',
-  'bimonthly',
-  'quarterly',
-  'yearly',
-  'cron',
-]);
+// zod costs ~18 MB of memory in every process that loads it, and worker processes import @tasq/core for
+// defineTask without ever reading configuration; so the schema is built on first use.
+const require = createRequire(import.meta.url);
 
-/** One schedule of the `schedules` option; the cluster creates or updates it by name at start. */
-export const scheduleEntry = z.strictObject({
-  /** Task name to enqueue. */
-  task: z.string().min(1),
-  args: z.array(z.unknown()).optional(),
-  /** Five fields, or six with seconds first. Implies kind `cron`. */
-  cron: z.string().min(1).optional(),
-  kind: scheduleKind.optional(),
-  /** For kind `minutes`. */
-  minutes: positiveInt.optional(),
-  /** IANA zone; default: the configuration's `timeZone`. */
-  timeZone: z.string().min(1).optional(),
-  /** Runs in total; -1 forever (the default, except for `once`). */
-  repeats: z.number().int().optional(),
-  /** First run (not for cron): an ISO date-time or epoch milliseconds. Default: when it is created. */
-  start: z.union([z.string().min(1), z.number()]).optional(),
-  paused: z.boolean().optional(),
-  /** Enqueue options of every run: queue, priority, timeout... */
-  job: z.record(z.string(), z.unknown()).optional(),
-});
-const connection = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
+function buildSchemas() {
+  const { z } = require('zod') as typeof Zod;
+  const duration = z.union([z.number(), z.string()]).refine((value) => parseDurationMs(value) !== undefined, {
+    message: 'must be a number of seconds or a duration like "500ms", "10s", "5m", "2h"',
+  });
+  const size = z.union([z.number(), z.string()]).refine((value) => parseSizeBytes(value) !== undefined, {
+    message: 'must be a number of kilobytes or a size like "512MB"',
+  });
+  const rate = z.string().refine((value) => parseRate(value) !== undefined, {
+    message: 'must be a rate like "100/s", "10/m" or "1000/h"',
+  });
+  const positiveInt = z.number().int().positive();
+  const scheduleKind = z.enum([
+    'once',
+    'minutes',
+    'hourly',
+    'daily',
+    'weekly',
+    'biweekly',
+    'monthly',
+    'bimonthly',
+    'quarterly',
+    'yearly',
+    'cron',
+  ]);
 
-/** Options a cluster reads; `altClusters` entries override any of them. */
-export const clusterOptionsShape = {
-  /** Workers (processes or threads) in the pool. Default: CPU count. */
-  workers: positiveInt.optional(),
-  /** Tasks one worker runs at once. Default 1. */
-  concurrency: positiveInt.optional(),
-  /** How workers run: child processes (default), worker threads, or the sentinel's own event loop. */
-  pool: z.enum(['process', 'thread', 'inline']).optional(),
-  /** Kill worker children when the sentinel dies. Default true. */
-  daemonizeWorkers: z.boolean().optional(),
-  /** Tasks a worker runs before it is replaced. Default 500. */
-  recycle: positiveInt.optional(),
-  /** RSS above which a worker is replaced after its task (number = KB). */
-  maxRss: size.optional(),
-  /** Hard limit for one task run; the worker is killed past it. Default: none. */
-  timeout: duration.optional(),
-  /** When the task's `ctx.signal` is aborted so it can clean up (before `timeout`). */
-  softTimeout: duration.optional(),
-  /** Zone for schedules. Default UTC. */
-  timeZone: z.string().min(1).optional(),
-  /** Acknowledge failed tasks too (they are not retried by the broker). Default false. */
-  ackFailures: z.boolean().optional(),
-  /** Deliveries before a job fails for good and is dead-lettered; 0 = unlimited. Default 0. */
-  maxAttempts: z.number().int().min(0).optional(),
-  /** The lease: how long a broker waits for a silent cluster before it delivers a package again. Default 60 s. */
-  retry: duration.optional(),
-  /** Compress large packages: true (gzip) or a compressor name. Default false. */
-  compress: z.union([z.boolean(), z.enum(['gzip', 'deflate', 'brotli', 'zstd'])]).optional(),
-  /** Successful results kept; 0 = all, -1 = none. Failures are always kept. Default 250. */
-  saveLimit: z.number().int().min(-1).optional(),
-  /** Apply saveLimit per task name or per group. */
-  saveLimitPer: z.enum(['name', 'group']).optional(),
-  /** Supervisor loop interval. Default 0.5 s; 0 < guardCycle < 60. */
-  guardCycle: duration.optional(),
-  /** Packages a cluster holds ahead of its workers. Default workers × concurrency × 2... see resolve. */
-  queueLimit: positiveInt.optional(),
-  /** Packages fetched per broker call. Default 1. */
-  bulk: positiveInt.optional(),
-  /** Poll interval for brokers that cannot block or be notified. Default 0.2 s. */
-  poll: duration.optional(),
-  /** Run missed schedule slots after downtime. Default true. */
-  catchUp: z.boolean().optional(),
-  /** Run the scheduler in this cluster. Default true. */
-  scheduler: z.boolean().optional(),
-  /** Results expire after this many seconds (true: backend default) instead of the save limit. */
-  cached: z.union([z.boolean(), positiveInt]).optional(),
-  /** CPUs per worker (Linux), as in the reference. */
-  cpuAffinity: positiveInt.optional(),
-  /** Queues this cluster consumes. Default [queue]. */
-  queues: z.array(z.string().min(1)).min(1).optional(),
-  /** Grace period on SIGTERM before running tasks are killed. Default 600 s. */
-  stopTimeout: duration.optional(),
-  /** Modules that define the tasks (`defineTask`), imported by every worker. */
-  tasks: z.array(z.string().min(1)).optional(),
-  /** Rate limits by task name or `queue:<name>`: "100/s". */
-  rateLimits: z.record(z.string(), rate).optional(),
-  label: z.string().optional(),
-  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
-};
+  /** One schedule of the `schedules` option; the cluster creates or updates it by name at start. */
+  const scheduleEntry = z.strictObject({
+    /** Task name to enqueue. */
+    task: z.string().min(1),
+    args: z.array(z.unknown()).optional(),
+    /** Five fields, or six with seconds first. Implies kind `cron`. */
+    cron: z.string().min(1).optional(),
+    kind: scheduleKind.optional(),
+    /** For kind `minutes`. */
+    minutes: positiveInt.optional(),
+    /** IANA zone; default: the configuration's `timeZone`. */
+    timeZone: z.string().min(1).optional(),
+    /** Runs in total; -1 forever (the default, except for `once`). */
+    repeats: z.number().int().optional(),
+    /** First run (not for cron): an ISO date-time or epoch milliseconds. Default: when it is created. */
+    start: z.union([z.string().min(1), z.number()]).optional(),
+    paused: z.boolean().optional(),
+    /** Enqueue options of every run: queue, priority, timeout... */
+    job: z.record(z.string(), z.unknown()).optional(),
+  });
+  const connection = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
 
-export const configShape = {
-  ...clusterOptionsShape,
-  /** Deployment name: separates projects sharing one broker (key prefixes, lock names). Default "default". */
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-" or "."')
-    .optional(),
-  /** Queue used when an enqueue names none. Default "default". */
-  queue: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'must be 1-80 letters, digits, "_", "-", "." or ":"')
-    .optional(),
-  /** Signing secret, or several, newest first. Default: TASQ_SECRET, else an insecure development key. */
-  secret: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-  serializer: z.enum(['json', 'msgpack']).optional(),
-  /** Run every enqueue inline in the caller (for tests). */
-  sync: z.boolean().optional(),
-  /** Store task arguments with results. Default false: arguments may hold personal data. */
-  saveArgs: z.boolean().optional(),
-  /** Deadline for one broker or backend call. Default 10 s. */
-  callTimeout: duration.optional(),
-  /** A broker package name or a module path, with `#Export` for a named export. */
-  brokerClass: z.string().min(1).optional(),
-  /** Options given to the broker named by brokerClass. */
-  brokerOptions: z.record(z.string(), z.unknown()).optional(),
-  /** Where results are stored; default: the broker package's own backend. */
-  resultBackend: z
-    .strictObject({ class: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() })
-    .optional(),
-  /** Schedules by name, created or updated by every cluster at start (`tasq.schedule` from configuration). */
-  schedules: z
-    .record(
-      z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 letters, digits, "_", "-", "." or ":"'),
-      scheduleEntry,
-    )
-    .optional(),
-  /** Plugin called for every failed attempt. */
-  errorReporter: z
-    .strictObject({ module: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() })
-    .optional(),
-  /** Shorthands: each picks its broker package and passes these options (or a URL). */
-  redis: connection.optional(),
-  orm: connection.optional(),
-  postgres: connection.optional(),
-  sqlite: connection.optional(),
-  mongo: connection.optional(),
-  /** Database for the mongo shorthand. Default: the URL's database, else "tasq". */
-  mongoDb: z.string().min(1).optional(),
-  rabbitmq: connection.optional(),
-  sqs: connection.optional(),
-  /** Named clusters whose options override the root's: `tasq cluster --name long`. */
-  altClusters: z
-    .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.strictObject(clusterOptionsShape))
-    .optional(),
-};
+  /** Options a cluster reads; `altClusters` entries override any of them. */
+  const clusterOptionsShape = {
+    /** Workers (processes or threads) in the pool. Default: CPU count. */
+    workers: positiveInt.optional(),
+    /** Tasks one worker runs at once. Default 1. */
+    concurrency: positiveInt.optional(),
+    /** How workers run: child processes (default), worker threads, or the sentinel's own event loop. */
+    pool: z.enum(['process', 'thread', 'inline']).optional(),
+    /** Kill worker children when the sentinel dies. Default true. */
+    daemonizeWorkers: z.boolean().optional(),
+    /** Tasks a worker runs before it is replaced. Default 500. */
+    recycle: positiveInt.optional(),
+    /** RSS above which a worker is replaced after its task (number = KB). */
+    maxRss: size.optional(),
+    /** Hard limit for one task run; the worker is killed past it. Default: none. */
+    timeout: duration.optional(),
+    /** When the task's `ctx.signal` is aborted so it can clean up (before `timeout`). */
+    softTimeout: duration.optional(),
+    /** Zone for schedules. Default UTC. */
+    timeZone: z.string().min(1).optional(),
+    /** Acknowledge failed tasks too (they are not retried by the broker). Default false. */
+    ackFailures: z.boolean().optional(),
+    /** Deliveries before a job fails for good and is dead-lettered; 0 = unlimited. Default 0. */
+    maxAttempts: z.number().int().min(0).optional(),
+    /** The lease: how long a broker waits for a silent cluster before it delivers a package again. Default 60 s. */
+    retry: duration.optional(),
+    /** Compress large packages: true (gzip) or a compressor name. Default false. */
+    compress: z.union([z.boolean(), z.enum(['gzip', 'deflate', 'brotli', 'zstd'])]).optional(),
+    /** Successful results kept; 0 = all, -1 = none. Failures are always kept. Default 250. */
+    saveLimit: z.number().int().min(-1).optional(),
+    /** Apply saveLimit per task name or per group. */
+    saveLimitPer: z.enum(['name', 'group']).optional(),
+    /** Supervisor loop interval. Default 0.5 s; 0 < guardCycle < 60. */
+    guardCycle: duration.optional(),
+    /** Packages a cluster holds ahead of its workers. Default workers × concurrency × 2... see resolve. */
+    queueLimit: positiveInt.optional(),
+    /** Packages fetched per broker call. Default 1. */
+    bulk: positiveInt.optional(),
+    /** Poll interval for brokers that cannot block or be notified. Default 0.2 s. */
+    poll: duration.optional(),
+    /** Run missed schedule slots after downtime. Default true. */
+    catchUp: z.boolean().optional(),
+    /** Run the scheduler in this cluster. Default true. */
+    scheduler: z.boolean().optional(),
+    /** Results expire after this many seconds (true: backend default) instead of the save limit. */
+    cached: z.union([z.boolean(), positiveInt]).optional(),
+    /** CPUs per worker (Linux), as in the reference. */
+    cpuAffinity: positiveInt.optional(),
+    /** Queues this cluster consumes. Default [queue]. */
+    queues: z.array(z.string().min(1)).min(1).optional(),
+    /** Grace period on SIGTERM before running tasks are killed. Default 600 s. */
+    stopTimeout: duration.optional(),
+    /** Modules that define the tasks (`defineTask`), imported by every worker. */
+    tasks: z.array(z.string().min(1)).optional(),
+    /** Rate limits by task name or `queue:<name>`: "100/s". */
+    rateLimits: z.record(z.string(), rate).optional(),
+    label: z.string().optional(),
+    logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
+  };
 
-export const configSchema = z.strictObject(configShape);
+  const configShape = {
+    ...clusterOptionsShape,
+    /** Deployment name: separates projects sharing one broker (key prefixes, lock names). Default "default". */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-" or "."')
+      .optional(),
+    /** Queue used when an enqueue names none. Default "default". */
+    queue: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'must be 1-80 letters, digits, "_", "-", "." or ":"')
+      .optional(),
+    /** Signing secret, or several, newest first. Default: TASQ_SECRET, else an insecure development key. */
+    secret: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    serializer: z.enum(['json', 'msgpack']).optional(),
+    /** Run every enqueue inline in the caller (for tests). */
+    sync: z.boolean().optional(),
+    /** Store task arguments with results. Default false: arguments may hold personal data. */
+    saveArgs: z.boolean().optional(),
+    /** Deadline for one broker or backend call. Default 10 s. */
+    callTimeout: duration.optional(),
+    /** A broker package name or a module path, with `#Export` for a named export. */
+    brokerClass: z.string().min(1).optional(),
+    /** Options given to the broker named by brokerClass. */
+    brokerOptions: z.record(z.string(), z.unknown()).optional(),
+    /** Where results are stored; default: the broker package's own backend. */
+    resultBackend: z
+      .strictObject({ class: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() })
+      .optional(),
+    /** Schedules by name, created or updated by every cluster at start (`tasq.schedule` from configuration). */
+    schedules: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1-128 letters, digits, "_", "-", "." or ":"'),
+        scheduleEntry,
+      )
+      .optional(),
+    /** Plugin called for every failed attempt. */
+    errorReporter: z
+      .strictObject({ module: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() })
+      .optional(),
+    /** Shorthands: each picks its broker package and passes these options (or a URL). */
+    redis: connection.optional(),
+    orm: connection.optional(),
+    postgres: connection.optional(),
+    sqlite: connection.optional(),
+    mongo: connection.optional(),
+    /** Database for the mongo shorthand. Default: the URL's database, else "tasq". */
+    mongoDb: z.string().min(1).optional(),
+    rabbitmq: connection.optional(),
+    sqs: connection.optional(),
+    /** Named clusters whose options override the root's: `tasq cluster --name long`. */
+    altClusters: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.strictObject(clusterOptionsShape))
+      .optional(),
+  };
+
+  const configSchema = z.strictObject(configShape);
+  return { configSchema, clusterOptionsShape, scheduleEntry };
+}
+
+let schemas: ReturnType<typeof buildSchemas> | undefined;
+
+/** The configuration schema (built on first use). */
+export function configSchemas(): ReturnType<typeof buildSchemas> {
+  schemas ??= buildSchemas();
+  return schemas;
+}
 
 /** What a user writes. */
-export type TasqConfigInput = z.input<typeof configSchema>;
+export type TasqConfigInput = Zod.input<ReturnType<typeof buildSchemas>['configSchema']>;
 
 export const defaultWorkers = () => Math.max(1, availableParallelism());
