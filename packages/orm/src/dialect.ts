@@ -34,6 +34,23 @@ export interface ClaimPackagesInput {
   token: string;
 }
 
+/** One outcome as stored in `results` (values already encoded by the stored-value codec). */
+export interface ResultRow {
+  id: string;
+  name: string;
+  queue: string;
+  status: string;
+  result: string | null;
+  error: string | null;
+  args: string | null;
+  group_name: string | null;
+  group_index: number | null;
+  attempts: number;
+  enqueued_at: number;
+  started_at: number;
+  stopped_at: number;
+}
+
 /** What a woken waiter is waiting for: a queue's packages, a job's result, pub/sub messages (SQLite). */
 export type WakeTopic = 'packages' | 'results' | 'messages';
 
@@ -49,6 +66,11 @@ export interface SqlDialect {
    * Resolves with the `leaseKey` of every row actually deleted; the others had lost their lease.
    */
   ackPackages(settled: readonly SettledLease[]): Promise<Set<string>>;
+  /**
+   * Insert or replace a batch of outcomes (distinct ids) atomically and wake their waiters: one statement
+   * and one notification per 8,000 bytes of ids on PostgreSQL, one transaction on SQLite.
+   */
+  saveResults(rows: readonly ResultRow[]): Promise<void>;
   /** Run the claim atomically; rows carry id, body, deliveries, priority. */
   claimPackages(input: ClaimPackagesInput): Promise<Row[]>;
   /**

@@ -1,9 +1,11 @@
 /**
- * Results in a SQL table. `wait` is pushed: on PostgreSQL `save` notifies in the same statement and the
- * waiter's LISTEN connection wakes it; on SQLite a save in this process wakes it at once and other
- * processes' saves are seen at the next poll.
+ * Results in a SQL table. Saves are gathered into batches (result-save-coalescer.ts): one statement and
+ * one commit per batch. `wait` is pushed: on PostgreSQL the batch's statement notifies the saved ids and
+ * the waiter's LISTEN connection wakes it; on SQLite a save in this process wakes it at once and other
+ * processes' saves are seen by the change check (~20 ms) or at the next poll.
  */
 import {
+  BrokerConnectionError,
   type Clock,
   InvalidArgumentError,
   type PrunePolicy,
@@ -13,8 +15,9 @@ import {
   type TaskErrorInfo,
   type TaskResult,
 } from '@tasq/core';
-import type { Row, SqlDialect } from './dialect.js';
+import type { ResultRow, Row, SqlDialect } from './dialect.js';
 import { mapDatabaseError } from './orm-errors.js';
+import { ResultSaveCoalescer } from './result-save-coalescer.js';
 import { decodeStored, encodeStored } from './stored-value.js';
 
 function toResult(row: Row): TaskResult {
@@ -46,6 +49,7 @@ export class OrmResultBackend implements ResultBackend {
   private readonly clock: Clock;
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
+  private readonly saves: ResultSaveCoalescer<ResultRow>;
 
   constructor(
     private readonly dialect: SqlDialect,
@@ -53,9 +57,21 @@ export class OrmResultBackend implements ResultBackend {
   ) {
     this.name = dialect.kind;
     this.clock = options.clock ?? systemClock;
+    this.saves = new ResultSaveCoalescer<ResultRow>({
+      write: async (rows) => {
+        await this.dialect.saveResults(rows);
+        // Waiters in this process wake at once, without the LISTEN round trip.
+        for (const row of rows) this.dialect.announce('results', row.id);
+      },
+      isConnectionError: (error) =>
+        mapDatabaseError(error, 'save of results') instanceof BrokerConnectionError,
+    });
   }
 
-  /** Insert or replace the outcome of `result.id` and wake its waiters. */
+  /**
+   * Insert or replace the outcome of `result.id` and wake its waiters. Resolves once the row is committed;
+   * saves made together share one statement and commit, and of two saves of one id the later wins.
+   */
   async save(result: TaskResult): Promise<void> {
     if (!result || typeof result.id !== 'string' || result.id === '') {
       throw new InvalidArgumentError('result.id must be a non-empty string');
@@ -66,8 +82,10 @@ export class OrmResultBackend implements ResultBackend {
       );
     }
     this.assertOpen();
+    let row: ResultRow;
+    // Encoded here, so a value the codec refuses fails this caller only, not its batch.
     try {
-      await this.dialect.execute('result-save', {
+      row = {
         id: result.id,
         name: result.name,
         queue: result.queue,
@@ -81,12 +99,15 @@ export class OrmResultBackend implements ResultBackend {
         enqueued_at: result.enqueuedAt,
         started_at: result.startedAt,
         stopped_at: result.stoppedAt,
-        channel: this.dialect.channel('results'),
-      });
+      };
     } catch (error) {
       throw mapDatabaseError(error, `save of result ${result.id}`);
     }
-    this.dialect.announce('results', result.id);
+    try {
+      await this.saves.save(result.id, row);
+    } catch (error) {
+      throw mapDatabaseError(error, `save of result ${result.id}`);
+    }
   }
 
   /** The stored outcome of job `id`, or undefined. */
@@ -198,6 +219,8 @@ export class OrmResultBackend implements ResultBackend {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.closing.abort();
+      // Saves already accepted are written before the connection goes.
+      await this.saves.drain();
       await this.dialect.release();
     })();
     return this.closed;

@@ -1,14 +1,21 @@
--- save (PostgreSQL result backend): insert or replace one outcome and wake waiters on it.
--- Inputs:  $id, $name, $queue, $status text; $result, $error, $args text (stored-value codec, nullable);
---          $group_name text, $group_index integer (nullable); $attempts integer;
---          $enqueued_at, $started_at, $stopped_at bigint; $channel text (results LISTEN channel)
--- Outputs: one row (the notification).
+-- save (PostgreSQL result backend): insert or replace a batch of outcomes in one statement and one
+-- commit, and wake their waiters with one notification per payload. The result backend gathers the
+-- saves made in one tick (and while the previous batch is in flight) into one call.
+-- Inputs:  parallel arrays, one element per outcome, ids distinct (the caller keeps the last save of an
+--          id): $ids, $names, $queues, $statuses text[]; $results, $errors, $args text[] (stored-value
+--          codec, elements nullable); $group_names text[], $group_indexes integer[] (elements nullable);
+--          $attempts integer[]; $enqueued_ats, $started_ats, $stopped_ats bigint[];
+--          $channel text (results LISTEN channel); $payloads text[] (the ids as JSON arrays, each below
+--          PostgreSQL's 8,000-byte NOTIFY limit; see src/postgres/notification-payload.ts)
+-- Outputs: one row per payload notified, after every outcome is stored.
+-- Errors:  a value the table refuses fails the whole statement (nothing stored, nothing notified).
 WITH saved AS (
   INSERT INTO {{results}} AS stored
     (id, name, queue, status, result, error, args, group_name, group_index, attempts, enqueued_at, started_at, stopped_at)
-  VALUES ($id::text, $name::text, $queue::text, $status::text, $result::text, $error::text, $args::text,
-          $group_name::text, $group_index::integer, $attempts::integer, $enqueued_at::bigint,
-          $started_at::bigint, $stopped_at::bigint)
+  SELECT * FROM unnest($ids::text[], $names::text[], $queues::text[], $statuses::text[], $results::text[],
+                       $errors::text[], $args::text[], $group_names::text[], $group_indexes::integer[],
+                       $attempts::integer[], $enqueued_ats::bigint[], $started_ats::bigint[],
+                       $stopped_ats::bigint[])
   ON CONFLICT (id) DO UPDATE SET
     name = excluded.name, queue = excluded.queue, status = excluded.status, result = excluded.result,
     error = excluded.error, args = excluded.args, group_name = excluded.group_name,
@@ -16,4 +23,5 @@ WITH saved AS (
     started_at = excluded.started_at, stopped_at = excluded.stopped_at
   RETURNING id
 )
-SELECT pg_notify($channel::text, saved.id) FROM saved
+SELECT pg_notify($channel::text, payloads.payload)
+FROM (SELECT count(*) FROM saved) AS stored_rows, unnest($payloads::text[]) AS payloads (payload)

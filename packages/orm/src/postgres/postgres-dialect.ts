@@ -11,6 +11,7 @@ import type {
   Parameters,
   ParameterValue,
   QueryOutcome,
+  ResultRow,
   Row,
   SqlDialect,
   WakeTopic,
@@ -21,6 +22,7 @@ import { SchemaTooNewError } from '../orm-errors.js';
 import { QueryCatalog, type QueryName, substituteIdentifiers } from '../queries.js';
 import type { TableNames } from '../table-names.js';
 import { type Wakeup, WakeupHub } from '../wakeups.js';
+import { encodeWakeKeys } from './notification-payload.js';
 import { PostgresListener } from './postgres-listener.js';
 
 function toBuffer(bytes: Uint8Array): Buffer {
@@ -104,6 +106,27 @@ export class PostgresDialect implements SqlDialect {
       tokens: settled.map((lease) => lease.token) as never,
     });
     return new Set(rows.map((row) => leaseKey({ id: String(row.id), token: String(row.lease_token) })));
+  }
+
+  async saveResults(rows: readonly ResultRow[]): Promise<void> {
+    const column = <K extends keyof ResultRow>(key: K) => rows.map((row) => row[key]) as never;
+    await this.execute('result-save', {
+      ids: column('id'),
+      names: column('name'),
+      queues: column('queue'),
+      statuses: column('status'),
+      results: column('result'),
+      errors: column('error'),
+      args: column('args'),
+      group_names: column('group_name'),
+      group_indexes: column('group_index'),
+      attempts: column('attempts'),
+      enqueued_ats: column('enqueued_at'),
+      started_ats: column('started_at'),
+      stopped_ats: column('stopped_at'),
+      channel: this.channel('results'),
+      payloads: encodeWakeKeys(rows.map((row) => row.id)) as never,
+    });
   }
 
   async claimPackages(input: ClaimPackagesInput): Promise<Row[]> {

@@ -1,11 +1,12 @@
 /**
- * One connection held out of the pool for LISTEN. NOTIFY payloads (a queue name, a job id) wake the
- * matching waiters through the hub. When the connection drops, every waiter is woken (it re-checks and
+ * One connection held out of the pool for LISTEN. NOTIFY payloads (a queue name, a job id, or a list of
+ * job ids from a batch of saves; see notification-payload.ts) wake the matching waiters through the hub. When the connection drops, every waiter is woken (it re-checks and
  * falls back to its poll timer) and the listener reconnects with backoff (250 ms doubling to 5 s).
  */
 import type { Logger } from '@tasq/core';
 import type pg from 'pg';
 import type { WakeupHub } from '../wakeups.js';
+import { decodeWakeKeys } from './notification-payload.js';
 
 const firstRetryMs = 250;
 const maxRetryMs = 5_000;
@@ -87,7 +88,7 @@ export class PostgresListener {
       if (message.payload === undefined) return;
       const handlers = this.handlers.get(message.channel);
       if (handlers) for (const handler of handlers) handler(message.payload);
-      else this.hub.signal(message.channel, message.payload);
+      else for (const key of decodeWakeKeys(message.payload)) this.hub.signal(message.channel, key);
     });
     client.on('error', onLost);
     client.on('end', () => onLost());

@@ -12,6 +12,7 @@ import type {
   InsertPackagesInput,
   Parameters,
   QueryOutcome,
+  ResultRow,
   Row,
   SqlDialect,
   WakeTopic,
@@ -175,6 +176,14 @@ export class SqliteDialect implements SqlDialect {
       }
       return deleted;
     });
+  }
+
+  async saveResults(rows: readonly ResultRow[]): Promise<void> {
+    // One commit for the batch; each row is its own prepared upsert (microseconds in process).
+    this.immediate(() => {
+      for (const row of rows) this.run('result-save', { ...row });
+    });
+    for (const row of rows) this.announce('results', row.id);
   }
 
   async claimPackages(input: ClaimPackagesInput): Promise<Row[]> {
