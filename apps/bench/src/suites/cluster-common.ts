@@ -172,7 +172,9 @@ export async function runTasqCluster(
   const { startCluster } = await import('@tasq/cluster');
   const { Tasq } = await import('@tasq/core');
   const sentinel = rssSampler(() => process.memoryUsage.rss());
-  const cluster = await startCluster(config, { workerExecArgv: workerFlags() });
+  const flags = workerFlags();
+  // Without flags of our own the runtime's defaults apply (a small young generation), as for users.
+  const cluster = await startCluster(config, flags ? { workerExecArgv: flags } : {});
   const workerPid = cluster.workers()[0]?.pid;
   const workerReadyRss = rssOf(workerPid);
   const worker = rssSampler(() => rssOf(cluster.workers()[0]?.pid ?? workerPid));
@@ -222,9 +224,12 @@ export async function runTasqCluster(
   return report;
 }
 
-/** Node flags for tasq's worker process (TASQ_BENCH_WORKER_FLAGS="--cpu-prof ..." for a profile). */
-function workerFlags(): string[] {
-  return process.env.TASQ_BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [];
+/**
+ * Node flags for tasq's worker process, replacing the runtime's defaults (TASQ_BENCH_WORKER_FLAGS=
+ * "--cpu-prof --max-semi-space-size=2" for a profile); undefined when not set.
+ */
+function workerFlags(): string[] | undefined {
+  return process.env.TASQ_BENCH_WORKER_FLAGS?.split(' ').filter(Boolean);
 }
 
 // ---------------------------------------------------------------- the peer side
