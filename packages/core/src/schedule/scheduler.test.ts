@@ -72,6 +72,48 @@ describe('scheduler', () => {
     );
   });
 
+  it('renews its lease during a long catch-up, so a slow leader is not replaced halfway', async () => {
+    const clock = new ManualClock(Date.UTC(2030, 0, 1, 12, 0));
+    const { store, sent } = deployment(clock);
+    const state = store.state;
+    // Every enqueue takes 1 s of this clock: 30 slots take 30 s against a 5 s lease.
+    const slow = new Scheduler({
+      store: new MemoryScheduleStore({ state, clock }),
+      claim: async () => true,
+      enqueue: async (schedule, slot, jobId) => {
+        sent.push({ schedule: schedule.name, slot, jobId, by: 'slow' });
+        await clock.set(clock.now() + 1000);
+        // Give the rival below a turn between slots.
+        await new Promise((resolve) => setImmediate(resolve));
+      },
+      owner: 'slow',
+      leaseMs: 5000,
+      clock,
+    });
+    await store.save(
+      defineSchedule(
+        'report',
+        [],
+        { kind: 'minutes', minutes: 1, start: clock.now() - 29 * MINUTE },
+        clock.now(),
+      ),
+    );
+    let done = false;
+    const ticking = slow.tick().finally(() => {
+      done = true;
+    });
+    // A rival cluster tries to take the lock all through the slow pass.
+    const rival = new MemoryScheduleStore({ state, clock });
+    let rivalWon = false;
+    while (!done) {
+      rivalWon ||= await rival.acquireLeadership('scheduler', 'rival', 5000);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(await ticking).toBe(30);
+    expect(rivalWon).toBe(false);
+    expect(slow.isLeader).toBe(true);
+  });
+
   it('does not enqueue a slot again when the clock jumps back', async () => {
     const clock = new ManualClock(Date.UTC(2030, 0, 1, 0, 0, 30));
     const { scheduler, store, sent } = deployment(clock);

@@ -65,24 +65,39 @@ export class Scheduler {
 
   /** One pass: take or renew leadership, then run what is due. Returns how many jobs were enqueued. */
   async tick(): Promise<number> {
-    const { store, clock, owner, lockName, leaseMs, logger } = this.options;
+    const { store, clock, leaseMs } = this.options;
+    if (!(await this.renew())) return 0;
+    let renewedAt = clock.now();
+    let enqueued = 0;
+    // Catch-up after long downtime can mean hundreds of slots, each a few round trips: renew the lease
+    // as the pass goes (every third of it), so a busy leader is not replaced halfway through, and stop
+    // at once if leadership was lost meanwhile.
+    for (let pass = 0; pass < 100; pass++) {
+      const due = await store.due(clock.now(), 100);
+      if (due.length === 0) break;
+      for (const schedule of due) {
+        if (clock.now() - renewedAt > leaseMs / 3) {
+          if (!(await this.renew())) return enqueued;
+          renewedAt = clock.now();
+        }
+        enqueued += await this.runSlot(schedule, clock.now());
+      }
+    }
+    return enqueued;
+  }
+
+  /** Take or renew the leader lock; log when leadership changes hands. */
+  private async renew(): Promise<boolean> {
+    const { store, owner, lockName, leaseMs, logger } = this.options;
     const wasLeader = this.leader;
     this.leader = await store.acquireLeadership(lockName, owner, leaseMs);
-    if (this.leader !== wasLeader)
+    if (this.leader !== wasLeader) {
       logger.info(
         { owner, leader: this.leader },
         this.leader ? 'scheduler leadership taken' : 'scheduler leadership lost',
       );
-    if (!this.leader) return 0;
-    let enqueued = 0;
-    // Bounded passes so catch-up after long downtime makes progress without starving the renewal.
-    for (let pass = 0; pass < 100; pass++) {
-      const now = clock.now();
-      const due = await store.due(now, 100);
-      if (due.length === 0) break;
-      for (const schedule of due) enqueued += await this.runSlot(schedule, now);
     }
-    return enqueued;
+    return this.leader;
   }
 
   private async runSlot(schedule: ScheduleRecord, now: number): Promise<number> {
