@@ -3,7 +3,7 @@
  * and nothing else. PostgreSQL and SQLite implement it today; MySQL/MariaDB would add one more file
  * here and one more `queries/<dialect>/` + `migrations/<dialect>/` folder.
  */
-import type { SettledLease } from './ack-coalescer.js';
+import type { SettledLease } from './settle-coalescer.js';
 import type { DialectKind, QueryName } from './queries.js';
 import type { TableNames } from './table-names.js';
 import type { Wakeup } from './wakeups.js';
@@ -32,6 +32,12 @@ export interface ClaimPackagesInput {
   max: number;
   leaseMs: number;
   token: string;
+}
+
+/** A delivery given back: its lease and when it becomes claimable again (epoch ms). */
+export interface ReleasedLease extends SettledLease {
+  queue: string;
+  visibleAt: number;
 }
 
 /** One outcome as stored in `results` (values already encoded by the stored-value codec). */
@@ -71,6 +77,12 @@ export interface SqlDialect {
    * and one notification per 8,000 bytes of ids on PostgreSQL, one transaction on SQLite.
    */
   saveResults(rows: readonly ResultRow[]): Promise<void>;
+  /**
+   * Release many deliveries with one commit (one statement and one notification per queue on PostgreSQL,
+   * one transaction on SQLite), each deliverable from its own `visibleAt`. Resolves with the `leaseKey` of
+   * every row actually released; the others had lost their lease. Wakes this process's waiters too.
+   */
+  releasePackages(released: readonly ReleasedLease[]): Promise<Set<string>>;
   /** Run the claim atomically; rows carry id, body, deliveries, priority. */
   claimPackages(input: ClaimPackagesInput): Promise<Row[]>;
   /**

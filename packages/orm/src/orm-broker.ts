@@ -16,8 +16,8 @@ import {
   type ReserveOptions,
   systemClock,
 } from '@tasq/core';
-import { AckCoalescer } from './ack-coalescer.js';
-import type { Row, SqlDialect } from './dialect.js';
+import { SettleCoalescer } from './settle-coalescer.js';
+import type { ReleasedLease, Row, SqlDialect } from './dialect.js';
 import { mapDatabaseError } from './orm-errors.js';
 
 /** The lease a delivery was given; compared on every settle call. */
@@ -85,7 +85,8 @@ export class OrmBroker implements Broker {
   private readonly clock: Clock;
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
-  private readonly acks: AckCoalescer;
+  private readonly acks: SettleCoalescer;
+  private readonly releases: SettleCoalescer<ReleasedLease>;
 
   constructor(
     private readonly dialect: SqlDialect,
@@ -104,7 +105,8 @@ export class OrmBroker implements Broker {
       pubsub: true,
     };
     this.clock = options.clock ?? systemClock;
-    this.acks = new AckCoalescer((leases) => dialect.ackPackages(leases));
+    this.acks = new SettleCoalescer((leases) => dialect.ackPackages(leases));
+    this.releases = new SettleCoalescer<ReleasedLease>((leases) => dialect.releasePackages(leases));
   }
 
   /** Store packages with one statement (PostgreSQL) or one transaction (SQLite); ids in body order. */
@@ -211,23 +213,24 @@ export class OrmBroker implements Broker {
   async ack(delivery: Delivery): Promise<void> {
     const { token } = receiptOf(delivery);
     await this.settle(delivery, 'ack', async () => ({
-      rowCount: (await this.acks.ack({ id: delivery.id, token })) ? 1 : 0,
+      rowCount: (await this.acks.settle({ id: delivery.id, token })) ? 1 : 0,
     }));
   }
 
-  /** Make the package claimable again now or after `delayMs`; its delivery count keeps counting. */
+  /**
+   * Make the package claimable again now or after `delayMs`; its delivery count keeps counting. Releases
+   * made in the same turn of the event loop share one statement and one commit (and, on PostgreSQL, one
+   * notification per queue).
+   */
   async release(delivery: Delivery, options: { delayMs?: number } = {}): Promise<void> {
     const { token } = receiptOf(delivery);
     const delayMs = checkMilliseconds('delayMs', options.delayMs ?? 0, 0, maxDelayMs);
-    await this.settle(delivery, 'release', () =>
-      this.dialect.execute('release', {
-        id: delivery.id,
-        token,
-        visible_at: this.clock.now() + delayMs,
-        channel: this.dialect.channel('packages'),
-      }),
-    );
-    this.dialect.announce('packages', delivery.queue);
+    const visibleAt = this.clock.now() + delayMs;
+    await this.settle(delivery, 'release', async () => ({
+      rowCount: (await this.releases.settle({ id: delivery.id, token, queue: delivery.queue, visibleAt }))
+        ? 1
+        : 0,
+    }));
   }
 
   /** Keep the package, with `reason`, out of the queue (counted in `size().dead`). */
@@ -301,7 +304,7 @@ export class OrmBroker implements Broker {
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.closing.abort();
-      await this.acks.drain();
+      await Promise.all([this.acks.drain(), this.releases.drain()]);
       await this.dialect.release();
     })();
     return this.closed;

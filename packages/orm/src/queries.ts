@@ -17,6 +17,7 @@ export type QueryName =
   | 'ack'
   | 'ack-many'
   | 'release'
+  | 'release-many'
   | 'dead-letter'
   | 'extend'
   | 'size'

@@ -11,12 +11,13 @@ import type {
   Parameters,
   ParameterValue,
   QueryOutcome,
+  ReleasedLease,
   ResultRow,
   Row,
   SqlDialect,
   WakeTopic,
 } from '../dialect.js';
-import { leaseKey, type SettledLease } from '../ack-coalescer.js';
+import { leaseKey, type SettledLease } from '../settle-coalescer.js';
 import { readMigrations } from '../migrations.js';
 import { SchemaTooNewError } from '../orm-errors.js';
 import { QueryCatalog, type QueryName, substituteIdentifiers } from '../queries.js';
@@ -105,6 +106,17 @@ export class PostgresDialect implements SqlDialect {
       ids: settled.map((lease) => lease.id) as never,
       tokens: settled.map((lease) => lease.token) as never,
     });
+    return new Set(rows.map((row) => leaseKey({ id: String(row.id), token: String(row.lease_token) })));
+  }
+
+  async releasePackages(released: readonly ReleasedLease[]): Promise<Set<string>> {
+    const { rows } = await this.execute('release-many', {
+      ids: released.map((lease) => lease.id) as never,
+      tokens: released.map((lease) => lease.token) as never,
+      visible_ats: released.map((lease) => lease.visibleAt) as never,
+      channel: this.channel('packages'),
+    });
+    for (const queue of new Set(released.map((lease) => lease.queue))) this.announce('packages', queue);
     return new Set(rows.map((row) => leaseKey({ id: String(row.id), token: String(row.lease_token) })));
   }
 

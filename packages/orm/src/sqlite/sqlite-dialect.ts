@@ -12,12 +12,13 @@ import type {
   InsertPackagesInput,
   Parameters,
   QueryOutcome,
+  ReleasedLease,
   ResultRow,
   Row,
   SqlDialect,
   WakeTopic,
 } from '../dialect.js';
-import { leaseKey, type SettledLease } from '../ack-coalescer.js';
+import { leaseKey, type SettledLease } from '../settle-coalescer.js';
 import { readMigrations } from '../migrations.js';
 import { SchemaTooNewError } from '../orm-errors.js';
 import { QueryCatalog, type QueryName, substituteIdentifiers } from '../queries.js';
@@ -176,6 +177,23 @@ export class SqliteDialect implements SqlDialect {
       }
       return deleted;
     });
+  }
+
+  async releasePackages(released: readonly ReleasedLease[]): Promise<Set<string>> {
+    const done = this.immediate(() => {
+      const settled = new Set<string>();
+      for (const lease of released) {
+        const { rowCount } = this.run('release', {
+          id: lease.id,
+          token: lease.token,
+          visible_at: lease.visibleAt,
+        });
+        if (rowCount > 0) settled.add(leaseKey(lease));
+      }
+      return settled;
+    });
+    for (const queue of new Set(released.map((lease) => lease.queue))) this.announce('packages', queue);
+    return done;
   }
 
   async saveResults(rows: readonly ResultRow[]): Promise<void> {
