@@ -15,4 +15,16 @@ export { canRetry, retryDelayMs } from './runtime/backoff.js';
 export { RateLimits, TokenBucket } from './runtime/rate-limiter.js';
 export { HARD_RSS_FACTOR, type WorkerInfo } from './runtime/sentinel.js';
 export { type ClusterHandle, type StartClusterOptions, startCluster } from './start-cluster.js';
+export { type AutoscaleRange, parseAutoscale } from './monitoring/autoscaler.js';
+export { CLUSTER_STATS_TASK, readClusterStats } from './monitoring/cluster-stats-record.js';
+export { type ControlReply, type SendControlOptions, sendControl } from './monitoring/control-client.js';
+export { DURATION_BUCKETS } from './monitoring/metrics.js';
+export { openPubSub } from './monitoring/open-pubsub.js';
+export type { ClusterSnapshot, WorkerSnapshot } from './monitoring/snapshot.js';
+export {
+  type EventStream,
+  type SubscribeEventsOptions,
+  subscribeEvents,
+} from './monitoring/subscribe-events.js';
+export { CONTROL_COMMANDS, type ControlCommand } from './monitoring/wire.js';
 export { createLogger, type LogFormat } from './cli/log.js';

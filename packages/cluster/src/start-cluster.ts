@@ -5,9 +5,11 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import {
   type Clock,
   type Logger,
+  type QueueSize,
   type ResolvedConfig,
   silentLogger,
   systemClock,
@@ -15,6 +17,13 @@ import {
   Tasq,
 } from '@tasq/core';
 import type { ClusterEmitter, ClusterStats } from './runtime/events.js';
+import { type AutoscaleRange, Autoscaler } from './monitoring/autoscaler.js';
+import { ClusterReporter } from './monitoring/cluster-reporter.js';
+import { ControlResponder } from './monitoring/control-responder.js';
+import { ClusterMetrics, startMetricsServer } from './monitoring/metrics.js';
+import { openPubSub } from './monitoring/open-pubsub.js';
+import { type ClusterIdentity, type ClusterSnapshot, snapshotOf } from './monitoring/snapshot.js';
+import { WireCodec } from './monitoring/wire.js';
 import { type HealthReport, healthOf, startHealthServer } from './runtime/health.js';
 import { withResolvableModules } from './runtime/broker-modules.js';
 import type { ClusterSchedulerOptions } from './runtime/cluster-scheduler.js';
@@ -41,6 +50,17 @@ export interface StartClusterOptions {
   tasq?: Tasq;
   /** The scheduler's leader lease (default 10 s) and tick (default 1 s), when `scheduler` is on. */
   scheduler?: ClusterSchedulerOptions;
+  /**
+   * Publish monitoring events and answer remote control on the broker's pub/sub (or, without one, store
+   * stats in the result backend). Default true.
+   */
+  monitoring?: boolean;
+  /** Heartbeat interval of monitoring events. Default 2 s. */
+  heartbeatMs?: number;
+  /** Serve Prometheus metrics at GET /metrics on this address (port 0 = any free port). */
+  metrics?: { host?: string; port: number };
+  /** Grow and shrink the pool with load between these sizes. */
+  autoscale?: AutoscaleRange;
 }
 
 export interface ClusterHandle {
@@ -51,13 +71,24 @@ export interface ClusterHandle {
   readonly tasq: Tasq;
   /** The health probe's port, when one was asked for. */
   readonly healthPort?: number;
-  /** This cluster's identity, `name@host:pid`: the owner of the scheduler's leader lock. */
+  /**
+   * This cluster's identity, `name@host:pid` (`#2`... for further clusters in one process): the owner of
+   * the scheduler's leader lock, and how monitoring events and control replies name it.
+   */
   readonly identity: string;
   /** `shared` when rate limits hold across clusters (the broker offers a limiter), else `cluster`. */
   readonly rateLimitScope: 'cluster' | 'shared';
   /** True while this cluster's scheduler is the leader (the one that enqueues scheduled runs). */
   isSchedulerLeader(): boolean;
+  /** The metrics endpoint's port, when one was asked for. */
+  readonly metricsPort?: number;
   workers(): WorkerInfo[];
+  /** Pool, workers, held packages and counters right now (what `tasq control stats` answers). */
+  snapshot(): ClusterSnapshot;
+  /** Keep `size` workers from now on (see Sentinel.resize). */
+  resize(size: number): number;
+  /** Recycle every worker gracefully; returns how many. */
+  restartWorkers(): number;
   health(): HealthReport;
   /** Graceful stop: stop fetching, release what was not started, drain for `timeoutMs` (default stopTimeout). */
   stop(options?: { timeoutMs?: number; reason?: string }): Promise<void>;
@@ -88,9 +119,67 @@ export async function startCluster(
     ...(options.workerExecArgv ? { workerExecArgv: options.workerExecArgv } : {}),
     ...(options.scheduler ? { scheduler: options.scheduler } : {}),
   });
+  const identity: ClusterIdentity = {
+    id: sentinel.identity,
+    name: config.cluster,
+    host: hostname(),
+    pid: process.pid,
+    startedAt: clock.now(),
+  };
+  const monitoring = options.monitoring ?? true;
+  const pubsub = monitoring
+    ? await openPubSub(config, { cwd, logger }).catch((error) => {
+        logger.warn({}, `monitoring events are off: pub/sub could not open: ${(error as Error).message}`);
+        return undefined;
+      })
+    : undefined;
+  const reporter = monitoring
+    ? new ClusterReporter({
+        sentinel,
+        identity,
+        pubsub,
+        results: tasq.results,
+        clock,
+        logger,
+        ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+      })
+    : undefined;
+  const snapshot = (): ClusterSnapshot =>
+    reporter?.snapshot() ?? snapshotOf(sentinel, identity, clock.now(), 0);
+  const resize = (size: number, by: 'control' | 'autoscale'): number => {
+    const previous = sentinel.poolSize;
+    const now = sentinel.resize(size);
+    if (now !== previous) sentinel.events.emit('pool-resized', { size: now, previous, by });
+    return now;
+  };
+  let handle: ClusterHandle | undefined;
+  const control = pubsub
+    ? new ControlResponder({
+        pubsub,
+        codec: WireCodec.for(config),
+        deployment: config.name,
+        identity,
+        clock,
+        logger,
+        actions: {
+          snapshot,
+          resize: (size) => resize(size, 'control'),
+          poolSize: () => sentinel.poolSize,
+          restart: () => sentinel.restartWorkers(),
+          shutdown: () => void handle?.stop({ reason: 'remote control' }),
+        },
+      })
+    : undefined;
+  const closeMonitoring = async () => {
+    await control?.close().catch(() => {});
+    await reporter?.close().catch(() => {});
+    await pubsub?.close().catch(() => {});
+  };
   try {
+    await control?.start();
     await sentinel.start();
   } catch (error) {
+    await closeMonitoring();
     await tasq.close();
     throw error;
   }
@@ -107,16 +196,51 @@ export async function startCluster(
       );
     }
   }
+  const metrics = options.metrics
+    ? new ClusterMetrics(sentinel.events, {
+        snapshot,
+        queueSizes: () => queueSizes(tasq, config.queues),
+      })
+    : undefined;
+  let metricsServer: Server | undefined;
+  if (options.metrics && metrics) {
+    const address = { host: options.metrics.host ?? '0.0.0.0', port: options.metrics.port };
+    try {
+      metricsServer = await startMetricsServer(address, () => metrics.render());
+    } catch (error) {
+      await sentinel.stop({ timeoutMs: 0, reason: 'metrics endpoint could not start' });
+      await closeMonitoring();
+      server?.close();
+      throw new Error(
+        `metrics: cannot listen on ${address.host}:${address.port}: ${(error as Error).message}`,
+      );
+    }
+  }
+  const autoscaler = options.autoscale
+    ? new Autoscaler(sentinel, options.autoscale, { onResize: (size) => resize(size, 'autoscale') })
+    : undefined;
+  autoscaler?.start();
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => {
     resolveStopped = resolve;
   });
-  const finish = async (run: Promise<void>) => {
-    await run;
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    resolveStopped();
+  let finishing: Promise<void> | undefined;
+  const finish = (run: Promise<void>) => {
+    finishing ??= (async () => {
+      await run;
+      autoscaler?.stop();
+      metrics?.stop();
+      await closeMonitoring();
+      await Promise.all(
+        [server, metricsServer].map(
+          (s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())),
+        ),
+      );
+      resolveStopped();
+    })();
+    return finishing;
   };
-  return {
+  handle = {
     config,
     events: sentinel.events,
     stats: sentinel.stats,
@@ -125,7 +249,11 @@ export async function startCluster(
     identity: sentinel.identity,
     rateLimitScope: sentinel.rateLimitScope,
     isSchedulerLeader: () => sentinel.isSchedulerLeader,
+    ...(metricsServer ? { metricsPort: (metricsServer.address() as AddressInfo).port } : {}),
     workers: () => sentinel.workerInfo(),
+    snapshot,
+    resize: (size) => resize(size, 'control'),
+    restartWorkers: () => sentinel.restartWorkers(),
     health,
     stop: async (stopOptions) => {
       await finish(sentinel.stop(stopOptions));
@@ -135,4 +263,16 @@ export async function startCluster(
     },
     stopped,
   };
+  return handle;
+}
+
+/** Sizes of the consumed queues, asked at most once a second however often metrics are scraped. */
+const sizeCache = new WeakMap<Tasq, { at: number; sizes: Promise<Array<{ queue: string } & QueueSize>> }>();
+function queueSizes(tasq: Tasq, queues: string[]): Promise<Array<{ queue: string } & QueueSize>> {
+  const cached = sizeCache.get(tasq);
+  const now = Date.now();
+  if (cached && now - cached.at < 1_000) return cached.sizes;
+  const sizes = Promise.all(queues.map(async (queue) => ({ queue, ...(await tasq.broker.size(queue)) })));
+  sizeCache.set(tasq, { at: now, sizes });
+  return sizes;
 }

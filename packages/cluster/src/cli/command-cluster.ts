@@ -1,4 +1,6 @@
 /** `tasq cluster`: run a cluster until SIGTERM/SIGINT (a second signal kills). */
+import { parseAutoscale } from '../monitoring/autoscaler.js';
+import { parseListenAddress } from '../monitoring/metrics.js';
 import { startCluster } from '../start-cluster.js';
 import { type CommandIo, commonHelp, loggerFrom, parse, positiveInteger, readConfig } from './common.js';
 import { UsageError } from './errors.js';
@@ -16,6 +18,8 @@ Options:
   -q, --queues a,b         queues to consume (default: the configured queue)
       --pool KIND          process (default), thread or inline
       --health-port P      serve GET /health on port P: 200 while consuming, 503 when not
+      --metrics [HOST]:PORT  serve Prometheus metrics at GET /metrics (e.g. :9464)
+      --autoscale MIN,MAX  grow the pool while all workers are busy and jobs wait, shrink it when idle
 ${commonHelp}`;
 
 export async function clusterCommand(argv: string[], io: CommandIo): Promise<number> {
@@ -28,6 +32,8 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
       queues: { type: 'string', short: 'q' },
       pool: { type: 'string' },
       'health-port': { type: 'string' },
+      metrics: { type: 'string' },
+      autoscale: { type: 'string' },
     },
     true,
   );
@@ -59,6 +65,15 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
   if (healthPort !== undefined && (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535)) {
     throw new UsageError(`--health-port must be a port number, got "${values['health-port']}"`);
   }
+  const metrics = values.metrics === undefined ? undefined : parseListenAddress(values.metrics);
+  if (values.metrics !== undefined && !metrics) {
+    throw new UsageError(`--metrics must be [HOST]:PORT like :9464, got "${values.metrics}"`);
+  }
+  const autoscale = values.autoscale === undefined ? undefined : parseAutoscale(values.autoscale);
+  if (values.autoscale !== undefined && !autoscale) {
+    throw new UsageError(`--autoscale must be MIN,MAX with 1 <= MIN <= MAX, got "${values.autoscale}"`);
+  }
+  if (autoscale && workers === undefined) overrides.workers = autoscale.min;
   const config = await readConfig(values, io, {
     ...(values.name !== undefined ? { cluster: values.name } : {}),
     overrides,
@@ -71,6 +86,10 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
       config.queueLimit = Math.max(config.workers * config.concurrency * 2, config.bulk);
     }
   }
+  if (autoscale && config.input.queueLimit === undefined) {
+    // Room for the largest pool, so a grown pool is not starved by a limit sized for the smallest.
+    config.queueLimit = Math.max(config.queueLimit, autoscale.max * config.concurrency * 2);
+  }
   const logger = loggerFrom(values, config);
   if (config.insecureSecret) {
     logger.warn(
@@ -82,6 +101,8 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
     cwd: io.cwd,
     logger,
     ...(healthPort !== undefined ? { healthPort } : {}),
+    ...(metrics ? { metrics } : {}),
+    ...(autoscale ? { autoscale } : {}),
   });
   cluster.events.onAny((name, payload) => logger.event(name, payload));
   logger.info(
@@ -97,6 +118,8 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
       scheduler: config.scheduler,
       rateLimits: cluster.rateLimitScope,
       ...(cluster.healthPort !== undefined ? { healthPort: cluster.healthPort } : {}),
+      ...(cluster.metricsPort !== undefined ? { metricsPort: cluster.metricsPort } : {}),
+      ...(autoscale ? { autoscale: `${autoscale.min},${autoscale.max}` } : {}),
     },
     'cluster running',
   );

@@ -10,6 +10,8 @@ import {
 } from './command-client.js';
 import { scheduleCommand } from './command-schedule.js';
 import type { CommandIo } from './common.js';
+import { monitorCommand } from './command-monitor.js';
+import { controlCommand, eventsCommand } from './command-monitoring.js';
 import { exitCodeOf, oneLine, UsageError } from './errors.js';
 
 const commands: Record<string, (argv: string[], io: CommandIo) => Promise<number>> = {
@@ -21,6 +23,9 @@ const commands: Record<string, (argv: string[], io: CommandIo) => Promise<number
   migrate: migrateCommand,
   check: checkCommand,
   schedule: scheduleCommand,
+  events: eventsCommand,
+  monitor: monitorCommand,
+  control: controlCommand,
 };
 
 export const mainHelp = `Usage: tasq COMMAND [options]
@@ -35,6 +40,9 @@ Commands:
   check                        validate the configuration and connect to the broker and backend
   schedule add|list|remove|pause|resume|run-now
                                periodic jobs: create, show (next run), pause, run one now
+  events                       stream monitoring events from every cluster (--json)
+  monitor                      live view: clusters, workers, queues, rates, recent failures
+  control COMMAND              ping|stats|restart|shutdown|pool-grow N|pool-shrink N running clusters
 
 Run "tasq COMMAND --help" for a command's options.`;
 

@@ -1,6 +1,6 @@
 /**
  * The cluster's lifecycle events as a typed in-process emitter. The CLI turns them into log lines; tests
- * and embedding applications subscribe to them. (Carrying them over a broker's pub/sub is separate work.)
+ * and embedding applications subscribe to them; src/monitoring carries them over the broker's pub/sub.
  */
 import type { TaskResult } from '@tasq/core';
 
@@ -35,10 +35,12 @@ export interface ClusterEvents {
   'worker-recycled': {
     workerId: number;
     pid?: number;
-    reason: 'recycle' | 'max-rss';
+    reason: 'recycle' | 'max-rss' | 'restart' | 'pool-shrink';
     tasksDone: number;
     rssBytes?: number;
   };
+  /** The pool size changed: remote control (`pool-grow`, `pool-shrink`) or autoscale. */
+  'pool-resized': { size: number; previous: number; by: 'control' | 'autoscale' };
   'task-received': TaskRef;
   'task-started': TaskRef & { workerId: number };
   'task-succeeded': TaskRef & { runtimeMs: number };

@@ -74,6 +74,9 @@ export interface WorkerInfo {
   retiring: boolean;
 }
 
+/** Why a worker is retired while healthy: its task count, its memory, an operator's restart, a smaller pool. */
+export type RetireReason = 'recycle' | 'max-rss' | 'restart' | 'pool-shrink';
+
 /** Packages being settled, as a multiple of queueLimit, past which fetching pauses. */
 const SETTLING_FACTOR = 4;
 
@@ -113,6 +116,8 @@ export class Sentinel {
   private readonly workerSettings: WorkerSettings;
   private readonly cpuCount = availableParallelism();
   private nextCpu = 0;
+  /** Workers the pool keeps: `workers` from the configuration until remote control or autoscale resizes it. */
+  private targetWorkers: number;
   /** Last time a reserve answered (with or without packages) or a run finished: the health probe's signal. */
   lastProgressAt: number;
 
@@ -144,6 +149,7 @@ export class Sentinel {
       sampleMs: config.maxRssBytes !== undefined ? Math.max(100, config.guardCycleMs) : 0,
       exitWithParent: config.daemonizeWorkers,
     };
+    this.targetWorkers = config.workers;
     this.lastProgressAt = options.clock.now();
     this.whenStopping = new Promise((resolve) =>
       this.fetchControl.signal.addEventListener('abort', () => resolve(), { once: true }),
@@ -181,7 +187,7 @@ export class Sentinel {
       this.monitor.reporting = this.reporting;
     }
     const starting: Promise<void>[] = [];
-    for (let i = 0; i < this.config.workers; i++) starting.push(this.spawnWorker());
+    for (let i = 0; i < this.targetWorkers; i++) starting.push(this.spawnWorker());
     const results = await Promise.allSettled(starting);
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     try {
@@ -383,7 +389,7 @@ export class Sentinel {
     void this.spawnWorker().catch((error) => this.onSpawnFailure(error));
   }
 
-  private retire(slot: WorkerSlot, reason: 'recycle' | 'max-rss'): void {
+  private retire(slot: WorkerSlot, reason: RetireReason): void {
     if (slot.retiring || slot.exited) return;
     slot.retiring = true;
     this.stats.workersRecycled++;
@@ -481,14 +487,14 @@ export class Sentinel {
   /** The supervisor loop: replace missing workers, watch memory while tasks run. */
   private guard(): void {
     if (this.stopping) return;
-    const missing = this.config.workers - this.aliveWorkers();
+    const missing = this.targetWorkers - this.aliveWorkers();
     if (missing > 0 && !this.respawnTimer) {
       const pause =
         this.spawnFailures === 0 ? 0 : Math.min(30_000, 250 * 2 ** Math.min(this.spawnFailures, 7));
       this.respawnTimer = setTimeout(() => {
         this.respawnTimer = undefined;
         if (this.stopping) return;
-        const stillMissing = this.config.workers - this.aliveWorkers();
+        const stillMissing = this.targetWorkers - this.aliveWorkers();
         for (let i = 0; i < stillMissing; i++)
           void this.spawnWorker().catch((error) => this.onSpawnFailure(error));
       }, pause);
@@ -515,6 +521,55 @@ export class Sentinel {
       this.events.emit('task-memory-exceeded', { ...entry.ref, workerId: slot.id, rssBytes, limitBytes });
     }
     slot.handle.kill();
+  }
+
+  // ---------------------------------------------------------------- pool size (remote control, autoscale)
+
+  /** Workers the pool keeps now. */
+  get poolSize(): number {
+    return this.targetWorkers;
+  }
+
+  /**
+   * Keep `size` workers from now on. Growing starts the new workers at once; shrinking retires the idlest
+   * workers, which finish what they run and exit (nothing is interrupted). Returns the new size.
+   */
+  resize(size: number): number {
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError(`pool size must be at least 1, got ${size}`);
+    if (this.stopping) return this.targetWorkers;
+    this.targetWorkers = size;
+    const alive = [...this.workers.values()].filter((slot) => !slot.retiring && !slot.exited);
+    if (alive.length < size) {
+      for (let i = alive.length; i < size; i++)
+        void this.spawnWorker().catch((error) => this.onSpawnFailure(error));
+    } else if (alive.length > size) {
+      alive.sort((a, b) => a.running.size - b.running.size || b.id - a.id);
+      for (const slot of alive.slice(0, alive.length - size)) this.retire(slot, 'pool-shrink');
+    }
+    return this.targetWorkers;
+  }
+
+  /**
+   * Recycle every worker gracefully (the operator's restart): each gets a successor started now, takes no
+   * more tasks, finishes what it runs and exits. Workers re-import the tasks modules, so new code is picked up.
+   */
+  restartWorkers(): number {
+    if (this.stopping) return 0;
+    const current = [...this.workers.values()].filter((slot) => !slot.retiring && !slot.exited);
+    for (const slot of current) {
+      this.startSuccessor(slot);
+      this.retire(slot, 'restart');
+    }
+    return current.length;
+  }
+
+  /** Read each worker process's memory now (Linux: /proc, without the worker's help). */
+  sampleWorkerMemory(): void {
+    for (const slot of this.workers.values()) {
+      const rss = slot.handle.sampleRssBytes();
+      if (rss !== undefined) slot.rssBytes = rss;
+    }
   }
 
   // ---------------------------------------------------------------- fetching

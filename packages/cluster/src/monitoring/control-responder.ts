@@ -1,0 +1,136 @@
+/**
+ * The cluster's side of remote control: it listens on `controlChannel(name)`, acts on each signed request
+ * meant for it, and answers on the reply channel. A request is acted on once (its id is remembered) and
+ * only within REQUEST_MAX_AGE_MS of being sent, so a captured frame replayed later does nothing.
+ */
+import { type Clock, controlChannel, type Logger, type PubSub, type Subscription } from '@tasq/core';
+import type { ClusterIdentity, ClusterSnapshot } from './snapshot.js';
+import {
+  type ControlReplyMessage,
+  type ControlRequestMessage,
+  REQUEST_MAX_AGE_MS,
+  replyChannel,
+  type WireCodec,
+} from './wire.js';
+
+/** What the commands do, supplied by the cluster. */
+export interface ControlActions {
+  snapshot(): ClusterSnapshot;
+  /** Set the pool size; returns the size now kept. */
+  resize(size: number): number;
+  poolSize(): number;
+  /** Recycle every worker gracefully; returns how many were asked to. */
+  restart(): number;
+  /** Begin a graceful stop (the answer goes out first). */
+  shutdown(): void;
+}
+
+export interface ControlResponderOptions {
+  pubsub: PubSub;
+  codec: WireCodec;
+  deployment: string;
+  identity: ClusterIdentity;
+  actions: ControlActions;
+  clock: Clock;
+  logger: Logger;
+}
+
+export class ControlResponder {
+  private subscription: Subscription | undefined;
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly options: ControlResponderOptions) {}
+
+  async start(): Promise<void> {
+    this.subscription = await this.options.pubsub.subscribe(
+      controlChannel(this.options.deployment),
+      (bytes) => void this.onMessage(bytes),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.subscription?.unsubscribe();
+  }
+
+  /** Does a request's target name this cluster? No target: every cluster. */
+  matches(target: string | undefined): boolean {
+    const { identity } = this.options;
+    return (
+      target === undefined ||
+      target === identity.name ||
+      target === identity.id ||
+      target === `${identity.name}@${identity.host}`
+    );
+  }
+
+  private async onMessage(bytes: Uint8Array): Promise<void> {
+    const { codec, clock, logger } = this.options;
+    const message = codec.decode(bytes);
+    if (!message) {
+      logger.warn({}, 'control message ignored: not signed with this deployment’s secret, or malformed');
+      return;
+    }
+    if (message.kind !== 'control' || !this.matches(message.target)) return;
+    const now = clock.now();
+    if (Math.abs(now - message.sentAt) > REQUEST_MAX_AGE_MS || this.seen.has(message.requestId)) return;
+    this.remember(message.requestId, now);
+    logger.info({ command: message.command, requestId: message.requestId }, 'control request');
+    let reply: ControlReplyMessage;
+    try {
+      reply = this.reply(message, true, this.act(message));
+    } catch (error) {
+      reply = { ...this.reply(message, false), error: (error as Error).message };
+    }
+    try {
+      await this.options.pubsub.publish(replyChannel(this.options.deployment), codec.encode(reply));
+    } catch (error) {
+      logger.warn({ requestId: message.requestId }, `control reply failed: ${(error as Error).message}`);
+    }
+    if (message.command === 'shutdown' && reply.ok) this.options.actions.shutdown();
+  }
+
+  private act(request: ControlRequestMessage): Record<string, unknown> {
+    const { actions, identity, clock } = this.options;
+    switch (request.command) {
+      case 'ping':
+        return { uptimeMs: clock.now() - identity.startedAt };
+      case 'stats':
+        return actions.snapshot() as unknown as Record<string, unknown>;
+      case 'restart':
+        return { restarting: actions.restart() };
+      case 'shutdown':
+        return { stopping: true };
+      case 'pool-grow':
+      case 'pool-shrink': {
+        const count = request.count ?? 1;
+        if (!Number.isInteger(count) || count < 1)
+          throw new Error(`${request.command} needs a positive count`);
+        const previous = actions.poolSize();
+        const wanted = request.command === 'pool-grow' ? previous + count : previous - count;
+        if (wanted < 1) throw new Error(`the pool has ${previous} worker(s); it cannot shrink by ${count}`);
+        return { previous, poolSize: actions.resize(wanted) };
+      }
+    }
+  }
+
+  private reply(
+    request: ControlRequestMessage,
+    ok: boolean,
+    result?: Record<string, unknown>,
+  ): ControlReplyMessage {
+    return {
+      kind: 'reply',
+      requestId: request.requestId,
+      cluster: this.options.identity.id,
+      ok,
+      ...(result ? { result } : {}),
+    };
+  }
+
+  private remember(requestId: string, now: number): void {
+    this.seen.set(requestId, now);
+    if (this.seen.size > 1_000) {
+      for (const [id, at] of this.seen) if (now - at > REQUEST_MAX_AGE_MS) this.seen.delete(id);
+    }
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * A running cluster described at one moment: what the `stats` control command answers, what heartbeats
+ * carry, and what a broker without pub/sub stores in the result backend for `tasq monitor`.
+ */
+import type { ClusterEvent, WorkerEvent } from '@tasq/core';
+import type { ClusterStats } from '../runtime/events.js';
+import type { Sentinel } from '../runtime/sentinel.js';
+
+export interface ClusterIdentity {
+  /** `<name>@<host>:<pid>`. */
+  id: string;
+  /** The cluster name from the configuration (`default` or an alt cluster). */
+  name: string;
+  host: string;
+  pid: number;
+  startedAt: number;
+}
+
+export interface WorkerSnapshot {
+  id: number;
+  pid: number;
+  rssBytes: number;
+  tasksDone: number;
+  busy: number;
+  state: 'busy' | 'idle' | 'retiring';
+}
+
+export interface ClusterSnapshot {
+  cluster: string;
+  name: string;
+  host: string;
+  pid: number;
+  at: number;
+  startedAt: number;
+  queues: string[];
+  poolSize: number;
+  concurrency: number;
+  workers: WorkerSnapshot[];
+  /** Packages held but not yet running. */
+  prefetched: number;
+  running: number;
+  stats: ClusterStats;
+  /** Monitoring events dropped because pub/sub was slower than the cluster. */
+  eventsDropped: number;
+  stopping: boolean;
+}
+
+export function snapshotOf(
+  sentinel: Sentinel,
+  identity: ClusterIdentity,
+  now: number,
+  eventsDropped: number,
+): ClusterSnapshot {
+  const held = sentinel.heldCount();
+  return {
+    cluster: identity.id,
+    name: identity.name,
+    host: identity.host,
+    pid: identity.pid,
+    at: now,
+    startedAt: identity.startedAt,
+    queues: sentinel.config.queues,
+    poolSize: sentinel.poolSize,
+    concurrency: sentinel.config.concurrency,
+    workers: sentinel.workerInfo().map((worker) => ({
+      id: worker.id,
+      pid: worker.pid ?? identity.pid,
+      rssBytes: worker.rssBytes ?? (worker.kind === 'inline' ? process.memoryUsage.rss() : 0),
+      tasksDone: worker.tasksDone,
+      busy: worker.running,
+      state: worker.retiring ? 'retiring' : worker.running > 0 ? 'busy' : 'idle',
+    })),
+    prefetched: held.buffered,
+    running: held.running,
+    stats: { ...sentinel.stats },
+    eventsDropped,
+    stopping: sentinel.isStopping,
+  };
+}
+
+/** The heartbeats a snapshot stands for: one for the cluster, one per worker. */
+export function heartbeatsOf(snapshot: ClusterSnapshot): [ClusterEvent, ...WorkerEvent[]] {
+  return [
+    {
+      type: 'cluster-heartbeat',
+      at: snapshot.at,
+      cluster: snapshot.cluster,
+      host: snapshot.host,
+      pid: snapshot.pid,
+      queues: snapshot.queues,
+      workers: snapshot.workers.filter((w) => w.state !== 'retiring').length,
+      prefetched: snapshot.prefetched,
+    },
+    ...snapshot.workers.map(
+      (worker): WorkerEvent => ({
+        type: 'worker-heartbeat',
+        at: snapshot.at,
+        cluster: snapshot.cluster,
+        pid: worker.pid,
+        rssBytes: worker.rssBytes,
+        tasksDone: worker.tasksDone,
+        busy: worker.busy,
+      }),
+    ),
+  ];
+}
