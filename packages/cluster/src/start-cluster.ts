@@ -17,7 +17,7 @@ import {
   Tasq,
 } from '@tasq/core';
 import type { ClusterEmitter, ClusterStats } from './runtime/events.js';
-import { type AutoscaleRange, Autoscaler } from './monitoring/autoscaler.js';
+import { type AutoscaleRange, Autoscaler, type AutoscalerOptions } from './monitoring/autoscaler.js';
 import { ClusterReporter } from './monitoring/cluster-reporter.js';
 import { ControlResponder } from './monitoring/control-responder.js';
 import { ClusterMetrics, startMetricsServer } from './monitoring/metrics.js';
@@ -59,8 +59,8 @@ export interface StartClusterOptions {
   heartbeatMs?: number;
   /** Serve Prometheus metrics at GET /metrics on this address (port 0 = any free port). */
   metrics?: { host?: string; port: number };
-  /** Grow and shrink the pool with load between these sizes. */
-  autoscale?: AutoscaleRange;
+  /** Grow and shrink the pool with load between these sizes (checked every second by default). */
+  autoscale?: AutoscaleRange & Omit<AutoscalerOptions, 'resize'>;
 }
 
 export interface ClusterHandle {
@@ -217,7 +217,10 @@ export async function startCluster(
     }
   }
   const autoscaler = options.autoscale
-    ? new Autoscaler(sentinel, options.autoscale, { onResize: (size) => resize(size, 'autoscale') })
+    ? new Autoscaler(sentinel, options.autoscale, {
+        ...options.autoscale,
+        resize: (size) => resize(size, 'autoscale'),
+      })
     : undefined;
   autoscaler?.start();
   let resolveStopped!: () => void;

@@ -17,7 +17,8 @@ export interface AutoscalerOptions {
   growAfter?: number;
   /** Idle checks in a row before shrinking. Default 5. */
   shrinkAfter?: number;
-  onResize?: (size: number, previous: number) => void;
+  /** Applies a decision. Default: `sentinel.resize`. */
+  resize?: (size: number) => void;
 }
 
 export class Autoscaler {
@@ -67,8 +68,8 @@ export class Autoscaler {
     if (wanted === size) return;
     this.busyChecks = 0;
     this.idleChecks = 0;
-    this.sentinel.resize(wanted);
-    this.options.onResize?.(wanted, size);
+    if (this.options.resize) this.options.resize(wanted);
+    else this.sentinel.resize(wanted);
   }
 }
 
