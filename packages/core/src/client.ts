@@ -11,6 +11,7 @@ import { followUps } from './canvas.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { loadConfig } from './config/load.js';
+import { currentTraceparent } from './trace-context.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
 import type { TasqConfigInput } from './config/schema.js';
 import { type Duration, durationMs } from './duration.js';
@@ -293,6 +294,8 @@ export class Tasq {
     if (options.ackFailure !== undefined) pkg.ackFailure = options.ackFailure;
     if (options.saveResult !== undefined) pkg.saveResult = options.saveResult;
     if (options.retry !== undefined) pkg.retry = options.retry;
+    const traceparent = currentTraceparent();
+    if (traceparent !== undefined) pkg.traceparent = traceparent;
     return pkg;
   }
 
@@ -362,6 +365,9 @@ export class Tasq {
           ...(followUp.id ? { id: followUp.id } : {}),
         });
         next.parentId = pkg.id;
+        // Follow-ups are sent by the cluster, outside any span: they continue the trace of what they follow.
+        if (next.traceparent === undefined && pkg.traceparent !== undefined)
+          next.traceparent = pkg.traceparent;
         if (followUp.chain) next.chain = followUp.chain;
         return next;
       }),

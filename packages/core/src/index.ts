@@ -52,6 +52,7 @@ export { Scheduler, type SchedulerOptions } from './schedule/scheduler.js';
 export { assertTimeZone, fromWall, toWall } from './schedule/time-zone.js';
 export * from './task.js';
 export * from './task-package.js';
+export { currentTraceparent, parseTraceparent, runInTaskSpan } from './trace-context.js';
 
 /** Define a configuration with type checking: `export default defineConfig({ ... })` in tasq.config.ts. */
 export function defineConfig(config: import('./config/schema.js').TasqConfigInput) {
