@@ -7,6 +7,7 @@ import {
   executeTask,
   importFromApplication,
   type Logger,
+  runInTaskSpan,
   type Task,
   type TaskRegistry,
   toErrorInfo,
@@ -107,12 +108,15 @@ export class WorkerRuntime {
     const controller = new AbortController();
     this.running.set(runId, controller);
     this.startSampling();
-    void executeTask(this.registry, order.pkg, {
-      deliveries: order.deliveries,
-      signal: controller.signal,
-      logger: this.logger,
-      saveArgs: this.settings.saveArgs,
-    }).then((result) => {
+    // With @opentelemetry/api installed, the run is a span continuing the trace of whoever enqueued it.
+    void runInTaskSpan(order.pkg, order.deliveries, () =>
+      executeTask(this.registry, order.pkg, {
+        deliveries: order.deliveries,
+        signal: controller.signal,
+        logger: this.logger,
+        saveArgs: this.settings.saveArgs,
+      }),
+    ).then((result) => {
       this.running.delete(runId);
       this.tasksDone++;
       this.pending.push({ runId, result });
