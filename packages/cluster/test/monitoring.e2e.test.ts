@@ -55,11 +55,20 @@ describe.skipIf(skipReason)(
       try {
         const ok = await cluster.tasq.enqueueByName('test.add', [2, 3]);
         const bad = await cluster.tasq.enqueueByName('test.broken', []);
+        const flaky = await cluster.tasq.enqueueByName(
+          'test.flaky',
+          [`${database.folder}/flaky-${randomBytes(4).toString('hex')}`, 1],
+          { retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } }, maxAttempts: 2 },
+        );
         expect(await ok.result({ timeout: 10_000 })).toBe(5);
         await bad.outcome(10_000);
         const of = (type: string, jobId?: string) =>
           seen.find((e) => e.type === type && (jobId === undefined || ('jobId' in e && e.jobId === jobId)));
-        await eventually(() => of('task-failed', bad.id) && of('worker-heartbeat'), 10_000, 'events');
+        await eventually(
+          () => of('task-failed', bad.id) && of('task-succeeded', flaky.id) && of('worker-heartbeat'),
+          10_000,
+          'events',
+        );
         const pids = cluster.workers().map((w) => w.pid);
 
         expect(of('cluster-online')).toMatchObject({
@@ -82,6 +91,7 @@ describe.skipIf(skipReason)(
           name: 'test.broken',
           error: 'TypeError: this task always fails',
         });
+        expect(of('task-retried', flaky.id)).toMatchObject({ error: 'Error: planned failure 1 of 1' });
         const heartbeat = of('worker-heartbeat') as WorkerEvent;
         expect(pids).toContain(heartbeat.pid);
         expect(heartbeat.rssBytes).toBeGreaterThan(10 * 2 ** 20);

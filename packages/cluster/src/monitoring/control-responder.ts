@@ -38,6 +38,8 @@ export interface ControlResponderOptions {
 export class ControlResponder {
   private subscription: Subscription | undefined;
   private readonly seen = new Map<string, number>();
+  private ignoredLoggedAt = 0;
+  private ignored = 0;
 
   constructor(private readonly options: ControlResponderOptions) {}
 
@@ -67,7 +69,15 @@ export class ControlResponder {
     const { codec, clock, logger } = this.options;
     const message = codec.decode(bytes);
     if (!message) {
-      logger.warn({}, 'control message ignored: not signed with this deployment’s secret, or malformed');
+      // Logged at most every 10 s: someone sending forged frames must not flood the log.
+      this.ignored++;
+      if (clock.now() - this.ignoredLoggedAt >= 10_000) {
+        this.ignoredLoggedAt = clock.now();
+        logger.warn(
+          { ignored: this.ignored },
+          'control message ignored: not signed with this deployment’s secret, or malformed',
+        );
+      }
       return;
     }
     if (message.kind !== 'control' || !this.matches(message.target)) return;

@@ -20,6 +20,8 @@ export interface MappingContext {
 /** Why workers went offline, remembered from worker-recycled until their worker-offline. */
 export class EventMapper {
   private readonly retireReasons = new Map<number, string>();
+  /** The error of each job's last failed attempt, for the task-retried that follows it. */
+  private readonly lastErrors = new Map<string, string>();
 
   constructor(private readonly context: MappingContext) {}
 
@@ -50,11 +52,17 @@ export class EventMapper {
       }
       case 'task-failed': {
         const event = payload as ClusterEvents['task-failed'];
+        if (!event.final) {
+          if (this.lastErrors.size >= 1_000) this.lastErrors.delete(this.lastErrors.keys().next().value!);
+          this.lastErrors.set(event.id, clip(event.error));
+        }
         return task('task-failed', event, { runtimeMs: event.runtimeMs, error: clip(event.error) });
       }
       case 'task-retried': {
         const event = payload as ClusterEvents['task-retried'];
-        return task('task-retried', event, { error: `retry ${event.attempt} in ${event.delayMs} ms` });
+        const error = this.lastErrors.get(event.id);
+        this.lastErrors.delete(event.id);
+        return task('task-retried', event, error !== undefined ? { error } : {});
       }
       case 'package-rejected': {
         const event = payload as ClusterEvents['package-rejected'];
