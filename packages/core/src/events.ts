@@ -51,6 +51,12 @@ export interface ClusterEvent extends EventBase {
   workers: number;
   /** Packages held but not yet running. */
   prefetched?: number;
+  /**
+   * Tasks that succeeded and failed since the cluster started (heartbeats): rates stay exact when a
+   * cluster drops task events it cannot publish fast enough.
+   */
+  succeeded?: number;
+  failed?: number;
 }
 
 export type TasqEvent = TaskEvent | WorkerEvent | ClusterEvent;
