@@ -74,7 +74,6 @@ export async function monitorCommand(argv: string[], io: CommandIo): Promise<num
           jobId: f.id,
           error: `${f.error?.name ?? 'Error'}: ${f.error?.message ?? ''}`,
         })),
-        now,
       );
     };
     const poll = (read: () => Promise<void>, everyMs: number) => {

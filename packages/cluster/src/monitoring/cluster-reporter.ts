@@ -19,6 +19,16 @@ import { EventPublisher } from './event-publisher.js';
 import { type ClusterIdentity, type ClusterSnapshot, heartbeatsOf, snapshotOf } from './snapshot.js';
 import { WireCodec } from './wire.js';
 
+/** In-process events that become task events on the wire. */
+const TASK_EVENTS = new Set<string>([
+  'task-received',
+  'task-started',
+  'task-succeeded',
+  'task-failed',
+  'task-retried',
+  'package-rejected',
+]);
+
 export interface ClusterReporterOptions {
   sentinel: Sentinel;
   identity: ClusterIdentity;
@@ -74,8 +84,15 @@ export class ClusterReporter {
       }
       if (name === 'cluster-started') this.onStarted();
       else if (name === 'cluster-stopping') this.onStopping();
-      const event = this.publisher ? this.mapper.map(name, payload) : undefined;
-      if (event) this.publisher?.push(event);
+      const publisher = this.publisher;
+      if (publisher) {
+        // At full speed most task events are dropped: do not build the ones that would be.
+        if (publisher.full && TASK_EVENTS.has(name)) publisher.countDropped();
+        else {
+          const event = this.mapper.map(name, payload);
+          if (event) publisher.push(event);
+        }
+      }
       if (name === 'worker-recycled') {
         const { workerId, tasksDone, rssBytes } = payload as {
           workerId: number;

@@ -44,9 +44,14 @@ export class MonitorView {
   private readonly finishes: Array<{ at: number; ok: boolean }> = [];
   private readonly failures: FailureRow[] = [];
   private queueSizes: Array<{ queue: string } & QueueSize> = [];
-  /** Without pub/sub: counters from the previous snapshot of each cluster, for rates. */
-  private readonly previousTotals = new Map<string, { at: number; succeeded: number; failed: number }>();
-  private snapshotRates = { succeeded: 0, failed: 0 };
+  /**
+   * Per cluster: the task counters of its last two reports (heartbeats, or stored snapshots without
+   * pub/sub) and the rates between them. Exact even when a busy cluster drops task events.
+   */
+  private readonly totals = new Map<
+    string,
+    { at: number; succeeded: number; failed: number; rates: { succeeded: number; failed: number } }
+  >();
   private mode: 'events' | 'snapshots' = 'events';
   eventsSeen = 0;
 
@@ -72,6 +77,8 @@ export class MonitorView {
       case 'cluster-online':
       case 'cluster-heartbeat':
       case 'cluster-offline':
+        if (event.succeeded !== undefined && event.failed !== undefined)
+          this.noteTotals(event.cluster, event.at, event.succeeded, event.failed);
         this.clusters.set(event.cluster, {
           id: event.cluster,
           host: event.host,
@@ -131,12 +138,10 @@ export class MonitorView {
   }
 
   /** Without pub/sub: the stored snapshots replace what events would have said. */
-  ingestSnapshots(snapshots: ClusterSnapshot[], failures: FailureRow[], now: number): void {
+  ingestSnapshots(snapshots: ClusterSnapshot[], failures: FailureRow[]): void {
     this.mode = 'snapshots';
     this.clusters.clear();
     this.workers.clear();
-    let succeeded = 0;
-    let failed = 0;
     for (const snapshot of snapshots) {
       this.clusters.set(snapshot.cluster, {
         id: snapshot.cluster,
@@ -157,24 +162,9 @@ export class MonitorView {
           lastSeen: snapshot.at,
         });
       }
-      const previous = this.previousTotals.get(snapshot.cluster);
-      if (previous && snapshot.at > previous.at) {
-        const seconds = (snapshot.at - previous.at) / 1000;
-        succeeded += Math.max(0, snapshot.stats.succeeded - previous.succeeded) / seconds;
-        failed += Math.max(0, snapshot.stats.failed - previous.failed) / seconds;
-      }
-      if (!previous || snapshot.at > previous.at) {
-        this.previousTotals.set(snapshot.cluster, {
-          at: snapshot.at,
-          succeeded: snapshot.stats.succeeded,
-          failed: snapshot.stats.failed,
-        });
-      }
+      this.noteTotals(snapshot.cluster, snapshot.at, snapshot.stats.succeeded, snapshot.stats.failed);
     }
-    if (snapshots.some((s) => this.previousTotals.get(s.cluster)?.at === s.at))
-      this.snapshotRates = { succeeded, failed };
     this.failures.splice(0, this.failures.length, ...failures.slice(0, RECENT_FAILURES));
-    void now;
   }
 
   /** The screen, one string per line, each at most `width` characters. */
@@ -237,7 +227,19 @@ export class MonitorView {
   }
 
   private rates(now: number): { succeeded: number; failed: number } {
-    if (this.mode === 'snapshots') return this.snapshotRates;
+    while (this.finishes.length > 0 && now - this.finishes[0]!.at > RATE_WINDOW_MS) this.finishes.shift();
+    const reporting = [...this.clusters.values()]
+      .filter((cluster) => !cluster.offline && this.totals.has(cluster.id))
+      .map((cluster) => cluster.id);
+    if (reporting.length > 0) {
+      const sum = { succeeded: 0, failed: 0 };
+      for (const id of reporting) {
+        const { rates } = this.totals.get(id)!;
+        sum.succeeded += rates.succeeded;
+        sum.failed += rates.failed;
+      }
+      return sum;
+    }
     while (this.finishes.length > 0 && now - this.finishes[0]!.at > RATE_WINDOW_MS) this.finishes.shift();
     let succeeded = 0;
     let failed = 0;
@@ -247,14 +249,31 @@ export class MonitorView {
     return { succeeded: succeeded / (RATE_WINDOW_MS / 1000), failed: failed / (RATE_WINDOW_MS / 1000) };
   }
 
+  private noteTotals(cluster: string, at: number, succeeded: number, failed: number): void {
+    const previous = this.totals.get(cluster);
+    if (previous && at <= previous.at) return;
+    const seconds = previous ? (at - previous.at) / 1000 : 0;
+    const rates = previous
+      ? {
+          succeeded: Math.max(0, succeeded - previous.succeeded) / seconds,
+          failed: Math.max(0, failed - previous.failed) / seconds,
+        }
+      : { succeeded: 0, failed: 0 };
+    this.totals.set(cluster, { at, succeeded, failed, rates });
+  }
+
   private touch(cluster: string, now: number): void {
     const row = this.clusters.get(cluster);
     if (row && !row.offline) row.lastSeen = now;
   }
 
   private expire(now: number): void {
-    for (const [id, cluster] of this.clusters)
-      if (now - cluster.lastSeen > 2 * LOST_AFTER_MS) this.clusters.delete(id);
+    for (const [id, cluster] of this.clusters) {
+      if (now - cluster.lastSeen > 2 * LOST_AFTER_MS) {
+        this.clusters.delete(id);
+        this.totals.delete(id);
+      }
+    }
     for (const [key, worker] of this.workers) {
       const age = now - worker.lastSeen;
       if ((worker.offline && age > LOST_AFTER_MS / 2) || age > 2 * LOST_AFTER_MS) this.workers.delete(key);

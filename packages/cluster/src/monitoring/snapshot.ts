@@ -90,6 +90,8 @@ export function heartbeatsOf(snapshot: ClusterSnapshot): [ClusterEvent, ...Worke
       queues: snapshot.queues,
       workers: snapshot.workers.filter((w) => w.state !== 'retiring').length,
       prefetched: snapshot.prefetched,
+      succeeded: snapshot.stats.succeeded,
+      failed: snapshot.stats.failed,
     },
     ...snapshot.workers.map(
       (worker): WorkerEvent => ({
