@@ -84,7 +84,7 @@ describe.skipIf(skipReason)(`tasq monitor, control and events${skipReason ? ` ($
   };
 
   it('shows the running cluster live in a terminal and leaves on q with exit code 0', async () => {
-    const id = field('id')!;
+    const id = field('identity')!;
     const stats = JSON.parse(run(['control', 'stats', '--json', '--timeout', '1500ms']).out);
     const pids: number[] = stats.result.workers.map((worker: { pid: number }) => worker.pid);
     expect(pids).toHaveLength(2);
@@ -133,7 +133,7 @@ describe.skipIf(skipReason)(`tasq monitor, control and events${skipReason ? ` ($
   });
 
   it('tasq control answers from the cluster and says so when nobody answers', () => {
-    const id = field('id')!;
+    const id = field('identity')!;
     const ping = run(['control', 'ping', '--timeout', '1500ms']);
     expect(ping.code).toBe(0);
     expect(ping.out).toMatch(
@@ -182,7 +182,12 @@ describe.skipIf(skipReason)(`tasq monitor, control and events${skipReason ? ` ($
       10_000,
       'the task-succeeded event',
     );
-    expect(succeeded).toMatchObject({ name: 'test.add', queue: 'reports', attempt: 1, cluster: field('id') });
+    expect(succeeded).toMatchObject({
+      name: 'test.add',
+      queue: 'reports',
+      attempt: 1,
+      cluster: field('identity'),
+    });
     expect(out).not.toMatch(/heartbeat/);
     events.kill('SIGINT');
     expect(await exited).toBe(0);

@@ -41,7 +41,7 @@ describe('monitoring on a broker without pub/sub', () => {
         5_000,
         'stored cluster stats',
       );
-      expect(snapshot).toMatchObject({ cluster: cluster.id, poolSize: 2, queues: [config.queue] });
+      expect(snapshot).toMatchObject({ cluster: cluster.identity, poolSize: 2, queues: [config.queue] });
       expect(snapshot!.workers.map((w) => w.pid).sort()).toEqual(
         cluster
           .workers()

@@ -72,7 +72,7 @@ describe.skipIf(skipReason)(
         const pids = cluster.workers().map((w) => w.pid);
 
         expect(of('cluster-online')).toMatchObject({
-          cluster: cluster.id,
+          cluster: cluster.identity,
           workers: 2,
           queues: [config.queue],
         });
@@ -96,7 +96,7 @@ describe.skipIf(skipReason)(
         expect(pids).toContain(heartbeat.pid);
         expect(heartbeat.rssBytes).toBeGreaterThan(10 * 2 ** 20);
         expect(of('cluster-heartbeat')).toMatchObject({
-          cluster: cluster.id,
+          cluster: cluster.identity,
           pid: process.pid,
           prefetched: 0,
         });
@@ -133,7 +133,7 @@ describe.skipIf(skipReason)(
         await cluster.stop();
       }
       await eventually(
-        () => seen.some((e) => e.type === 'cluster-offline' && e.cluster === cluster.id),
+        () => seen.some((e) => e.type === 'cluster-offline' && e.cluster === cluster.identity),
         5_000,
       );
       await stream.close();
@@ -156,7 +156,7 @@ describe.skipIf(skipReason)(
       const client = resolveConfig(input, { env: {} });
       try {
         const pings = await sendControl(client, { command: 'ping', timeoutMs: 3_000, expectReplies: 2 });
-        expect(pings.map((reply) => reply.cluster).sort()).toEqual([east.id, west.id].sort());
+        expect(pings.map((reply) => reply.cluster).sort()).toEqual([east.identity, west.identity].sort());
         expect(pings.every((reply) => reply.ok && typeof reply.result?.uptimeMs === 'number')).toBe(true);
 
         const onlyEast = await sendControl(client, {
@@ -166,7 +166,7 @@ describe.skipIf(skipReason)(
           timeoutMs: 1_500,
         });
         expect(onlyEast).toEqual([
-          expect.objectContaining({ cluster: east.id, ok: true, result: { previous: 1, poolSize: 3 } }),
+          expect.objectContaining({ cluster: east.identity, ok: true, result: { previous: 1, poolSize: 3 } }),
         ]);
         await eventually(() => east.workers().length === 3, 10_000, 'east to grow to 3 workers');
         expect(west.snapshot().poolSize).toBe(1);
@@ -181,7 +181,7 @@ describe.skipIf(skipReason)(
         await sendControl(client, {
           command: 'pool-shrink',
           count: 2,
-          cluster: east.id,
+          cluster: east.identity,
           timeoutMs: 1_000,
           expectReplies: 1,
         });
@@ -189,7 +189,7 @@ describe.skipIf(skipReason)(
 
         const [stats] = await sendControl(client, { command: 'stats', cluster: 'west', timeoutMs: 1_500 });
         expect(stats?.result).toMatchObject({
-          cluster: west.id,
+          cluster: west.identity,
           poolSize: 1,
           workers: [expect.objectContaining({ state: 'idle' })],
         });
@@ -218,7 +218,7 @@ describe.skipIf(skipReason)(
           timeoutMs: 1_000,
           expectReplies: 1,
         });
-        expect(bye).toMatchObject({ cluster: east.id, ok: true });
+        expect(bye).toMatchObject({ cluster: east.identity, ok: true });
         await east.stopped;
       } finally {
         await Promise.all([east.stop(), west.stop()]);
@@ -262,7 +262,7 @@ describe.skipIf(skipReason)(
           const line = text.split('\n').find((l) => pattern.test(l));
           return line === undefined ? undefined : Number(line.split(' ').at(-1));
         };
-        const c = `cluster="${cluster.id}"`;
+        const c = `cluster="${cluster.identity}"`;
         const q = `queue="${config.queue}"`;
         expect(value(new RegExp(`^tasq_tasks_total\\{task="test.add",${q},status="succeeded",${c}\\}`))).toBe(
           2,
