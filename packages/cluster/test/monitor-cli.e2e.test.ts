@@ -168,29 +168,34 @@ describe.skipIf(skipReason)(`tasq monitor, control and events${skipReason ? ` ($
       out += chunk;
     });
     const exited = new Promise<number | null>((resolve) => events.once('exit', (code) => resolve(code)));
-    // Give the subscription a moment to be in place: pub/sub delivers only to current listeners.
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const job = await tasq.enqueueByName('test.add', [20, 22]);
-    expect(await job.result({ timeout: 10_000 })).toBe(42);
-    const succeeded = await eventually(
-      () =>
-        out
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => JSON.parse(line))
-          .find((event) => event.type === 'task-succeeded' && event.jobId === job.id),
-      10_000,
-      'the task-succeeded event',
-    );
-    expect(succeeded).toMatchObject({
-      name: 'test.add',
-      queue: 'reports',
-      attempt: 1,
-      cluster: field('identity'),
-    });
-    expect(out).not.toMatch(/heartbeat/);
-    events.kill('SIGINT');
-    expect(await exited).toBe(0);
+    try {
+      // Give the subscription a moment to be in place: pub/sub delivers only to current listeners.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const job = await tasq.enqueueByName('test.add', [20, 22]);
+      expect(await job.result({ timeout: 10_000 })).toBe(42);
+      const succeeded = await eventually(
+        () =>
+          out
+            .split('\n')
+            .filter(Boolean)
+            .map((line) => JSON.parse(line))
+            .find((event) => event.type === 'task-succeeded' && event.jobId === job.id),
+        10_000,
+        'the task-succeeded event',
+      );
+      expect(succeeded).toMatchObject({
+        name: 'test.add',
+        queue: 'reports',
+        attempt: 1,
+        cluster: field('identity'),
+      });
+      expect(out).not.toMatch(/heartbeat/);
+      events.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      // A failed assertion must not leave the stream running.
+      if (events.exitCode === null && events.signalCode === null) events.kill('SIGKILL');
+    }
   });
 
   it('serves metrics on the address given to --metrics', async () => {
