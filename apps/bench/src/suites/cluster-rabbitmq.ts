@@ -187,7 +187,7 @@ async function preload(spec: Spec, jobs: number): Promise<void> {
   }
 }
 
-/** Delete the run's queues, and for tasq its delay-ladder exchanges and result keys. */
+/** Delete the run's queues, and for tasq its delay-ladder and pub/sub exchanges and result keys. */
 async function cleanup(spec: Spec): Promise<void> {
   const { connect } = await import('amqplib');
   const connection = await connect(RABBITMQ_URL);
@@ -197,6 +197,8 @@ async function cleanup(spec: Spec): Promise<void> {
     if (spec.system.startsWith('tasq')) {
       for (let level = 0; level < 28; level++) await channel.deleteExchange(`${spec.prefix}.delay.${level}`);
       await channel.deleteExchange(`${spec.prefix}.delay.deliver`);
+      // The cluster's monitoring events and remote control go over the broker's pub/sub exchange.
+      await channel.deleteExchange(`${spec.prefix}.pubsub`);
     }
   } finally {
     await connection.close();
