@@ -67,3 +67,10 @@ export function leaseLost(operation: string, queue: string, id: string, token: n
     `redis ${operation} of package ${id} on queue "${queue}" refused: lease ${token} moved on (the lease ran out and the package was delivered again, or it was already settled)`,
   );
 }
+
+/** The error for a result save the script refused: the result's key holds something else (not a hash). */
+export function resultKeyTaken(id: string, key: string): BrokerError {
+  return new BrokerError(
+    `redis result save of ${id} refused: key ${key} holds a value that is not a tasq result (WRONGTYPE)`,
+  );
+}

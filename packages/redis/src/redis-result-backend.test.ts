@@ -1,10 +1,11 @@
-import { systemClock, silentLogger, type TaskResult } from '@tasq/core';
+import { BrokerConnectionError, BrokerError, systemClock, silentLogger, type TaskResult } from '@tasq/core';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import plugin from './index.js';
 import { RedisBroker } from './redis-broker.js';
 import { RedisResultBackend } from './redis-result-backend.js';
 import { RedisScheduleStore } from './redis-schedule-store.js';
+import { RedisProcess } from './test-support/redis-process.js';
 import { deleteKeys, REDIS_URL, redisSkipReason, uniquePrefix } from './test-support/redis-server.js';
 
 const skipReason = await redisSkipReason();
@@ -129,6 +130,131 @@ describe.skipIf(skipReason !== undefined)(
       await broker.enqueue('plugin', [new Uint8Array([1])]);
       expect((await broker.size('plugin')).ready).toBe(1);
       expect(await broker.purge('plugin')).toBe(1);
+    });
+  },
+);
+
+describe.skipIf(skipReason !== undefined)(
+  `redis result backend: batched saves${skipReason ? `: skipped: ${skipReason}` : ''}`,
+  () => {
+    it('saves issued together go out as one script call, each stored, indexed and given its time to live', async () => {
+      // A server of its own, so INFO commandstats counts only this test's commands.
+      const server = await RedisProcess.start();
+      opened.push({ close: () => server.stop() });
+      const backend = new RedisResultBackend({ connection: server.url, prefix: 'batch', cached: 60 });
+      opened.push(backend);
+      const inspector = new Redis(server.url);
+      opened.push({ close: () => inspector.quit() });
+      const saved = Array.from({ length: 300 }, (_, index) => outcome({ group: 'g', groupIndex: index }));
+      await inspector.config('RESETSTAT');
+      await Promise.all(saved.map((item) => backend.save(item)));
+      const stats = await inspector.info('commandstats');
+      const calls = (command: string) =>
+        Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+      // One EVALSHA for the 300 saves (plus one EVAL the first time the server lacks the script).
+      expect(calls('evalsha')).toBe(1);
+      expect(calls('eval')).toBeLessThanOrEqual(1);
+      expect(calls('publish')).toBe(300);
+      expect(await backend.get(saved[123]!.id)).toEqual(saved[123]);
+      expect((await backend.group('g')).map((item) => item.id)).toEqual(saved.map((item) => item.id));
+      expect(await backend.list({ limit: 1000 })).toHaveLength(300);
+      for (const item of [saved[0]!, saved[299]!]) {
+        const ttl = await inspector.pttl(`batch:{results}:result:${item.id}`);
+        expect(ttl).toBeGreaterThan(50_000);
+        expect(ttl).toBeLessThanOrEqual(60_000);
+      }
+    });
+
+    it('the last save of an id wins within one batch, and its earlier indexes are dropped', async () => {
+      const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-last` });
+      opened.push(backend);
+      const first = outcome({ group: 'old', groupIndex: 0, result: 'first' });
+      const second: TaskResult = {
+        ...first,
+        name: 'email.send',
+        status: 'failure',
+        result: undefined,
+        error: { name: 'Error', message: 'second' },
+        group: 'new',
+        groupIndex: 1,
+      };
+      const waiting = backend.wait(first.id, 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const other = outcome();
+      await Promise.all([backend.save(first), backend.save(other), backend.save(second)]);
+      expect(await backend.get(first.id)).toEqual(second);
+      expect(await waiting).toEqual(second);
+      expect(await backend.group('old')).toEqual([]);
+      expect((await backend.group('new')).map((item) => item.id)).toEqual([first.id]);
+      expect(await backend.list({ name: 'reports.build', limit: 10 })).toEqual([other]);
+      expect(await backend.list({ status: 'failure', limit: 10 })).toEqual([second]);
+      expect(await backend.get(other.id)).toEqual(other);
+    });
+
+    it('wakes a waiter for every result saved in one batch', async () => {
+      const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-wake` });
+      opened.push(backend);
+      const saved = Array.from({ length: 40 }, (_, index) => outcome({ result: index }));
+      const waits = saved.map((item) => backend.wait(item.id, 10_000));
+      // Let every waiter subscribe and find nothing stored, so only the published saves can wake them.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await Promise.all(saved.map((item) => backend.save(item)));
+      expect(await Promise.all(waits)).toEqual(saved);
+    });
+
+    it('a result whose key holds something else fails alone; the rest of the batch is stored', async () => {
+      const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-conflict` });
+      opened.push(backend);
+      const inspector = new Redis(REDIS_URL);
+      opened.push({ close: () => inspector.quit() });
+      const [before, taken, after] = [outcome(), outcome(), outcome()];
+      await inspector.set(`${prefix}-conflict:{results}:result:${taken.id}`, 'not a result');
+      const settled = await Promise.allSettled([
+        backend.save(before),
+        backend.save(taken),
+        backend.save(after),
+        backend.save({ ...outcome(), group: 'g', groupIndex: Number.NaN }),
+      ]);
+      expect(settled.map((item) => item.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+      const refused = (settled[1] as PromiseRejectedResult).reason;
+      expect(refused).toBeInstanceOf(BrokerError);
+      expect(refused.message).toMatch(new RegExp(`${taken.id}.*not a tasq result`));
+      expect((settled[3] as PromiseRejectedResult).reason.message).toMatch(/groupIndex must be a number/);
+      expect(await inspector.get(`${prefix}-conflict:{results}:result:${taken.id}`)).toBe('not a result');
+      expect(await backend.get(before.id)).toEqual(before);
+      expect(await backend.get(after.id)).toEqual(after);
+      expect((await backend.list({ limit: 10 })).map((item) => item.id)).toEqual([after.id, before.id]);
+    });
+
+    it('every save of a batch the server never answered rejects with a retryable BrokerConnectionError', async () => {
+      const server = await RedisProcess.start();
+      opened.push({ close: () => server.stop() });
+      const client = new Redis(server.url, { maxRetriesPerRequest: 0 });
+      client.on('error', () => undefined);
+      opened.push({ close: async () => client.disconnect() });
+      const backend = new RedisResultBackend({ connection: client, prefix: 'gone' });
+      opened.push(backend);
+      await backend.save(outcome());
+      await server.kill();
+      const settled = await Promise.allSettled(
+        [outcome(), outcome(), outcome()].map((item) => backend.save(item)),
+      );
+      for (const item of settled) {
+        expect(item.status).toBe('rejected');
+        expect((item as PromiseRejectedResult).reason).toBeInstanceOf(BrokerConnectionError);
+        expect((item as PromiseRejectedResult).reason.retryable).toBe(true);
+      }
+    });
+
+    it('saves issued just before close are stored before the connection closes', async () => {
+      const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-close` });
+      const saved = [outcome(), outcome()];
+      const saving = Promise.all(saved.map((item) => backend.save(item)));
+      await backend.close();
+      await saving;
+      const reader = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-close` });
+      opened.push(reader);
+      expect(await reader.get(saved[1]!.id)).toEqual(saved[1]);
     });
   },
 );

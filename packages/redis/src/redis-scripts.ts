@@ -19,7 +19,8 @@ const SCRIPTS = {
   tasqExtend: { file: 'extend.lua', keys: 2 },
   tasqSize: { file: 'size.lua', keys: 4 },
   tasqPurge: { file: 'purge.lua', keys: 2 },
-  tasqResultSave: { file: 'result-save.lua', keys: 1 },
+  // Variable number of keys: the first argument of a call is the key count.
+  tasqResultSave: { file: 'result-save.lua', keys: undefined },
   tasqResultList: { file: 'result-list.lua', keys: 1 },
   tasqResultGroup: { file: 'result-group.lua', keys: 1 },
   tasqResultPrune: { file: 'result-prune.lua', keys: 1 },
