@@ -3,18 +3,22 @@
  * run the scheduler at a time. Implemented by the SQL, Redis, Mongo and memory stores.
  */
 
-export type ScheduleKind =
-  | 'once'
-  | 'minutes'
-  | 'hourly'
-  | 'daily'
-  | 'weekly'
-  | 'biweekly'
-  | 'monthly'
-  | 'bimonthly'
-  | 'quarterly'
-  | 'yearly'
-  | 'cron';
+/** Every kind of schedule, in the order the docs list them. */
+export const SCHEDULE_KINDS = [
+  'once',
+  'minutes',
+  'hourly',
+  'daily',
+  'weekly',
+  'biweekly',
+  'monthly',
+  'bimonthly',
+  'quarterly',
+  'yearly',
+  'cron',
+] as const;
+
+export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 
 export interface ScheduleRecord {
   /** Stable id (also the unique human-chosen name's key). */

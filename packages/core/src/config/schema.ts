@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { parseDurationMs, parseRate, parseSizeBytes } from '../duration.js';
+import { SCHEDULE_KINDS } from '../schedule-store.js';
 
 // zod costs ~18 MB of memory in every process that loads it, and worker processes import @tasq/core for
 // defineTask without ever reading configuration; so the schema is built on first use.
@@ -24,19 +25,7 @@ function buildSchemas() {
     message: 'must be a rate like "100/s", "10/m" or "1000/h"',
   });
   const positiveInt = z.number().int().positive();
-  const scheduleKind = z.enum([
-    'once',
-    'minutes',
-    'hourly',
-    'daily',
-    'weekly',
-    'biweekly',
-    'monthly',
-    'bimonthly',
-    'quarterly',
-    'yearly',
-    'cron',
-  ]);
+  const scheduleKind = z.enum(SCHEDULE_KINDS);
 
   /** One schedule of the `schedules` option; the cluster creates or updates it by name at start. */
   const scheduleEntry = z.strictObject({

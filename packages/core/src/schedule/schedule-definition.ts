@@ -4,7 +4,7 @@
  */
 import { InvalidArgumentError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
-import type { ScheduleKind, ScheduleRecord } from '../schedule-store.js';
+import { SCHEDULE_KINDS, type ScheduleKind, type ScheduleRecord } from '../schedule-store.js';
 import { parseCron } from './cron.js';
 import { firstSlot } from './next-run.js';
 import { assertTimeZone } from './time-zone.js';
@@ -29,20 +29,6 @@ export interface ScheduleOptions {
   job?: Record<string, unknown>;
 }
 
-const KINDS: readonly ScheduleKind[] = [
-  'once',
-  'minutes',
-  'hourly',
-  'daily',
-  'weekly',
-  'biweekly',
-  'monthly',
-  'bimonthly',
-  'quarterly',
-  'yearly',
-  'cron',
-];
-
 export function defineSchedule(
   task: string,
   args: readonly unknown[],
@@ -51,8 +37,8 @@ export function defineSchedule(
   defaultTimeZone = 'UTC',
 ): ScheduleRecord {
   const kind: ScheduleKind = options.cron !== undefined ? 'cron' : (options.kind ?? 'once');
-  if (!KINDS.includes(kind))
-    throw new InvalidArgumentError(`unknown schedule kind "${kind}" (one of ${KINDS.join(', ')})`);
+  if (!SCHEDULE_KINDS.includes(kind))
+    throw new InvalidArgumentError(`unknown schedule kind "${kind}" (one of ${SCHEDULE_KINDS.join(', ')})`);
   if (options.kind !== undefined && options.kind !== 'cron' && options.cron !== undefined) {
     throw new InvalidArgumentError(
       `a schedule is either kind "${options.kind}" or a cron expression, not both`,
