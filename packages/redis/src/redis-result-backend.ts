@@ -32,8 +32,9 @@ export interface RedisResultBackendOptions extends RedisConnectionOptions {
 }
 
 /**
- * Most results in one save script call. At 1,000 jobs per second with 50 workers the batches hold a few
- * dozen; the cap bounds the time one call holds the server (about 30 µs of script time per result).
+ * Most results in one save script call. The cap bounds the time one call holds the server: about 13 µs of
+ * script time per new result (measured with INFO commandstats on a private server), so a full call blocks
+ * other clients for about 6 ms. A tasq cluster at c=50 sends about 77 results per call.
  */
 export const MAX_SAVE_BATCH = 500;
 
