@@ -187,13 +187,16 @@ async function preload(spec: Spec, jobs: number): Promise<void> {
   }
 }
 
-/** Delete the run's queues, and for tasq its delay-ladder and pub/sub exchanges and result keys. */
+/** Delete the run's queues, and for tasq its delay ladder, pub/sub exchange and result keys. */
 async function cleanup(spec: Spec): Promise<void> {
   const { connect } = await import('amqplib');
   const connection = await connect(RABBITMQ_URL);
   try {
     const channel = await connection.createChannel();
     for (const queue of [spec.queue, `${spec.queue}.dead`]) await channel.deleteQueue(queue);
+    // A release with a delay (the cluster's answer to a failed result save) declares the delay ladder.
+    if (spec.system.startsWith('tasq'))
+      for (let level = 0; level < 28; level++) await channel.deleteQueue(`${spec.queue}.delay.${2 ** level}`);
     if (spec.system.startsWith('tasq')) {
       for (let level = 0; level < 28; level++) await channel.deleteExchange(`${spec.prefix}.delay.${level}`);
       await channel.deleteExchange(`${spec.prefix}.delay.deliver`);
