@@ -7,7 +7,15 @@ import {
   Tasq,
 } from '@tasq/core';
 import { loadTasks } from '../worker/worker-runtime.js';
-import { type CommandIo, commonHelp, formatTime, parse, readConfig, withClient } from './common.js';
+import {
+  type CommandIo,
+  commonHelp,
+  formatTime,
+  parse,
+  readConfig,
+  taskArguments,
+  withClient,
+} from './common.js';
 import { UsageError } from './errors.js';
 
 const open = (config: ResolvedConfig, io: CommandIo) => () => Tasq.open(config, { cwd: io.cwd });
@@ -56,16 +64,7 @@ export async function enqueueCommand(argv: string[], io: CommandIo): Promise<num
   if (!name) throw new UsageError('enqueue needs a task NAME (see tasq enqueue --help)');
   if (extra !== undefined)
     throw new UsageError(`unexpected argument "${extra}" (pass arguments as one JSON array)`);
-  let args: unknown[] = [];
-  if (argsJson !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(argsJson);
-    } catch (error) {
-      throw new UsageError(`ARGS_JSON is not valid JSON: ${(error as Error).message}`);
-    }
-    args = Array.isArray(parsed) ? parsed : [parsed];
-  }
+  const args = taskArguments(argsJson);
   const delayMs = duration(values.delay, '--delay');
   const timeoutMs = duration(values.timeout, '--timeout') ?? 30_000;
   const config = await readConfig(values, io);

@@ -9,7 +9,7 @@ import {
   type ScheduleStore,
   Tasq,
 } from '@tasq/core';
-import { type CommandIo, commonHelp, parse, readConfig, withClient } from './common.js';
+import { type CommandIo, commonHelp, parse, readConfig, taskArguments, withClient } from './common.js';
 import { UsageError } from './errors.js';
 
 export const scheduleHelp = `Usage: tasq schedule add|list|remove|pause|resume|run-now [NAME] [options]
@@ -129,16 +129,7 @@ function readAddition(rest: string[], values: Record<string, unknown>): Addition
   }
   if (extra !== undefined)
     throw new UsageError(`unexpected argument "${extra}" (pass arguments as one JSON array)`);
-  let args: unknown[] = [];
-  if (argsJson !== undefined) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(argsJson);
-    } catch (error) {
-      throw new UsageError(`ARGS_JSON is not valid JSON: ${(error as Error).message}`);
-    }
-    args = Array.isArray(parsed) ? parsed : [parsed];
-  }
+  const args = taskArguments(argsJson);
   const cron = values.cron as string | undefined;
   const kind = values.kind as string | undefined;
   if (cron === undefined && kind === undefined) throw new UsageError('schedule add needs --cron or --kind');

@@ -74,6 +74,18 @@ export function positiveInteger(value: string | undefined, flag: string): number
   return Number(value);
 }
 
+/** A task's arguments from the command line: a JSON array, or one JSON value taken as the only argument. */
+export function taskArguments(argsJson: string | undefined): unknown[] {
+  if (argsJson === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(argsJson);
+  } catch (error) {
+    throw new UsageError(`ARGS_JSON is not valid JSON: ${(error as Error).message}`);
+  }
+  return Array.isArray(parsed) ? parsed : [parsed];
+}
+
 /** Run `body` with an open client and close it afterwards. */
 export async function withClient<T>(open: () => Promise<Tasq>, body: (tasq: Tasq) => Promise<T>): Promise<T> {
   const tasq = await open();
