@@ -1,15 +1,10 @@
 /** Client commands: enqueue, result, info, queue size|purge, migrate, check. */
-import {
-  importFromApplication,
-  parseDurationMs,
-  type ResolvedConfig,
-  type TaskResult,
-  Tasq,
-} from '@tasq/core';
+import { importFromApplication, type ResolvedConfig, type TaskResult, Tasq } from '@tasq/core';
 import { loadTasks } from '../worker/worker-runtime.js';
 import {
   type CommandIo,
   commonHelp,
+  durationFlag,
   formatTime,
   parse,
   readConfig,
@@ -19,14 +14,6 @@ import {
 import { UsageError } from './errors.js';
 
 const open = (config: ResolvedConfig, io: CommandIo) => () => Tasq.open(config, { cwd: io.cwd });
-
-function duration(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = parseDurationMs(value);
-  if (ms === undefined)
-    throw new UsageError(`${flag} must be a duration like 10s, 500ms or 5m, got "${value}"`);
-  return ms;
-}
 
 function describeResult(result: TaskResult): string {
   const runtime = result.stoppedAt - result.startedAt;
@@ -65,8 +52,8 @@ export async function enqueueCommand(argv: string[], io: CommandIo): Promise<num
   if (extra !== undefined)
     throw new UsageError(`unexpected argument "${extra}" (pass arguments as one JSON array)`);
   const args = taskArguments(argsJson);
-  const delayMs = duration(values.delay, '--delay');
-  const timeoutMs = duration(values.timeout, '--timeout') ?? 30_000;
+  const delayMs = durationFlag(values.delay, '--delay');
+  const timeoutMs = durationFlag(values.timeout, '--timeout') ?? 30_000;
   const config = await readConfig(values, io);
   return withClient(open(config, io), async (tasq) => {
     const job = await tasq.enqueueByName(name, args, {
@@ -109,7 +96,7 @@ export async function resultCommand(argv: string[], io: CommandIo): Promise<numb
   const [id, extra] = positionals;
   if (!id) throw new UsageError('result needs a job ID');
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
-  const waitMs = duration(values.wait, '--wait') ?? 0;
+  const waitMs = durationFlag(values.wait, '--wait') ?? 0;
   const config = await readConfig(values, io);
   return withClient(open(config, io), async (tasq) => {
     const outcome = waitMs > 0 ? await tasq.results.wait(id, waitMs) : await tasq.results.get(id);

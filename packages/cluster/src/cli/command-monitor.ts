@@ -3,12 +3,12 @@
  * until q or Ctrl-C. With pub/sub it follows the monitoring events; without (SQS, MongoDB) it reads the
  * cluster stats each cluster stores in the result backend every heartbeat.
  */
-import { parseDurationMs, Tasq } from '@tasq/core';
+import { Tasq } from '@tasq/core';
 import { readClusterStats } from '../monitoring/cluster-stats-record.js';
 import { MonitorView } from '../monitoring/monitor-view.js';
 import { openPubSub } from '../monitoring/open-pubsub.js';
 import { subscribeEvents } from '../monitoring/subscribe-events.js';
-import { type CommandIo, commonHelp, parse, readConfig } from './common.js';
+import { type CommandIo, commonHelp, durationFlag, parse, readConfig } from './common.js';
 import { UsageError } from './errors.js';
 
 export const monitorHelp = `Usage: tasq monitor [options]
@@ -30,9 +30,7 @@ export async function monitorCommand(argv: string[], io: CommandIo): Promise<num
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const refreshMs = values.refresh === undefined ? 1_000 : parseDurationMs(values.refresh);
-  if (refreshMs === undefined || refreshMs < 100)
-    throw new UsageError(`--refresh must be a duration of at least 100ms, got "${values.refresh}"`);
+  const refreshMs = durationFlag(values.refresh, '--refresh', 100) ?? 1_000;
   const config = await readConfig(values, io);
   const tasq = await Tasq.open(config, { cwd: io.cwd });
   const stop = new AbortController();

@@ -1,9 +1,9 @@
 /** `tasq events` (stream monitoring events) and `tasq control` (remote control of running clusters). */
-import { parseDurationMs, type TasqEvent, type TasqEventType } from '@tasq/core';
+import type { TasqEvent, TasqEventType } from '@tasq/core';
 import { sendControl } from '../monitoring/control-client.js';
 import { subscribeEvents } from '../monitoring/subscribe-events.js';
 import { CONTROL_COMMANDS, type ControlCommand } from '../monitoring/wire.js';
-import { type CommandIo, commonHelp, parse, readConfig } from './common.js';
+import { type CommandIo, commonHelp, durationFlag, parse, readConfig } from './common.js';
 import { UsageError } from './errors.js';
 
 const EVENT_TYPES: readonly TasqEventType[] = [
@@ -137,13 +137,7 @@ export async function controlCommand(argv: string[], io: CommandIo): Promise<num
       throw new UsageError(`${command} N must be a positive integer, got "${countText}"`);
     count = Number(countText);
   }
-  let timeoutMs = 2_000;
-  if (values.timeout !== undefined) {
-    const parsed = parseDurationMs(values.timeout);
-    if (parsed === undefined || parsed <= 0)
-      throw new UsageError(`--timeout must be a duration like 2s or 500ms, got "${values.timeout}"`);
-    timeoutMs = parsed;
-  }
+  const timeoutMs = durationFlag(values.timeout, '--timeout', 1) ?? 2_000;
   const config = await readConfig(values, io);
   const replies = await sendControl(config, {
     command: command as ControlCommand,

@@ -1,6 +1,6 @@
 /** What every command shares: parsing with node:util, the configuration, output. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfig, type ResolvedConfig, type Tasq } from '@tasq/core';
+import { loadConfig, parseDurationMs, type ResolvedConfig, type Tasq } from '@tasq/core';
 import { type CliLogger, createLogger, type LogFormat, type LogLevel } from './log.js';
 import { withResolvableModules } from '../runtime/broker-modules.js';
 import { UsageError } from './errors.js';
@@ -72,6 +72,17 @@ export function positiveInteger(value: string | undefined, flag: string): number
   if (!/^\d+$/.test(value) || Number(value) < 1)
     throw new UsageError(`${flag} must be a positive integer, got "${value}"`);
   return Number(value);
+}
+
+/** A duration flag ("10s", "500ms", "5m"), at least `minimumMs`; undefined when the flag was not given. */
+export function durationFlag(value: string | undefined, flag: string, minimumMs = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDurationMs(value);
+  if (ms === undefined || ms < minimumMs) {
+    const least = minimumMs > 0 ? ` of at least ${minimumMs}ms` : ' like 10s, 500ms or 5m';
+    throw new UsageError(`${flag} must be a duration${least}, got "${value}"`);
+  }
+  return ms;
 }
 
 /** A task's arguments from the command line: a JSON array, or one JSON value taken as the only argument. */
