@@ -25,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { TasqConfigInput } from '@tasq/core';
 import type { BenchContext, BenchRow, BenchSuite } from '../harness.js';
+import { deleteRedisKeys } from '../redis-cleanup.js';
 import {
   type ChildReport,
   childSpec,
@@ -206,22 +207,7 @@ async function cleanup(spec: Spec): Promise<void> {
   } finally {
     await connection.close();
   }
-  if (spec.system.startsWith('tasq')) await deleteKeys(spec.prefix);
-}
-
-async function deleteKeys(prefix: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await client.quit();
-  }
+  if (spec.system.startsWith('tasq')) await deleteRedisKeys(REDIS_URL, spec.prefix);
 }
 
 async function serviceProblem(): Promise<string | undefined> {

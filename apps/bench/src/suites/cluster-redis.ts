@@ -25,6 +25,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TasqConfigInput } from '@tasq/core';
 import type { BenchContext, BenchRow, BenchSuite } from '../harness.js';
+import { deleteRedisKeys } from '../redis-cleanup.js';
 import {
   type ChildReport,
   childSpec,
@@ -304,21 +305,6 @@ async function prepareEmpty(spec: Spec): Promise<void> {
   await tasq.close();
 }
 
-async function deleteKeys(prefix: string): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await client.quit();
-  }
-}
-
 async function redisAnswers(): Promise<boolean> {
   const { Redis } = await import('ioredis');
   const client = new Redis(REDIS_URL, {
@@ -405,7 +391,7 @@ export const suite: BenchSuite = {
             `round ${round} ${results.addThroughput(LABELS[plan.system], plan.concurrency, report)}`,
           );
         } finally {
-          await deleteKeys(spec.prefix);
+          await deleteRedisKeys(REDIS_URL, spec.prefix);
         }
       }
     }
@@ -422,11 +408,11 @@ export const suite: BenchSuite = {
           );
           context.log(`round ${round} ${results.addLatency(LABELS[system], report)}`);
         } finally {
-          await deleteKeys(spec.prefix);
+          await deleteRedisKeys(REDIS_URL, spec.prefix);
         }
       }
     }
-    await deleteKeys(`tasq-bench-e2e-${runId}`);
+    await deleteRedisKeys(REDIS_URL, `tasq-bench-e2e-${runId}`);
     return results.rows(COUNTERS);
   },
 };

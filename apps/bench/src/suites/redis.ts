@@ -14,8 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { RedisBroker } from '@tasq/redis';
 import BeeQueue from 'bee-queue';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { type BenchContext, type BenchRow, type BenchSuite, percentile } from '../harness.js';
+import { deleteRedisKeys } from '../redis-cleanup.js';
 
 const REDIS_URL = process.env.TASQ_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const { hostname: HOST, port: PORT_TEXT } = new URL(REDIS_URL);
@@ -383,20 +383,6 @@ function redisBenchmark(
 
 // ---------------------------------------------------------------- suite
 
-async function deleteKeys(prefix: string): Promise<void> {
-  const client = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await client.quit();
-  }
-}
-
 export const suite: BenchSuite = {
   name: 'redis',
   description:
@@ -419,7 +405,7 @@ export const suite: BenchSuite = {
               `consume c1 ${metrics.consume1.toFixed(0)}/s${metrics.consume1Overlapped === undefined ? '' : ` (overlapped ${metrics.consume1Overlapped.toFixed(0)}/s)`}, c50 ${metrics.consume50.toFixed(0)}/s, ` +
               `latency p50 ${metrics.latencyP50.toFixed(2)} ms p99 ${metrics.latencyP99.toFixed(2)} ms`,
           );
-          await deleteKeys(`${prefix}-${system}`);
+          await deleteRedisKeys(REDIS_URL, `${prefix}-${system}`);
         }
       }
       const metricRows: [keyof Metrics, string, string, Record<System, string>][] = [
@@ -515,7 +501,7 @@ export const suite: BenchSuite = {
       }
       return rows;
     } finally {
-      await deleteKeys(prefix);
+      await deleteRedisKeys(REDIS_URL, prefix);
     }
   },
 };
