@@ -18,15 +18,15 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineTask, resolveConfig, Tasq, type TasqConfigInput } from '@tasq/core';
 import { type BenchContext, type BenchRow, type BenchSuite, percentile } from '../harness.js';
+import { epochNow, LATENCY_SPACING_MS, rssOf, rssSampler } from './cluster-common.js';
 
 export const POSTGRES_URL = process.env.TASQ_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const LATENCY_SPACING_MS = 5;
 const thisFile = fileURLToPath(import.meta.url);
 
 // The tasks the tasq workers run: this module is the cluster's `tasks` module (heavy imports below are
@@ -36,9 +36,6 @@ export const startedAt = defineTask(
   'bench.started-at',
   (sentAt: number) => performance.timeOrigin + performance.now() - sentAt,
 );
-
-/** A microsecond epoch clock comparable across processes on one machine. */
-const epochNow = () => performance.timeOrigin + performance.now();
 
 // ---------------------------------------------------------------- what a child runs and reports
 
@@ -93,27 +90,6 @@ function tasqConfig(spec: ChildSpec): TasqConfigInput {
     ...(spec.system === 'tasq-no-results' ? { saveLimit: -1 } : {}),
     // Latency reads every result back: keep them all.
     ...(spec.mode === 'latency' ? { saveLimit: 0 } : {}),
-  };
-}
-
-function rssOf(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * 4096;
-  } catch {
-    return 0;
-  }
-}
-
-/** Peak RSS of a process, sampled every 20 ms. */
-function rssSampler(read: () => number): { peak(): number; stop(): void } {
-  let peak = read();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, read());
-  }, 20);
-  return {
-    peak: () => Math.max(peak, read()),
-    stop: () => clearInterval(timer),
   };
 }
 
