@@ -78,14 +78,6 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
     ...(values.name !== undefined ? { cluster: values.name } : {}),
     overrides,
   });
-  if (values.name !== undefined) {
-    // An alt cluster's overrides apply over the root configuration; flags given here apply over both.
-    Object.assign(config, overrides);
-    const alt = config.input.altClusters?.[values.name];
-    if (config.input.queueLimit === undefined && alt?.queueLimit === undefined) {
-      config.queueLimit = Math.max(config.workers * config.concurrency * 2, config.bulk);
-    }
-  }
   if (autoscale && config.input.queueLimit === undefined) {
     // Room for the largest pool, so a grown pool is not starved by a limit sized for the smallest.
     config.queueLimit = Math.max(config.queueLimit, autoscale.max * config.concurrency * 2);
