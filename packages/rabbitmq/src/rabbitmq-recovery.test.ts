@@ -309,7 +309,16 @@ describe.skipIf(privateSkipReason !== undefined)(
           }
         }
         expect(Array.from({ length: total }, (_, i) => i).filter((i) => !done.has(i))).toEqual([]);
-        expect((await broker.size(queue)).ready).toBe(0);
+        // BrokerConnectionError is retryable by contract: the admin channel may still be reconnecting.
+        let size: Awaited<ReturnType<typeof broker.size>> | undefined;
+        while (size === undefined && Date.now() < deadline + 10_000) {
+          size = await broker.size(queue).catch(async (error: unknown) => {
+            if (!(error instanceof BrokerConnectionError)) throw error;
+            await sleep(100);
+            return undefined;
+          });
+        }
+        expect(size?.ready).toBe(0);
       } finally {
         await broker.close();
       }
