@@ -113,13 +113,41 @@ function decodeTag(object: Record<string, unknown>): unknown {
   }
 }
 
-/** JSON.parse reviver: runs bottom-up, so tagged children are already decoded when a parent is seen. */
-function revive(this: unknown, key: string, value: unknown): unknown {
-  if (key === '__proto__') forbid(key);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  if (key === 'constructor' && Object.hasOwn(value, 'prototype')) forbid('constructor.prototype');
-  if (Object.hasOwn(value, TAG)) return decodeTag(value as Record<string, unknown>);
-  return value;
+/**
+ * Decode tags and refuse unsafe keys in a freshly parsed tree, children before parents (so a tag's `v`
+ * is decoded when the tag is). A walk after a plain JSON.parse instead of a reviver: the reviver call
+ * per value made decoding a small package 4-6 times slower.
+ */
+function reviveTree(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (typeof item === 'object' && item !== null) value[i] = reviveTree(item);
+    }
+    return value;
+  }
+  const object = value as Record<string, unknown>;
+  // JSON.parse makes plain objects with own data properties only, so for-in sees exactly those keys,
+  // `__proto__` included (it is an own property here, not the prototype).
+  for (const key in object) {
+    if (key === '__proto__') forbid(key);
+    const item = object[key];
+    if (typeof item !== 'object' || item === null) continue;
+    const revived = reviveTree(item);
+    if (
+      key === 'constructor' &&
+      typeof revived === 'object' &&
+      revived !== null &&
+      !Array.isArray(revived) &&
+      Object.hasOwn(revived, 'prototype')
+    ) {
+      forbid('constructor.prototype');
+    }
+    object[key] = revived;
+  }
+  if (Object.hasOwn(object, TAG)) return decodeTag(object);
+  return object;
 }
 
 /** Encode any supported value as a JSON string. Throws TypeError for functions, symbols and cycles. */
@@ -133,7 +161,7 @@ export function encodeJsonValue(value: unknown): string {
  */
 export function decodeJsonValue(text: string): unknown {
   try {
-    return JSON.parse(text, revive);
+    return reviveTree(JSON.parse(text));
   } catch (error) {
     if (error instanceof PackageRejectedError) throw error;
     throw new PackageRejectedError('malformed-payload', `invalid JSON (${(error as Error).message})`, {

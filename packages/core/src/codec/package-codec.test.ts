@@ -122,6 +122,11 @@ describe('task package codec', () => {
     for (const text of [
       '{"id":"x","name":"t","args":[],"queue":"q","enqueuedAt":1,"__proto__":{"polluted":true}}',
       '{"id":"x","name":"t","args":[{"constructor":{"prototype":{"polluted":true}}}],"queue":"q","enqueuedAt":1}',
+      // The same keys spelled with JSON escapes, deep inside arrays, or hidden in tagged values.
+      '{"id":"x","name":"t","args":[[[{"\\u005f_proto__":{"polluted":true}}]]],"queue":"q","enqueuedAt":1}',
+      '{"id":"x","name":"t","args":[{"$tasq":"object","v":[["__proto__",{"polluted":true}]]}],"queue":"q","enqueuedAt":1}',
+      '{"id":"x","name":"t","args":[{"constructor":{"$tasq":"object","v":[["prototype",{}]]}}],"queue":"q","enqueuedAt":1}',
+      '{"id":"x","name":"t","args":[{"$tasq":"map","v":[["k",{"__proto__":{"polluted":true}}]]}],"queue":"q","enqueuedAt":1}',
     ]) {
       const error = rejection(() => consumer.decode(signer.encode(text)));
       expect(error.reason).toBe('forbidden-key');
