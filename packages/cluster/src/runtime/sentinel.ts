@@ -608,10 +608,13 @@ export class Sentinel {
     const maxBatch = broker.capabilities.maxBatch;
     const waitMs = this.options.reserveWaitMs ?? 5_000;
     let errorPause = 0;
+    const wholeBulk = Math.min(this.config.bulk, maxBatch, this.config.queueLimit);
     while (!signal.aborted) {
       const room = this.room();
-      if (room <= 0 || this.readyWorkers() === 0) {
-        await Promise.race([this.waitForRoom(), this.whenStopping, sleep(this.config.guardCycleMs)]);
+      // Refill in whole bulks while the buffer still feeds every free slot: topping up one package per
+      // finished run costs one reserve round trip per job at low concurrency.
+      if (room <= 0 || this.readyWorkers() === 0 || (room < wholeBulk && !this.starving())) {
+        await raceTimeout(this.config.guardCycleMs, this.waitForRoom(), this.whenStopping);
         continue;
       }
       let max = Math.min(room, this.config.bulk, maxBatch);
@@ -649,6 +652,15 @@ export class Sentinel {
         await Promise.race([sleep(this.config.pollMs), this.whenStopping]);
       }
     }
+  }
+
+  /** Fewer packages wait in the buffer than worker slots are free: the pool will idle without a reserve. */
+  private starving(): boolean {
+    let free = 0;
+    for (const slot of this.workers.values()) {
+      if (slot.ready && !slot.retiring && !slot.exited) free += this.config.concurrency - slot.running.size;
+    }
+    return this.buffer.length < Math.max(1, free);
   }
 
   private readyWorkers(): number {
@@ -918,6 +930,16 @@ export class Sentinel {
         }),
     );
     await Promise.all(exits);
+  }
+}
+
+/** Wait for the first of `promises` or `ms`; the timer is cleared either way (the fetch loop waits often). */
+async function raceTimeout(ms: number, ...promises: Promise<unknown>[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([...promises, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
