@@ -16,21 +16,39 @@ Indexes (sorted sets, score 0, so ZREVRANGEBYLEX pages newest id first):
 Publishes each item's data on "<base>saved:<id>".
 Returns: one number per item, in order: 1 when stored; 0 when its key holds a value that is not a hash
 (nothing of that item is written, the other items are). Error codes: none.
+
+The index writes of the whole batch are gathered per key and sent as one variadic ZADD / SADD each:
+a batch of one task's results costs a few calls in total instead of five per result, which was most of
+the server's time per saved result.
 ]]
 local base = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local out = {}
+
+-- Members to add, per index key: { key = { score, member, score, member, ... } }, in first-use order.
+local adds, addOrder = {}, {}
+local function add(index, score, member)
+  local list = adds[index]
+  if not list then
+    list = {}
+    adds[index] = list
+    addOrder[#addOrder + 1] = index
+  end
+  list[#list + 1] = score
+  list[#list + 1] = member
+end
+local names, groups = {}, {}
 
 for i = 1, #KEYS do
   local key = KEYS[i]
   local at = 2 + (i - 1) * 6
   local id, data, status, name, group, position =
     ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6]
-  local kind = redis.call('TYPE', key)['ok']
-  if kind ~= 'hash' and kind ~= 'none' then
+  -- pcall: a key holding another type answers WRONGTYPE instead of failing the whole batch.
+  local old = redis.pcall('HMGET', key, 'status', 'name', 'group')
+  if old['err'] then
     out[i] = 0
   else
-    local old = redis.call('HMGET', key, 'status', 'name', 'group')
     if old[1] then
       redis.call('ZREM', base .. 'index:status:' .. old[1], id)
       redis.call('ZREM', base .. 'index:name:' .. old[2], id)
@@ -40,19 +58,23 @@ for i = 1, #KEYS do
     end
 
     redis.call('HSET', key, 'data', data, 'status', status, 'name', name, 'group', group)
-    redis.call('ZADD', base .. 'index:all', 0, id)
-    redis.call('ZADD', base .. 'index:status:' .. status, 0, id)
-    redis.call('ZADD', base .. 'index:name:' .. name, 0, id)
-    redis.call('ZADD', base .. 'index:status:' .. status .. ':name:' .. name, 0, id)
-    redis.call('SADD', base .. 'names', name)
+    add(base .. 'index:all', 0, id)
+    add(base .. 'index:status:' .. status, 0, id)
+    add(base .. 'index:name:' .. name, 0, id)
+    add(base .. 'index:status:' .. status .. ':name:' .. name, 0, id)
+    names[name] = true
     if group ~= '' then
       if position == '' then position = '+inf' end
-      redis.call('ZADD', base .. 'group:' .. group, position, id)
-      redis.call('SADD', base .. 'groups', group)
+      add(base .. 'group:' .. group, position, id)
+      groups[group] = true
     end
     if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
     redis.call('PUBLISH', base .. 'saved:' .. id, data)
     out[i] = 1
   end
 end
+
+for _, index in ipairs(addOrder) do redis.call('ZADD', index, unpack(adds[index])) end
+for name in pairs(names) do redis.call('SADD', base .. 'names', name) end
+for group in pairs(groups) do redis.call('SADD', base .. 'groups', group) end
 return out
