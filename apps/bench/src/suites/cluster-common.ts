@@ -1,7 +1,8 @@
 /**
- * What the end-to-end suites on Redis and RabbitMQ share: the tasks their tasq workers run, child-process
- * plumbing (every system runs in a child of its own, so its memory is its own), RSS sampling, the
- * tasq-cluster side of a run, the timing of a peer's worker, and the rows a run gives.
+ * What the end-to-end suites (PostgreSQL and SQLite, Redis, RabbitMQ) share: the tasks their tasq
+ * workers run, child-process plumbing (every system runs in a child of its own, so its memory is its
+ * own), RSS sampling, the tasq-cluster side of a run, the timing of a peer's worker, and the rows a run
+ * gives.
  *
  * This module is also the clusters' `tasks` module, so its top level imports only @tasq/core (not in a
  * peer's child), the harness's statistics and Node: a worker process loads it, and its RSS at ready is
@@ -32,8 +33,7 @@ export const epochNow = () => performance.timeOrigin + performance.now();
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-// Task names differ from cluster-postgres's (`bench.noop`): main.ts imports every suite into one
-// process, and one registry refuses two handlers under one name. A peer's child defines none.
+// A peer's child defines none: it must not load @tasq/core.
 const core = process.env[PEER_VARIABLE] ? undefined : await import('@tasq/core');
 export const e2eNoop = core?.defineTask('bench.e2e-noop', () => null) as Task<[], null>;
 export const e2eStartedAt = core?.defineTask(
@@ -426,7 +426,7 @@ export function chosenSystems(context: { log(line: string): void }): (system: st
   return (system) => names.includes(system);
 }
 
-/** Jobs per throughput run and per latency run, scaled from --n as cluster-postgres does. */
+/** Jobs per throughput run and per latency run: n/4 (at least 500) and n/20 (at least 100). */
 export function workloadSizes(n: number): { jobs: number; latencyJobs: number } {
   return { jobs: Math.max(500, Math.round(n / 4)), latencyJobs: Math.max(100, Math.round(n / 20)) };
 }

@@ -8,34 +8,48 @@
  * - latency: an idle worker (concurrency 1) and a producer that enqueues one job every 5 ms; each
  *   handler records when it started; enqueue→start p50/p99.
  * - memory: peak RSS of the worker process while it drains the queue, and at ready.
+ * - CPU: user + system CPU time of the worker process per job over the timed span of a throughput run;
+ *   tasq's sentinel is reported too.
  *
  * Sizes: each throughput run uses n/4 jobs (5,000 at the default --n 20000, so a default run stays at a
  * few minutes); `--n 80000` gives the 20,000-job runs of the peer figures. Latency uses n/20 jobs.
+ * TASQ_BENCH_SYSTEMS (e.g. "tasq,tasq-no-results") runs only the systems it names.
  *
- * Each system runs in a child process of its own (this module, started with TASQ_BENCH_CHILD), so its
- * memory is its own. tasq's worker is a separate process from its sentinel: both are reported.
- * Peers are tuned as shared/bench-peers.md describes (pg-boss cannot drain a backlog on its defaults).
+ * Each system runs in a child process of its own (this module, started by cluster-common's runChild), so
+ * its memory is its own; the tasq side (cluster start, timing, counters) is cluster-common's
+ * runTasqCluster and a peer's worker is timed by its PeerRun, as on Redis and RabbitMQ. tasq's worker is
+ * a separate process from its sentinel: both are reported. Peers are tuned as shared/bench-peers.md
+ * describes (pg-boss cannot drain a backlog on its defaults).
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defineTask, resolveConfig, Tasq, type TasqConfigInput } from '@tasq/core';
-import { type BenchContext, type BenchRow, type BenchSuite, percentile } from '../harness.js';
-import { epochNow, LATENCY_SPACING_MS, rssOf, rssSampler } from './cluster-common.js';
+// Types only at the top level: a peer's child must not load @tasq/core (its memory would count against
+// the peer), so tasq's code paths import it when they run.
+import type { TasqConfigInput } from '@tasq/core';
+import type { BenchContext, BenchRow, BenchSuite } from '../harness.js';
+import {
+  type ChildReport,
+  CPU_COUNTER_UNITS,
+  childSpec,
+  chosenSystems,
+  e2eNoop,
+  epochNow,
+  LATENCY_SPACING_MS,
+  PeerRun,
+  Results,
+  reportToParent,
+  runChild,
+  runTasqCluster,
+  sleep,
+  TASKS_MODULE,
+  workloadSizes,
+} from './cluster-common.js';
 
 export const POSTGRES_URL = process.env.TASQ_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const thisFile = fileURLToPath(import.meta.url);
-
-// The tasks the tasq workers run: this module is the cluster's `tasks` module (heavy imports below are
-// dynamic, so a worker only loads @tasq/core).
-export const noop = defineTask('bench.noop', () => null);
-export const startedAt = defineTask(
-  'bench.started-at',
-  (sentAt: number) => performance.timeOrigin + performance.now() - sentAt,
-);
 
 // ---------------------------------------------------------------- what a child runs and reports
 
@@ -59,14 +73,6 @@ export interface ChildSpec {
   queue: string;
 }
 
-export interface ChildReport {
-  seconds?: number;
-  latenciesMs?: number[];
-  workerPeakRss: number;
-  workerReadyRss: number;
-  sentinelPeakRss?: number;
-}
-
 function tasqConfig(spec: ChildSpec): TasqConfigInput {
   const broker: TasqConfigInput =
     spec.dialect === 'postgres'
@@ -76,7 +82,7 @@ function tasqConfig(spec: ChildSpec): TasqConfigInput {
     ...broker,
     secret: 'bench-secret',
     queue: spec.queue,
-    tasks: [thisFile],
+    tasks: [TASKS_MODULE],
     workers: 1,
     concurrency: spec.concurrency,
     // Fetch ahead (the counterpart of graphile-worker's localQueue and pg-boss's batchSize): at least
@@ -94,58 +100,8 @@ function tasqConfig(spec: ChildSpec): TasqConfigInput {
 }
 
 async function runTasqChild(spec: ChildSpec): Promise<ChildReport> {
-  const { startCluster } = await import('@tasq/cluster');
-  const config = resolveConfig(tasqConfig(spec), { env: {} });
-  const sentinel = rssSampler(() => process.memoryUsage.rss());
-  if (spec.mode === 'throughput') {
-    let firstStart: number | undefined;
-    const cluster = await startCluster(config);
-    const workerPid = cluster.workers()[0]?.pid;
-    const workerReadyRss = rssOf(workerPid);
-    const worker = rssSampler(() => rssOf(cluster.workers()[0]?.pid ?? workerPid));
-    cluster.events.on('task-started', () => {
-      firstStart ??= performance.now();
-    });
-    await new Promise<void>((resolve) => {
-      const check = () => cluster.stats.succeeded >= spec.jobs && resolve();
-      cluster.events.on('task-succeeded', check);
-      check();
-    });
-    const seconds = (performance.now() - firstStart!) / 1000;
-    const report = {
-      seconds,
-      workerPeakRss: worker.peak(),
-      workerReadyRss,
-      sentinelPeakRss: sentinel.peak(),
-    };
-    worker.stop();
-    sentinel.stop();
-    await cluster.stop({ timeoutMs: 5_000 });
-    return report;
-  }
-  const cluster = await startCluster(config);
-  const workerPid = cluster.workers()[0]?.pid;
-  const workerReadyRss = rssOf(workerPid);
-  const worker = rssSampler(() => rssOf(workerPid));
-  const producer = await Tasq.open(config);
-  const jobs = [];
-  for (let i = 0; i < spec.jobs; i++) {
-    jobs.push(await producer.enqueue(startedAt, epochNow()));
-    await new Promise((resolve) => setTimeout(resolve, LATENCY_SPACING_MS));
-  }
-  const latenciesMs: number[] = [];
-  for (const job of jobs) latenciesMs.push((await job.result({ timeout: 60_000 })) as number);
-  const report = {
-    latenciesMs,
-    workerPeakRss: worker.peak(),
-    workerReadyRss,
-    sentinelPeakRss: sentinel.peak(),
-  };
-  worker.stop();
-  sentinel.stop();
-  await producer.close();
-  await cluster.stop({ timeoutMs: 5_000 });
-  return report;
+  const { resolveConfig } = await import('@tasq/core');
+  return runTasqCluster(resolveConfig(tasqConfig(spec), { env: {} }), spec.mode, spec.jobs);
 }
 
 async function runPgBossChild(spec: ChildSpec): Promise<ChildReport> {
@@ -162,14 +118,8 @@ async function runPgBossChild(spec: ChildSpec): Promise<ChildReport> {
   });
   boss.on('error', () => {});
   await boss.start();
-  const readyRss = process.memoryUsage.rss();
-  const sampler = rssSampler(() => process.memoryUsage.rss());
-  let done = 0;
-  let finished: () => void = () => {};
-  const allDone = new Promise<void>((resolve) => {
-    finished = resolve;
-  });
-  const latenciesMs: number[] = [];
+  const run = new PeerRun(spec.jobs);
+  run.ready();
   const workOptions = batch
     ? { localConcurrency: 1, batchSize: 50, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 }
     : {
@@ -184,28 +134,20 @@ async function runPgBossChild(spec: ChildSpec): Promise<ChildReport> {
     for (;;) {
       const queue = await boss.getQueue(spec.queue);
       if ((queue?.queuedCount ?? 0) >= spec.jobs) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100);
     }
   }
-  let firstStart: number | undefined;
   await boss.work(spec.queue, workOptions, async (jobs: { data: { sentAt?: number } }[]) => {
-    firstStart ??= performance.now();
-    for (const job of jobs) {
-      if (job.data?.sentAt !== undefined) latenciesMs.push(epochNow() - job.data.sentAt);
-    }
-    done += jobs.length;
-    if (done >= spec.jobs) finished();
+    for (const job of jobs) run.handled(job.data?.sentAt);
   });
   if (spec.mode === 'latency') {
     for (let i = 0; i < spec.jobs; i++) {
       await boss.send(spec.queue, { sentAt: epochNow() });
-      await new Promise((resolve) => setTimeout(resolve, LATENCY_SPACING_MS));
+      await sleep(LATENCY_SPACING_MS);
     }
   }
-  await allDone;
-  const seconds = (performance.now() - firstStart!) / 1000;
-  const report = { seconds, latenciesMs, workerPeakRss: sampler.peak(), workerReadyRss: readyRss };
-  sampler.stop();
+  await run.done;
+  const report = run.report();
   await boss.stop({ graceful: false, wait: false }).catch(() => {});
   return report;
 }
@@ -213,15 +155,10 @@ async function runPgBossChild(spec: ChildSpec): Promise<ChildReport> {
 async function runGraphileChild(spec: ChildSpec): Promise<ChildReport> {
   const graphile = (await import('graphile-worker')) as any;
   const localQueue = spec.system === 'graphile-local-queue';
-  let done = 0;
-  let finished: () => void = () => {};
-  const allDone = new Promise<void>((resolve) => {
-    finished = resolve;
-  });
-  const latenciesMs: number[] = [];
-  const readyRss = process.memoryUsage.rss();
-  const sampler = rssSampler(() => process.memoryUsage.rss());
-  let firstStart: number | undefined;
+  const run = new PeerRun(spec.jobs);
+  // Before run(): the runner may already be working the backlog when run() resolves, so there is no
+  // idle moment after it to take the RSS at ready.
+  run.ready();
   const runner = await graphile.run({
     connectionString: POSTGRES_URL,
     schema: spec.location,
@@ -231,10 +168,7 @@ async function runGraphileChild(spec: ChildSpec): Promise<ChildReport> {
     logger: new graphile.Logger(() => () => {}),
     taskList: {
       noop: async (payload: { sentAt?: number }) => {
-        firstStart ??= performance.now();
-        if (payload?.sentAt !== undefined) latenciesMs.push(epochNow() - payload.sentAt);
-        done++;
-        if (done >= spec.jobs) finished();
+        run.handled(payload?.sentAt);
       },
     },
     ...(localQueue
@@ -245,30 +179,25 @@ async function runGraphileChild(spec: ChildSpec): Promise<ChildReport> {
     const utils = await graphile.makeWorkerUtils({ connectionString: POSTGRES_URL, schema: spec.location });
     for (let i = 0; i < spec.jobs; i++) {
       await utils.addJob('noop', { sentAt: epochNow() });
-      await new Promise((resolve) => setTimeout(resolve, LATENCY_SPACING_MS));
+      await sleep(LATENCY_SPACING_MS);
     }
-    await allDone;
+    await run.done;
     await utils.release();
-  } else {
-    await allDone;
   }
-  const seconds = (performance.now() - firstStart!) / 1000;
-  const report = { seconds, latenciesMs, workerPeakRss: sampler.peak(), workerReadyRss: readyRss };
-  sampler.stop();
+  await run.done;
+  const report = run.report();
   await runner.stop().catch(() => {});
   return report;
 }
 
-if (process.env.TASQ_BENCH_CHILD) {
-  const spec = JSON.parse(process.env.TASQ_BENCH_CHILD) as ChildSpec;
-  // The tasq workers inherit this environment; they must import this module as tasks only.
-  delete process.env.TASQ_BENCH_CHILD;
+const spec = childSpec<ChildSpec>();
+if (spec) {
   const report = spec.system.startsWith('tasq')
     ? await runTasqChild(spec)
     : spec.system.startsWith('pgboss')
       ? await runPgBossChild(spec)
       : await runGraphileChild(spec);
-  process.send?.({ type: 'report', report }, () => process.exit(0));
+  reportToParent(report);
 }
 
 // ---------------------------------------------------------------- the parent: prepare, run, collect
@@ -292,11 +221,12 @@ async function preload(spec: ChildSpec): Promise<void> {
     return list;
   };
   if (spec.system.startsWith('tasq')) {
+    const { resolveConfig, Tasq } = await import('@tasq/core');
     const tasq = await Tasq.open(resolveConfig(tasqConfig(spec), { env: {} }));
     try {
       for (const size of chunks(1_000))
         await tasq.enqueueMany(
-          noop,
+          e2eNoop,
           Array.from({ length: size }, () => []),
         );
     } finally {
@@ -355,29 +285,10 @@ async function prepareEmpty(spec: ChildSpec): Promise<void> {
     await utils.migrate();
     await utils.release();
   } else {
+    const { resolveConfig, Tasq } = await import('@tasq/core');
     const tasq = await Tasq.open(resolveConfig(tasqConfig(spec), { env: {} }));
     await tasq.close();
   }
-}
-
-function runChild(spec: ChildSpec): Promise<ChildReport> {
-  return new Promise((resolve, reject) => {
-    const child: ChildProcess = fork(thisFile, [], {
-      env: { ...process.env, TASQ_BENCH_CHILD: JSON.stringify(spec) },
-      execArgv: ['--disable-warning=ExperimentalWarning'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    let report: ChildReport | undefined;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
-    child.on('message', (message: { type: string; report: ChildReport }) => {
-      if (message.type === 'report') report = message.report;
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      if (report) resolve(report);
-      else reject(new Error(`${spec.system} ${spec.mode} child exited with code ${code} without a report`));
-    });
-  });
 }
 
 async function cleanup(spec: ChildSpec): Promise<void> {
@@ -429,7 +340,10 @@ export interface Plan {
   concurrency: number;
 }
 
-/** Run every plan once per round (interleaved), then the latency runs; rows in plan order. */
+/**
+ * Run every chosen plan once per round (interleaved), then the chosen latency systems once per round;
+ * throughput rows in plan order.
+ */
 export async function endToEnd(
   context: BenchContext,
   suiteName: string,
@@ -437,99 +351,37 @@ export async function endToEnd(
   plans: Plan[],
   latencySystems: SystemName[],
 ): Promise<BenchRow[]> {
-  const jobs = Math.max(500, Math.round(context.n / 4));
-  const latencyJobs = Math.max(100, Math.round(context.n / 20));
-  const throughput = new Map<
-    string,
-    { rates: number[]; peak: number[]; ready: number[]; sentinel: number[] }
-  >();
-  const key = (plan: Plan) => `${plan.system}@${plan.concurrency}`;
+  const { jobs, latencyJobs } = workloadSizes(context.n);
+  const results = new Results(suiteName, jobs, latencyJobs);
+  const chosen = chosenSystems(context);
+  const label = (system: SystemName) => `${LABELS[system]} [${dialect}]`;
+  const run = (spec: ChildSpec) =>
+    runChild(thisFile, spec, `${spec.system} ${spec.mode}`, !spec.system.startsWith('tasq'));
   for (let round = 1; round <= context.rounds; round++) {
-    for (const plan of plans) {
+    for (const plan of plans.filter((entry) => chosen(entry.system))) {
       const spec = newSpec(plan.system, 'throughput', dialect, jobs, plan.concurrency);
       try {
         await preload(spec);
-        const report = await runChild(spec);
-        const entry = throughput.get(key(plan)) ?? { rates: [], peak: [], ready: [], sentinel: [] };
-        entry.rates.push(jobs / report.seconds!);
-        entry.peak.push(report.workerPeakRss / 2 ** 20);
-        entry.ready.push(report.workerReadyRss / 2 ** 20);
-        if (report.sentinelPeakRss !== undefined) entry.sentinel.push(report.sentinelPeakRss / 2 ** 20);
-        throughput.set(key(plan), entry);
-        context.log(
-          `round ${round} ${LABELS[plan.system]} c=${plan.concurrency}: ${Math.round(jobs / report.seconds!)} jobs/s, worker peak ${Math.round(report.workerPeakRss / 2 ** 20)} MiB`,
-        );
+        const report = await run(spec);
+        context.log(`round ${round} ${results.addThroughput(label(plan.system), plan.concurrency, report)}`);
       } finally {
         await cleanup(spec);
       }
     }
   }
-  const rows: BenchRow[] = [];
-  for (const plan of plans) {
-    const entry = throughput.get(key(plan));
-    if (!entry) continue;
-    const system = `${LABELS[plan.system]} [${dialect}]`;
-    const notes = `${jobs} pre-enqueued no-op jobs, one worker process, concurrency ${plan.concurrency}`;
-    rows.push(
-      {
-        suite: suiteName,
-        system,
-        metric: `end to end c=${plan.concurrency}`,
-        unit: 'jobs/s',
-        values: entry.rates,
-        notes,
-      },
-      {
-        suite: suiteName,
-        system,
-        metric: `worker peak RSS c=${plan.concurrency}`,
-        unit: 'MiB',
-        values: entry.peak,
-      },
-      {
-        suite: suiteName,
-        system,
-        metric: `worker RSS at ready c=${plan.concurrency}`,
-        unit: 'MiB',
-        values: entry.ready,
-      },
-    );
-    if (entry.sentinel.length > 0) {
-      rows.push({
-        suite: suiteName,
-        system,
-        metric: `sentinel peak RSS c=${plan.concurrency}`,
-        unit: 'MiB',
-        values: entry.sentinel,
-        notes: 'the cluster supervisor process (broker connection, fetcher, monitor); peers have none',
-      });
-    }
-  }
-  for (const system of latencySystems) {
-    const p50: number[] = [];
-    const p99: number[] = [];
-    for (let round = 1; round <= context.rounds; round++) {
+  for (let round = 1; round <= context.rounds; round++) {
+    for (const system of latencySystems.filter(chosen)) {
       const spec = newSpec(system, 'latency', dialect, latencyJobs, 1);
       try {
         await prepareEmpty(spec);
-        const report = await runChild(spec);
-        p50.push(percentile(report.latenciesMs!, 50));
-        p99.push(percentile(report.latenciesMs!, 99));
-        context.log(
-          `round ${round} ${LABELS[system]} latency p50 ${p50.at(-1)!.toFixed(2)} ms, p99 ${p99.at(-1)!.toFixed(1)} ms`,
-        );
+        const report = await run(spec);
+        context.log(`round ${round} ${results.addLatency(label(system), report)}`);
       } finally {
         await cleanup(spec);
       }
     }
-    const system_ = `${LABELS[system]} [${dialect}]`;
-    const notes = `${latencyJobs} jobs, one every ${LATENCY_SPACING_MS} ms, idle worker c=1`;
-    rows.push(
-      { suite: suiteName, system: system_, metric: 'enqueue→start p50', unit: 'ms', values: p50, notes },
-      { suite: suiteName, system: system_, metric: 'enqueue→start p99', unit: 'ms', values: p99, notes },
-    );
   }
-  return rows;
+  return results.rows(CPU_COUNTER_UNITS);
 }
 
 export const suite: BenchSuite = {
