@@ -14,7 +14,7 @@
  * process as the worker's supervisor (tasq: the sentinel; peers: the worker process itself).
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ResolvedConfig, Task } from '@tasq/core';
 import { type BenchRow, percentile } from '../harness.js';
@@ -77,6 +77,37 @@ export function cpuOf(pid: number | undefined): number {
   }
 }
 
+/** CPU time (µs) used so far by every process whose command name is `comm` (Linux), 0 when none runs. */
+export function serverCpuOf(comm: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) total += cpuOf(Number(entry));
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return total;
+}
+
+/**
+ * Run a throughput child and add the broker server's CPU per job to its report (the server process
+ * `comm`, e.g. redis-server or beam.smp), from before the child starts to after it exits: the work each
+ * system makes the shared server do, which competes for the same cores as the workers.
+ */
+export async function withServerCpu(
+  comm: string,
+  jobs: number,
+  run: () => Promise<ChildReport>,
+): Promise<ChildReport> {
+  const before = serverCpuOf(comm);
+  const report = await run();
+  const used = serverCpuOf(comm) - before;
+  if (before > 0) report.counters = { ...report.counters, [CPU_COUNTERS.server]: used / jobs };
+  return report;
+}
+
 /** USER_HZ: 100 on every Linux build Node supports. */
 const CLOCK_TICKS_PER_SECOND = 100;
 
@@ -84,6 +115,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 export const CPU_COUNTERS = {
   worker: 'worker CPU per job',
   sentinel: 'sentinel CPU per job',
+  server: 'server CPU per job',
 } as const;
 
 /** Units and notes for the counters every suite reports. */
@@ -96,6 +128,11 @@ export const CPU_COUNTER_UNITS: Record<string, { unit: string; notes: string }> 
   [CPU_COUNTERS.sentinel]: {
     unit: 'µs',
     notes: "user + system CPU of tasq's sentinel over the same span, ÷ jobs",
+  },
+  [CPU_COUNTERS.server]: {
+    unit: 'µs',
+    notes:
+      'user + system CPU of the broker server process (redis-server, beam.smp) from before the worker starts to after it stops, ÷ jobs',
   },
 };
 

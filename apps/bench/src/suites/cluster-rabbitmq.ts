@@ -41,6 +41,7 @@ import {
   runTasqCluster,
   sleep,
   TASKS_MODULE,
+  withServerCpu,
   workloadSizes,
 } from './cluster-common.js';
 
@@ -283,7 +284,8 @@ export const suite: BenchSuite = {
       const spec = newSpec(plan, mode);
       try {
         await preload(spec, mode === 'throughput' ? jobs : 0);
-        return await runChild(thisFile, spec, `${spec.system} ${spec.mode}`, spec.system === 'amqplib');
+        const run = () => runChild(thisFile, spec, `${spec.system} ${spec.mode}`, spec.system === 'amqplib');
+        return mode === 'throughput' ? await withServerCpu('beam.smp', spec.jobs, run) : await run();
       } finally {
         await cleanup(spec);
       }

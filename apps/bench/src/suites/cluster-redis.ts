@@ -41,6 +41,7 @@ import {
   runTasqCluster,
   sleep,
   TASKS_MODULE,
+  withServerCpu,
   workloadSizes,
 } from './cluster-common.js';
 
@@ -381,11 +382,8 @@ export const suite: BenchSuite = {
         const spec = newSpec(plan.system, 'throughput', plan.concurrency);
         try {
           await preload(spec);
-          const report = await runChild(
-            thisFile,
-            spec,
-            `${spec.system} ${spec.mode}`,
-            !spec.system.startsWith('tasq'),
+          const report = await withServerCpu('redis-server', spec.jobs, () =>
+            runChild(thisFile, spec, `${spec.system} ${spec.mode}`, !spec.system.startsWith('tasq')),
           );
           context.log(
             `round ${round} ${results.addThroughput(LABELS[plan.system], plan.concurrency, report)}`,
