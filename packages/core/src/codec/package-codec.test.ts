@@ -4,6 +4,7 @@ import { PackageRejectedError } from '../errors.js';
 import type { TaskPackage } from '../task-package.js';
 import { TaskPackageCodec } from '../task-package.js';
 import type { Compressor } from './compressors.js';
+import { decodeJsonValue, encodeJsonValue } from './json-value.js';
 import { FrameCodec } from './package-codec.js';
 import type { Serializer } from './serializers.js';
 
@@ -245,4 +246,45 @@ describe('codec round-trip over random values', () => {
       }
     });
   }
+});
+
+describe('tagged JSON: plain values take the short path, everything else keeps its shape', () => {
+  it('writes plain values as plain JSON and tags or escapes the rest', () => {
+    expect(encodeJsonValue({ a: [1, 'two', true, null], b: { c: 1.5 } })).toBe(
+      '{"a":[1,"two",true,null],"b":{"c":1.5}}',
+    );
+    class Money {
+      constructor(readonly cents: number) {}
+      toJSON() {
+        return 'not used';
+      }
+    }
+    const bare = Object.assign(Object.create(null), { x: 1 });
+    const cases: [unknown, unknown][] = [
+      [
+        { a: undefined, n: Number.NaN },
+        { a: undefined, n: Number.NaN },
+      ],
+      [
+        [1, undefined, 3],
+        [1, undefined, 3],
+      ],
+      [
+        { $tasq: 'date', v: 'not a tag' },
+        { $tasq: 'date', v: 'not a tag' },
+      ],
+      [new Money(250), { cents: 250 }],
+      [bare, { x: 1 }],
+      [
+        { when: new Date(0), big: 10n },
+        { when: new Date(0), big: 10n },
+      ],
+    ];
+    for (const [input, expected] of cases) {
+      expect(decodeJsonValue(encodeJsonValue(input))).toStrictEqual(expected);
+    }
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => encodeJsonValue(cyclic)).toThrow(/circular/);
+  });
 });
