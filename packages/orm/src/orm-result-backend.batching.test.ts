@@ -281,6 +281,40 @@ describe.skipIf(postgresSkip !== undefined)('orm result saves in batches: NOTIFY
   });
 });
 
+describe.skipIf(postgresSkip !== undefined)(
+  'orm result saves in batches: array parameters (PostgreSQL)',
+  () => {
+    it('stores every text of a batch as it was, whatever characters it holds', async () => {
+      const schema = uniqueSchema('literal');
+      const writer = await countedPostgres({}, schema);
+      const awkward = [
+        'back\\slash',
+        'a "quoted" word',
+        '{braces, commas}',
+        'NULL',
+        ' spaced ',
+        'é ✓ 漢',
+        '',
+      ];
+      try {
+        const saved = awkward.map((text, index) =>
+          outcome(`literal-${index}`, {
+            name: `task ${text}`,
+            result: { text, list: [text, null] },
+            args: [text],
+            ...(index % 2 === 0 ? { group: `group ${text}`, groupIndex: index } : {}),
+          }),
+        );
+        await Promise.all(saved.map((result) => writer.backend.save(result)));
+        expect(writer.saveStatements()).toBe(1);
+        for (const result of saved) expect(await writer.backend.get(result.id)).toEqual(result);
+      } finally {
+        await writer.backend.close();
+      }
+    });
+  },
+);
+
 describe('NOTIFY payloads of several ids', () => {
   it('fits the ids into as few payloads as the byte limit allows, in order', () => {
     const ids = Array.from({ length: 1_000 }, (_, index) => `job-${index}-é✓`);

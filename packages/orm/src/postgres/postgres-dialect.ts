@@ -30,10 +30,34 @@ function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+const NEEDS_ESCAPE = /[\\"]/;
+const ESCAPED = /[\\"]/g;
+
+/**
+ * The array literal of a list of strings, finite numbers and nulls, or undefined for anything else (pg
+ * converts those). pg's own conversion runs two regular expressions over every element; a batch of
+ * saved results sends thirteen arrays of up to hundreds of elements, JSON texts among them.
+ */
+function arrayLiteral(items: readonly unknown[]): string | undefined {
+  let literal = '{';
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0) literal += ',';
+    const item = items[i];
+    if (item === null || item === undefined) literal += 'NULL';
+    else if (typeof item === 'number' && Number.isFinite(item)) literal += String(item);
+    else if (typeof item === 'string')
+      literal += NEEDS_ESCAPE.test(item) ? `"${item.replace(ESCAPED, '\\$&')}"` : `"${item}"`;
+    else return undefined;
+  }
+  return `${literal}}`;
+}
+
 function toPostgresValue(value: ParameterValue | readonly Uint8Array[]): unknown {
   if (value === undefined) return null;
   if (value instanceof Uint8Array) return toBuffer(value);
-  if (Array.isArray(value)) return value.map((item) => (item instanceof Uint8Array ? toBuffer(item) : item));
+  if (Array.isArray(value)) {
+    return arrayLiteral(value) ?? value.map((item) => (item instanceof Uint8Array ? toBuffer(item) : item));
+  }
   if (typeof value === 'bigint') return value.toString();
   return value;
 }
