@@ -451,16 +451,19 @@ export class Results {
 }
 
 /**
- * The systems to run: all, or those named in TASQ_BENCH_SYSTEMS (comma-separated, e.g. "tasq" for a
- * profile of tasq alone); a filtered run says so in a progress line.
+ * The runs to make: all, or those named in TASQ_BENCH_SYSTEMS (comma-separated): a system name ("tasq")
+ * selects all its runs; "tasq@50" only its throughput run at concurrency 50, "tasq@latency" only its
+ * latency run. A filtered run says so in a progress line.
  */
-export function chosenSystems(context: { log(line: string): void }): (system: string) => boolean {
+export function chosenSystems(context: {
+  log(line: string): void;
+}): (system: string, run?: number | 'latency') => boolean {
   const names = process.env.TASQ_BENCH_SYSTEMS?.split(',')
     .map((name) => name.trim())
     .filter(Boolean);
   if (!names || names.length === 0) return () => true;
   context.log(`TASQ_BENCH_SYSTEMS: only ${names.join(', ')}`);
-  return (system) => names.includes(system);
+  return (system, run = 'latency') => names.includes(system) || names.includes(`${system}@${run}`);
 }
 
 /** Jobs per throughput run and per latency run: n/4 (at least 500) and n/20 (at least 100). */

@@ -358,7 +358,7 @@ export async function endToEnd(
   const run = (spec: ChildSpec) =>
     runChild(thisFile, spec, `${spec.system} ${spec.mode}`, !spec.system.startsWith('tasq'));
   for (let round = 1; round <= context.rounds; round++) {
-    for (const plan of plans.filter((entry) => chosen(entry.system))) {
+    for (const plan of plans.filter((entry) => chosen(entry.system, entry.concurrency))) {
       const spec = newSpec(plan.system, 'throughput', dialect, jobs, plan.concurrency);
       try {
         await preload(spec);
@@ -370,7 +370,7 @@ export async function endToEnd(
     }
   }
   for (let round = 1; round <= context.rounds; round++) {
-    for (const system of latencySystems.filter(chosen)) {
+    for (const system of latencySystems.filter((system) => chosen(system))) {
       const spec = newSpec(system, 'latency', dialect, latencyJobs, 1);
       try {
         await prepareEmpty(spec);

@@ -291,7 +291,7 @@ export const suite: BenchSuite = {
       }
     };
     for (let round = 1; round <= context.rounds; round++) {
-      for (const plan of PLANS.filter((entry) => chosen(entry.system))) {
+      for (const plan of PLANS.filter((entry) => chosen(entry.system, entry.concurrency))) {
         const report = await measure(plan, 'throughput');
         context.log(`round ${round} ${results.addThroughput(label(plan), plan.concurrency, report)}`);
       }

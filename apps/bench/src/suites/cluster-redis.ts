@@ -378,7 +378,7 @@ export const suite: BenchSuite = {
       };
     };
     for (let round = 1; round <= context.rounds; round++) {
-      for (const plan of PLANS.filter((entry) => chosen(entry.system))) {
+      for (const plan of PLANS.filter((entry) => chosen(entry.system, entry.concurrency))) {
         const spec = newSpec(plan.system, 'throughput', plan.concurrency);
         try {
           await preload(spec);
@@ -394,7 +394,7 @@ export const suite: BenchSuite = {
       }
     }
     for (let round = 1; round <= context.rounds; round++) {
-      for (const system of LATENCY_SYSTEMS.filter(chosen)) {
+      for (const system of LATENCY_SYSTEMS.filter((system) => chosen(system))) {
         const spec = newSpec(system, 'latency', 1);
         try {
           await prepareEmpty(spec);
