@@ -20,6 +20,7 @@ import {
   PackageTooLargeError,
   TasqError,
 } from './errors.js';
+import { DeadlineSlots } from './deadline-slots.js';
 
 /** Letters, digits, `_`, `-`, `.` and `:`; at most 80 characters: a name every broker can use as is. */
 const QUEUE_NAME = /^[A-Za-z0-9_.:-]{1,80}$/;
@@ -175,31 +176,27 @@ export class BrokerClient {
 
   private async call<T>(operation: BrokerOperation, deadlineMs: number, run: () => Promise<T>): Promise<T> {
     const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new BrokerConnectionError(
-                `${this.broker.name} broker: ${operation} did not answer within ${deadlineMs} ms`,
-              ),
-            ),
-          deadlineMs,
-        );
-      });
-      const result = await Promise.race([run(), deadline]);
+      const result = await deadlines.race(
+        deadlineMs,
+        run(),
+        () =>
+          new BrokerConnectionError(
+            `${this.broker.name} broker: ${operation} did not answer within ${deadlineMs} ms`,
+          ),
+      );
       this.onCall?.({ operation, durationMs: performance.now() - started });
       return result;
     } catch (error) {
       const mapped = mapError(this.broker.name, operation, error);
       this.onCall?.({ operation, durationMs: performance.now() - started, error: mapped });
       throw mapped;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
+
+/** Shared by every client of the process: calls due in the same few milliseconds share one timer. */
+const deadlines = new DeadlineSlots();
 
 function mapError(brokerName: string, operation: BrokerOperation, error: unknown): Error {
   if (error instanceof TasqError) return error;
