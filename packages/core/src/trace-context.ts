@@ -1,10 +1,11 @@
 /**
  * OpenTelemetry context through task packages, when the application has `@opentelemetry/api` installed
- * (an optional peer: nothing here loads or costs anything without it). The client writes the active span
+ * and has registered an SDK with it (an optional peer: nothing here loads or costs anything before). The client writes the active span
  * as a W3C `traceparent` into each package it builds; the worker runs the task inside a span whose parent
  * is that context, so a trace continues from the code that enqueued into the task. Spans are recorded by
  * whatever SDK the application registers (in worker processes too: load it with `--import`).
  */
+import { createRequire } from 'node:module';
 import type { TaskResult } from './result-backend.js';
 import type { TaskPackage } from './task-package.js';
 
@@ -45,18 +46,39 @@ const OPENTELEMETRY_API = '@opentelemetry/api';
 /** SpanKind.CONSUMER and SpanStatusCode.ERROR in @opentelemetry/api. */
 const CONSUMER = 4;
 const ERROR = 2;
+/**
+ * Where @opentelemetry/api 1.x keeps what was registered with it (context manager, tracer provider,
+ * propagator), shared by every copy of the API in the process.
+ */
+const OPENTELEMETRY_GLOBAL = Symbol.for('opentelemetry.js.api.1');
 
-// Loaded once, with the module: a variable specifier so bundlers and the type checker leave it optional.
-const api: OpenTelemetryApi | undefined = await import(OPENTELEMETRY_API).then(
-  (module: OpenTelemetryApi & { default?: OpenTelemetryApi }) =>
-    typeof module.trace?.getSpan === 'function' ? module : module.default,
-  () => undefined,
-);
+const require = createRequire(import.meta.url);
+/** The API once something registered with OpenTelemetry; `false` when it cannot be loaded. */
+let loadedApi: OpenTelemetryApi | false | undefined;
+
+/**
+ * @opentelemetry/api, loaded the first time it has something to work with. Until an SDK registers there
+ * is no span to propagate and nothing records one, and loading the API costs about 13 MB of memory in
+ * every process (each worker among them) and a no-op span per task.
+ */
+function openTelemetry(): OpenTelemetryApi | undefined {
+  if (loadedApi !== undefined) return loadedApi || undefined;
+  if ((globalThis as Record<symbol, unknown>)[OPENTELEMETRY_GLOBAL] === undefined) return undefined;
+  try {
+    // A variable specifier: bundlers and the type checker leave the optional peer alone.
+    const module = require(OPENTELEMETRY_API) as OpenTelemetryApi & { default?: OpenTelemetryApi };
+    loadedApi = (typeof module.trace?.getSpan === 'function' ? module : module.default) ?? false;
+  } catch {
+    loadedApi = false;
+  }
+  return loadedApi || undefined;
+}
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /** The active span as a W3C traceparent (`00-<trace id>-<span id>-<flags>`), or undefined. */
 export function currentTraceparent(): string | undefined {
+  const api = openTelemetry();
   if (!api) return undefined;
   const spanContext = api.trace.getSpan(api.context.active())?.spanContext();
   if (!spanContext || !api.isSpanContextValid(spanContext)) return undefined;
@@ -82,6 +104,7 @@ export function runInTaskSpan(
   attempt: number,
   run: () => Promise<TaskResult>,
 ): Promise<TaskResult> {
+  const api = openTelemetry();
   if (!api) return run();
   const remote = pkg.traceparent !== undefined ? parseTraceparent(pkg.traceparent) : undefined;
   const parent = remote
