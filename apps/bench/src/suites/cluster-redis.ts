@@ -50,7 +50,7 @@ const { hostname: HOST, port: PORT_TEXT } = new URL(REDIS_URL);
 const PORT = Number(PORT_TEXT || 6379);
 const thisFile = fileURLToPath(import.meta.url);
 
-type SystemName = 'tasq' | 'tasq-no-results' | 'bullmq' | 'bullmq-lean' | 'bee' | 'bee-lean';
+type SystemName = 'tasq' | 'tasq-no-results' | 'tasq-inline' | 'bullmq' | 'bullmq-lean' | 'bee' | 'bee-lean';
 
 interface Spec {
   system: SystemName;
@@ -65,6 +65,7 @@ interface Spec {
 const LABELS: Record<SystemName, string> = {
   tasq: 'tasq cluster (results saved)',
   'tasq-no-results': 'tasq cluster (saveLimit -1)',
+  'tasq-inline': 'tasq cluster, pool inline (results saved)',
   bullmq: 'BullMQ 6.7 (defaults)',
   'bullmq-lean': 'BullMQ 6.7, removeOnComplete',
   bee: 'bee-queue 2.0 (defaults)',
@@ -86,6 +87,8 @@ function tasqConfig(spec: Spec): TasqConfigInput {
     // The reference's recycle default (500) restarts the worker process every 500 jobs; peers never do.
     recycle: 1_000_000,
     ...(spec.system === 'tasq-no-results' ? { saveLimit: -1 } : {}),
+    // Tasks on the cluster's own event loop, as the peers run their handlers: no worker process.
+    ...(spec.system === 'tasq-inline' ? { pool: 'inline' as const } : {}),
     // Latency reads every result back: keep them all.
     ...(spec.mode === 'latency' ? { saveLimit: 0 } : {}),
   };
@@ -333,6 +336,8 @@ const PLANS: Plan[] = [
   { system: 'tasq', concurrency: 50 },
   { system: 'tasq-no-results', concurrency: 1 },
   { system: 'tasq-no-results', concurrency: 50 },
+  { system: 'tasq-inline', concurrency: 1 },
+  { system: 'tasq-inline', concurrency: 50 },
   { system: 'bullmq', concurrency: 1 },
   { system: 'bullmq', concurrency: 50 },
   { system: 'bullmq-lean', concurrency: 1 },
