@@ -14,7 +14,7 @@ import { readText, sleep, text, uniqueName } from '@tasq/testing';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RabbitMqBroker } from './rabbitmq-broker.js';
-import { delayLevels, delayRoutingKey, MAX_DELAY_MS } from './rabbitmq-topology.js';
+import { deadQueueName, delayLevels, delayRoutingKey, MAX_DELAY_MS } from './rabbitmq-topology.js';
 import { BrokerPool, RABBITMQ_URL, rabbitSkipReason } from './test-support/rabbitmq-server.js';
 
 const skipReason = await rabbitSkipReason();
@@ -253,6 +253,30 @@ describe.skipIf(skipReason !== undefined)(
       // The refusal closed only an administration channel; the broker goes on working.
       await expect(other.enqueue(uniqueName('fine'), [text('z')])).resolves.toHaveLength(1);
       await first.purge(queue);
+    });
+
+    it('declares plain queues without priorities when maxPriority is 0, and says so on a priority', async () => {
+      const broker = await classic.open({ maxPriority: 0 });
+      expect(broker.capabilities.priority).toBe(false);
+      const queue = uniqueName('plain');
+      await broker.enqueue(queue, [text('one')]);
+      await expect(broker.enqueue(queue, [text('two')], { priority: 3 })).rejects.toThrow(/maxPriority 0/);
+      // Declaring the queue again with exactly these arguments succeeds only if the server holds no
+      // x-max-priority on it (RabbitMQ refuses an inequivalent redeclaration).
+      const model = await connect(RABBITMQ_URL);
+      const channel = await model.createChannel();
+      await channel.assertQueue(queue, {
+        durable: true,
+        arguments: {
+          'x-queue-type': 'classic',
+          'x-dead-letter-exchange': '',
+          'x-dead-letter-routing-key': deadQueueName(queue),
+        },
+      });
+      await model.close().catch(() => undefined);
+      const [delivery] = await broker.reserve(queue, { max: 1, leaseMs: 1000, waitMs: 5000 });
+      expect(readText(delivery!.body)).toBe('one');
+      await broker.ack(delivery!);
     });
 
     it('declares the queue again after someone deleted it', async () => {

@@ -108,7 +108,7 @@ export class RabbitMqBroker implements Broker {
       receipts: false,
       extend: false,
       delay: Object.freeze({ maxMs: MAX_DELAY_MS }),
-      priority: this.options.queueType === 'classic',
+      priority: this.options.queueType === 'classic' && this.options.maxPriority > 0,
       maxBatch: this.options.prefetch,
       fifo: true,
       maxPackageBytes: this.options.maxPackageBytes,
@@ -483,7 +483,11 @@ export class RabbitMqBroker implements Broker {
   private checkPriority(priority: number | undefined): number {
     if (priority === undefined || priority === 0) return 0;
     if (!this.capabilities.priority) {
-      throw new CapabilityError('priorities need queueType "classic": RabbitMQ 3.x quorum queues have none');
+      throw new CapabilityError(
+        this.options.queueType === 'quorum'
+          ? 'priorities need queueType "classic": RabbitMQ 3.x quorum queues have none'
+          : 'priorities are off (maxPriority 0): set maxPriority from 1 to 9 to declare priority queues',
+      );
     }
     if (!Number.isInteger(priority) || priority < 0 || priority > 9) {
       throw new InvalidArgumentError(`priority must be an integer from 0 to 9, got ${priority}`);

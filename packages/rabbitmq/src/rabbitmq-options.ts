@@ -48,7 +48,13 @@ export interface RabbitMqBrokerOptions {
    * `queueLimit`. Also the largest batch one `reserve` returns. Default 50.
    */
   prefetch?: number;
-  /** `x-max-priority` of classic queues, 1..9. Default 9. Ignored for quorum queues. */
+  /**
+   * `x-max-priority` of classic queues, 1..9, or 0 for a plain queue without priorities (enqueueing
+   * with a priority is then a CapabilityError). A priority queue costs the server about 60% more CPU
+   * per message than a plain one (raw amqplib, persistent messages, prefetch 200: 28.5 against 17.5 µs).
+   * Default 9. Ignored for quorum queues. Changing it for an existing queue makes its declaration fail:
+   * delete the queue (or use a new name) first.
+   */
   maxPriority?: number;
   /**
    * Quorum queues only: after this many deliveries the server itself dead-letters a package (a poison
@@ -128,7 +134,7 @@ export function resolveOptions(options: RabbitMqBrokerOptions, deployment: strin
     );
   }
   const prefetch = integerOption('prefetch', options.prefetch, 50, 1, 65_535);
-  const maxPriority = integerOption('maxPriority', options.maxPriority, 9, 1, 9);
+  const maxPriority = integerOption('maxPriority', options.maxPriority, 9, 0, 9);
   const deliveryLimit =
     options.deliveryLimit === undefined
       ? undefined

@@ -129,7 +129,7 @@ export function workQueueOptions(queue: string, shape: QueueShape): Options.Asse
     'x-dead-letter-exchange': '',
     'x-dead-letter-routing-key': deadQueueName(queue),
   };
-  if (shape.queueType === 'classic') args['x-max-priority'] = shape.maxPriority;
+  if (shape.queueType === 'classic' && shape.maxPriority > 0) args['x-max-priority'] = shape.maxPriority;
   if (shape.deliveryLimit !== undefined) args['x-delivery-limit'] = shape.deliveryLimit;
   return { durable: true, arguments: args };
 }
