@@ -49,7 +49,7 @@ const RABBITMQ_URL = process.env.TASQ_BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@
 const REDIS_URL = process.env.TASQ_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const thisFile = fileURLToPath(import.meta.url);
 
-type SystemName = 'tasq' | 'tasq-no-results' | 'amqplib';
+type SystemName = 'tasq' | 'tasq-no-results' | 'tasq-plain-queue' | 'amqplib';
 
 interface Spec {
   system: SystemName;
@@ -70,15 +70,22 @@ function queueLimit(concurrency: number): number {
 function label(spec: Pick<Spec, 'system' | 'prefetch' | 'concurrency'>): string {
   if (spec.system === 'amqplib') return `raw amqplib 2.3.1, prefetch ${spec.prefetch}`;
   const prefetch = queueLimit(spec.concurrency);
-  return spec.system === 'tasq'
-    ? `tasq cluster (results saved in Redis), prefetch ${prefetch}`
-    : `tasq cluster (saveLimit -1), prefetch ${prefetch}`;
+  if (spec.system === 'tasq') return `tasq cluster (results saved in Redis), prefetch ${prefetch}`;
+  if (spec.system === 'tasq-plain-queue')
+    return `tasq cluster (saveLimit -1, maxPriority 0), prefetch ${prefetch}`;
+  return `tasq cluster (saveLimit -1), prefetch ${prefetch}`;
 }
 
 function tasqConfig(spec: Spec): TasqConfigInput {
   const limit = queueLimit(spec.concurrency);
   return {
-    rabbitmq: { url: RABBITMQ_URL, prefetch: limit, exchangePrefix: spec.prefix },
+    rabbitmq: {
+      url: RABBITMQ_URL,
+      prefetch: limit,
+      exchangePrefix: spec.prefix,
+      // A plain queue, as raw amqplib's: no priorities, which cost the server more per message.
+      ...(spec.system === 'tasq-plain-queue' ? { maxPriority: 0 } : {}),
+    },
     resultBackend: { class: '@tasq/redis', options: { url: REDIS_URL, prefix: spec.prefix } },
     secret: 'bench-secret',
     queue: spec.queue,
@@ -89,7 +96,7 @@ function tasqConfig(spec: Spec): TasqConfigInput {
     bulk: Math.min(100, Math.max(10, spec.concurrency * 2)),
     queueLimit: limit,
     recycle: 1_000_000,
-    ...(spec.system === 'tasq-no-results' ? { saveLimit: -1 } : {}),
+    ...(spec.system !== 'tasq' ? { saveLimit: -1 } : {}),
     ...(spec.mode === 'latency' ? { saveLimit: 0 } : {}),
   };
 }
@@ -246,6 +253,7 @@ const PLANS: Plan[] = [
   { system: 'tasq', concurrency: 50, prefetch: queueLimit(50) },
   { system: 'tasq-no-results', concurrency: 1, prefetch: queueLimit(1) },
   { system: 'tasq-no-results', concurrency: 50, prefetch: queueLimit(50) },
+  { system: 'tasq-plain-queue', concurrency: 50, prefetch: queueLimit(50) },
   { system: 'amqplib', concurrency: 1, prefetch: 1 },
   { system: 'amqplib', concurrency: 1, prefetch: queueLimit(1) },
   { system: 'amqplib', concurrency: 50, prefetch: 50 },
