@@ -120,7 +120,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const recycled = memory.events.once('worker-recycled');
         const before = memory.workers()[0]?.pid;
         // 80 MiB on top of a worker of about 60: past maxRss (100 MB) by a wide margin, and as far below
-        // the hard ceiling (2 × maxRss), which a loaded machine's worker came within 3% of with 120 MiB.
+        // the hard ceiling (2 × maxRss), which a worker on a loaded machine passed holding 120 MiB.
         await (await memory.tasq.enqueueByName('test.hog', [80, 10])).result({ timeout: 10_000 });
         expect((await recycled).reason).toBe('max-rss');
         const after = await (await memory.tasq.enqueueByName('test.pid', [])).result({ timeout: 10_000 });
