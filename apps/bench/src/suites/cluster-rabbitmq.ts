@@ -261,6 +261,7 @@ const PLANS: Plan[] = [
 ];
 const LATENCY_PLANS: Plan[] = [
   { system: 'tasq', concurrency: 1, prefetch: queueLimit(1) },
+  { system: 'tasq-plain-queue', concurrency: 1, prefetch: queueLimit(1) },
   { system: 'amqplib', concurrency: 1, prefetch: 1 },
 ];
 
