@@ -125,17 +125,11 @@ export class RedisBroker implements Broker {
   /** Opens (or adopts) the client described by `options`; throws `InvalidArgumentError` for bad options. */
   constructor(options: RedisBrokerOptions = {}) {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
-    const { client, owned } = openClient(options);
-    this.client = client;
-    this.ownsClient = owned;
     this.clock = options.clock;
     this.logger = options.logger ?? silentLogger;
-    // An owned client reports connection errors through the calls that fail; the event would otherwise
-    // print an unhandled 'error' for every reconnect attempt.
-    if (owned)
-      this.client.on('error', (error: Error) =>
-        this.logger.debug({ error: error.message }, 'redis connection error'),
-      );
+    const { client, owned } = openClient(options, this.logger);
+    this.client = client;
+    this.ownsClient = owned;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { InvalidArgumentError } from '@tasq/core';
+import { InvalidArgumentError, type Logger, silentLogger } from '@tasq/core';
 
 /** An ioredis client tasq can use: a standalone/Sentinel `Redis` or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -48,8 +48,25 @@ export function isRedisClient(value: unknown): value is RedisClient {
   );
 }
 
-/** Open (or adopt) the client the options describe. `owned` clients are closed by tasq's `close()`. */
-export function openClient(options: RedisConnectionOptions): { client: RedisClient; owned: boolean } {
+/**
+ * Open (or adopt) the client `options` describe; `owned` clients were created here and are closed by
+ * tasq's `close()`. An owned client reports connection errors through the calls that fail; its 'error'
+ * event goes to `logger` at debug level, or ioredis would print an unhandled 'error' for every reconnect
+ * attempt.
+ */
+export function openClient(
+  options: RedisConnectionOptions,
+  logger: Logger = silentLogger,
+  what = 'redis connection',
+): { client: RedisClient; owned: boolean } {
+  const opened = createClient(options);
+  if (opened.owned) {
+    opened.client.on('error', (error: Error) => logger.debug({ error: error.message }, `${what} error`));
+  }
+  return opened;
+}
+
+function createClient(options: RedisConnectionOptions): { client: RedisClient; owned: boolean } {
   if (options.url !== undefined && options.connection !== undefined) {
     throw new InvalidArgumentError('redis options take `url` or `connection`, not both');
   }

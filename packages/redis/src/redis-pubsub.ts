@@ -71,13 +71,9 @@ export class RedisPubSub implements PubSub {
   constructor(options: RedisPubSubOptions = {}) {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
     this.logger = options.logger ?? silentLogger;
-    const { client, owned } = openClient(options);
+    const { client, owned } = openClient(options, this.logger, 'redis pub/sub connection');
     this.client = client;
     this.ownsClient = owned;
-    if (owned)
-      this.client.on('error', (error: Error) =>
-        this.logger.debug({ error: error.message }, 'redis pub/sub connection error'),
-      );
   }
 
   /**

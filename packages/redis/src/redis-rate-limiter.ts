@@ -46,13 +46,9 @@ export class RedisRateLimiter implements RateLimiter {
   constructor(options: RedisRateLimiterOptions = {}) {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
     const logger = options.logger ?? silentLogger;
-    const { client, owned } = openClient(options);
+    const { client, owned } = openClient(options, logger, 'redis rate limiter connection');
     this.client = client;
     this.ownsClient = owned;
-    if (owned)
-      this.client.on('error', (error: Error) =>
-        logger.debug({ error: error.message }, 'redis rate limiter connection error'),
-      );
   }
 
   /**

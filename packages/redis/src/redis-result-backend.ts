@@ -86,13 +86,9 @@ export class RedisResultBackend implements ResultBackend {
     this.ttlMs = options.cached === undefined ? 0 : Math.ceil(options.cached * 1000);
     this.keys = new ResultKeys(this.prefix);
     this.logger = options.logger ?? silentLogger;
-    const { client, owned } = openClient(options);
+    const { client, owned } = openClient(options, this.logger);
     this.client = client;
     this.ownsClient = owned;
-    if (owned)
-      this.client.on('error', (error: Error) =>
-        this.logger.debug({ error: error.message }, 'redis connection error'),
-      );
   }
 
   /**

@@ -45,13 +45,9 @@ export class RedisScheduleStore implements ScheduleStore {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
     this.keys = new ScheduleKeys(this.prefix);
     const logger = options.logger ?? silentLogger;
-    const { client, owned } = openClient(options);
+    const { client, owned } = openClient(options, logger);
     this.client = client;
     this.ownsClient = owned;
-    if (owned)
-      this.client.on('error', (error: Error) =>
-        logger.debug({ error: error.message }, 'redis connection error'),
-      );
   }
 
   /** Create or replace schedule `schedule.id`, in one MULTI transaction. */
