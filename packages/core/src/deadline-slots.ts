@@ -31,12 +31,13 @@ export class DeadlineSlots {
         this.slots.set(key, slot);
       }
       const entry: Waiting = { expire: () => reject(expired()) };
-      const { waiting } = slot;
-      waiting.add(entry);
+      const own = slot;
+      own.waiting.add(entry);
       const done = () => {
-        waiting.delete(entry);
-        if (waiting.size === 0 && this.slots.get(key)?.waiting === waiting) {
-          clearTimeout(this.slots.get(key)!.timer);
+        own.waiting.delete(entry);
+        // The last call of a slot that has not fired yet takes its timer with it.
+        if (own.waiting.size === 0 && this.slots.get(key) === own) {
+          clearTimeout(own.timer);
           this.slots.delete(key);
         }
       };

@@ -207,7 +207,7 @@ export class Monitor {
   /** True while this delivery's lease is ours. Past its end, the broker is asked (by extending it). */
   private async stillLeased(entry: HeldPackage): Promise<boolean> {
     if (entry.leaseLost) return false;
-    if (this.options.clock.now() < entry.leaseUntil || !this.broker.capabilities.extend) return true;
+    if (this.leaseSurelyHeld(entry)) return true;
     try {
       await this.broker.extend(entry.delivery, this.options.settings.retryMs);
       entry.leaseUntil = this.options.clock.now() + this.options.settings.retryMs;

@@ -622,7 +622,7 @@ export class Sentinel {
       if (limiter) {
         max = limiter.take(max);
         if (max === 0) {
-          await Promise.race([sleep(limiter.waitMs()), this.whenStopping]);
+          await raceTimeout(limiter.waitMs(), this.whenStopping);
           continue;
         }
       }
@@ -638,7 +638,7 @@ export class Sentinel {
         errorPause = Math.min(10_000, errorPause === 0 ? 250 : errorPause * 2);
         this.events.emit('fetch-error', { queue, error: String((error as Error).message ?? error) });
         logger.warn({ queue, retryInMs: errorPause }, `reserve failed: ${(error as Error).message}`);
-        await Promise.race([sleep(errorPause), this.whenStopping]);
+        await raceTimeout(errorPause, this.whenStopping);
         continue;
       } finally {
         this.reservingSlots -= max;
@@ -649,7 +649,7 @@ export class Sentinel {
       if (signal.aborted) break;
       // A broker that cannot wait returns at once when empty: poll instead of spinning.
       if (deliveries.length === 0 && clock.now() - startedAt < this.config.pollMs) {
-        await Promise.race([sleep(this.config.pollMs), this.whenStopping]);
+        await raceTimeout(this.config.pollMs, this.whenStopping);
       }
     }
   }
@@ -908,7 +908,7 @@ export class Sentinel {
 
   private async waitUntilIdle(): Promise<void> {
     while (this.heldCount().running > 0) {
-      await Promise.race([this.waitForRoom(), sleep(50)]);
+      await raceTimeout(50, this.waitForRoom());
     }
   }
 
@@ -941,10 +941,6 @@ async function raceTimeout(ms: number, ...promises: Promise<unknown>[]): Promise
   } finally {
     clearTimeout(timer);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function mb(bytes: number): number {
