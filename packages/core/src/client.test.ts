@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerClient } from './broker-client.js';
 import { type Job, connect, type Tasq } from './client.js';
-import { CapabilityError, ResultTimeoutError, TaskFailedError } from './errors.js';
+import { CapabilityError, InvalidArgumentError, ResultTimeoutError, TaskFailedError } from './errors.js';
 import { executeTask } from './execute.js';
 import { MemoryBroker } from './memory/memory-broker.js';
 import { defineTask, type TaskContext, TaskRegistry } from './task.js';
@@ -127,6 +127,23 @@ describe('client', () => {
     Object.assign(tasq, { broker: new BrokerClient(plain) });
     await expect(tasq.enqueueWith(add, [1, 2], { priority: 5 })).rejects.toBeInstanceOf(CapabilityError);
     expect((await plain.size('default')).ready).toBe(0);
+  });
+
+  it('refuses arguments that are not a list and options that are not an object, sending nothing', async () => {
+    const tasq = await client();
+    const untyped = tasq as unknown as {
+      enqueueWith(task: unknown, args: unknown, options: unknown): Promise<unknown>;
+      enqueueByName(name: string, args: unknown, options?: unknown): Promise<unknown>;
+    };
+    // The mistake a JavaScript caller makes: options where the argument list belongs.
+    await expect(untyped.enqueueWith(add, { priority: 5 }, 'x')).rejects.toThrow(
+      /arguments of test.add must be a list, got an object/,
+    );
+    await expect(untyped.enqueueWith(add, [1, 2], 'fast')).rejects.toThrow(
+      /enqueue options of test.add must be an object, got string "fast"/,
+    );
+    await expect(untyped.enqueueByName('test.add', 'oops')).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect((await tasq.broker.size('default')).ready).toBe(0);
   });
 
   it('runs a chain, passing each result to the next link', async () => {

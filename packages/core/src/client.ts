@@ -154,6 +154,7 @@ export class Tasq {
     args: A,
     options: EnqueueJobOptions,
   ): Promise<Job<R>> {
+    checkArguments(task.name, args);
     const [job] = await this.send([
       this.buildPackage({ name: task.name, args }, withTaskDefaults(task, options)),
     ]);
@@ -166,9 +167,9 @@ export class Tasq {
     argsList: readonly A[],
     options: EnqueueJobOptions = {},
   ): Promise<Job<R>[]> {
+    const merged = withTaskDefaults(task, options);
     if (options.id !== undefined)
       throw new InvalidArgumentError('enqueueMany cannot take one `id` for many jobs');
-    const merged = withTaskDefaults(task, options);
     return (await this.send(
       argsList.map((args) => this.buildPackage({ name: task.name, args }, merged)),
     )) as Job<R>[];
@@ -180,6 +181,8 @@ export class Tasq {
     args: readonly unknown[] = [],
     options: EnqueueJobOptions = {},
   ): Promise<Job<unknown>> {
+    // Before the copy below: spreading a string would make a list of its characters.
+    checkArguments(name, args);
     const task = this.registry.has(name) ? this.registry.get(name) : undefined;
     const merged = task ? withTaskDefaults(task, options) : options;
     const [job] = await this.send([this.buildPackage({ name, args: [...args] }, merged)]);
@@ -266,6 +269,10 @@ export class Tasq {
 
   /** A complete task package for a call, with options merged and defaults from configuration. */
   buildPackage(signature: SignatureData, options: EnqueueJobOptions): TaskPackage {
+    // Types keep TypeScript callers right; JavaScript callers get the mistake named here, not a package
+    // the cluster dead-letters as invalid later.
+    checkArguments(signature.name, signature.args);
+    checkEnqueueOptions(signature.name, options);
     const now = this.clock.now();
     const eta =
       options.eta !== undefined
@@ -486,6 +493,8 @@ export class Tasq {
 const chosenIds = new WeakSet<TaskPackage>();
 
 function withTaskDefaults(task: Task<any, any>, options: EnqueueJobOptions): EnqueueJobOptions {
+  // Checked before merging: spreading a string or a list would turn it into an object of indexes.
+  checkEnqueueOptions(task.name, options);
   const defaults = task.options;
   return {
     ...(defaults.queue !== undefined ? { queue: defaults.queue } : {}),
@@ -569,4 +578,24 @@ export class GroupHandle {
       return r.result;
     });
   }
+}
+
+function checkArguments(name: string, args: unknown): void {
+  if (!Array.isArray(args)) {
+    throw new InvalidArgumentError(`the arguments of ${name} must be a list, got ${describeValue(args)}`);
+  }
+}
+
+function checkEnqueueOptions(name: string, options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(
+      `the enqueue options of ${name} must be an object, got ${describeValue(options)}`,
+    );
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${JSON.stringify(value)}`;
 }
