@@ -63,6 +63,7 @@ describe.skipIf(skipReason !== undefined)(
     it('connects with separate connection options as well as a URL, and says what it cannot do', async () => {
       const url = new URL(RABBITMQ_URL);
       const broker = await classic.open({
+        maxPriority: 9,
         url: undefined,
         connection: {
           hostname: url.hostname,
@@ -217,7 +218,7 @@ describe.skipIf(skipReason !== undefined)(
     });
 
     it('hands out higher priorities first even from what the consumer has already buffered', async () => {
-      const broker = await classic.open();
+      const broker = await classic.open({ maxPriority: 9 });
       const queue = uniqueName('prio');
       // Start the consumer on an empty queue, so every later package is pushed to it as it arrives.
       expect(await broker.reserve(queue, { max: 1, leaseMs: 1000, waitMs: 100 })).toEqual([]);
@@ -255,8 +256,8 @@ describe.skipIf(skipReason !== undefined)(
       await first.purge(queue);
     });
 
-    it('declares plain queues without priorities when maxPriority is 0, and says so on a priority', async () => {
-      const broker = await classic.open({ maxPriority: 0 });
+    it('declares plain queues without priorities by default, and says so on a priority', async () => {
+      const broker = await classic.open();
       expect(broker.capabilities.priority).toBe(false);
       const queue = uniqueName('plain');
       await broker.enqueue(queue, [text('one')]);

@@ -486,7 +486,7 @@ export class RabbitMqBroker implements Broker {
       throw new CapabilityError(
         this.options.queueType === 'quorum'
           ? 'priorities need queueType "classic": RabbitMQ 3.x quorum queues have none'
-          : 'priorities are off (maxPriority 0): set maxPriority from 1 to 9 to declare priority queues',
+          : 'priorities are off (maxPriority 0, the default): set maxPriority from 1 to 9 to declare priority queues',
       );
     }
     if (!Number.isInteger(priority) || priority < 0 || priority > 9) {

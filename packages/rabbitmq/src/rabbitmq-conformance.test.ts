@@ -4,13 +4,16 @@ import { BrokerPool, rabbitSkipReason } from './test-support/rabbitmq-server.js'
 
 const skipReason = await rabbitSkipReason();
 const classic = new BrokerPool({ queueType: 'classic' });
+const classicPriority = new BrokerPool({ queueType: 'classic', maxPriority: 9 });
 const quorum = new BrokerPool({ queueType: 'quorum' });
 
 brokerConformance('rabbitmq (classic queues)', () => classic.open(), { skipReason });
+brokerConformance('rabbitmq (classic priority queues)', () => classicPriority.open(), { skipReason });
 brokerConformance('rabbitmq (quorum queues)', () => quorum.open(), { skipReason });
 
 afterAll(async () => {
   if (skipReason) return;
   await classic.cleanup();
+  await classicPriority.cleanup();
   await quorum.cleanup();
 });

@@ -41,7 +41,7 @@ export interface RabbitMqBrokerOptions {
    * `tasq:<deployment>:<host>:<pid>`.
    */
   connectionName?: string;
-  /** `classic` (default: priorities) or `quorum` (replicated, exact delivery counts, no priorities). */
+  /** `classic` (default; priorities with `maxPriority`) or `quorum` (replicated, exact delivery counts, no priorities). */
   queueType?: RabbitMqQueueType;
   /**
    * Most unacknowledged deliveries one queue's consumer holds, reserved or buffered: the cluster's
@@ -49,11 +49,11 @@ export interface RabbitMqBrokerOptions {
    */
   prefetch?: number;
   /**
-   * `x-max-priority` of classic queues, 1..9, or 0 for a plain queue without priorities (enqueueing
-   * with a priority is then a CapabilityError). A priority queue costs the server about 60% more CPU
-   * per message than a plain one (raw amqplib, persistent messages, prefetch 200: 28.5 against 17.5 µs).
-   * Default 9. Ignored for quorum queues. Changing it for an existing queue makes its declaration fail:
-   * delete the queue (or use a new name) first.
+   * `x-max-priority` of classic queues, 1..9, or 0 (the default) for plain queues without priorities
+   * (enqueueing with a priority is then a CapabilityError). Off by default because a priority queue
+   * costs the server about 60% more CPU per message than a plain one (raw amqplib, persistent
+   * messages, prefetch 200: 28.5 against 17.5 µs). Ignored for quorum queues. Changing it for an
+   * existing queue makes its declaration fail: delete the queue (or use a new name) first.
    */
   maxPriority?: number;
   /**
@@ -134,7 +134,7 @@ export function resolveOptions(options: RabbitMqBrokerOptions, deployment: strin
     );
   }
   const prefetch = integerOption('prefetch', options.prefetch, 50, 1, 65_535);
-  const maxPriority = integerOption('maxPriority', options.maxPriority, 9, 0, 9);
+  const maxPriority = integerOption('maxPriority', options.maxPriority, 0, 0, 9);
   const deliveryLimit =
     options.deliveryLimit === undefined
       ? undefined
