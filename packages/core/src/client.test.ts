@@ -60,6 +60,16 @@ describe('client', () => {
     expect(await waiting).toBe(3);
   });
 
+  it('keeps results for the configured `cached` seconds, then forgets them', async () => {
+    const tasq = await client({ cached: 1 });
+    const job = await tasq.enqueue(add, 2, 3);
+    await work(tasq);
+    expect(await job.result({ timeout: 1000 })).toBe(5);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(await tasq.results.get(job.id)).toBeUndefined();
+    await expect(job.result({ timeout: 100 })).rejects.toBeInstanceOf(ResultTimeoutError);
+  });
+
   it('type-checks arguments against the task handler', async () => {
     const tasq = await client({ sync: true });
     // @ts-expect-error a string where a number is expected

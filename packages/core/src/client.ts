@@ -118,7 +118,7 @@ export class Tasq {
 
   /** Open a client for an already resolved configuration (the cluster runtime does this). */
   static async open(config: ResolvedConfig, options: ConnectOptions = {}): Promise<Tasq> {
-    const context = pluginContext(config.name, options.logger, options.clock);
+    const context = pluginContext(config.name, options.logger, options.clock, config.cachedSeconds);
     const { broker, plugin } = await createBroker(config.broker, context, options.cwd);
     let results: ResultBackend;
     try {

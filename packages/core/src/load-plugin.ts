@@ -39,7 +39,11 @@ export const memoryPlugin: BrokerPlugin<{ maxPackageBytes?: number }> = defineBr
   createBroker: (options, context) =>
     new MemoryBroker({ store: memoryState(context.deployment).broker, clock: context.clock, ...options }),
   createResultBackend: (_options, context) =>
-    new MemoryResultBackend({ store: memoryState(context.deployment).results, clock: context.clock }),
+    new MemoryResultBackend({
+      store: memoryState(context.deployment).results,
+      clock: context.clock,
+      cached: context.resultTtlSeconds,
+    }),
   createScheduleStore: (_options, context) =>
     new MemoryScheduleStore({ state: memoryState(context.deployment).schedules, clock: context.clock }),
   createPubSub: (_options, context) => new MemoryPubSub({ hub: memoryState(context.deployment).pubsub }),
@@ -207,8 +211,11 @@ export function pluginContext(
   deployment: string,
   logger: Logger = silentLogger,
   clock: Clock = systemClock,
+  resultTtlSeconds?: number,
 ): PluginContext {
-  return { deployment, logger, clock };
+  return resultTtlSeconds === undefined
+    ? { deployment, logger, clock }
+    : { deployment, logger, clock, resultTtlSeconds };
 }
 
 /** Load the error reporter a configuration names (`errorReporter: { module, options }`). */

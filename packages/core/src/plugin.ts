@@ -12,6 +12,11 @@ export interface PluginContext {
   deployment: string;
   clock: Clock;
   logger: Logger;
+  /**
+   * Seconds a result backend keeps each outcome after saving it (the configuration's `cached`);
+   * undefined keeps outcomes until pruned. A plugin's result backend honours it (see `checkCachedSeconds`).
+   */
+  resultTtlSeconds?: number;
 }
 
 /**

@@ -3,6 +3,8 @@
  * `resultBackendConformance` suite is its executable definition.
  */
 
+import { InvalidArgumentError } from './errors.js';
+
 export type TaskStatus = 'success' | 'failure';
 
 /** A task's error as it travels and is stored: never the live Error object. */
@@ -88,4 +90,21 @@ export interface ResultBackend {
 
   /** Release connections and pending waits (they resolve undefined). Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * A result backend's `cached` option (the configuration's `cached`, handed to plugins as
+ * `PluginContext.resultTtlSeconds`): seconds an outcome is kept after it is saved. A backend drops an
+ * outcome once that time has passed, natively where the store can (a key's time to live) and otherwise
+ * when it is next read or pruned; `get`, `wait`, `group` and `list` never return it after that. Returns
+ * the time to live in milliseconds, 0 for none; refuses anything but a positive number, naming `backend`.
+ */
+export function checkCachedSeconds(backend: string, cached: number | undefined): number {
+  if (cached === undefined) return 0;
+  if (typeof cached !== 'number' || !Number.isFinite(cached) || cached <= 0) {
+    throw new InvalidArgumentError(
+      `${backend} result backend \`cached\` must be a positive number of seconds, got ${String(cached)}`,
+    );
+  }
+  return Math.ceil(cached * 1000);
 }

@@ -17,6 +17,17 @@ export { MongoScheduleStore } from './mongo-schedule-store.js';
 export default defineBrokerPlugin<MongoOptions | string>({
   name: 'mongo',
   createBroker: (options, context) => MongoBroker.open(options, context),
-  createResultBackend: (options, context) => MongoResultBackend.open(options, context),
+  createResultBackend: (options, context) =>
+    MongoResultBackend.open(withResultTtl(options, context.resultTtlSeconds), context),
   createScheduleStore: (options, context) => MongoScheduleStore.open(options, context),
 });
+
+/** The configuration's `cached` as the result backend's own, unless the plugin options set one. */
+function withResultTtl(
+  options: MongoOptions | string | undefined,
+  resultTtlSeconds: number | undefined,
+): MongoOptions | string | undefined {
+  if (resultTtlSeconds === undefined) return options;
+  const given: MongoOptions = typeof options === 'string' ? { url: options } : (options ?? {});
+  return given.cached === undefined ? { ...given, cached: resultTtlSeconds } : given;
+}

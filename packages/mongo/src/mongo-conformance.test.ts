@@ -23,7 +23,13 @@ brokerConformance('mongo', () => MongoBroker.open({ url, database, collectionPre
 
 resultBackendConformance(
   'mongo',
-  (namespace) => MongoResultBackend.open({ url, database, collectionPrefix: `${namespace}_` }),
+  (namespace, settings) =>
+    MongoResultBackend.open({
+      url,
+      database,
+      collectionPrefix: `${namespace}_`,
+      cached: settings.resultTtlSeconds,
+    }),
   { skipReason },
 );
 

@@ -4,6 +4,7 @@
  */
 import {
   CapabilityError,
+  checkCachedSeconds,
   type Clock,
   defineBrokerPlugin,
   type Logger,
@@ -29,10 +30,11 @@ export { PostgresPubSub } from './postgres/postgres-pubsub.js';
 export { SqlitePubSub } from './sqlite/sqlite-pubsub.js';
 export { OrmScheduleStore } from './orm-schedule-store.js';
 
-/** Clock and logger for the factories; both optional. */
+/** Clock and logger for the factories, and the results' time to live (the configuration's `cached`); all optional. */
 export interface OrmContext {
   clock?: Clock;
   logger?: Logger;
+  resultTtlSeconds?: number;
 }
 
 function openContext(context: OrmContext | undefined) {
@@ -51,7 +53,10 @@ export async function createOrmResultBackend(
   context?: OrmContext,
 ): Promise<OrmResultBackend> {
   const resolved = openContext(context);
-  return new OrmResultBackend(await openDialect(options, resolved), { clock: resolved.clock });
+  // Checked before the database is opened, so a bad value fails without a connection to close.
+  const backendOptions = { clock: resolved.clock, cached: context?.resultTtlSeconds };
+  checkCachedSeconds('orm', backendOptions.cached);
+  return new OrmResultBackend(await openDialect(options, resolved), backendOptions);
 }
 
 /** Open the database named by `options` and return a schedule store over it. */

@@ -20,7 +20,8 @@ brokerConformance('orm (PostgreSQL)', () => createOrmBroker({ url: postgresUrl, 
 
 resultBackendConformance(
   'orm (PostgreSQL)',
-  (namespace) => createOrmResultBackend({ url: postgresUrl, schema, tablePrefix: prefixFor(namespace) }),
+  (namespace, settings) =>
+    createOrmResultBackend({ url: postgresUrl, schema, tablePrefix: prefixFor(namespace) }, settings),
   { skipReason },
 );
 

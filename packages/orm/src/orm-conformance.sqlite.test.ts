@@ -10,8 +10,8 @@ afterAll(() => folder.remove());
 
 brokerConformance('orm (SQLite file)', () => createOrmBroker({ url }));
 
-resultBackendConformance('orm (SQLite file)', (namespace) =>
-  createOrmResultBackend({ url, tablePrefix: prefixFor(namespace) }),
+resultBackendConformance('orm (SQLite file)', (namespace, settings) =>
+  createOrmResultBackend({ url, tablePrefix: prefixFor(namespace) }, settings),
 );
 
 scheduleStoreConformance('orm (SQLite file)', (namespace) =>

@@ -6,6 +6,7 @@
  */
 import {
   BrokerConnectionError,
+  checkCachedSeconds,
   type Clock,
   InvalidArgumentError,
   type PrunePolicy,
@@ -41,7 +42,17 @@ function toResult(row: Row): TaskResult {
 
 export interface OrmResultBackendOptions {
   clock?: Clock;
+  /**
+   * Seconds an outcome is kept after its task stopped (the configuration's `cached`). Reads skip older
+   * outcomes at once; their rows are deleted by a sweep that runs with saves and prunes, at most every
+   * tenth of this time (1 s to 60 s). Default: kept until pruned.
+   */
+  cached?: number;
 }
+
+/** Bounds of the interval between two sweeps of expired outcomes. */
+const MIN_SWEEP_INTERVAL_MS = 1_000;
+const MAX_SWEEP_INTERVAL_MS = 60_000;
 
 /** Outcomes in the `results` table. Obtain one with `createOrmResultBackend(options)` or the plugin. */
 export class OrmResultBackend implements ResultBackend {
@@ -50,6 +61,10 @@ export class OrmResultBackend implements ResultBackend {
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
   private readonly saves: ResultSaveCoalescer<ResultRow>;
+  private readonly ttlMs: number;
+  private readonly sweepIntervalMs: number;
+  private lastSweepAt: number;
+  private sweeping: Promise<number> | undefined;
 
   constructor(
     private readonly dialect: SqlDialect,
@@ -57,6 +72,13 @@ export class OrmResultBackend implements ResultBackend {
   ) {
     this.name = dialect.kind;
     this.clock = options.clock ?? systemClock;
+    this.ttlMs = checkCachedSeconds(dialect.kind, options.cached);
+    this.sweepIntervalMs = Math.min(
+      MAX_SWEEP_INTERVAL_MS,
+      Math.max(MIN_SWEEP_INTERVAL_MS, Math.round(this.ttlMs / 10)),
+    );
+    // The first sweep waits one interval: a process opening the backend need not scan the table at once.
+    this.lastSweepAt = this.clock.now();
     this.saves = new ResultSaveCoalescer<ResultRow>({
       write: async (rows) => {
         await this.dialect.saveResults(rows);
@@ -108,6 +130,33 @@ export class OrmResultBackend implements ResultBackend {
     } catch (error) {
       throw mapDatabaseError(error, `save of result ${result.id}`);
     }
+    if (this.ttlMs > 0 && this.clock.now() - this.lastSweepAt >= this.sweepIntervalMs) {
+      // Not awaited: the save is done. A failed sweep leaves rows that reads skip; the next one takes them.
+      this.sweepExpired().catch(() => undefined);
+    }
+  }
+
+  /** Delete the rows of outcomes past their time to live; one sweep at a time. Returns how many. */
+  private sweepExpired(): Promise<number> {
+    this.sweeping ??= (async () => {
+      this.lastSweepAt = this.clock.now();
+      try {
+        const { rowCount } = await this.dialect.execute('result-expire', {
+          cutoff: this.clock.now() - this.ttlMs,
+        });
+        return rowCount;
+      } catch (error) {
+        throw mapDatabaseError(error, 'expiry of results');
+      } finally {
+        this.sweeping = undefined;
+      }
+    })();
+    return this.sweeping;
+  }
+
+  /** A row whose time to live has not passed (every row, without `cached`). */
+  private live(row: Row): boolean {
+    return this.ttlMs === 0 || Number(row.stopped_at) >= this.clock.now() - this.ttlMs;
   }
 
   /** The stored outcome of job `id`, or undefined. */
@@ -115,7 +164,7 @@ export class OrmResultBackend implements ResultBackend {
     this.assertOpen();
     try {
       const { rows } = await this.dialect.execute('result-get', { id });
-      return rows[0] ? toResult(rows[0]) : undefined;
+      return rows[0] && this.live(rows[0]) ? toResult(rows[0]) : undefined;
     } catch (error) {
       throw mapDatabaseError(error, `get of result ${id}`);
     }
@@ -146,7 +195,7 @@ export class OrmResultBackend implements ResultBackend {
     this.assertOpen();
     try {
       const { rows } = await this.dialect.execute('result-group', { group_name: group });
-      return rows.map(toResult);
+      return rows.filter((row) => this.live(row)).map(toResult);
     } catch (error) {
       throw mapDatabaseError(error, `group ${group}`);
     }
@@ -166,13 +215,17 @@ export class OrmResultBackend implements ResultBackend {
         before: query.before ?? null,
         limit,
       });
-      return rows.map(toResult);
+      // Expired outcomes are the oldest, so skipping them here shortens only the last page.
+      return rows.filter((row) => this.live(row)).map(toResult);
     } catch (error) {
       throw mapDatabaseError(error, 'list of results');
     }
   }
 
-  /** Delete successes beyond `saveLimit` (0 keeps all, -1 keeps none), overall or per name/group. Failures stay. */
+  /**
+   * Delete successes beyond `saveLimit` (0 keeps all, -1 keeps none), overall or per name/group. Failures
+   * stay, unless `cached` is set: then every outcome past its time to live is deleted too (and counted).
+   */
   async prune(policy: PrunePolicy): Promise<number> {
     const { saveLimit, per } = policy ?? {};
     if (!Number.isInteger(saveLimit) || saveLimit < -1) {
@@ -181,14 +234,15 @@ export class OrmResultBackend implements ResultBackend {
     if (per !== undefined && per !== 'name' && per !== 'group') {
       throw new InvalidArgumentError(`prune "per" must be "name" or "group", got ${String(per)}`);
     }
-    if (saveLimit === 0) return 0;
     this.assertOpen();
+    const expired = this.ttlMs > 0 ? await this.sweepExpired() : 0;
+    if (saveLimit === 0) return expired;
     try {
       const { rowCount } = await this.dialect.execute('result-prune', {
         keep: saveLimit === -1 ? 0 : saveLimit,
         per: per ?? '',
       });
-      return rowCount;
+      return expired + rowCount;
     } catch (error) {
       throw mapDatabaseError(error, 'prune of results');
     }

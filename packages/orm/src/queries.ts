@@ -28,6 +28,7 @@ export type QueryName =
   | 'result-group'
   | 'result-list'
   | 'result-prune'
+  | 'result-expire'
   | 'claim-once'
   | 'schedule-save'
   | 'schedule-get'

@@ -34,8 +34,12 @@ export default defineBrokerPlugin<RedisPluginOptions | string>({
     const clock = context.clock === systemClock ? undefined : context.clock;
     return new RedisBroker({ clock, logger: context.logger, ...rest });
   },
-  createResultBackend: (options, context) =>
-    new RedisResultBackend({ logger: context.logger, ...normalise(options, context) }),
+  createResultBackend: (options, context) => {
+    const normalised = normalise(options, context);
+    // The plugin's own `cached` wins over the configuration's.
+    const cached = normalised.cached ?? context.resultTtlSeconds;
+    return new RedisResultBackend({ logger: context.logger, ...normalised, cached });
+  },
   createScheduleStore: (options, context) => {
     const { cached: _cached, ...rest } = normalise(options, context);
     return new RedisScheduleStore({ logger: context.logger, ...rest });

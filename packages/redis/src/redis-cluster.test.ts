@@ -45,7 +45,12 @@ function clusterClient(): Cluster {
 brokerConformance('redis cluster', () => new RedisBroker({ connection: clusterClient() }), { skipReason });
 resultBackendConformance(
   'redis cluster',
-  (namespace) => new RedisResultBackend({ connection: clusterClient(), prefix: namespace }),
+  (namespace, settings) =>
+    new RedisResultBackend({
+      connection: clusterClient(),
+      prefix: namespace,
+      cached: settings.resultTtlSeconds,
+    }),
   { skipReason },
 );
 scheduleStoreConformance(

@@ -16,7 +16,12 @@ brokerConformance('redis', () => new RedisBroker({ connection: REDIS_URL, prefix
 
 resultBackendConformance(
   'redis',
-  (namespace) => new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-${namespace}` }),
+  (namespace, settings) =>
+    new RedisResultBackend({
+      connection: REDIS_URL,
+      prefix: `${prefix}-${namespace}`,
+      cached: settings.resultTtlSeconds,
+    }),
   { skipReason },
 );
 

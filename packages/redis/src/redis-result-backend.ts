@@ -1,4 +1,5 @@
 import {
+  checkCachedSeconds,
   decodeStoredValue,
   encodeStoredValue,
   InvalidArgumentError,
@@ -78,12 +79,7 @@ export class RedisResultBackend implements ResultBackend {
   /** Opens (or adopts) the client described by `options`; throws `InvalidArgumentError` for bad options. */
   constructor(options: RedisResultBackendOptions = {}) {
     this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
-    if (options.cached !== undefined && !(Number.isFinite(options.cached) && options.cached > 0)) {
-      throw new InvalidArgumentError(
-        `redis result backend \`cached\` must be a positive number of seconds, got ${String(options.cached)}`,
-      );
-    }
-    this.ttlMs = options.cached === undefined ? 0 : Math.ceil(options.cached * 1000);
+    this.ttlMs = checkCachedSeconds('redis', options.cached);
     this.keys = new ResultKeys(this.prefix);
     this.logger = options.logger ?? silentLogger;
     const { client, owned } = openClient(options, this.logger);

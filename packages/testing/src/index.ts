@@ -1,6 +1,6 @@
 export { brokerConformance, type ConformanceOptions } from './broker-conformance.js';
 export { pubSubConformance } from './pubsub-conformance.js';
 export { isCi, requireService } from './require-service.js';
-export { resultBackendConformance } from './result-backend-conformance.js';
+export { type ResultBackendSettings, resultBackendConformance } from './result-backend-conformance.js';
 export { scheduleStoreConformance } from './schedule-store-conformance.js';
 export { readText, reserveUntil, sleep, text, uniqueName } from './support.js';

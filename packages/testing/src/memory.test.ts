@@ -19,10 +19,10 @@ const brokerStore = new MemoryBrokerStore();
 brokerConformance('memory', () => new MemoryBroker({ store: brokerStore, maxPackageBytes: 256 * 1024 }));
 
 const resultStores = new Map<string, MemoryResultStore>();
-resultBackendConformance('memory', (namespace) => {
+resultBackendConformance('memory', (namespace, settings) => {
   const store = resultStores.get(namespace) ?? new MemoryResultStore();
   resultStores.set(namespace, store);
-  return new MemoryResultBackend({ store });
+  return new MemoryResultBackend({ store, cached: settings.resultTtlSeconds });
 });
 
 const scheduleStates = new Map<string, MemoryScheduleState>();

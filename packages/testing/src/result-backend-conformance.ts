@@ -5,6 +5,8 @@
  *
  * The factory receives a namespace: calls with the same namespace must share one store, calls with a new
  * namespace must start empty (a key prefix, a schema, a table prefix...). Each test uses a new namespace.
+ * Its second argument carries deployment settings a backend must honour: `resultTtlSeconds` is the
+ * configuration's `cached` (the plugin context's `resultTtlSeconds`), passed as the backend's own option.
  */
 import type { ResultBackend, TaskResult } from '@tasq/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -34,9 +36,15 @@ function result(overrides: Partial<TaskResult> = {}): TaskResult {
   };
 }
 
+/** What the conformance suite asks of a backend beyond its namespace. */
+export interface ResultBackendSettings {
+  /** Seconds each outcome is kept after it is saved; undefined = until pruned. */
+  resultTtlSeconds?: number;
+}
+
 export function resultBackendConformance(
   name: string,
-  factory: (namespace: string) => ResultBackend | Promise<ResultBackend>,
+  factory: (namespace: string, settings: ResultBackendSettings) => ResultBackend | Promise<ResultBackend>,
   options: ConformanceOptions = {},
 ): void {
   const title = `${name}: result backend conformance`;
@@ -45,9 +53,9 @@ export function resultBackendConformance(
     () => {
       const opened: ResultBackend[] = [];
       let namespace = '';
-      async function open(): Promise<ResultBackend> {
+      async function open(settings: ResultBackendSettings = {}): Promise<ResultBackend> {
         if (!namespace) namespace = uniqueName('results');
-        const backend = await factory(namespace);
+        const backend = await factory(namespace, settings);
         opened.push(backend);
         return backend;
       }
@@ -232,6 +240,31 @@ export function resultBackendConformance(
         expect(await backend.claimOnce(key, 1000)).toBe(false);
         await sleep(1600);
         expect(await backend.claimOnce(key, 1000)).toBe(true);
+      });
+
+      it('drops every outcome, success or failure, once its time to live (`cached`) has passed', async () => {
+        const backend = await open({ resultTtlSeconds: 1 });
+        const success = result({ group: 'kept-briefly', groupIndex: 0 });
+        const failure = result({
+          status: 'failure',
+          error: { name: 'Error', message: 'boom' },
+          group: 'kept-briefly',
+          groupIndex: 1,
+        });
+        await backend.save(success);
+        await backend.save(failure);
+        expect(await backend.get(success.id)).toEqual(success);
+        expect((await backend.group('kept-briefly')).map((r) => r.id)).toEqual([success.id, failure.id]);
+        await sleep(1_500);
+        expect(await backend.get(success.id)).toBeUndefined();
+        expect(await backend.get(failure.id)).toBeUndefined();
+        expect(await backend.wait(failure.id, 100)).toBeUndefined();
+        expect(await backend.group('kept-briefly')).toEqual([]);
+        expect(await backend.list({ limit: 10 })).toEqual([]);
+        // A save after that is kept again for the full time.
+        const later = result();
+        await backend.save(later);
+        expect(await backend.get(later.id)).toEqual(later);
       });
 
       it('close is idempotent and releases a pending wait', async () => {

@@ -4,11 +4,19 @@
  */
 import { type Clock, systemClock } from '../clock.js';
 import { decodeStoredValue, encodeStoredValue } from '../codec/json-value.js';
-import type { PrunePolicy, ResultBackend, ResultListQuery, TaskResult } from '../result-backend.js';
+import {
+  checkCachedSeconds,
+  type PrunePolicy,
+  type ResultBackend,
+  type ResultListQuery,
+  type TaskResult,
+} from '../result-backend.js';
 
 /** The shared state: several backends over one store behave like several clients of one server. */
 export class MemoryResultStore {
   readonly results = new Map<string, string>();
+  /** When each result expires (clock milliseconds), for results saved with a time to live. */
+  readonly expiries = new Map<string, number>();
   readonly claims = new Map<string, number>();
   readonly waiters = new Map<string, Set<(result: TaskResult) => void>>();
 }
@@ -18,14 +26,19 @@ export class MemoryResultBackend implements ResultBackend {
   readonly store: MemoryResultStore;
   private readonly clock: Clock;
   private readonly pending = new Set<() => void>();
+  private readonly ttlMs: number;
 
-  constructor(options: { store?: MemoryResultStore; clock?: Clock } = {}) {
+  /** `cached`: seconds a result is kept after it is saved (the configuration's `cached`); default: until pruned. */
+  constructor(options: { store?: MemoryResultStore; clock?: Clock; cached?: number } = {}) {
     this.store = options.store ?? new MemoryResultStore();
     this.clock = options.clock ?? systemClock;
+    this.ttlMs = checkCachedSeconds('memory', options.cached);
   }
 
   async save(result: TaskResult): Promise<void> {
     this.store.results.set(result.id, encodeStoredValue(result));
+    if (this.ttlMs > 0) this.store.expiries.set(result.id, this.clock.now() + this.ttlMs);
+    else this.store.expiries.delete(result.id);
     for (const waiter of this.store.waiters.get(result.id) ?? []) waiter(this.read(result.id)!);
   }
 
@@ -91,6 +104,7 @@ export class MemoryResultBackend implements ResultBackend {
       bucket.sort((a, b) => compareIds(b.id, a.id));
       for (const result of bucket.slice(keep)) {
         this.store.results.delete(result.id);
+        this.store.expiries.delete(result.id);
         removed++;
       }
     }
@@ -110,12 +124,27 @@ export class MemoryResultBackend implements ResultBackend {
   }
 
   private read(id: string): TaskResult | undefined {
+    if (this.expired(id)) return undefined;
     const stored = this.store.results.get(id);
     return stored === undefined ? undefined : (decodeStoredValue(stored) as TaskResult);
   }
 
   private all(): TaskResult[] {
-    return [...this.store.results.values()].map((stored) => decodeStoredValue(stored) as TaskResult);
+    const live: TaskResult[] = [];
+    for (const id of [...this.store.results.keys()]) {
+      const result = this.read(id);
+      if (result) live.push(result);
+    }
+    return live;
+  }
+
+  /** Past its time to live: dropped now, as a store with native expiry would have done. */
+  private expired(id: string): boolean {
+    const expiresAt = this.store.expiries.get(id);
+    if (expiresAt === undefined || expiresAt > this.clock.now()) return false;
+    this.store.expiries.delete(id);
+    this.store.results.delete(id);
+    return true;
   }
 }
 
