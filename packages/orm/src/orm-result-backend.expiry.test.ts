@@ -1,6 +1,6 @@
 /**
  * `cached` on the SQL result backend: reads skip expired outcomes at once (the shared conformance suite
- * checks that); their rows are deleted by the sweep that runs with saves and prunes. A second backend
+ * checks that); their rows are deleted by the sweep that saves, reads and prunes start. A second backend
  * over the same tables without a time to live shows what is still stored.
  */
 import type { TaskResult } from '@tasq/core';
@@ -48,8 +48,7 @@ describe('orm result backend with cached', () => {
     await expiring.save(outcome('failure'));
     await expiring.save(outcome('success'));
     await sleep(1_200);
-    expect(await expiring.list({ limit: 10 })).toEqual([]);
-    // Skipped by reads, still stored until a sweep.
+    // Still stored (a backend without a time to live reads them) until a sweep.
     expect(await plain.list({ limit: 10 })).toHaveLength(3);
     // saveLimit 0 keeps every success by count; the time to live still applies.
     expect(await expiring.prune({ saveLimit: 0 })).toBe(3);
@@ -72,6 +71,22 @@ describe('orm result backend with cached', () => {
       await sleep(50);
     }
     expect(stored).toEqual([fresh.id]);
+  });
+
+  it('sweeps expired rows when a read meets one, so an idle deployment does not keep them', async () => {
+    const tablePrefix = prefixFor(uniqueName('read-sweep'));
+    const expiring = await open(tablePrefix, 1);
+    const plain = await open(tablePrefix);
+    const old = outcome('success');
+    await expiring.save(old);
+    await sleep(1_200);
+    expect(await expiring.get(old.id)).toBeUndefined();
+    let stored = 1;
+    for (let tries = 0; tries < 40 && stored > 0; tries++) {
+      stored = (await plain.list({ limit: 10 })).length;
+      if (stored > 0) await sleep(50);
+    }
+    expect(stored).toBe(0);
   });
 
   it('refuses a cached that is not a positive number of seconds, naming the option', async () => {

@@ -44,8 +44,8 @@ export interface OrmResultBackendOptions {
   clock?: Clock;
   /**
    * Seconds an outcome is kept after its task stopped (the configuration's `cached`). Reads skip older
-   * outcomes at once; their rows are deleted by a sweep that runs with saves and prunes, at most every
-   * tenth of this time (1 s to 60 s). Default: kept until pruned.
+   * outcomes at once; their rows are deleted by a sweep that saves and reads meeting an expired row start
+   * at most every tenth of this time (1 s to 60 s), and that every prune runs. Default: kept until pruned.
    */
   cached?: number;
 }
@@ -130,8 +130,15 @@ export class OrmResultBackend implements ResultBackend {
     } catch (error) {
       throw mapDatabaseError(error, `save of result ${result.id}`);
     }
+    this.maybeSweep();
+  }
+
+  /**
+   * Start a sweep when one is due (with `cached`, at most once per interval). Not awaited: the caller's
+   * work is done. A failed sweep leaves rows that reads skip; the next one takes them.
+   */
+  private maybeSweep(): void {
     if (this.ttlMs > 0 && this.clock.now() - this.lastSweepAt >= this.sweepIntervalMs) {
-      // Not awaited: the save is done. A failed sweep leaves rows that reads skip; the next one takes them.
       this.sweepExpired().catch(() => undefined);
     }
   }
@@ -154,9 +161,11 @@ export class OrmResultBackend implements ResultBackend {
     return this.sweeping;
   }
 
-  /** A row whose time to live has not passed (every row, without `cached`). */
+  /** A row whose time to live has not passed (every row, without `cached`). Meeting an expired one starts a sweep. */
   private live(row: Row): boolean {
-    return this.ttlMs === 0 || Number(row.stopped_at) >= this.clock.now() - this.ttlMs;
+    if (this.ttlMs === 0 || Number(row.stopped_at) >= this.clock.now() - this.ttlMs) return true;
+    this.maybeSweep();
+    return false;
   }
 
   /** The stored outcome of job `id`, or undefined. */
