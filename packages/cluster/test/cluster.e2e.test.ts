@@ -22,6 +22,7 @@ const double = defineTask('test.double', (value: number) => value * 2);
 const sum = defineTask('test.sum', (values: number[]) => values.reduce((t, v) => t + v, 0));
 const concat = defineTask('test.concat', (previous: string, part: string) => `${previous}${part}`);
 const stamp = defineTask('test.stamp', (_file: string) => null);
+const writeTotal = defineTask('test.write-total', (_values: number[], _file: string) => null);
 
 const postgresSkip = await requirePostgres();
 
@@ -57,6 +58,24 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(last.status).toBe('success');
         expect((await chain.outcome())?.result).toBe('ab');
         expect(cluster.stats.succeeded).toBe(3 + 3 + 3 + 1);
+      } finally {
+        await cluster.stop();
+      }
+    });
+
+    it('fires a chord when no successes are stored (saveLimit -1): its members are kept for it', async () => {
+      const cluster = await runCluster(configFor(database, { saveLimit: -1, workers: 1, concurrency: 4 }));
+      try {
+        const file = path.join(database.folder, `chord-total-${dialect}.txt`);
+        const chord = await cluster.tasq
+          .chord([double.s(1), double.s(2), double.s(3)], writeTotal.s(file))
+          .enqueue();
+        expect(await eventually(() => lines(file)[0], 15_000, 'the chord callback')).toBe('12');
+        // Other successes stay unsaved, as saveLimit -1 says.
+        const plain = await cluster.tasq.enqueue(add, 1, 1);
+        await eventually(() => cluster.stats.succeeded >= 5, 15_000, 'the plain job');
+        expect(await cluster.tasq.results.get(plain.id)).toBeUndefined();
+        expect(await cluster.tasq.results.get(chord.id)).toBeUndefined();
       } finally {
         await cluster.stop();
       }

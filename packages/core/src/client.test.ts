@@ -184,6 +184,12 @@ describe('client', () => {
     expect((await tasq.broker.size('default')).ready).toBe(0);
   });
 
+  it('keeps chord members for their callback even when results are not to be saved', async () => {
+    const tasq = await client({ sync: true });
+    const chord = await tasq.chord([add.s(1, 2), add.s(3, 4)], sum.s()).enqueue({ saveResult: false });
+    expect(await chord.result({ timeout: 1000 })).toBe(10);
+  });
+
   it('runs an unknown task name as a failure naming the task', async () => {
     const result = await executeTask(new TaskRegistry(), {
       id: 'x',

@@ -484,7 +484,8 @@ export class Tasq {
       if (result.status === 'success' || !policy || attempt >= policy.attempts) break;
       attempt++;
     }
-    if (pkg.saveResult !== false) await this.results.save(result);
+    // A chord member's result is what its callback is built from: saved even with saveResult false.
+    if (pkg.saveResult !== false || pkg.chord !== undefined) await this.results.save(result);
     await this.sendFollowUps(pkg, result);
   }
 }

@@ -48,6 +48,18 @@ describe('decideOutcome', () => {
     ).toBe(false);
   });
 
+  it('saves a chord member whatever saveResult and saveLimit say: its callback is built from them', () => {
+    const member = pkg({
+      saveResult: false,
+      group: 'g',
+      groupIndex: 0,
+      chord: { callback: { id: 'cb', name: 'test.sum', args: [] }, size: 2 },
+    });
+    expect(
+      decideOutcome({ pkg: member, result: success, deliveries: 1 }, { ...settings, saveLimit: -1 }).save,
+    ).toBe(true);
+  });
+
   it('releases a failure after `retry`, and saves it only when attempts are unlimited', () => {
     const unlimited = decideOutcome({ pkg: pkg(), result: failure(), deliveries: 1 }, settings);
     expect(unlimited).toEqual({

@@ -2,7 +2,8 @@
  * What happens to a delivery once its run is over, decided in one place from the package, the result and
  * the configuration. Pure: the monitor carries the decision out; tests check the table directly.
  *
- *   success                                   → save (unless saveResult/saveLimit say no), ack, follow-ups
+ *   success                                   → save (unless saveResult/saveLimit say no; chord members
+ *                                               always), ack, follow-ups
  *   failure, task unknown to this cluster     → save, dead-letter (it can never run here), follow-ups
  *   failure, task retry policy has runs left  → re-enqueue with backoff, ack this delivery
  *   failure, ackFailure / ackFailures         → save, ack, follow-ups
@@ -46,7 +47,9 @@ export interface OutcomeInput {
 
 export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): OutcomeDecision {
   const { pkg, result, deliveries } = input;
-  const saveSuccess = pkg.saveResult !== false && settings.saveLimit !== -1;
+  // A chord's callback is built from its members' stored results: a member's result is saved whatever
+  // saveLimit and saveResult say, or the callback would never run.
+  const saveSuccess = pkg.chord !== undefined || (pkg.saveResult !== false && settings.saveLimit !== -1);
   if (result.status === 'success') return { action: { kind: 'ack' }, save: saveSuccess, final: true };
 
   const error = result.error ?? { name: 'Error', message: 'failed' };
