@@ -22,8 +22,7 @@ const double = defineTask('test.double', (value: number) => value * 2);
 const sum = defineTask('test.sum', (values: number[]) => values.reduce((t, v) => t + v, 0));
 const concat = defineTask('test.concat', (previous: string, part: string) => `${previous}${part}`);
 const stamp = defineTask('test.stamp', (_file: string) => null);
-// As a chord callback it is called with (values, file), values prepended by the runtime: `.s(file)`.
-const writeTotal = defineTask('test.write-total', (..._args: unknown[]) => null);
+const writeTotal = defineTask('test.write-total', (_values: number[], _file: string) => null);
 
 const postgresSkip = await requirePostgres();
 

@@ -82,6 +82,18 @@ describe('client', () => {
     expect(await named.result()).toBe('test.context#1');
   });
 
+  it("types a chord callback by the arguments it is given after the members' results", async () => {
+    const tasq = await client({ sync: true });
+    const scaled = defineTask(
+      'test.scaled',
+      (values: number[], factor: number) => values.reduce((x, y) => x + y, 0) * factor,
+    );
+    const chord = await tasq.chord([add.s(1, 2), add.s(3, 4)], scaled.s(10)).enqueue();
+    expect(await chord.result()).toBe(100);
+    // @ts-expect-error a string where the factor (a number) is expected
+    scaled.s('10');
+  });
+
   it('raises the remote error on failure and times out when nobody runs the job', async () => {
     const tasq = await client();
     const failing = await tasq.enqueue(boom, 'kaput');

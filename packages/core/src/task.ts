@@ -57,13 +57,21 @@ export type TaskArguments<F extends AnyHandler> =
       : Parameters<F>
     : Parameters<F>;
 
+/** A parameter list without its first entry: what a chain link or chord callback is given up front. */
+export type ParametersAfterFirst<A extends unknown[]> = A extends [unknown, ...infer Rest] ? Rest : A;
+
 /** A registered task. `A` are its arguments, `R` what the handler resolves to. */
 export interface Task<A extends unknown[] = unknown[], R = unknown> {
   readonly name: string;
   readonly options: TaskOptions;
   readonly handler: AnyHandler;
-  /** A signature: this task with (some of) its arguments, for chains, groups, chords and hooks. */
+  /**
+   * A signature: this task with (some of) its arguments, for chains, groups, chords and hooks. As a chain
+   * link or a chord callback the task is called with the previous result (the members' results) first
+   * and these arguments after it, so the arguments may also be the handler's parameters after the first.
+   */
   s(...args: Partial<A>): Signature<R>;
+  s(...args: Partial<ParametersAfterFirst<A>>): Signature<R>;
   /** Phantom members that carry the types; never set at run time. */
   readonly __arguments?: A;
   readonly __result?: R;
