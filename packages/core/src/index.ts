@@ -44,6 +44,7 @@ export * from './pubsub.js';
 export * from './rate-limiter.js';
 export { MemoryPubSub, MemoryPubSubHub } from './memory/memory-pubsub.js';
 export * from './result-backend.js';
+export { ResultSaveCoalescer, type WriteResultBatch } from './result-save-coalescer.js';
 export * from './schedule-store.js';
 export { CronSyntaxError, nextCronWall, parseCron } from './schedule/cron.js';
 export { advance, firstSlot, slotAfter } from './schedule/next-run.js';

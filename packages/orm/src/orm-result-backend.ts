@@ -1,5 +1,5 @@
 /**
- * Results in a SQL table. Saves are gathered into batches (result-save-coalescer.ts): one statement and
+ * Results in a SQL table. Saves are gathered into batches (core's ResultSaveCoalescer): one statement and
  * one commit per batch. `wait` is pushed: on PostgreSQL the batch's statement notifies the saved ids and
  * the waiter's LISTEN connection wakes it; on SQLite a save in this process wakes it at once and other
  * processes' saves are seen by the change check (~20 ms) or at the next poll.
@@ -12,13 +12,13 @@ import {
   type PrunePolicy,
   type ResultBackend,
   type ResultListQuery,
+  ResultSaveCoalescer,
   systemClock,
   type TaskErrorInfo,
   type TaskResult,
 } from '@tasq/core';
 import type { ResultRow, Row, SqlDialect } from './dialect.js';
 import { mapDatabaseError } from './orm-errors.js';
-import { ResultSaveCoalescer } from './result-save-coalescer.js';
 import { decodeStored, encodeStored } from './stored-value.js';
 
 function toResult(row: Row): TaskResult {
@@ -79,15 +79,36 @@ export class OrmResultBackend implements ResultBackend {
     );
     // The first sweep waits one interval: a process opening the backend need not scan the table at once.
     this.lastSweepAt = this.clock.now();
-    this.saves = new ResultSaveCoalescer<ResultRow>({
-      write: async (rows) => {
-        await this.dialect.saveResults(rows);
-        // Waiters in this process wake at once, without the LISTEN round trip.
-        for (const row of rows) this.dialect.announce('results', row.id);
-      },
-      isConnectionError: (error) =>
-        mapDatabaseError(error, 'save of results') instanceof BrokerConnectionError,
-    });
+    this.saves = new ResultSaveCoalescer<ResultRow>((rows) => this.writeBatch(rows));
+  }
+
+  /**
+   * One statement (PostgreSQL) or transaction (SQLite) for the batch. A batch that fails is retried row
+   * by row when the error may be one bad row (a value the database refuses): every other row is still
+   * written, and only the bad row's callers are rejected. A connection error fails the whole batch at
+   * once: nothing of it was committed, and retrying row by row against a database that is away only
+   * delays the error.
+   */
+  private async writeBatch(rows: ResultRow[]): Promise<Map<string, unknown> | undefined> {
+    try {
+      await this.writeRows(rows);
+      return undefined;
+    } catch (error) {
+      if (rows.length === 1 || mapDatabaseError(error, 'save of results') instanceof BrokerConnectionError) {
+        throw error;
+      }
+    }
+    const failures = new Map<string, unknown>();
+    await Promise.all(
+      rows.map((row) => this.writeRows([row]).catch((error: unknown) => failures.set(row.id, error))),
+    );
+    return failures;
+  }
+
+  private async writeRows(rows: ResultRow[]): Promise<void> {
+    await this.dialect.saveResults(rows);
+    // Waiters in this process wake at once, without the LISTEN round trip.
+    for (const row of rows) this.dialect.announce('results', row.id);
   }
 
   /**

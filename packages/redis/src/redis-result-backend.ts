@@ -3,6 +3,7 @@ import {
   decodeStoredValue,
   encodeStoredValue,
   InvalidArgumentError,
+  ResultSaveCoalescer,
   type Logger,
   type PrunePolicy,
   type ResultBackend,
@@ -39,12 +40,10 @@ export interface RedisResultBackendOptions extends RedisConnectionOptions {
  */
 export const MAX_SAVE_BATCH = 500;
 
-interface PendingSave {
+interface SaveItem {
   id: string;
   /** The script arguments of this result, after the key base and time to live. */
   fields: (string | number)[];
-  resolve(): void;
-  reject(error: unknown): void;
 }
 
 interface PendingWait {
@@ -69,11 +68,10 @@ export class RedisResultBackend implements ResultBackend {
   private subscriber: RedisClient | undefined;
   /** Waiters per channel; a channel is subscribed while it has at least one. */
   private readonly waiters = new Map<string, Set<PendingWait>>();
-  /** Saves waiting for the next batch, in call order. */
-  private pendingSaves: PendingSave[] = [];
-  private saveFlushScheduled = false;
-  /** The batch being sent, if any: saves issued meanwhile wait for it and go out together. */
-  private saveInFlight: Promise<void> | undefined;
+  private readonly saves = new ResultSaveCoalescer<SaveItem>(
+    (items) => this.sendSaves(items),
+    MAX_SAVE_BATCH,
+  );
   private closed = false;
 
   /** Opens (or adopts) the client described by `options`; throws `InvalidArgumentError` for bad options. */
@@ -89,22 +87,20 @@ export class RedisResultBackend implements ResultBackend {
 
   /**
    * Store (or replace) an outcome, index it and publish it to waiters; atomic per result. Saves issued in
-   * the same tick, or while the previous batch is in flight, go out as one script call (up to
-   * {@link MAX_SAVE_BATCH} results each): one round trip for the batch instead of one per result. Within a
-   * batch the last save of an id wins. Resolves once this result is stored.
+   * the same turn of the event loop, or while the previous batch is in flight, go out as one script call
+   * (up to {@link MAX_SAVE_BATCH} results each, through core's ResultSaveCoalescer): one round trip for
+   * the batch instead of one per result. Within a batch the last save of an id wins. Resolves once this
+   * result is stored.
    */
   save(result: TaskResult): Promise<void> {
-    let item: Omit<PendingSave, 'resolve' | 'reject'>;
+    let item: SaveItem;
     try {
       this.checkOpen();
       item = this.saveItem(result);
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<void>((resolve, reject) => {
-      this.pendingSaves.push({ ...item, resolve, reject });
-      this.scheduleSaveFlush();
-    });
+    return this.saves.save(item.id, item);
   }
 
   /** The stored outcome (one HGET), or undefined when there is none or it expired. */
@@ -221,7 +217,7 @@ export class RedisResultBackend implements ResultBackend {
     if (this.closed) return;
     this.closed = true;
     // Saves issued before close still go out, ahead of QUIT.
-    await this.drainSaves();
+    await this.saves.drain();
     for (const set of this.waiters.values()) for (const pending of set) pending.resolve(undefined);
     this.waiters.clear();
     if (this.subscriber) await closeClient(this.subscriber);
@@ -229,7 +225,7 @@ export class RedisResultBackend implements ResultBackend {
   }
 
   /** Validate and encode one result; throws `InvalidArgumentError` naming the problem. */
-  private saveItem(result: TaskResult): Omit<PendingSave, 'resolve' | 'reject'> {
+  private saveItem(result: TaskResult): SaveItem {
     checkNonEmptyString('result id', result?.id);
     checkNonEmptyString('result name', result.name);
     if (result.status !== 'success' && result.status !== 'failure') {
@@ -255,71 +251,20 @@ export class RedisResultBackend implements ResultBackend {
     };
   }
 
-  private scheduleSaveFlush(): void {
-    if (this.saveFlushScheduled || this.saveInFlight) return;
-    this.saveFlushScheduled = true;
-    process.nextTick(() => {
-      this.saveFlushScheduled = false;
-      this.flushSaves();
-    });
-  }
-
-  /** Send every pending save (one script call per {@link MAX_SAVE_BATCH}); then the saves issued meanwhile. */
-  private flushSaves(): void {
-    if (this.saveInFlight || this.pendingSaves.length === 0) return;
-    const items = this.pendingSaves;
-    this.pendingSaves = [];
-    const calls: Promise<void>[] = [];
-    for (let start = 0; start < items.length; start += MAX_SAVE_BATCH) {
-      calls.push(this.sendSaves(items.slice(start, start + MAX_SAVE_BATCH)));
-    }
-    const inFlight = Promise.all(calls).then(() => {
-      this.saveInFlight = undefined;
-      this.flushSaves();
-    });
-    this.saveInFlight = inFlight;
-  }
-
-  /** Resolve once every save issued so far has been answered. */
-  private async drainSaves(): Promise<void> {
-    while (this.saveInFlight || this.pendingSaves.length > 0) {
-      if (!this.saveInFlight) this.flushSaves();
-      await this.saveInFlight;
-    }
-  }
-
-  /**
-   * One script call for `items`. An id saved more than once is sent once, with its last result (the one
-   * that would have won had they gone one by one); every caller of that id settles with that item.
-   */
-  private async sendSaves(items: PendingSave[]): Promise<void> {
-    const lastById = new Map<string, PendingSave>();
-    for (const item of items) {
-      lastById.delete(item.id);
-      lastById.set(item.id, item);
-    }
-    const sent = [...lastById.values()];
-    const callArguments: (string | number)[] = [sent.length];
-    for (const item of sent) callArguments.push(this.keys.result(item.id));
+  /** One script call for a batch (one item per id); the ids whose key holds something else fail alone. */
+  private async sendSaves(items: SaveItem[]): Promise<Map<string, unknown>> {
+    const callArguments: (string | number)[] = [items.length];
+    for (const item of items) callArguments.push(this.keys.result(item.id));
     callArguments.push(this.keys.base, this.ttlMs);
-    for (const item of sent) callArguments.push(...item.fields);
-    let outcomes: number[];
-    try {
-      outcomes = (await withRedisErrors('result save', () =>
-        runScript(this.client, 'tasqResultSave', ...callArguments),
-      )) as number[];
-    } catch (error) {
-      for (const item of items) item.reject(error);
-      return;
-    }
-    const failed = new Set<string>();
-    sent.forEach((item, index) => {
-      if (outcomes[index] !== 1) failed.add(item.id);
+    for (const item of items) callArguments.push(...item.fields);
+    const outcomes = (await withRedisErrors('result save', () =>
+      runScript(this.client, 'tasqResultSave', ...callArguments),
+    )) as number[];
+    const failures = new Map<string, unknown>();
+    items.forEach((item, index) => {
+      if (outcomes[index] !== 1) failures.set(item.id, resultKeyTaken(item.id, this.keys.result(item.id)));
     });
-    for (const item of items) {
-      if (!failed.has(item.id)) item.resolve();
-      else item.reject(resultKeyTaken(item.id, this.keys.result(item.id)));
-    }
+    return failures;
   }
 
   private async addWaiter(channel: string, pending: PendingWait): Promise<void> {
