@@ -23,6 +23,7 @@ const sum = defineTask('test.sum', (values: number[]) => values.reduce((t, v) =>
 const concat = defineTask('test.concat', (previous: string, part: string) => `${previous}${part}`);
 const stamp = defineTask('test.stamp', (_file: string) => null);
 const writeTotal = defineTask('test.write-total', (_values: number[], _file: string) => null);
+const mark = defineTask('test.mark', (_file: string, marker: number, _ms: number) => marker);
 
 const postgresSkip = await requirePostgres();
 
@@ -76,6 +77,34 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         await eventually(() => cluster.stats.succeeded >= 5, 15_000, 'the plain job');
         expect(await cluster.tasq.results.get(plain.id)).toBeUndefined();
         expect(await cluster.tasq.results.get(chord.id)).toBeUndefined();
+      } finally {
+        await cluster.stop();
+      }
+    });
+
+    it('fires a chord whose members outlive the save limit: pruning keeps them until the callback is claimed', async () => {
+      // One slot, members 700 ms apart: by the time the last one finishes, the once-a-second prune with
+      // saveLimit 1 has run between members and would have deleted the earlier ones.
+      const cluster = await runCluster(configFor(database, { saveLimit: 1, workers: 1, concurrency: 1 }));
+      try {
+        const marks = path.join(database.folder, `chord-pruned-marks-${dialect}.txt`);
+        const file = path.join(database.folder, `chord-pruned-total-${dialect}.txt`);
+        await cluster.tasq
+          .chord(
+            [1, 2, 3, 4].map((marker) => mark.s(marks, marker, 700)),
+            writeTotal.s(file),
+          )
+          .enqueue();
+        expect(await eventually(() => lines(file)[0], 20_000, 'the chord callback')).toBe('10');
+        // Claimed: its members are ordinary successes again, pruned down to the limit.
+        await eventually(
+          async () => {
+            await cluster.tasq.enqueue(add, 1, 1);
+            return (await cluster.tasq.results.list({ name: 'test.mark', limit: 10 })).length === 0;
+          },
+          10_000,
+          'the members pruned',
+        );
       } finally {
         await cluster.stop();
       }

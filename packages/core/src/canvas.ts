@@ -33,6 +33,14 @@ export class ChordFailedError extends Error {
 }
 
 /**
+ * The claim that a chord's callback is enqueued once. Its members' results carry it as
+ * `keepUntilClaimed`, so pruning leaves them alone until the callback has been claimed.
+ */
+export function chordClaimKey(group: string): string {
+  return `chord:${group}`;
+}
+
+/**
  * What to enqueue after `pkg` finished with `result` (already saved). For chords, this checks whether
  * the group is complete and claims the callback atomically, so exactly one finisher enqueues it even
  * with members finishing at once on several clusters. Returns the chord failure to save, if any.
@@ -54,7 +62,7 @@ export async function followUps(
   let chordFailure: { callbackId: string; name: string; error: Error } | undefined;
   if (pkg.chord && pkg.group) {
     const members = await backend.group(pkg.group);
-    if (members.length >= pkg.chord.size && (await backend.claimOnce(`chord:${pkg.group}`))) {
+    if (members.length >= pkg.chord.size && (await backend.claimOnce(chordClaimKey(pkg.group)))) {
       const callback = pkg.chord.callback;
       const failed = members.filter((m) => m.status === 'failure');
       if (failed.length > 0) {

@@ -2,6 +2,7 @@
  * Running one task package in this process: look the task up, call it with its arguments and a context,
  * and describe the outcome. Shared by the cluster's workers and by `sync` mode, so both behave alike.
  */
+import { chordClaimKey } from './canvas.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import type { TaskErrorInfo, TaskResult } from './result-backend.js';
@@ -54,6 +55,9 @@ export async function executeTask(
     startedAt,
     ...(pkg.group !== undefined ? { group: pkg.group } : {}),
     ...(pkg.groupIndex !== undefined ? { groupIndex: pkg.groupIndex } : {}),
+    ...(pkg.chord !== undefined && pkg.group !== undefined
+      ? { keepUntilClaimed: chordClaimKey(pkg.group) }
+      : {}),
     ...(options.saveArgs ? { args: pkg.args } : {}),
   };
   try {

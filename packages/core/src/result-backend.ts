@@ -32,6 +32,12 @@ export interface TaskResult {
   groupIndex?: number;
   /** Deliveries it took (1 = first try). */
   attempts: number;
+  /**
+   * `prune` keeps this success, whatever the save limit, until `claimOnce(keepUntilClaimed)` has been
+   * taken. A chord member carries its chord's claim key: the callback is built from the members' stored
+   * results, so none may be pruned before the last member finishes and the callback is claimed.
+   */
+  keepUntilClaimed?: string;
   enqueuedAt: number;
   startedAt: number;
   stoppedAt: number;
@@ -79,7 +85,11 @@ export interface ResultBackend {
   /** Outcomes newest first, filtered, paged with `before`. */
   list(query: ResultListQuery): Promise<TaskResult[]>;
 
-  /** Delete successes beyond the save limit; never failures. Returns how many were deleted. */
+  /**
+   * Delete successes beyond the save limit (newest kept); never failures, and never a success whose
+   * `keepUntilClaimed` key has not been claimed yet (such a result does not count against the limit
+   * either). Returns how many were deleted.
+   */
   prune(policy: PrunePolicy): Promise<number>;
 
   /**

@@ -105,6 +105,7 @@ const success: TaskResult = {
   args: [1, 'x', new Date(0)],
   group: 'g1',
   groupIndex: 3,
+  keepUntilClaimed: 'chord:g1',
   attempts: 2,
   enqueuedAt: 1_000,
   startedAt: 1_100,

@@ -127,6 +127,8 @@ export interface ResultDocument {
   args?: string;
   group?: string;
   groupIndex?: number;
+  /** The claim key prune waits for before it may delete this success (a chord member's). */
+  keepUntilClaimed?: string;
   attempts: number;
   enqueuedAt: number;
   startedAt: number;
@@ -157,6 +159,7 @@ export function resultToDocument(
   if (result.args !== undefined) document.args = encodeStored(result.args);
   if (result.group !== undefined) document.group = result.group;
   if (result.groupIndex !== undefined) document.groupIndex = result.groupIndex;
+  if (result.keepUntilClaimed !== undefined) document.keepUntilClaimed = result.keepUntilClaimed;
   if (expiresAt !== undefined) document.expiresAt = expiresAt;
   return document;
 }
@@ -177,6 +180,7 @@ export function resultFromDocument(document: ResultDocument): TaskResult {
   if (document.args !== undefined) result.args = decodeStored(document.args) as unknown[];
   if (document.group !== undefined) result.group = document.group;
   if (document.groupIndex !== undefined) result.groupIndex = document.groupIndex;
+  if (document.keepUntilClaimed !== undefined) result.keepUntilClaimed = document.keepUntilClaimed;
   return result;
 }
 

@@ -189,8 +189,11 @@ export class MongoResultBackend implements ResultBackend {
       throw new InvalidArgumentError(`prune: per must be "name" or "group" (got ${String(per)})`);
     }
     if (saveLimit === 0) return 0;
-    const successes: Filter<ResultDocument> = { status: 'success' };
     return mapDriverErrors('prune results', async () => {
+      // Successes held for a claim not taken yet (chord members) neither go nor count.
+      const held = await this.unclaimedKeys();
+      const successes: Filter<ResultDocument> =
+        held.length > 0 ? { status: 'success', keepUntilClaimed: { $nin: held } } : { status: 'success' };
       if (per === undefined) return this.pruneSet(successes, saveLimit);
       const field = per === 'name' ? 'name' : 'group';
       const values = await this.results.distinct(field, { ...successes, [field]: { $exists: true } });
@@ -236,6 +239,24 @@ export class MongoResultBackend implements ResultBackend {
     this.closing.abort();
     await this.notifier?.close();
     await this.connection.close();
+  }
+
+  /** The `keepUntilClaimed` keys of stored successes that have no live claim yet. */
+  private async unclaimedKeys(): Promise<string[]> {
+    const keys = (await this.results.distinct('keepUntilClaimed', {
+      status: 'success',
+      keepUntilClaimed: { $exists: true },
+    })) as string[];
+    if (keys.length === 0) return [];
+    const now = new Date(this.clock.now());
+    const live = await this.claims
+      .find(
+        { _id: { $in: keys }, $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: now } }] },
+        { projection: { _id: 1 } },
+      )
+      .toArray();
+    const taken = new Set(live.map((claim) => claim._id));
+    return keys.filter((key) => !taken.has(key));
   }
 
   private async pruneSet(filter: Filter<ResultDocument>, saveLimit: number): Promise<number> {

@@ -52,6 +52,8 @@ export interface ResultRow {
   group_name: string | null;
   group_index: number | null;
   attempts: number;
+  /** The claim key that keeps a success from prune until it is claimed (nullable). */
+  keep_until_claimed: string | null;
   enqueued_at: number;
   started_at: number;
   stopped_at: number;

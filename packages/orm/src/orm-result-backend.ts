@@ -37,6 +37,9 @@ function toResult(row: Row): TaskResult {
   if (row.args !== null && row.args !== undefined) result.args = decodeStored(row.args) as unknown[];
   if (row.group_name !== null && row.group_name !== undefined) result.group = String(row.group_name);
   if (row.group_index !== null && row.group_index !== undefined) result.groupIndex = Number(row.group_index);
+  if (row.keep_until_claimed !== null && row.keep_until_claimed !== undefined) {
+    result.keepUntilClaimed = String(row.keep_until_claimed);
+  }
   return result;
 }
 
@@ -124,6 +127,11 @@ export class OrmResultBackend implements ResultBackend {
         `result.status must be "success" or "failure", got ${String(result.status)}`,
       );
     }
+    // claimOnce refuses '' and non-strings, so such a key would hold its success from prune for good.
+    const keep = result.keepUntilClaimed;
+    if (keep !== undefined && (typeof keep !== 'string' || keep === '')) {
+      throw new InvalidArgumentError('result.keepUntilClaimed must be a non-empty string when set');
+    }
     this.assertOpen();
     let row: ResultRow;
     // Encoded here, so a value the codec refuses fails this caller only, not its batch.
@@ -139,6 +147,7 @@ export class OrmResultBackend implements ResultBackend {
         group_name: result.group ?? null,
         group_index: result.groupIndex ?? null,
         attempts: result.attempts,
+        keep_until_claimed: keep ?? null,
         enqueued_at: result.enqueuedAt,
         started_at: result.startedAt,
         stopped_at: result.stoppedAt,
@@ -254,7 +263,9 @@ export class OrmResultBackend implements ResultBackend {
 
   /**
    * Delete successes beyond `saveLimit` (0 keeps all, -1 keeps none), overall or per name/group. Failures
-   * stay, unless `cached` is set: then every outcome past its time to live is deleted too (and counted).
+   * stay, and so does a success whose `keepUntilClaimed` key is not claimed (or its claim expired): it is
+   * not counted against the limit either. With `cached`, every outcome past its time to live is deleted
+   * too (and counted), held or not.
    */
   async prune(policy: PrunePolicy): Promise<number> {
     const { saveLimit, per } = policy ?? {};
@@ -271,6 +282,7 @@ export class OrmResultBackend implements ResultBackend {
       const { rowCount } = await this.dialect.execute('result-prune', {
         keep: saveLimit === -1 ? 0 : saveLimit,
         per: per ?? '',
+        now: this.clock.now(),
       });
       return expired + rowCount;
     } catch (error) {

@@ -1,5 +1,7 @@
 --[[
-result prune: delete successes beyond the save limit, newest kept; failures are never deleted.
+result prune: delete successes beyond the save limit, newest kept; failures are never deleted, nor is a
+success held for a claim (its hash field `held` names a claim key, "<base>claim:<key>", not taken yet: a
+chord member before its callback is claimed). Held successes do not count against the limit.
 
 KEYS[1] "<prefix>:{results}:index:all", declared so that Redis Cluster routes the call to the {results}
         slot; every other key is built from ARGV[1] and shares that hash tag.
@@ -44,9 +46,17 @@ local function flush()
   removals, removalOrder, resultKeys = {}, {}, {}
 end
 
-local function remove(id)
+-- Whether each claim key is taken, asked once per call.
+local claimed = {}
+local function held_back(held)
+  if not held or held == '' then return false end
+  if claimed[held] == nil then claimed[held] = redis.call('EXISTS', base .. 'claim:' .. held) == 1 end
+  return not claimed[held]
+end
+
+-- meta: HMGET status, name, group of the result hash (nil fields when the hash is gone).
+local function remove(id, meta)
   local key = base .. 'result:' .. id
-  local meta = redis.call('HMGET', key, 'status', 'name', 'group')
   if meta[1] then resultKeys[#resultKeys + 1] = key end
   local status, name, group = meta[1] or 'success', meta[2], meta[3]
   later(base .. 'index:all', id)
@@ -59,12 +69,24 @@ local function remove(id)
   if meta[1] then deleted = deleted + 1 end
 end
 
--- Successes of a lexicographic index, newest first; those past `keep` go.
+-- Successes of a lexicographic index, newest first; those past the first `keep` that are not held go.
+-- Every member is read (held ones are skipped, not counted), so the cost is one HMGET per success indexed.
 local function prune_index(index)
-  local ids = redis.call('ZREVRANGEBYLEX', index, '+', '-', 'LIMIT', keep, -1)
-  for _, id in ipairs(ids) do
-    remove(id)
-    later(index, id)
+  local kept = 0
+  for _, id in ipairs(redis.call('ZREVRANGEBYLEX', index, '+', '-')) do
+    local meta = redis.call('HMGET', base .. 'result:' .. id, 'status', 'name', 'group', 'held')
+    if not meta[1] then
+      -- Expired (`cached`): only its index entries are left; drop them without counting.
+      remove(id, meta)
+      later(index, id)
+    elseif not held_back(meta[4]) then
+      if kept < keep then
+        kept = kept + 1
+      else
+        remove(id, meta)
+        later(index, id)
+      end
+    end
   end
   flush()
 end
@@ -78,16 +100,18 @@ elseif per == 'group' then
   for _, group in ipairs(redis.call('SMEMBERS', base .. 'groups')) do
     local key = base .. 'group:' .. group
     local successes = {}
+    local metas = {}
     for _, id in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-      local status = redis.call('HGET', base .. 'result:' .. id, 'status')
-      if status == 'success' then
+      local meta = redis.call('HMGET', base .. 'result:' .. id, 'status', 'name', 'group', 'held')
+      if meta[1] == 'success' and not held_back(meta[4]) then
         successes[#successes + 1] = id
-      elseif not status then
+        metas[id] = meta
+      elseif not meta[1] then
         redis.call('ZREM', key, id)
       end
     end
     table.sort(successes, function(a, b) return a > b end)
-    for i = keep + 1, #successes do remove(successes[i]) end
+    for i = keep + 1, #successes do remove(successes[i], metas[successes[i]]) end
     flush()
     if redis.call('EXISTS', key) == 0 then redis.call('SREM', base .. 'groups', group) end
   end

@@ -4,11 +4,13 @@ result save: store a batch of outcomes in order. For each: replace a previous re
 The backend gathers the saves issued in one tick (or while the previous batch is in flight) into one
 call; it sends each id once per call (the last save of an id wins), so the items are independent.
 
-KEYS[1..n] result hashes "<prefix>:{results}:result:<id>" (fields data, status, name, group), one per item
+KEYS[1..n] result hashes "<prefix>:{results}:result:<id>" (fields data, status, name, group, and held
+           when the result has a keepUntilClaimed key), one per item
 ARGV[1]    key base "<prefix>:{results}:" (every key below shares the {results} hash tag)
 ARGV[2]    time to live in ms (0 = keep until pruned)
-ARGV[3..]  six per item, in KEYS order: id, data (the encoded result), status (success | failure),
-           task name, group ('' = none), group index ('' = none: sorts after the indexed members)
+ARGV[3..]  seven per item, in KEYS order: id, data (the encoded result), status (success | failure),
+           task name, group ('' = none), group index ('' = none: sorts after the indexed members),
+           held ('' = none: the claim key prune waits for before it may delete this success)
 
 Indexes (sorted sets, score 0, so ZREVRANGEBYLEX pages newest id first):
   index:all, index:status:<status>, index:name:<name>, index:status:<status>:name:<name>
@@ -41,9 +43,9 @@ local names, groups = {}, {}
 
 for i = 1, #KEYS do
   local key = KEYS[i]
-  local at = 2 + (i - 1) * 6
-  local id, data, status, name, group, position =
-    ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6]
+  local at = 2 + (i - 1) * 7
+  local id, data, status, name, group, position, held =
+    ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6], ARGV[at + 7]
   -- pcall: a key holding another type answers WRONGTYPE instead of failing the whole batch.
   local old = redis.pcall('HMGET', key, 'status', 'name', 'group')
   if old['err'] then
@@ -57,7 +59,11 @@ for i = 1, #KEYS do
       redis.call('DEL', key)
     end
 
-    redis.call('HSET', key, 'data', data, 'status', status, 'name', name, 'group', group)
+    if held == '' then
+      redis.call('HSET', key, 'data', data, 'status', status, 'name', name, 'group', group)
+    else
+      redis.call('HSET', key, 'data', data, 'status', status, 'name', name, 'group', group, 'held', held)
+    end
     add(base .. 'index:all', 0, id)
     add(base .. 'index:status:' .. status, 0, id)
     add(base .. 'index:name:' .. name, 0, id)

@@ -228,6 +228,8 @@ export class RedisResultBackend implements ResultBackend {
   private saveItem(result: TaskResult): SaveItem {
     checkNonEmptyString('result id', result?.id);
     checkNonEmptyString('result name', result.name);
+    if (result.keepUntilClaimed !== undefined)
+      checkNonEmptyString('result keepUntilClaimed', result.keepUntilClaimed);
     if (result.status !== 'success' && result.status !== 'failure') {
       throw new InvalidArgumentError(
         `result status must be "success" or "failure", got ${String(result.status)}`,
@@ -247,6 +249,7 @@ export class RedisResultBackend implements ResultBackend {
         result.name,
         result.group ?? '',
         groupIndex ?? '',
+        result.keepUntilClaimed ?? '',
       ],
     };
   }

@@ -222,6 +222,38 @@ export function resultBackendConformance(
         expect((await backend.group('g2')).map((r) => r.id)).toEqual([g2[1]!.id]);
       });
 
+      it('prune keeps a success held by an unclaimed keepUntilClaimed key, without counting it, until the key is claimed', async () => {
+        const backend = await open();
+        const key = uniqueName('chord');
+        const group = uniqueName('group');
+        // In id order: held0, plain0, held1, plain1, plain2 (held members older and newer than plain ones).
+        const held0 = result({ group, groupIndex: 0, keepUntilClaimed: key });
+        const plain0 = result();
+        const held1 = result({ group, groupIndex: 1, keepUntilClaimed: key });
+        const plain1 = result();
+        const plain2 = result();
+        for (const r of [held0, plain0, held1, plain1, plain2]) await backend.save(r);
+        expect(await backend.get(held0.id)).toEqual(held0);
+        const successIds = async () =>
+          (await backend.list({ status: 'success', limit: 100 })).map((r) => r.id);
+
+        // The newest success that is not held is kept; the held ones neither go nor count.
+        expect(await backend.prune({ saveLimit: 1 })).toBe(2);
+        expect(await successIds()).toEqual([plain2.id, held1.id, held0.id]);
+        expect(await backend.prune({ saveLimit: 1, per: 'name' })).toBe(0);
+        expect(await backend.prune({ saveLimit: 1, per: 'group' })).toBe(0);
+        expect((await backend.group(group)).map((r) => r.id)).toEqual([held0.id, held1.id]);
+        expect(await backend.prune({ saveLimit: -1 })).toBe(1);
+        expect(await successIds()).toEqual([held1.id, held0.id]);
+
+        // Once the key is claimed they are successes like any other.
+        expect(await backend.claimOnce(key)).toBe(true);
+        expect(await backend.prune({ saveLimit: 1 })).toBe(1);
+        expect(await successIds()).toEqual([held1.id]);
+        expect(await backend.prune({ saveLimit: -1 })).toBe(1);
+        expect(await successIds()).toEqual([]);
+      });
+
       it('claimOnce grants each key to exactly one of many concurrent callers', async () => {
         const backends = [await open(), await open(), await open()];
         const key = uniqueName('chord');

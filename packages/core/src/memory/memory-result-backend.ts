@@ -92,7 +92,7 @@ export class MemoryResultBackend implements ResultBackend {
     const keep = Math.max(policy.saveLimit, 0);
     const buckets = new Map<string, TaskResult[]>();
     for (const result of this.all()) {
-      if (result.status !== 'success') continue;
+      if (result.status !== 'success' || this.heldForClaim(result)) continue;
       const key =
         policy.per === 'name' ? result.name : policy.per === 'group' ? (result.group ?? '\u0000') : 'all';
       const bucket = buckets.get(key) ?? [];
@@ -109,6 +109,13 @@ export class MemoryResultBackend implements ResultBackend {
       }
     }
     return removed;
+  }
+
+  /** A success that prune must keep: its `keepUntilClaimed` key is not claimed (or its claim expired). */
+  private heldForClaim(result: TaskResult): boolean {
+    if (result.keepUntilClaimed === undefined) return false;
+    const expiresAt = this.store.claims.get(result.keepUntilClaimed);
+    return expiresAt === undefined || expiresAt <= this.clock.now();
   }
 
   async claimOnce(key: string, ttlMs?: number): Promise<boolean> {

@@ -1,15 +1,25 @@
 -- prune (SQLite result backend): delete successes beyond the newest $keep (overall, per name or per
--- group); failures are never touched.
--- Inputs:  $keep integer (successes kept per partition), $per text ('name', 'group' or '' = overall)
+-- group); failures are never touched. A success whose keep_until_claimed key has no live claim (none, or
+-- one whose expires_at has passed, as claim-once.sql sees it) is held: it is left out before ranking, so
+-- it is neither deleted nor counted against $keep. Once claimOnce takes the key it ranks like any other.
+-- Inputs:  $keep integer (successes kept per partition), $per text ('name', 'group' or '' = overall),
+--          $now integer (epoch milliseconds, for claim expiry)
 -- Outputs: row count = outcomes deleted.
 DELETE FROM {{results}} WHERE id IN (
   SELECT ranked.id FROM (
-    SELECT id, row_number() OVER (
-      PARTITION BY CASE $per WHEN 'name' THEN name WHEN 'group' THEN group_name ELSE '' END
-      ORDER BY id DESC
+    SELECT outcome.id, row_number() OVER (
+      PARTITION BY CASE $per
+        WHEN 'name' THEN outcome.name WHEN 'group' THEN outcome.group_name ELSE ''
+      END
+      ORDER BY outcome.id DESC
     ) AS position
-    FROM {{results}}
-    WHERE status = 'success'
+    FROM {{results}} AS outcome
+    WHERE outcome.status = 'success'
+      AND (outcome.keep_until_claimed IS NULL OR EXISTS (
+        SELECT 1 FROM {{claims}} AS claim
+        WHERE claim.key = outcome.keep_until_claimed
+          AND (claim.expires_at IS NULL OR claim.expires_at > $now)
+      ))
   ) AS ranked
   WHERE ranked.position > $keep
 )

@@ -1,14 +1,17 @@
 -- save (SQLite result backend): insert or replace one outcome.
 -- Inputs:  $id, $name, $queue, $status text; $result, $error, $args text (stored-value codec, nullable);
 --          $group_name text, $group_index integer (nullable); $attempts integer;
+--          $keep_until_claimed text (the claim key holding a success back from prune, nullable);
 --          $enqueued_at, $started_at, $stopped_at integer
 -- Outputs: none.
 INSERT INTO {{results}} AS stored
-  (id, name, queue, status, result, error, args, group_name, group_index, attempts, enqueued_at, started_at, stopped_at)
+  (id, name, queue, status, result, error, args, group_name, group_index, attempts, keep_until_claimed,
+   enqueued_at, started_at, stopped_at)
 VALUES ($id, $name, $queue, $status, $result, $error, $args, $group_name, $group_index, $attempts,
-        $enqueued_at, $started_at, $stopped_at)
+        $keep_until_claimed, $enqueued_at, $started_at, $stopped_at)
 ON CONFLICT (id) DO UPDATE SET
   name = excluded.name, queue = excluded.queue, status = excluded.status, result = excluded.result,
   error = excluded.error, args = excluded.args, group_name = excluded.group_name,
-  group_index = excluded.group_index, attempts = excluded.attempts, enqueued_at = excluded.enqueued_at,
+  group_index = excluded.group_index, attempts = excluded.attempts,
+  keep_until_claimed = excluded.keep_until_claimed, enqueued_at = excluded.enqueued_at,
   started_at = excluded.started_at, stopped_at = excluded.stopped_at

@@ -36,7 +36,7 @@ const ESCAPED = /[\\"]/g;
 /**
  * The array literal of a list of strings, finite numbers and nulls, or undefined for anything else (pg
  * converts those). pg's own conversion runs two regular expressions over every element; a batch of
- * saved results sends thirteen arrays of up to hundreds of elements, JSON texts among them.
+ * saved results sends fourteen arrays of up to hundreds of elements, JSON texts among them.
  */
 function arrayLiteral(items: readonly unknown[]): string | undefined {
   let literal = '{';
@@ -157,6 +157,7 @@ export class PostgresDialect implements SqlDialect {
       group_names: column('group_name'),
       group_indexes: column('group_index'),
       attempts: column('attempts'),
+      keep_until_claimed_keys: column('keep_until_claimed'),
       enqueued_ats: column('enqueued_at'),
       started_ats: column('started_at'),
       stopped_ats: column('stopped_at'),
