@@ -3,7 +3,8 @@ result prune: delete successes beyond the save limit, newest kept; failures are 
 success held for a claim (its hash field `held` names a claim key, "<base>claim:<key>", not taken yet: a
 chord member before its callback is claimed). Held successes do not count against the limit.
 
-KEYS[1] "<prefix>:{results}:index:all", declared so that Redis Cluster routes the call to the {results}
+KEYS[1] "<prefix>:{results}:index:status:success", declared so that Redis Cluster routes the call to the
+        {results}
         slot; every other key is built from ARGV[1] and shares that hash tag.
 ARGV[1] key base "<prefix>:{results}:"
 ARGV[2] keep: successes to keep per bucket (0 = delete every success)
@@ -59,12 +60,8 @@ local function remove(id, meta)
   local key = base .. 'result:' .. id
   if meta[1] then resultKeys[#resultKeys + 1] = key end
   local status, name, group = meta[1] or 'success', meta[2], meta[3]
-  later(base .. 'index:all', id)
   later(base .. 'index:status:' .. status, id)
-  if name then
-    later(base .. 'index:name:' .. name, id)
-    later(base .. 'index:status:' .. status .. ':name:' .. name, id)
-  end
+  if name then later(base .. 'index:status:' .. status .. ':name:' .. name, id) end
   if group and group ~= '' then later(base .. 'group:' .. group, id) end
   if meta[1] then deleted = deleted + 1 end
 end
@@ -94,7 +91,9 @@ end
 if per == 'name' then
   for _, name in ipairs(redis.call('SMEMBERS', base .. 'names')) do
     prune_index(base .. 'index:status:success:name:' .. name)
-    if redis.call('EXISTS', base .. 'index:name:' .. name) == 0 then redis.call('SREM', base .. 'names', name) end
+    local successes = base .. 'index:status:success:name:' .. name
+    local failures = base .. 'index:status:failure:name:' .. name
+    if redis.call('EXISTS', successes, failures) == 0 then redis.call('SREM', base .. 'names', name) end
   end
 elseif per == 'group' then
   for _, group in ipairs(redis.call('SMEMBERS', base .. 'groups')) do

@@ -93,12 +93,19 @@ export class ResultKeys {
   claim(key: string): string {
     return `${this.base}claim:${key}`;
   }
-  /** The lexicographic index a list query reads: ids with score 0, so ZREVRANGEBYLEX pages by id. */
-  listIndex(status: string | undefined, name: string | undefined): string {
-    if (name !== undefined && status !== undefined) return `${this.base}index:status:${status}:name:${name}`;
-    if (name !== undefined) return `${this.base}index:name:${name}`;
-    if (status !== undefined) return `${this.base}index:status:${status}`;
-    return `${this.base}index:all`;
+  /**
+   * The lexicographic indexes a list query reads (ids with score 0, so ZREVRANGEBYLEX pages by id): one
+   * per status, and one per status and name. A query without a status reads both statuses' indexes and
+   * merges them; two indexes per result are all a save writes.
+   */
+  listIndexes(status: string | undefined, name: string | undefined): string[] {
+    const statuses = status !== undefined ? [status] : ['success', 'failure'];
+    return statuses.map((each) =>
+      name !== undefined ? `${this.base}index:status:${each}:name:${name}` : this.statusIndex(each),
+    );
+  }
+  statusIndex(status: string): string {
+    return `${this.base}index:status:${status}`;
   }
   group(group: string): string {
     return `${this.base}group:${group}`;

@@ -54,7 +54,7 @@ describe.skipIf(skipReason !== undefined)(
       expect(await backend.get(saved.id)).toBeUndefined();
       expect(await backend.list({ limit: 10 })).toEqual([]);
       expect(await backend.group('g')).toEqual([]);
-      expect(await inspector.zcard(`${prefix}-ttl:{results}:index:all`)).toBe(0);
+      expect(await inspector.zcard(`${prefix}-ttl:{results}:index:status:success`)).toBe(0);
     });
 
     it('a foreign message on a result channel is ignored, and the waiter still gets the real save', async () => {

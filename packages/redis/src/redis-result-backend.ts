@@ -165,11 +165,19 @@ export class RedisResultBackend implements ResultBackend {
     this.checkOpen();
     const limit = checkInteger('list limit', query?.limit, 0, 100_000);
     if (limit === 0) return [];
-    const index = this.keys.listIndex(query.status, query.name);
-    const data = (await withRedisErrors('result list', () =>
-      runScript(this.client, 'tasqResultList', index, this.keys.result(''), query.before ?? '', limit),
-    )) as string[];
-    return data.map((item) => decodeStoredValue(item) as TaskResult);
+    const indexes = this.keys.listIndexes(query.status, query.name);
+    const answers = (await withRedisErrors('result list', () =>
+      runScript(
+        this.client,
+        'tasqResultList',
+        indexes.length,
+        ...indexes,
+        this.keys.result(''),
+        query.before ?? '',
+        limit,
+      ),
+    )) as string[][];
+    return newestFirst(answers, limit).map((data) => decodeStoredValue(data) as TaskResult);
   }
 
   /** Delete successes past `saveLimit` (newest kept), overall or per task name or group. Failures stay. */
@@ -185,7 +193,7 @@ export class RedisResultBackend implements ResultBackend {
       runScript(
         this.client,
         'tasqResultPrune',
-        this.keys.listIndex(undefined, undefined),
+        this.keys.statusIndex('success'),
         this.keys.base,
         saveLimit === -1 ? 0 : saveLimit,
         per,
@@ -339,4 +347,18 @@ export class RedisResultBackend implements ResultBackend {
   private checkOpen(): void {
     if (this.closed) throw new InvalidArgumentError('the Redis result backend is closed');
   }
+}
+
+/**
+ * Merge the list script's answers (per index: id, data, id, data... newest first) into the newest `limit`
+ * data overall. Ids compare as strings, code unit by code unit: the byte order ZREVRANGEBYLEX pages in.
+ */
+function newestFirst(answers: string[][], limit: number): string[] {
+  if (answers.length === 1) return answers[0]!.filter((_, index) => index % 2 === 1);
+  const entries: { id: string; data: string }[] = [];
+  for (const answer of answers) {
+    for (let i = 0; i < answer.length; i += 2) entries.push({ id: answer[i]!, data: answer[i + 1]! });
+  }
+  entries.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  return entries.slice(0, limit).map((entry) => entry.data);
 }

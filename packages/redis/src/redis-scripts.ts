@@ -21,7 +21,8 @@ const SCRIPTS = {
   tasqPurge: { file: 'purge.lua', keys: 2 },
   // Variable number of keys: the first argument of a call is the key count.
   tasqResultSave: { file: 'result-save.lua', keys: undefined },
-  tasqResultList: { file: 'result-list.lua', keys: 1 },
+  // Variable number of keys: the first argument of a call is the key count.
+  tasqResultList: { file: 'result-list.lua', keys: undefined },
   tasqResultGroup: { file: 'result-group.lua', keys: 1 },
   tasqResultPrune: { file: 'result-prune.lua', keys: 1 },
   tasqScheduleRecordRun: { file: 'schedule-record-run.lua', keys: 3 },
