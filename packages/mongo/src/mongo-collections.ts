@@ -65,6 +65,8 @@ export const RESULT_INDEXES: readonly IndexDescription[] = [
   { name: 'tasq_group', key: { group: 1, groupIndex: 1, _id: 1 } },
   { name: 'tasq_status', key: { status: 1, _id: -1 } },
   { name: 'tasq_name', key: { name: 1, status: 1, _id: -1 } },
+  // Sparse: only chord members carry the field, so prune finds the claim keys to check without a scan.
+  { name: 'tasq_held', key: { keepUntilClaimed: 1 }, sparse: true },
 ];
 
 /** Claims: `_id` is the key (unique by nature); TTL removes claims whose `ttlMs` has passed. */

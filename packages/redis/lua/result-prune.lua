@@ -66,9 +66,29 @@ local function remove(id, meta)
   if meta[1] then deleted = deleted + 1 end
 end
 
+-- Ids saved with a claim key are listed in <base>held; those whose claim is taken (or whose result is
+-- gone) leave it here. While none is still held back, an index is pruned by reading only the results it
+-- deletes; otherwise every success is read, so the held ones can be skipped and not counted.
+local heldSet = base .. 'held'
+local stillHeld = 0
+for _, id in ipairs(redis.call('SMEMBERS', heldSet)) do
+  if held_back(redis.call('HGET', base .. 'result:' .. id, 'held')) then
+    stillHeld = stillHeld + 1
+  else
+    redis.call('SREM', heldSet, id)
+  end
+end
+
 -- Successes of a lexicographic index, newest first; those past the first `keep` that are not held go.
--- Every member is read (held ones are skipped, not counted), so the cost is one HMGET per success indexed.
 local function prune_index(index)
+  if stillHeld == 0 then
+    for _, id in ipairs(redis.call('ZREVRANGEBYLEX', index, '+', '-', 'LIMIT', keep, -1)) do
+      remove(id, redis.call('HMGET', base .. 'result:' .. id, 'status', 'name', 'group'))
+      later(index, id)
+    end
+    flush()
+    return
+  end
   local kept = 0
   for _, id in ipairs(redis.call('ZREVRANGEBYLEX', index, '+', '-')) do
     local meta = redis.call('HMGET', base .. 'result:' .. id, 'status', 'name', 'group', 'held')

@@ -15,7 +15,8 @@ ARGV[3..]  seven per item, in KEYS order: id, data (the encoded result), status 
 Indexes (sorted sets, score 0, so ZREVRANGEBYLEX pages newest id first):
   index:status:<status>, index:status:<status>:name:<name> (a list by name alone, or of everything,
   merges the two statuses' indexes; each index a save writes costs the server about 2 µs per result)
-  group:<group> (score = group index, then id); sets names, groups.
+  group:<group> (score = group index, then id); sets names, groups, and held (the ids saved with a
+  claim key, so prune knows when it must look for them).
 Publishes each item's data on "<base>saved:<id>".
 Returns: one number per item, in order: 1 when stored; 0 when its key holds a value that is not a hash
 (nothing of that item is written, the other items are). Error codes: none.
@@ -40,7 +41,7 @@ local function add(index, score, member)
   list[#list + 1] = score
   list[#list + 1] = member
 end
-local names, groups = {}, {}
+local names, groups, heldIds = {}, {}, {}
 
 for i = 1, #KEYS do
   local key = KEYS[i]
@@ -63,6 +64,7 @@ for i = 1, #KEYS do
       redis.call('HSET', key, 'data', data, 'status', status, 'name', name, 'group', group)
     else
       redis.call('HSET', key, 'data', data, 'status', status, 'name', name, 'group', group, 'held', held)
+      heldIds[#heldIds + 1] = id
     end
     add(base .. 'index:status:' .. status, 0, id)
     add(base .. 'index:status:' .. status .. ':name:' .. name, 0, id)
@@ -81,4 +83,5 @@ end
 for _, index in ipairs(addOrder) do redis.call('ZADD', index, unpack(adds[index])) end
 for name in pairs(names) do redis.call('SADD', base .. 'names', name) end
 for group in pairs(groups) do redis.call('SADD', base .. 'groups', group) end
+if #heldIds > 0 then redis.call('SADD', base .. 'held', unpack(heldIds)) end
 return out

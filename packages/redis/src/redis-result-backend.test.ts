@@ -57,6 +57,28 @@ describe.skipIf(skipReason !== undefined)(
       expect(await inspector.zcard(`${prefix}-ttl:{results}:index:status:success`)).toBe(0);
     });
 
+    it('forgets a held result once its claim is taken, so later prunes read only what they delete', async () => {
+      const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-held` });
+      opened.push(backend);
+      const inspector = new Redis(REDIS_URL);
+      opened.push({ close: () => inspector.quit() });
+      const heldSet = `${prefix}-held:{results}:held`;
+      const members = [0, 1].map((index) =>
+        outcome({ group: 'c', groupIndex: index, keepUntilClaimed: 'chord:c' }),
+      );
+      const others = [outcome(), outcome(), outcome()];
+      for (const saved of [...members, ...others]) await backend.save(saved);
+      expect((await inspector.smembers(heldSet)).sort()).toEqual(members.map((m) => m.id).sort());
+
+      expect(await backend.prune({ saveLimit: 1 })).toBe(2);
+      expect(await inspector.scard(heldSet)).toBe(2);
+      await backend.claimOnce('chord:c');
+      // The prune that sees the claim taken drops the bookkeeping and prunes the members like any success.
+      expect(await backend.prune({ saveLimit: 1 })).toBe(2);
+      expect(await inspector.exists(heldSet)).toBe(0);
+      expect((await backend.list({ limit: 10 })).map((r) => r.id)).toEqual([others[2]!.id]);
+    });
+
     it('a foreign message on a result channel is ignored, and the waiter still gets the real save', async () => {
       const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-foreign` });
       opened.push(backend);
