@@ -1,14 +1,15 @@
 /**
  * `keepUntilClaimed` on the SQL result backend beyond the shared conformance suite, on both dialects: a
- * claim whose ttl has passed holds its successes again, keys claimOnce could never take are refused, and
- * a database at the schema version before the column is upgraded on open with its rows intact.
+ * claim whose ttl has passed holds its successes again, keys claimOnce could never take are refused, a
+ * database at the schema version before the column is upgraded on open with its rows intact, and open
+ * connections keep reading when a later migration adds a column (PostgreSQL's prepared statements).
  */
 import { DatabaseSync } from 'node:sqlite';
-import { InvalidArgumentError, ManualClock, type TaskResult } from '@tasq/core';
+import { InvalidArgumentError, ManualClock, type ScheduleRecord, type TaskResult } from '@tasq/core';
 import { uniqueName } from '@tasq/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createOrmResultBackend, type OrmOptions } from './index.js';
+import { createOrmResultBackend, createOrmScheduleStore, type OrmOptions } from './index.js';
 import { knownSchemaVersion, readMigrations } from './migrations.js';
 import { type DialectKind, substituteIdentifiers } from './queries.js';
 import { encodeStored } from './stored-value.js';
@@ -173,6 +174,50 @@ for (const dialect of dialects) {
             /keepUntilClaimed must be a non-empty string/,
           );
         } finally {
+          await backend.close();
+        }
+      });
+
+      it('keeps reading results and schedules on open connections after a later migration adds a column', async () => {
+        const options = dialect.options();
+        const backend = await createOrmResultBackend(options);
+        const schedules = await createOrmScheduleStore(options);
+        try {
+          const saved = outcome({ group: uniqueName('group'), groupIndex: 0 });
+          await backend.save(saved);
+          const schedule: ScheduleRecord = {
+            id: uniqueName('schedule'),
+            name: uniqueName('nightly'),
+            task: 'reports.build',
+            args: [1],
+            options: {},
+            kind: 'minutes',
+            minutes: 5,
+            repeats: -1,
+            nextRunAt: Date.now() - 1_000,
+            paused: false,
+            createdAt: Date.now() - 2_000,
+          };
+          await schedules.save(schedule);
+          // Every read statement runs once, so the connection holds it prepared.
+          const reads = async () => {
+            expect(await backend.get(saved.id)).toEqual(saved);
+            expect(await backend.group(saved.group!)).toEqual([saved]);
+            expect((await backend.list({ limit: 10 })).map((r) => r.id)).toEqual([saved.id]);
+            expect(await schedules.get(schedule.id)).toEqual(schedule);
+            expect((await schedules.list()).map((s) => s.id)).toEqual([schedule.id]);
+            expect((await schedules.due(Date.now(), 10)).map((s) => s.id)).toEqual([schedule.id]);
+          };
+          await reads();
+          await dialect
+            .old(options)
+            .setUp((names) => [
+              { sql: substituteIdentifiers('ALTER TABLE {{results}} ADD COLUMN added_later text', names) },
+              { sql: substituteIdentifiers('ALTER TABLE {{schedules}} ADD COLUMN added_later text', names) },
+            ]);
+          await reads();
+        } finally {
+          await schedules.close();
           await backend.close();
         }
       });

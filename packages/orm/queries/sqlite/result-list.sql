@@ -1,7 +1,10 @@
 -- list (SQLite result backend): newest outcomes first, optionally filtered, paged by id.
 -- Inputs:  $status text, $name text, $before text (each nullable = no filter), $limit integer
 -- Outputs: results rows ordered by id DESC.
-SELECT * FROM {{results}}
+-- Columns are named, not *: a prepared statement planned for * fails once a migration adds a column.
+SELECT id, name, queue, status, result, error, args, group_name, group_index, attempts, keep_until_claimed,
+       enqueued_at, started_at, stopped_at
+FROM {{results}}
 WHERE ($status IS NULL OR status = $status)
   AND ($name IS NULL OR name = $name)
   AND ($before IS NULL OR id < $before)
