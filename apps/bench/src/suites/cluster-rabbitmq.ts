@@ -6,7 +6,8 @@
  *
  * RabbitMQ stores no results, so the tasq cluster is given a result backend explicitly: @tasq/redis on
  * 127.0.0.1:6379 under a key prefix of the run's own (deleted afterwards). The "saveLimit -1" rows save
- * no result at all, so they show the broker path alone.
+ * no result at all, so they show the broker path alone; the "pool inline" row runs the no-op on the
+ * cluster's own event loop, one process like raw amqplib's.
  *
  * - throughput: n/4 no-op jobs (5,000 at the default --n; `--n 80000` gives 20,000) published first
  *   (untimed, confirmed), then one worker process starts; timed from the first handler start to the last
@@ -50,7 +51,7 @@ const RABBITMQ_URL = process.env.TASQ_BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@
 const REDIS_URL = process.env.TASQ_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const thisFile = fileURLToPath(import.meta.url);
 
-type SystemName = 'tasq' | 'tasq-no-results' | 'tasq-priority-queue' | 'amqplib';
+type SystemName = 'tasq' | 'tasq-no-results' | 'tasq-inline' | 'tasq-priority-queue' | 'amqplib';
 
 interface Spec {
   system: SystemName;
@@ -74,6 +75,7 @@ function label(spec: Pick<Spec, 'system' | 'prefetch' | 'concurrency'>): string 
   if (spec.system === 'tasq') return `tasq cluster (results saved in Redis), prefetch ${prefetch}`;
   if (spec.system === 'tasq-priority-queue')
     return `tasq cluster (saveLimit -1, maxPriority 9), prefetch ${prefetch}`;
+  if (spec.system === 'tasq-inline') return `tasq cluster, pool inline (saveLimit -1), prefetch ${prefetch}`;
   return `tasq cluster (saveLimit -1), prefetch ${prefetch}`;
 }
 
@@ -98,6 +100,8 @@ function tasqConfig(spec: Spec): TasqConfigInput {
     queueLimit: limit,
     recycle: 1_000_000,
     ...(spec.system !== 'tasq' ? { saveLimit: -1 } : {}),
+    // Tasks on the cluster's own event loop, as raw amqplib's handler runs: no worker process.
+    ...(spec.system === 'tasq-inline' ? { pool: 'inline' as const } : {}),
     ...(spec.mode === 'latency' ? { saveLimit: 0 } : {}),
   };
 }
@@ -254,6 +258,7 @@ const PLANS: Plan[] = [
   { system: 'tasq', concurrency: 50, prefetch: queueLimit(50) },
   { system: 'tasq-no-results', concurrency: 1, prefetch: queueLimit(1) },
   { system: 'tasq-no-results', concurrency: 50, prefetch: queueLimit(50) },
+  { system: 'tasq-inline', concurrency: 50, prefetch: queueLimit(50) },
   { system: 'tasq-priority-queue', concurrency: 50, prefetch: queueLimit(50) },
   { system: 'amqplib', concurrency: 1, prefetch: 1 },
   { system: 'amqplib', concurrency: 1, prefetch: queueLimit(1) },
