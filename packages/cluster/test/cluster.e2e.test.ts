@@ -110,6 +110,31 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it('fires a chord whose members outlive `cached`: their time to live waits for the callback', async () => {
+      // Members 700 ms apart with a 1 s time to live: the first has expired by the time the third ends.
+      const cluster = await runCluster(configFor(database, { cached: 1, workers: 1, concurrency: 1 }));
+      try {
+        const marks = path.join(database.folder, `chord-cached-marks-${dialect}.txt`);
+        const file = path.join(database.folder, `chord-cached-total-${dialect}.txt`);
+        const group = `chord-cached-${dialect}-${Date.now()}`;
+        await cluster.tasq
+          .chord(
+            [1, 2, 3].map((marker) => mark.s(marks, marker, 700)),
+            writeTotal.s(file),
+          )
+          .enqueue({ group });
+        expect(await eventually(() => lines(file)[0], 20_000, 'the chord callback')).toBe('6');
+        // Claimed: the members' time to live applies again.
+        await eventually(
+          async () => (await cluster.tasq.results.group(group)).length === 0,
+          10_000,
+          'the members expired',
+        );
+      } finally {
+        await cluster.stop();
+      }
+    });
+
     it('kills a task past its hard timeout, replaces the worker and counts the attempt', async () => {
       const cluster = await runCluster(
         configFor(database, { timeout: '400ms', retry: '5s', maxAttempts: 1 }),

@@ -33,9 +33,10 @@ export interface TaskResult {
   /** Deliveries it took (1 = first try). */
   attempts: number;
   /**
-   * `prune` keeps this success, whatever the save limit, until `claimOnce(keepUntilClaimed)` has been
-   * taken. A chord member carries its chord's claim key: the callback is built from the members' stored
-   * results, so none may be pruned before the last member finishes and the callback is claimed.
+   * `prune` keeps this success, whatever the save limit, and the time to live (`cached`) does not drop
+   * it, until `claimOnce(keepUntilClaimed)` has been taken. A chord member carries its chord's claim key:
+   * the callback is built from the members' stored results, so none may go before the last member
+   * finishes and the callback is claimed.
    */
   keepUntilClaimed?: string;
   enqueuedAt: number;

@@ -94,7 +94,11 @@ export class MongoResultBackend implements ResultBackend {
     }
     const now = this.clock.now();
     const cached = this.connection.options.cachedSeconds;
-    const expiresAt = cached === undefined ? undefined : new Date(now + cached * 1000);
+    // A success held for a claim (a chord member) gets its expiry when the claim is taken, in claimOnce.
+    const expiresAt =
+      cached === undefined || result.keepUntilClaimed !== undefined
+        ? undefined
+        : new Date(now + cached * 1000);
     let document: ResultDocument;
     try {
       document = resultToDocument(result, new Date(now), expiresAt);
@@ -225,11 +229,21 @@ export class MongoResultBackend implements ResultBackend {
     try {
       await this.claims.deleteOne({ _id: key, expiresAt: { $lte: new Date(now) } });
       await this.claims.insertOne(claim);
-      return true;
     } catch (error) {
       if (isDuplicateKeyError(error)) return false;
       throw toTasqError(error, `claimOnce ${key}`);
     }
+    const cached = this.connection.options.cachedSeconds;
+    if (cached !== undefined) {
+      // The results held for this key start their time to live now.
+      await mapDriverErrors('claimOnce', () =>
+        this.results.updateMany(
+          { keepUntilClaimed: key, expiresAt: { $exists: false } },
+          { $set: { expiresAt: new Date(now + cached * 1000) } },
+        ),
+      );
+    }
+    return true;
   }
 
   /** End pending waits (they resolve undefined), close the change stream and the client. Idempotent. */

@@ -1,21 +1,32 @@
 /**
  * `cached` on the SQL result backend: reads skip expired outcomes at once (the shared conformance suite
- * checks that); their rows are deleted by the sweep that saves, reads and prunes start. A second backend
- * over the same tables without a time to live shows what is still stored.
+ * checks that); their rows are deleted by the sweep that saves, reads and prunes start, except held ones
+ * (checked on both dialects). A second backend over the same tables without a time to live shows what is
+ * still stored.
  */
-import type { TaskResult } from '@tasq/core';
+import { ManualClock, type TaskResult } from '@tasq/core';
 import { sleep, uniqueName } from '@tasq/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createOrmResultBackend, type OrmResultBackend } from './index.js';
-import { prefixFor, temporaryFolder } from './test-support/databases.js';
+import { createOrmResultBackend, type OrmOptions, type OrmResultBackend } from './index.js';
+import {
+  dropSchema,
+  postgresUrl,
+  prefixFor,
+  requirePostgres,
+  temporaryFolder,
+  uniqueSchema,
+} from './test-support/databases.js';
 
+const postgresSkip = await requirePostgres();
 const folder = temporaryFolder('result-expiry');
 const url = `sqlite:${folder.file('tasq.db')}`;
 const opened: OrmResultBackend[] = [];
+const schemas: string[] = [];
 
 afterAll(async () => {
   for (const backend of opened) await backend.close();
   folder.remove();
+  if (!postgresSkip) for (const schema of schemas) await dropSchema(schema);
 });
 
 async function open(tablePrefix: string, resultTtlSeconds?: number): Promise<OrmResultBackend> {
@@ -24,7 +35,7 @@ async function open(tablePrefix: string, resultTtlSeconds?: number): Promise<Orm
   return backend;
 }
 
-function outcome(status: TaskResult['status']): TaskResult {
+function outcome(status: TaskResult['status'], extra: Partial<TaskResult> = {}): TaskResult {
   const now = Date.now();
   return {
     id: uniqueName('job'),
@@ -36,6 +47,7 @@ function outcome(status: TaskResult['status']): TaskResult {
     enqueuedAt: now - 3,
     startedAt: now - 2,
     stoppedAt: now - 1,
+    ...extra,
   };
 }
 
@@ -94,3 +106,54 @@ describe('orm result backend with cached', () => {
     await expect(open(prefixFor(uniqueName('bad')), Number.NaN)).rejects.toThrow(/got NaN/);
   });
 });
+
+const dialects: { name: string; skip: string | undefined; options: () => OrmOptions }[] = [
+  { name: 'SQLite', skip: undefined, options: () => ({ url, tablePrefix: prefixFor(uniqueName('held')) }) },
+  {
+    name: 'PostgreSQL',
+    skip: postgresSkip,
+    options: () => {
+      const schema = uniqueSchema('expiry');
+      schemas.push(schema);
+      return { url: postgresUrl, schema };
+    },
+  },
+];
+
+for (const dialect of dialects) {
+  describe.skipIf(dialect.skip !== undefined)(`orm result backend with cached on ${dialect.name}`, () => {
+    it('does not sweep a held success past its time to live, and sweeps it while its key is claimed', async () => {
+      const clock = new ManualClock(Date.now());
+      const options = dialect.options();
+      const expiring = await createOrmResultBackend(options, { clock, resultTtlSeconds: 60 });
+      opened.push(expiring);
+      const plain = await createOrmResultBackend(options);
+      opened.push(plain);
+      const key = `chord:${uniqueName('group')}`;
+      const held = outcome('success', { keepUntilClaimed: key });
+      const other = outcome('success');
+      await expiring.save(held);
+      await expiring.save(other);
+      const stored = async () => (await plain.list({ limit: 10 })).map((r) => r.id);
+      await clock.advance(61_000);
+
+      // saveLimit 0 makes prune run the sweep only, and it counts what the sweep deleted.
+      expect(await expiring.prune({ saveLimit: 0 })).toBe(1);
+      expect(await stored()).toEqual([held.id]);
+      expect(await expiring.get(held.id)).toEqual(held);
+
+      // A claim whose ttl has passed holds it again.
+      expect(await expiring.claimOnce(key, 1_000)).toBe(true);
+      await clock.advance(1_000);
+      expect(await expiring.prune({ saveLimit: 0 })).toBe(0);
+      expect(await stored()).toEqual([held.id]);
+
+      // Claimed: its time to live counts from its stop again, so the sweep takes it at once.
+      expect(await expiring.claimOnce(key, 1_000)).toBe(true);
+      await clock.advance(999);
+      expect(await expiring.prune({ saveLimit: 0 })).toBe(1);
+      expect(await stored()).toEqual([]);
+      expect(await expiring.get(held.id)).toBeUndefined();
+    });
+  });
+}

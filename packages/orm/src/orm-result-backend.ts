@@ -21,6 +21,15 @@ import type { ResultRow, Row, SqlDialect } from './dialect.js';
 import { mapDatabaseError } from './orm-errors.js';
 import { decodeStored, encodeStored } from './stored-value.js';
 
+/**
+ * Whether a read's row is held: its `keepUntilClaimed` key has no live claim, so `cached` does not drop
+ * it. Computed by the read query (`held`: a boolean on PostgreSQL, 0 or 1 on SQLite).
+ */
+function isHeld(row: Row): boolean {
+  return Number(row.held) === 1;
+}
+
+/** The outcome of a read's row: only the task's columns (the query's `held` stays out). */
 function toResult(row: Row): TaskResult {
   const result: TaskResult = {
     id: String(row.id),
@@ -48,7 +57,10 @@ export interface OrmResultBackendOptions {
   /**
    * Seconds an outcome is kept after its task stopped (the configuration's `cached`). Reads skip older
    * outcomes at once; their rows are deleted by a sweep that saves and reads meeting an expired row start
-   * at most every tenth of this time (1 s to 60 s), and that every prune runs. Default: kept until pruned.
+   * at most every tenth of this time (1 s to 60 s), and that every prune runs. A success held by its
+   * `keepUntilClaimed` key (a chord member whose callback is not claimed yet) is kept past this time until
+   * the key is claimed; from then on the time counts from its stop as for any other outcome. Default:
+   * kept until pruned.
    */
   cached?: number;
 }
@@ -173,13 +185,18 @@ export class OrmResultBackend implements ResultBackend {
     }
   }
 
-  /** Delete the rows of outcomes past their time to live; one sweep at a time. Returns how many. */
+  /**
+   * Delete the rows of outcomes past their time to live, except held ones; one sweep at a time. Returns
+   * how many.
+   */
   private sweepExpired(): Promise<number> {
     this.sweeping ??= (async () => {
-      this.lastSweepAt = this.clock.now();
+      const now = this.clock.now();
+      this.lastSweepAt = now;
       try {
         const { rowCount } = await this.dialect.execute('result-expire', {
-          cutoff: this.clock.now() - this.ttlMs,
+          cutoff: now - this.ttlMs,
+          now,
         });
         return rowCount;
       } catch (error) {
@@ -191,9 +208,20 @@ export class OrmResultBackend implements ResultBackend {
     return this.sweeping;
   }
 
-  /** A row whose time to live has not passed (every row, without `cached`). Meeting an expired one starts a sweep. */
-  private live(row: Row): boolean {
-    if (this.ttlMs === 0 || Number(row.stopped_at) >= this.clock.now() - this.ttlMs) return true;
+  /**
+   * The `now` bound into a read: the claims lookup that tells whether a row is held is only needed with
+   * `cached`, so without it the read binds null and skips the lookup.
+   */
+  private readNow(): number | null {
+    return this.ttlMs > 0 ? this.clock.now() : null;
+  }
+
+  /**
+   * A row whose time to live has not passed at `now` (every row, without `cached`), or that is held, however
+   * old. Meeting an expired one starts a sweep.
+   */
+  private live(row: Row, now: number | null): boolean {
+    if (now === null || Number(row.stopped_at) >= now - this.ttlMs || isHeld(row)) return true;
     this.maybeSweep();
     return false;
   }
@@ -202,8 +230,9 @@ export class OrmResultBackend implements ResultBackend {
   async get(id: string): Promise<TaskResult | undefined> {
     this.assertOpen();
     try {
-      const { rows } = await this.dialect.execute('result-get', { id });
-      return rows[0] && this.live(rows[0]) ? toResult(rows[0]) : undefined;
+      const now = this.readNow();
+      const { rows } = await this.dialect.execute('result-get', { id, now });
+      return rows[0] && this.live(rows[0], now) ? toResult(rows[0]) : undefined;
     } catch (error) {
       throw mapDatabaseError(error, `get of result ${id}`);
     }
@@ -233,8 +262,9 @@ export class OrmResultBackend implements ResultBackend {
   async group(group: string): Promise<TaskResult[]> {
     this.assertOpen();
     try {
-      const { rows } = await this.dialect.execute('result-group', { group_name: group });
-      return rows.filter((row) => this.live(row)).map(toResult);
+      const now = this.readNow();
+      const { rows } = await this.dialect.execute('result-group', { group_name: group, now });
+      return rows.filter((row) => this.live(row, now)).map(toResult);
     } catch (error) {
       throw mapDatabaseError(error, `group ${group}`);
     }
@@ -248,14 +278,17 @@ export class OrmResultBackend implements ResultBackend {
     }
     this.assertOpen();
     try {
+      const now = this.readNow();
       const { rows } = await this.dialect.execute('result-list', {
         status: query.status ?? null,
         name: query.name ?? null,
         before: query.before ?? null,
         limit,
+        now,
       });
-      // Expired outcomes are the oldest, so skipping them here shortens only the last page.
-      return rows.filter((row) => this.live(row)).map(toResult);
+      // Expired outcomes are the oldest, so skipping them here shortens only the last pages; held ones are
+      // listed however old, so such a short page can still have held outcomes after it.
+      return rows.filter((row) => this.live(row, now)).map(toResult);
     } catch (error) {
       throw mapDatabaseError(error, 'list of results');
     }
@@ -265,7 +298,7 @@ export class OrmResultBackend implements ResultBackend {
    * Delete successes beyond `saveLimit` (0 keeps all, -1 keeps none), overall or per name/group. Failures
    * stay, and so does a success whose `keepUntilClaimed` key is not claimed (or its claim expired): it is
    * not counted against the limit either. With `cached`, every outcome past its time to live is deleted
-   * too (and counted), held or not.
+   * too (and counted), except a held success: it stays until its key is claimed.
    */
   async prune(policy: PrunePolicy): Promise<number> {
     const { saveLimit, per } = policy ?? {};

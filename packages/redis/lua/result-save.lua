@@ -15,8 +15,9 @@ ARGV[3..]  seven per item, in KEYS order: id, data (the encoded result), status 
 Indexes (sorted sets, score 0, so ZREVRANGEBYLEX pages newest id first):
   index:status:<status>, index:status:<status>:name:<name> (a list by name alone, or of everything,
   merges the two statuses' indexes; each index a save writes costs the server about 2 µs per result)
-  group:<group> (score = group index, then id); sets names, groups, and held (the ids saved with a
-  claim key, so prune knows when it must look for them).
+  group:<group> (score = group index, then id); sets names, groups, held (the ids saved with a
+  claim key, so prune knows when it must look for them) and held-by:<key> (those ids per key: a held
+  result gets its time to live when its key is claimed, not when it is saved).
 Publishes each item's data on "<base>saved:<id>".
 Returns: one number per item, in order: 1 when stored; 0 when its key holds a value that is not a hash
 (nothing of that item is written, the other items are). Error codes: none.
@@ -49,6 +50,8 @@ for i = 1, #KEYS do
   local id, data, status, name, group, position, held =
     ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4], ARGV[at + 5], ARGV[at + 6], ARGV[at + 7]
   -- pcall: a key holding another type answers WRONGTYPE instead of failing the whole batch.
+  -- Saved after its key was claimed (a member run again after the callback): nothing left to hold it for.
+  if held ~= '' and redis.call('EXISTS', base .. 'claim:' .. held) == 1 then held = '' end
   local old = redis.pcall('HMGET', key, 'status', 'name', 'group')
   if old['err'] then
     out[i] = 0
@@ -65,6 +68,8 @@ for i = 1, #KEYS do
     else
       redis.call('HSET', key, 'data', data, 'status', status, 'name', name, 'group', group, 'held', held)
       heldIds[#heldIds + 1] = id
+      -- Its time to live starts when the claim is taken (result-claim.lua), not now.
+      redis.call('SADD', base .. 'held-by:' .. held, id)
     end
     add(base .. 'index:status:' .. status, 0, id)
     add(base .. 'index:status:' .. status .. ':name:' .. name, 0, id)
@@ -74,7 +79,7 @@ for i = 1, #KEYS do
       add(base .. 'group:' .. group, position, id)
       groups[group] = true
     end
-    if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+    if ttl > 0 and held == '' then redis.call('PEXPIRE', key, ttl) end
     redis.call('PUBLISH', base .. 'saved:' .. id, data)
     out[i] = 1
   end

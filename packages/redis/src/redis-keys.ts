@@ -93,6 +93,10 @@ export class ResultKeys {
   claim(key: string): string {
     return `${this.base}claim:${key}`;
   }
+  /** The ids of the results saved with `key` as their keepUntilClaimed. */
+  heldBy(key: string): string {
+    return `${this.base}held-by:${key}`;
+  }
   /**
    * The lexicographic indexes a list query reads (ids with score 0, so ZREVRANGEBYLEX pages by id): one
    * per status, and one per status and name. A query without a status reads both statuses' indexes and

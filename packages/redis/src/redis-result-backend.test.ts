@@ -72,7 +72,9 @@ describe.skipIf(skipReason !== undefined)(
 
       expect(await backend.prune({ saveLimit: 1 })).toBe(2);
       expect(await inspector.scard(heldSet)).toBe(2);
-      await backend.claimOnce('chord:c');
+      expect(await inspector.scard(`${prefix}-held:{results}:held-by:chord:c`)).toBe(2);
+      expect(await backend.claimOnce('chord:c')).toBe(true);
+      expect(await inspector.exists(`${prefix}-held:{results}:held-by:chord:c`)).toBe(0);
       // The prune that sees the claim taken drops the bookkeeping and prunes the members like any success.
       expect(await backend.prune({ saveLimit: 1 })).toBe(2);
       expect(await inspector.exists(heldSet)).toBe(0);

@@ -205,19 +205,20 @@ export class RedisResultBackend implements ResultBackend {
   async claimOnce(key: string, ttlMs?: number): Promise<boolean> {
     this.checkOpen();
     checkNonEmptyString('claim key', key);
-    const claimKey = this.keys.claim(key);
+    const claimTtl =
+      ttlMs === undefined ? '' : checkInteger('ttlMs', Math.ceil(ttlMs), 1, Number.MAX_SAFE_INTEGER);
     const reply = await withRedisErrors('claimOnce', () =>
-      ttlMs === undefined
-        ? this.client.set(claimKey, '1', 'NX')
-        : this.client.set(
-            claimKey,
-            '1',
-            'PX',
-            checkInteger('ttlMs', Math.ceil(ttlMs), 1, Number.MAX_SAFE_INTEGER),
-            'NX',
-          ),
+      runScript(
+        this.client,
+        'tasqResultClaim',
+        this.keys.claim(key),
+        this.keys.heldBy(key),
+        claimTtl,
+        this.keys.result(''),
+        this.ttlMs,
+      ),
     );
-    return reply === 'OK';
+    return reply === 1;
   }
 
   /** Resolve pending waits with undefined and close connections. Idempotent. */

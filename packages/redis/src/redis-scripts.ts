@@ -25,6 +25,7 @@ const SCRIPTS = {
   tasqResultList: { file: 'result-list.lua', keys: undefined },
   tasqResultGroup: { file: 'result-group.lua', keys: 1 },
   tasqResultPrune: { file: 'result-prune.lua', keys: 1 },
+  tasqResultClaim: { file: 'result-claim.lua', keys: 2 },
   tasqScheduleRecordRun: { file: 'schedule-record-run.lua', keys: 3 },
   tasqLeaderAcquire: { file: 'leader-acquire.lua', keys: 1 },
   tasqLeaderRelease: { file: 'leader-release.lua', keys: 1 },

@@ -299,6 +299,33 @@ export function resultBackendConformance(
         expect(await backend.get(later.id)).toEqual(later);
       });
 
+      it('keeps a success held by an unclaimed keepUntilClaimed key past its time to live, until the key is claimed', async () => {
+        const backend = await open({ resultTtlSeconds: 1 });
+        const key = uniqueName('chord');
+        const group = uniqueName('group');
+        const held = result({ group, groupIndex: 0, keepUntilClaimed: key });
+        const plain = result({ group, groupIndex: 1 });
+        await backend.save(held);
+        await backend.save(plain);
+        await sleep(1_500);
+        // A chord that takes longer than `cached` still finds its members.
+        expect(await backend.get(plain.id)).toBeUndefined();
+        expect(await backend.get(held.id)).toEqual(held);
+        expect(await backend.wait(held.id, 100)).toEqual(held);
+        expect(await backend.group(group)).toEqual([held]);
+        expect((await backend.list({ limit: 10 })).map((r) => r.id)).toEqual([held.id]);
+        // Neither pruning (which may count the expired one it reclaims) nor expiry takes it.
+        await backend.prune({ saveLimit: -1 });
+        expect(await backend.get(held.id)).toEqual(held);
+
+        // Claimed: its time to live applies again (counted from the save or from the claim).
+        expect(await backend.claimOnce(key)).toBe(true);
+        await sleep(1_500);
+        expect(await backend.get(held.id)).toBeUndefined();
+        expect(await backend.group(group)).toEqual([]);
+        expect(await backend.list({ limit: 10 })).toEqual([]);
+      });
+
       it('close is idempotent and releases a pending wait', async () => {
         const backend = await open();
         const waiting = backend.wait('pending-forever', 20_000);

@@ -131,9 +131,12 @@ export class MemoryResultBackend implements ResultBackend {
   }
 
   private read(id: string): TaskResult | undefined {
-    if (this.expired(id)) return undefined;
     const stored = this.store.results.get(id);
-    return stored === undefined ? undefined : (decodeStoredValue(stored) as TaskResult);
+    if (stored === undefined) return undefined;
+    const result = decodeStoredValue(stored) as TaskResult;
+    // A success held for an unclaimed key (a chord member) outlives its time to live until the claim.
+    if (!this.heldForClaim(result) && this.expired(id)) return undefined;
+    return result;
   }
 
   private all(): TaskResult[] {

@@ -1,8 +1,9 @@
 -- Migration 0002 (PostgreSQL): results.keep_until_claimed, the claim key (a chord's `chord:<group>`)
--- that holds a success back from prune until claimOnce has taken it. NULL for every other outcome, so
--- existing rows need no backfill, and adding a nullable column without a default rewrites no rows.
--- No index: only prune reads the column, and it scans the successes to rank them anyway; the claims
--- lookup it makes per held row uses the claims primary key.
+-- that holds a success back from prune and from the `cached` expiry until claimOnce has taken it. NULL
+-- for every other outcome, so existing rows need no backfill, and adding a nullable column without a
+-- default rewrites no rows.
+-- No index: prune and the expiry sweep test the column on rows they scan anyway, and reads on rows
+-- they already found; the claims lookup per held row uses the claims primary key.
 -- Placeholders: {{results}} is the configured schema and table prefix, validated as plain identifiers
 -- before substitution.
 ALTER TABLE {{results}} ADD COLUMN keep_until_claimed text;

@@ -1,7 +1,17 @@
 -- expire (SQLite result backend): delete outcomes, successes and failures, whose task stopped
 -- before $cutoff: the backend's `cached` time to live has passed for them. Reads already skip them;
--- this reclaims their rows. No index on stopped_at: the backend runs it at most every tenth of the time
--- to live (1 s to 60 s), so an index's cost on every saved result would buy little.
--- Inputs:  $cutoff integer (epoch milliseconds)
+-- this reclaims their rows. A held row stays: one whose keep_until_claimed key has no live claim (none,
+-- or one whose expires_at has passed, as claim-once.sql sees it), so a chord slower than `cached` still
+-- finds its members. Once claimOnce takes the key, the row goes at the next sweep if it stopped before
+-- $cutoff. No index on stopped_at: the backend runs it at most every tenth of the time to live (1 s to
+-- 60 s), so an index's cost on every saved result would buy little; the claims lookup is by primary key,
+-- for expired rows with a key only.
+-- Inputs:  $cutoff integer (epoch milliseconds), $now integer (epoch milliseconds, for claim expiry)
 -- Outputs: row count = outcomes deleted.
-DELETE FROM {{results}} WHERE stopped_at < $cutoff
+DELETE FROM {{results}} AS outcome
+WHERE outcome.stopped_at < $cutoff
+  AND (outcome.keep_until_claimed IS NULL OR EXISTS (
+    SELECT 1 FROM {{claims}} AS claim
+    WHERE claim.key = outcome.keep_until_claimed
+      AND (claim.expires_at IS NULL OR claim.expires_at > $now)
+  ))
