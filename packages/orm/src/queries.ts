@@ -1,8 +1,8 @@
 /**
- * Loads the SQL files of `queries/<dialect>/` once per table naming: substitutes the `{{table}}`
- * placeholders with validated, quoted identifiers and turns `$name` parameters into what the driver
- * binds (`$1, $2…` for pg; named `$name` stays for node:sqlite). Values are always bound, never
- * interpolated; only identifiers checked by `TableNames` are put into the text.
+ * Loads the SQL files of `queries/<dialect>/` once per table naming: includes `{{> fragment}}` files,
+ * substitutes the `{{table}}` placeholders with validated, quoted identifiers and turns `$name`
+ * parameters into what the driver binds (`$1, $2…` for pg; named `$name` stays for node:sqlite). Values
+ * are always bound, never interpolated; only identifiers checked by `TableNames` are put into the text.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -53,6 +53,7 @@ export interface LoadedQuery {
 
 const parameterPattern = /\$([a-z_][a-z0-9_]*)/g;
 const placeholderPattern = /\{\{([a-z_]+)\}\}/g;
+const fragmentPattern = /\{\{> ([a-z-]+)\}\}/g;
 
 /** Strip whole-line `--` comments (the headers), so parameter names in prose are not mistaken for parameters. */
 function withoutCommentLines(sql: string): string {
@@ -68,10 +69,22 @@ export function substituteIdentifiers(sql: string, names: TableNames): string {
   return sql.replace(placeholderPattern, (_match, placeholder: string) => names.identifier(placeholder));
 }
 
+/**
+ * Put each `{{> name}}` of a query in place: the text of `queries/<dialect>/fragments/<name>.sql`, for SQL
+ * several statements share (the select list of the result reads).
+ */
+function withFragments(sql: string, dialect: DialectKind): string {
+  return sql.replace(fragmentPattern, (_match, fragment: string) => {
+    const file = path.join(packageRoot, 'queries', dialect, 'fragments', `${fragment}.sql`);
+    return withoutCommentLines(readFileSync(file, 'utf8'));
+  });
+}
+
 /** Read, substitute and parameterise one query file. */
 export function loadQuery(dialect: DialectKind, name: QueryName, names: TableNames): LoadedQuery {
   const file = path.join(packageRoot, 'queries', dialect, `${name}.sql`);
-  const source = substituteIdentifiers(withoutCommentLines(readFileSync(file, 'utf8')), names);
+  const sql = withFragments(withoutCommentLines(readFileSync(file, 'utf8')), dialect);
+  const source = substituteIdentifiers(sql, names);
   const parameters: string[] = [];
   if (dialect === 'postgres') {
     const text = source.replace(parameterPattern, (_match, parameter: string) => {

@@ -1,20 +1,6 @@
 -- get (SQLite result backend): one outcome by job id, and whether it is held.
--- Inputs:  $id text; $now integer (epoch milliseconds, for claim expiry; NULL when the backend has no
---          time to live: held is then false, without a claims lookup)
--- Outputs: zero or one results row, plus held integer (0 or 1): the row has a keep_until_claimed key
---          with no live claim (none, or one whose expires_at has passed, as claim-once.sql sees it). A
---          held row is kept past the `cached` time to live. The claims lookup (by primary key) is made
---          only for rows with a key.
--- Columns are named, not *: a prepared statement planned for * fails once a migration adds a column.
-SELECT outcome.id, outcome.name, outcome.queue, outcome.status, outcome.result, outcome.error, outcome.args,
-       outcome.group_name, outcome.group_index, outcome.attempts, outcome.keep_until_claimed,
-       outcome.enqueued_at, outcome.started_at, outcome.stopped_at,
-       CASE WHEN outcome.keep_until_claimed IS NULL OR $now IS NULL THEN 0
-         ELSE NOT EXISTS (
-           SELECT 1 FROM {{claims}} AS claim
-           WHERE claim.key = outcome.keep_until_claimed
-             AND (claim.expires_at IS NULL OR claim.expires_at > $now)
-         )
-       END AS held
+-- Inputs:  $id text; $now (see fragments/result-columns.sql)
+-- Outputs: zero or one row of the columns of fragments/result-columns.sql (the outcome and `held`).
+SELECT {{> result-columns}}
 FROM {{results}} AS outcome
 WHERE outcome.id = $id
