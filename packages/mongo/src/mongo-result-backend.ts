@@ -92,13 +92,20 @@ export class MongoResultBackend implements ResultBackend {
     if (typeof result?.id !== 'string' || result.id === '') {
       throw new InvalidArgumentError('save: result.id must be a non-empty string');
     }
+    const keep = result.keepUntilClaimed;
+    if (keep !== undefined && (typeof keep !== 'string' || keep === '')) {
+      // claimOnce refuses such a key, so it would hold the result for good.
+      throw new InvalidArgumentError('save: result.keepUntilClaimed must be a non-empty string when set');
+    }
     const now = this.clock.now();
     const cached = this.connection.options.cachedSeconds;
-    // A success held for a claim (a chord member) gets its expiry when the claim is taken, in claimOnce.
-    const expiresAt =
-      cached === undefined || result.keepUntilClaimed !== undefined
-        ? undefined
-        : new Date(now + cached * 1000);
+    // A success held for a claim (a chord member) gets its expiry when the claim is taken, in claimOnce;
+    // one saved after its claim (a member run again) expires like any other.
+    const held =
+      result.keepUntilClaimed !== undefined &&
+      cached !== undefined &&
+      !(await this.claimLive(result.keepUntilClaimed, now));
+    const expiresAt = cached === undefined || held ? undefined : new Date(now + cached * 1000);
     let document: ResultDocument;
     try {
       document = resultToDocument(result, new Date(now), expiresAt);
@@ -253,6 +260,17 @@ export class MongoResultBackend implements ResultBackend {
     this.closing.abort();
     await this.notifier?.close();
     await this.connection.close();
+  }
+
+  /** Whether `key` is claimed now (a claim whose ttl has passed is not). */
+  private async claimLive(key: string, now: number): Promise<boolean> {
+    const claim = await mapDriverErrors(`claim ${key}`, () =>
+      this.claims.findOne(
+        { _id: key, $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date(now) } }] },
+        { projection: { _id: 1 } },
+      ),
+    );
+    return claim !== null;
   }
 
   /** The `keepUntilClaimed` keys of stored successes that have no live claim yet. */
