@@ -154,6 +154,7 @@ export class Tasq {
     args: A,
     options: EnqueueJobOptions,
   ): Promise<Job<R>> {
+    // Before the options are merged (and checked): a caller who swapped the two hears about the arguments.
     checkArguments(task.name, args);
     const [job] = await this.send([
       this.buildPackage({ name: task.name, args }, withTaskDefaults(task, options)),

@@ -110,6 +110,16 @@ export interface ResultBackend {
  * when it is next read or pruned; `get`, `wait`, `group` and `list` never return it after that. Returns
  * the time to live in milliseconds, 0 for none; refuses anything but a positive number, naming `backend`.
  */
+/** Refuses a `keepUntilClaimed` that is set but is not a non-empty string, naming `backend`. */
+export function checkKeepUntilClaimed(backend: string, key: unknown): void {
+  // claimOnce refuses '' and non-strings, so such a key would hold its success for good.
+  if (key !== undefined && (typeof key !== 'string' || key === '')) {
+    throw new InvalidArgumentError(
+      `${backend} result backend: result.keepUntilClaimed must be a non-empty string when set, got ${JSON.stringify(key)}`,
+    );
+  }
+}
+
 export function checkCachedSeconds(backend: string, cached: number | undefined): number {
   if (cached === undefined) return 0;
   if (typeof cached !== 'number' || !Number.isFinite(cached) || cached <= 0) {

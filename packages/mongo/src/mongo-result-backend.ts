@@ -4,6 +4,7 @@
  */
 import {
   BrokerConnectionError,
+  checkKeepUntilClaimed,
   type Clock,
   InvalidArgumentError,
   type PrunePolicy,
@@ -92,11 +93,7 @@ export class MongoResultBackend implements ResultBackend {
     if (typeof result?.id !== 'string' || result.id === '') {
       throw new InvalidArgumentError('save: result.id must be a non-empty string');
     }
-    const keep = result.keepUntilClaimed;
-    if (keep !== undefined && (typeof keep !== 'string' || keep === '')) {
-      // claimOnce refuses such a key, so it would hold the result for good.
-      throw new InvalidArgumentError('save: result.keepUntilClaimed must be a non-empty string when set');
-    }
+    checkKeepUntilClaimed('mongo', result.keepUntilClaimed);
     const now = this.clock.now();
     const cached = this.connection.options.cachedSeconds;
     // A success held for a claim (a chord member) gets its expiry when the claim is taken, in claimOnce;
@@ -265,10 +262,7 @@ export class MongoResultBackend implements ResultBackend {
   /** Whether `key` is claimed now (a claim whose ttl has passed is not). */
   private async claimLive(key: string, now: number): Promise<boolean> {
     const claim = await mapDriverErrors(`claim ${key}`, () =>
-      this.claims.findOne(
-        { _id: key, $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date(now) } }] },
-        { projection: { _id: 1 } },
-      ),
+      this.claims.findOne({ _id: key, ...liveClaims(now) }, { projection: { _id: 1 } }),
     );
     return claim !== null;
   }
@@ -280,12 +274,8 @@ export class MongoResultBackend implements ResultBackend {
       keepUntilClaimed: { $exists: true },
     })) as string[];
     if (keys.length === 0) return [];
-    const now = new Date(this.clock.now());
     const live = await this.claims
-      .find(
-        { _id: { $in: keys }, $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: now } }] },
-        { projection: { _id: 1 } },
-      )
+      .find({ _id: { $in: keys }, ...liveClaims(this.clock.now()) }, { projection: { _id: 1 } })
       .toArray();
     const taken = new Set(live.map((claim) => claim._id));
     return keys.filter((key) => !taken.has(key));
@@ -318,3 +308,8 @@ const RESULT_CHANGES_PIPELINE = [
   { $match: { operationType: { $in: ['insert', 'replace', 'update'] } } },
   { $project: { operationType: 1, documentKey: 1 } },
 ];
+
+/** Claims that still hold at `now`: taken for good, or whose ttl has not passed. */
+function liveClaims(now: number): Filter<ClaimDocument> {
+  return { $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date(now) } }] };
+}

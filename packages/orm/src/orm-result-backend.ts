@@ -7,6 +7,7 @@
 import {
   BrokerConnectionError,
   checkCachedSeconds,
+  checkKeepUntilClaimed,
   type Clock,
   InvalidArgumentError,
   type PrunePolicy,
@@ -139,11 +140,7 @@ export class OrmResultBackend implements ResultBackend {
         `result.status must be "success" or "failure", got ${String(result.status)}`,
       );
     }
-    // claimOnce refuses '' and non-strings, so such a key would hold its success from prune for good.
-    const keep = result.keepUntilClaimed;
-    if (keep !== undefined && (typeof keep !== 'string' || keep === '')) {
-      throw new InvalidArgumentError('result.keepUntilClaimed must be a non-empty string when set');
-    }
+    checkKeepUntilClaimed(this.name, result.keepUntilClaimed);
     this.assertOpen();
     let row: ResultRow;
     // Encoded here, so a value the codec refuses fails this caller only, not its batch.
@@ -159,7 +156,7 @@ export class OrmResultBackend implements ResultBackend {
         group_name: result.group ?? null,
         group_index: result.groupIndex ?? null,
         attempts: result.attempts,
-        keep_until_claimed: keep ?? null,
+        keep_until_claimed: result.keepUntilClaimed ?? null,
         enqueued_at: result.enqueuedAt,
         started_at: result.startedAt,
         stopped_at: result.stoppedAt,

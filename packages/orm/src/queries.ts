@@ -71,12 +71,13 @@ export function substituteIdentifiers(sql: string, names: TableNames): string {
 
 /**
  * Put each `{{> name}}` of a query in place: the text of `queries/<dialect>/fragments/<name>.sql`, for SQL
- * several statements share (the select list of the result reads).
+ * several statements share (the select list of the result reads, the test that a result is not held).
+ * A fragment may include others.
  */
 function withFragments(sql: string, dialect: DialectKind): string {
   return sql.replace(fragmentPattern, (_match, fragment: string) => {
     const file = path.join(packageRoot, 'queries', dialect, 'fragments', `${fragment}.sql`);
-    return withoutCommentLines(readFileSync(file, 'utf8'));
+    return withFragments(withoutCommentLines(readFileSync(file, 'utf8')), dialect);
   });
 }
 

@@ -1,5 +1,6 @@
 import {
   checkCachedSeconds,
+  checkKeepUntilClaimed,
   decodeStoredValue,
   encodeStoredValue,
   InvalidArgumentError,
@@ -237,8 +238,7 @@ export class RedisResultBackend implements ResultBackend {
   private saveItem(result: TaskResult): SaveItem {
     checkNonEmptyString('result id', result?.id);
     checkNonEmptyString('result name', result.name);
-    if (result.keepUntilClaimed !== undefined)
-      checkNonEmptyString('result keepUntilClaimed', result.keepUntilClaimed);
+    checkKeepUntilClaimed('redis', result.keepUntilClaimed);
     if (result.status !== 'success' && result.status !== 'failure') {
       throw new InvalidArgumentError(
         `result status must be "success" or "failure", got ${String(result.status)}`,

@@ -113,15 +113,20 @@ export class MemoryResultBackend implements ResultBackend {
 
   /** A success that prune must keep: its `keepUntilClaimed` key is not claimed (or its claim expired). */
   private heldForClaim(result: TaskResult): boolean {
-    if (result.keepUntilClaimed === undefined) return false;
-    const expiresAt = this.store.claims.get(result.keepUntilClaimed);
-    return expiresAt === undefined || expiresAt <= this.clock.now();
+    return (
+      result.keepUntilClaimed !== undefined && !this.claimLive(result.keepUntilClaimed, this.clock.now())
+    );
+  }
+
+  /** `key` is claimed and its claim's ttl (if any) has not passed at `now`. */
+  private claimLive(key: string, now: number): boolean {
+    const expiresAt = this.store.claims.get(key);
+    return expiresAt !== undefined && expiresAt > now;
   }
 
   async claimOnce(key: string, ttlMs?: number): Promise<boolean> {
     const now = this.clock.now();
-    const expiresAt = this.store.claims.get(key);
-    if (expiresAt !== undefined && expiresAt > now) return false;
+    if (this.claimLive(key, now)) return false;
     this.store.claims.set(key, ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs);
     return true;
   }

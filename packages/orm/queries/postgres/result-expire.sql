@@ -10,8 +10,4 @@
 -- Outputs: row count = outcomes deleted.
 DELETE FROM {{results}} AS outcome
 WHERE outcome.stopped_at < $cutoff::bigint
-  AND (outcome.keep_until_claimed IS NULL OR EXISTS (
-    SELECT 1 FROM {{claims}} AS claim
-    WHERE claim.key = outcome.keep_until_claimed
-      AND (claim.expires_at IS NULL OR claim.expires_at > $now::bigint)
-  ))
+  AND {{> claim-released}}

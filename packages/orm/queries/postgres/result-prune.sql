@@ -15,11 +15,7 @@ DELETE FROM {{results}} WHERE id IN (
     ) AS position
     FROM {{results}} AS outcome
     WHERE outcome.status = 'success'
-      AND (outcome.keep_until_claimed IS NULL OR EXISTS (
-        SELECT 1 FROM {{claims}} AS claim
-        WHERE claim.key = outcome.keep_until_claimed
-          AND (claim.expires_at IS NULL OR claim.expires_at > $now::bigint)
-      ))
+      AND {{> claim-released}}
   ) AS ranked
   WHERE ranked.position > $keep::bigint
 )

@@ -11,9 +11,5 @@ outcome.id, outcome.name, outcome.queue, outcome.status, outcome.result, outcome
 outcome.group_name, outcome.group_index, outcome.attempts, outcome.keep_until_claimed,
 outcome.enqueued_at, outcome.started_at, outcome.stopped_at,
 CASE WHEN outcome.keep_until_claimed IS NULL OR $now IS NULL THEN 0
-  ELSE NOT EXISTS (
-    SELECT 1 FROM {{claims}} AS claim
-    WHERE claim.key = outcome.keep_until_claimed
-      AND (claim.expires_at IS NULL OR claim.expires_at > $now)
-  )
+  ELSE NOT {{> claim-released}}
 END AS held
