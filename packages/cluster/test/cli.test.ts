@@ -61,6 +61,20 @@ describe('tasq CLI', () => {
     }
   });
 
+  it('stops quietly when its reader goes away (tasq info | head)', async () => {
+    const child = spawn(process.execPath, [cliPath, 'info', '--config', configFile], {
+      cwd: database.folder,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // Closed before the command has written anything: every write it makes meets a closed pipe.
+    child.stdout.destroy();
+    let err = '';
+    child.stderr.on('data', (chunk) => (err += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(err).toBe('');
+    expect(code).toBe(0);
+  });
+
   it('names the bad key of an invalid configuration', () => {
     const bad = path.join(database.folder, 'bad.json');
     writeFileSync(bad, JSON.stringify({ workers: 0, retry: 5, timeout: 10, colour: 'blue' }));

@@ -174,6 +174,34 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it("applies a task's own timeout and maxAttempts to a package enqueued by name without them", async () => {
+      // The configuration allows endless attempts and no timeout; the tasks' definitions (in the workers'
+      // module only) say 400 ms and one attempt.
+      const cluster = await runCluster(configFor(database, { retry: '5s', maxAttempts: 0 }));
+      try {
+        const hung = await cluster.tasq.enqueueByName('test.bounded', [5_000]);
+        const failing = await cluster.tasq.enqueueByName('test.single-attempt', []);
+        // What the package carries wins over the definition.
+        const allowed = await cluster.tasq.enqueueByName('test.bounded', [600], { timeout: '3s' });
+        const outcome = await hung.outcome(10_000);
+        expect(outcome?.error?.name).toBe('TaskTimeoutError');
+        expect((await failing.outcome(10_000))?.error?.message).toBe(
+          'fails; its definition allows one attempt',
+        );
+        expect(await allowed.result({ timeout: 10_000 })).toBe('finished');
+        // Both failures were final: dead-lettered at once, not released for another attempt.
+        await eventually(
+          async () => (await cluster.tasq.broker.size(cluster.config.queue)).dead === 2,
+          5_000,
+          'the dead letters',
+        );
+        expect(cluster.stats.released).toBe(0);
+        expect(cluster.stats.timedOut).toBe(1);
+      } finally {
+        await cluster.stop();
+      }
+    });
+
     it('recycles a worker after `recycle` tasks and after passing maxRss', async () => {
       const cluster = await runCluster(configFor(database, { recycle: 2, maxRss: '1GB' }));
       try {

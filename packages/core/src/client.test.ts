@@ -70,6 +70,13 @@ describe('client', () => {
     await expect(job.result({ timeout: 100 })).rejects.toBeInstanceOf(ResultTimeoutError);
   });
 
+  it('refuses task options given after the handler, which would otherwise be ignored', () => {
+    expect(() =>
+      // @ts-expect-error options after the handler
+      defineTask('test.options-last', () => 1, { maxAttempts: 1 }),
+    ).toThrow(/task "test.options-last": options go before the handler/);
+  });
+
   it('type-checks arguments against the task handler', async () => {
     const tasq = await client({ sync: true });
     // @ts-expect-error a string where a number is expected

@@ -153,6 +153,12 @@ export function defineTask(
   }
   if (typeof handler !== 'function')
     throw new InvalidArgumentError(`task "${name}" needs a handler function`);
+  // A handler first and options after would otherwise run with none of the options, silently.
+  if (typeof optionsOrHandler === 'function' && maybeHandler !== undefined) {
+    throw new InvalidArgumentError(
+      `task "${name}": options go before the handler: defineTask(name, options, handler)`,
+    );
+  }
   const task: Task = {
     name,
     options: Object.freeze({ ...options }),

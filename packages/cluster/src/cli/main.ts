@@ -66,6 +66,12 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
 const invokedDirectly =
   process.argv[1] !== undefined && /(?:tasq(?:\.js)?|cli[\\/]main\.js)$/.test(process.argv[1]);
 if (invokedDirectly) {
+  // `tasq info | head` closes the pipe early: stop writing, as a shell tool does, without a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    process.stderr.write(`tasq: writing the output failed: ${error.message}\n`);
+    process.exit(1);
+  });
   const code = await main(process.argv.slice(2), {
     out: (line) => process.stdout.write(`${line}\n`),
     cwd: process.cwd(),

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TaskRegistry } from '@tasq/core';
 import type { FromWorker, ToWorker, WorkerSettings } from '../worker/protocol.js';
-import { taskRateLimits, WorkerRuntime } from '../worker/worker-runtime.js';
+import { readyMessage, WorkerRuntime } from '../worker/worker-runtime.js';
 
 export interface WorkerCallbacks {
   onMessage(message: FromWorker): void;
@@ -145,9 +145,7 @@ export function createInlineWorker(
     },
     rssBytes: () => process.memoryUsage.rss(),
   });
-  queueMicrotask(() =>
-    callbacks.onMessage({ type: 'ready', tasks: registry.names(), rateLimits: taskRateLimits(registry) }),
-  );
+  queueMicrotask(() => callbacks.onMessage(readyMessage(registry)));
   return {
     kind: 'inline',
     pid: process.pid,

@@ -32,6 +32,7 @@ import { FailureReporting } from './failure-reporting.js';
 import { describeRef, type HeldPackage } from './held-package.js';
 import { Monitor } from './monitor.js';
 import { RateLimits } from './rate-limiter.js';
+import { type TaskRunDefaults, withRunDefaults } from './task-run-defaults.js';
 
 export interface SentinelOptions {
   cwd: string;
@@ -92,6 +93,8 @@ export class Sentinel {
   private reporting: FailureReporting | undefined;
   private readonly monitor: Monitor;
   private readonly rateLimits: RateLimits;
+  /** Each task's own run settings, as its workers reported them: filled into packages that leave them out. */
+  private readonly runDefaults = new Map<string, TaskRunDefaults>();
   private readonly buffer: HeldPackage[] = [];
   private readonly held = new Set<HeldPackage>();
   private readonly workers = new Map<number, WorkerSlot>();
@@ -312,6 +315,8 @@ export class Sentinel {
         this.spawnFailures = 0;
         for (const [name, rate] of Object.entries(message.rateLimits ?? {}))
           this.rateLimits.addTaskDefault(name, rate);
+        for (const [name, defaults] of Object.entries(message.runDefaults ?? {}))
+          this.runDefaults.set(name, defaults);
         this.events.emit('worker-online', {
           workerId: slot.id,
           pid: slot.handle.pid,
@@ -684,6 +689,7 @@ export class Sentinel {
       void this.monitor.rejectDelivery(delivery, reason);
       return;
     }
+    pkg = withRunDefaults(pkg, this.runDefaults.get(pkg.name));
     const now = this.options.clock.now();
     const entry: HeldPackage = {
       delivery,

@@ -4,7 +4,7 @@
  * when a worker stops.
  */
 import type { ToWorker, WorkerSettings } from './protocol.js';
-import { loadTasks, taskRateLimits, WorkerRuntime } from './worker-runtime.js';
+import { loadTasks, readyMessage, WorkerRuntime } from './worker-runtime.js';
 
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});
@@ -31,7 +31,7 @@ try {
     rssBytes: () => process.memoryUsage.rss(),
   });
   process.on('message', (message: ToWorker) => runtime.handle(message));
-  send({ type: 'ready', tasks: registry.names(), rateLimits: taskRateLimits(registry) });
+  send(readyMessage(registry));
 } catch (error) {
   send({ type: 'load-error', message: (error as Error).message });
   setTimeout(() => process.exit(1), 50);

@@ -4,6 +4,7 @@
  * results survive the hop.
  */
 import type { TaskPackage, TaskResult } from '@tasq/core';
+import type { TaskRunDefaults } from '../runtime/task-run-defaults.js';
 
 export interface WorkerSettings {
   /** Modules to import (the configuration's `tasks`), resolved from `cwd`. */
@@ -35,8 +36,13 @@ export interface RunDone {
 }
 
 export type FromWorker =
-  /** `rateLimits`: the tasks' own `rateLimit` options, by task name. */
-  | { type: 'ready'; tasks: string[]; rateLimits?: Record<string, string> }
+  /** `rateLimits` and `runDefaults`: the tasks' own `rateLimit` options and run settings, by task name. */
+  | {
+      type: 'ready';
+      tasks: string[];
+      rateLimits?: Record<string, string>;
+      runDefaults?: Record<string, TaskRunDefaults>;
+    }
   | { type: 'load-error'; message: string }
   | { type: 'done'; items: RunDone[]; tasksDone: number; rssBytes: number }
   | { type: 'memory'; rssBytes: number }

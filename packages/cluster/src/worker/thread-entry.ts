@@ -2,7 +2,7 @@
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ToWorker, WorkerSettings } from './protocol.js';
-import { loadTasks, taskRateLimits, WorkerRuntime } from './worker-runtime.js';
+import { loadTasks, readyMessage, WorkerRuntime } from './worker-runtime.js';
 
 const settings = workerData as WorkerSettings;
 const port = parentPort!;
@@ -19,7 +19,7 @@ try {
     rssBytes: () => getHeapStatistics().used_heap_size,
   });
   port.on('message', (message: ToWorker) => runtime.handle(message));
-  port.postMessage({ type: 'ready', tasks: registry.names(), rateLimits: taskRateLimits(registry) });
+  port.postMessage(readyMessage(registry));
 } catch (error) {
   port.postMessage({ type: 'load-error', message: (error as Error).message });
   process.exit(1);

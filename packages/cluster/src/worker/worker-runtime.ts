@@ -12,6 +12,7 @@ import {
   type TaskRegistry,
   toErrorInfo,
 } from '@tasq/core';
+import { runDefaultsOf, type TaskRunDefaults } from '../runtime/task-run-defaults.js';
 import type { FromWorker, RunDone, ToWorker, WorkerSettings } from './protocol.js';
 
 /** Import the configured task modules and register every task they export. */
@@ -43,14 +44,20 @@ function isTask(value: unknown): value is Task {
   );
 }
 
-/** The `rateLimit` option of every registered task that has one. */
-export function taskRateLimits(registry: TaskRegistry): Record<string, string> {
-  const limits: Record<string, string> = {};
+/**
+ * What a worker says once its tasks are imported: their names, and each task's own `rateLimit` and run
+ * settings (timeouts, attempts, retry...), which the sentinel applies to packages that leave them out.
+ */
+export function readyMessage(registry: TaskRegistry): Extract<FromWorker, { type: 'ready' }> {
+  const rateLimits: Record<string, string> = {};
+  const runDefaults: Record<string, TaskRunDefaults> = {};
   for (const name of registry.names()) {
-    const rate = registry.get(name).options.rateLimit;
-    if (rate !== undefined) limits[name] = rate;
+    const { options } = registry.get(name);
+    if (options.rateLimit !== undefined) rateLimits[name] = options.rateLimit;
+    const defaults = runDefaultsOf(options);
+    if (defaults) runDefaults[name] = defaults;
   }
-  return limits;
+  return { type: 'ready', tasks: registry.names(), rateLimits, runDefaults };
 }
 
 export interface WorkerChannel {
