@@ -201,7 +201,7 @@ export async function createResultBackend(
   }
   if (!brokerPlugin.createResultBackend) {
     throw new ConfigError([
-      `the ${brokerPlugin.name} broker has no result backend of its own: set resultBackend (for example { class: "@tasq/redis", options: { url: "redis://..." } })`,
+      `the ${brokerPlugin.name} broker has no result backend of its own: set resultBackend (for example { redis: "redis://..." }, or { class, options })`,
     ]);
   }
   return brokerPlugin.createResultBackend(brokerOptions, context);

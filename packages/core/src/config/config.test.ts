@@ -80,6 +80,47 @@ describe('configuration', () => {
     expect(configError(() => resolveConfig({ guardCycle: 90 }, { env: {} })).message).toContain('guardCycle');
   });
 
+  it('takes a result backend by class or by the same shorthands as the broker', () => {
+    const resolve = (resultBackend: Record<string, unknown>) =>
+      resolveConfig({ rabbitmq: 'amqp://mq', resultBackend }, { env: {} }).resultBackend;
+    expect(resolve({ redis: 'redis://cache:6379' })).toEqual({
+      module: '@tasq/redis',
+      options: { url: 'redis://cache:6379' },
+    });
+    expect(resolve({ postgres: { url: 'postgres://db/app', schema: 'jobs' } })).toEqual({
+      module: '@tasq/orm',
+      options: { url: 'postgres://db/app', schema: 'jobs' },
+    });
+    expect(resolve({ sqlite: './results.db' })?.options).toEqual({ url: 'sqlite:./results.db' });
+    expect(resolve({ mongo: 'mongodb://m', mongoDb: 'results' })).toEqual({
+      module: '@tasq/mongo',
+      options: { url: 'mongodb://m', database: 'results' },
+    });
+    expect(resolve({ class: './my-backend.js', options: { a: 1 } })).toEqual({
+      module: './my-backend.js',
+      options: { a: 1 },
+    });
+    const refused: [Record<string, unknown>, string][] = [
+      [
+        {},
+        'resultBackend needs class (a package or module path) or one of redis, orm, postgres, sqlite, mongo',
+      ],
+      [
+        { redis: 'redis://a', postgres: 'postgres://b' },
+        'resultBackend takes one backend, found: redis, postgres',
+      ],
+      [{ class: '@tasq/redis', redis: 'redis://a' }, 'resultBackend takes one backend, found: class, redis'],
+      [
+        { redis: 'redis://a', options: { db: 1 } },
+        "resultBackend.options goes with class; put redis's options in it",
+      ],
+      [{ sqs: 'https://sqs' }, 'sqs'],
+    ];
+    for (const [input, message] of refused) {
+      expect(configError(() => resolve(input)).message, JSON.stringify(input)).toContain(message);
+    }
+  });
+
   it('maps broker shorthands to their packages', () => {
     expect(resolveConfig({ redis: 'redis://127.0.0.1:6379' }, { env: {} }).broker).toEqual({
       module: '@tasq/redis',

@@ -162,6 +162,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
   if (timeoutMs === 0) issues.push('timeout must be greater than 0 (leave it out for no timeout)');
 
   const broker = selectBroker(config, issues);
+  const resultBackend = config.resultBackend && selectResultBackend(config.resultBackend, issues);
   const secretInput = config.secret ?? env.TASQ_SECRET;
   const secrets = secretInput === undefined ? [INSECURE_DEVELOPMENT_SECRET] : [secretInput].flat();
   const queue = config.queue ?? 'default';
@@ -210,9 +211,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
     saveArgs: config.saveArgs ?? false,
     callTimeoutMs: ms(config.callTimeout) ?? 10_000,
     broker,
-    resultBackend: config.resultBackend
-      ? { module: config.resultBackend.class, options: config.resultBackend.options ?? {} }
-      : undefined,
+    resultBackend,
     errorReporter: config.errorReporter
       ? { module: config.errorReporter.module, options: config.errorReporter.options ?? {} }
       : undefined,
@@ -235,12 +234,46 @@ function selectBroker(config: TasqConfigInput, issues: string[]): BrokerSelectio
     return { module: config.brokerClass!, options: config.brokerOptions ?? {}, source: 'brokerClass' };
   }
   const value = config[key as keyof TasqConfigInput] as string | Record<string, unknown>;
+  return { ...shorthandPlugin(key, value, config.mongoDb), source: key };
+}
+
+/** The packages with a result backend of their own, among the shorthands. */
+const RESULT_SHORTHANDS = ['redis', 'orm', 'postgres', 'sqlite', 'mongo'] as const;
+
+function selectResultBackend(
+  input: NonNullable<TasqConfigInput['resultBackend']>,
+  issues: string[],
+): { module: string; options: Record<string, unknown> } | undefined {
+  const chosen = RESULT_SHORTHANDS.filter((key) => input[key] !== undefined);
+  const given = input.class !== undefined ? ['class', ...chosen] : chosen;
+  if (input.mongoDb && input.mongo === undefined)
+    issues.push('resultBackend.mongoDb needs resultBackend.mongo');
+  if (given.length !== 1) {
+    issues.push(
+      given.length === 0
+        ? `resultBackend needs class (a package or module path) or one of ${RESULT_SHORTHANDS.join(', ')}`
+        : `resultBackend takes one backend, found: ${given.join(', ')}`,
+    );
+    return undefined;
+  }
+  if (input.class !== undefined) return { module: input.class, options: input.options ?? {} };
+  if (input.options) issues.push(`resultBackend.options goes with class; put ${chosen[0]}'s options in it`);
+  const key = chosen[0]!;
+  return shorthandPlugin(key, input[key]!, input.mongoDb);
+}
+
+/** The package a shorthand (`redis: 'redis://...'`) names, and the options it passes: a URL or its own. */
+function shorthandPlugin(
+  key: string,
+  value: string | Record<string, unknown>,
+  mongoDb: string | undefined,
+): { module: string; options: Record<string, unknown> } {
   const options: Record<string, unknown> = typeof value === 'string' ? { url: value } : { ...value };
   if (key === 'sqlite' && typeof value === 'string') {
     options.url = value.startsWith('sqlite:') ? value : `sqlite:${value}`;
   }
-  if (key === 'mongo' && config.mongoDb) options.database = config.mongoDb;
-  return { module: SHORTHANDS[key]!, options, source: key };
+  if (key === 'mongo' && mongoDb) options.database = mongoDb;
+  return { module: SHORTHANDS[key]!, options };
 }
 
 function checkSchedules(

@@ -134,9 +134,22 @@ function buildSchemas() {
     brokerClass: z.string().min(1).optional(),
     /** Options given to the broker named by brokerClass. */
     brokerOptions: z.record(z.string(), z.unknown()).optional(),
-    /** Where results are stored; default: the broker package's own backend. */
+    /**
+     * Where results are stored; default: the broker package's own backend. A package or module path
+     * (`class`, with `options`), or one shorthand as for the broker (`{ redis: 'redis://cache:6379' }`).
+     */
     resultBackend: z
-      .strictObject({ class: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() })
+      .strictObject({
+        class: z.string().min(1).optional(),
+        options: z.record(z.string(), z.unknown()).optional(),
+        redis: connection.optional(),
+        orm: connection.optional(),
+        postgres: connection.optional(),
+        sqlite: connection.optional(),
+        mongo: connection.optional(),
+        /** Database for the mongo shorthand. Default: the URL's database, else "tasq". */
+        mongoDb: z.string().min(1).optional(),
+      })
       .optional(),
     /** Schedules by name, created or updated by every cluster at start (`tasq.schedule` from configuration). */
     schedules: z
