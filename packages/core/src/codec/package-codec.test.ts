@@ -283,6 +283,15 @@ describe('tagged JSON: plain values take the short path, everything else keeps i
     for (const [input, expected] of cases) {
       expect(decodeJsonValue(encodeJsonValue(input))).toStrictEqual(expected);
     }
+    // Text another encoder wrote may spell a tag with JSON escapes: it decodes as the tag all the same,
+    // and plain text decodes to exactly what JSON.parse makes of it.
+    expect(decodeJsonValue('{"when":{"\\u0024tasq":"date","v":"1970-01-01T00:00:00.000Z"}}')).toStrictEqual({
+      when: new Date(0),
+    });
+    expect(decodeJsonValue('{"a":[1,{"b":"c\\"d"}],"e":null}')).toStrictEqual({
+      a: [1, { b: 'c"d' }],
+      e: null,
+    });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(() => encodeJsonValue(cyclic)).toThrow(/circular/);
