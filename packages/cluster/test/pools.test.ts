@@ -45,6 +45,46 @@ describe('pools', () => {
   });
 });
 
+describe('results that cannot be sent back or stored', () => {
+  for (const pool of ['process', 'inline'] as const) {
+    it(`fail with the reason, once, and leave the rest of the batch alone (${pool} pool)`, async () => {
+      const cluster = await runCluster(
+        configFor(database, { pool, concurrency: 4, retry: '5s', maxAttempts: 1 }),
+      );
+      try {
+        const [fn, float64, plain] = await Promise.all(
+          ['function', 'float64', 'plain'].map((kind) =>
+            cluster.tasq.enqueueByName('test.unsendable', [kind]),
+          ),
+        );
+        // A process worker cannot send a function back; the inline pool hands it over, and saving fails.
+        expect((await fn!.outcome(10_000))?.error?.message).toMatch(
+          pool === 'process'
+            ? /^the task's return value cannot be sent back: /
+            : /^the task's return value cannot be stored: cannot serialize a function/,
+        );
+        expect(await float64!.outcome(10_000)).toMatchObject({
+          status: 'failure',
+          error: {
+            name: 'UnstorableResultError',
+            message: "the task's return value cannot be stored: cannot serialize a Float64Array",
+          },
+        });
+        expect(await plain!.result({ timeout: 10_000 })).toBe('plain');
+        // Final at once (maxAttempts 1): dead-lettered, never released to fail the same way again.
+        await eventually(
+          async () => (await cluster.tasq.broker.size(cluster.config.queue)).dead === 2,
+          5_000,
+          'the dead letters',
+        );
+        expect(cluster.stats.released).toBe(0);
+      } finally {
+        await cluster.stop();
+      }
+    });
+  }
+});
+
 describe('queues', () => {
   it('consumes several queues, with a rate limit on one of them', async () => {
     const config = configFor(database, {

@@ -38,28 +38,23 @@ function safeString(value: unknown): string {
   }
 }
 
-/** Run `pkg`'s task. Never throws: an unknown task or a failing handler is a `failure` result. */
-export async function executeTask(
+/**
+ * How a run ended, without what its package already says (id, name, queue, group...): what a worker
+ * sends back to its sentinel, which holds the package and builds the stored result with `taskResultOf`.
+ */
+export type RunOutcome = { startedAt: number; stoppedAt: number } & (
+  | { status: 'success'; result: unknown }
+  | { status: 'failure'; error: TaskErrorInfo }
+);
+
+/** Run `pkg`'s task. Never throws: an unknown task or a failing handler is a `failure` outcome. */
+export async function runTask(
   registry: TaskRegistry,
   pkg: TaskPackage,
-  options: ExecuteOptions = {},
-): Promise<TaskResult> {
+  options: Omit<ExecuteOptions, 'saveArgs'> = {},
+): Promise<RunOutcome> {
   const now = options.now ?? Date.now;
   const startedAt = now();
-  const base = {
-    id: pkg.id,
-    name: pkg.name,
-    queue: pkg.queue,
-    attempts: options.deliveries ?? 1,
-    enqueuedAt: pkg.enqueuedAt,
-    startedAt,
-    ...(pkg.group !== undefined ? { group: pkg.group } : {}),
-    ...(pkg.groupIndex !== undefined ? { groupIndex: pkg.groupIndex } : {}),
-    ...(pkg.chord !== undefined && pkg.group !== undefined
-      ? { keepUntilClaimed: chordClaimKey(pkg.group) }
-      : {}),
-    ...(options.saveArgs ? { args: pkg.args } : {}),
-  };
   try {
     const task = registry.get(pkg.name);
     const context: TaskContext = {
@@ -73,8 +68,39 @@ export async function executeTask(
       logger: options.logger ?? silentLogger,
     };
     const value = await runWithTaskContext(context, () => task.handler(...pkg.args, context));
-    return { ...base, status: 'success', result: value, stoppedAt: now() };
+    return { status: 'success', result: value, startedAt, stoppedAt: now() };
   } catch (error) {
-    return { ...base, status: 'failure', error: toErrorInfo(error), stoppedAt: now() };
+    return { status: 'failure', error: toErrorInfo(error), startedAt, stoppedAt: now() };
   }
+}
+
+/** The result stored for a run of `pkg` that ended with `outcome`. */
+export function taskResultOf(
+  pkg: TaskPackage,
+  outcome: RunOutcome,
+  options: { deliveries?: number; saveArgs?: boolean } = {},
+): TaskResult {
+  return {
+    id: pkg.id,
+    name: pkg.name,
+    queue: pkg.queue,
+    attempts: options.deliveries ?? 1,
+    enqueuedAt: pkg.enqueuedAt,
+    ...(pkg.group !== undefined ? { group: pkg.group } : {}),
+    ...(pkg.groupIndex !== undefined ? { groupIndex: pkg.groupIndex } : {}),
+    ...(pkg.chord !== undefined && pkg.group !== undefined
+      ? { keepUntilClaimed: chordClaimKey(pkg.group) }
+      : {}),
+    ...(options.saveArgs ? { args: pkg.args } : {}),
+    ...outcome,
+  };
+}
+
+/** Run `pkg`'s task and describe the outcome as the result to store. Never throws. */
+export async function executeTask(
+  registry: TaskRegistry,
+  pkg: TaskPackage,
+  options: ExecuteOptions = {},
+): Promise<TaskResult> {
+  return taskResultOf(pkg, await runTask(registry, pkg, options), options);
 }

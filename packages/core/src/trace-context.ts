@@ -99,11 +99,11 @@ export function parseTraceparent(
  * Run one attempt of a task inside a consumer span named `task <name>`, child of the package's
  * traceparent when it has one. Without `@opentelemetry/api` this is `run()`.
  */
-export function runInTaskSpan(
+export function runInTaskSpan<R extends Pick<TaskResult, 'status' | 'error'>>(
   pkg: TaskPackage,
   attempt: number,
-  run: () => Promise<TaskResult>,
-): Promise<TaskResult> {
+  run: () => Promise<R>,
+): Promise<R> {
   const api = openTelemetry();
   if (!api) return run();
   const remote = pkg.traceparent !== undefined ? parseTraceparent(pkg.traceparent) : undefined;

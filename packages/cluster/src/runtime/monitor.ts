@@ -12,6 +12,7 @@ import {
   type BrokerClient,
   BrokerConnectionError,
   type Clock,
+  encodeStoredValue,
   LeaseLostError,
   type Logger,
   type TaskResult,
@@ -20,7 +21,7 @@ import {
 import type { ClusterEmitter, ClusterStats } from './events.js';
 import type { FailureReporting } from './failure-reporting.js';
 import type { HeldPackage } from './held-package.js';
-import { decideOutcome, type OutcomeSettings } from './outcome.js';
+import { decideOutcome, type OutcomeAction, type OutcomeDecision, type OutcomeSettings } from './outcome.js';
 
 export interface MonitorOptions {
   tasq: Tasq;
@@ -93,14 +94,10 @@ export class Monitor {
     return work;
   }
 
-  private async settleRun(
-    entry: HeldPackage,
-    result: TaskResult,
-    how: { workerLost?: boolean },
-  ): Promise<void> {
+  private async settleRun(entry: HeldPackage, ran: TaskResult, how: { workerLost?: boolean }): Promise<void> {
     const { events, stats, tasq, logger } = this.options;
     entry.state = 'settling';
-    const runtimeMs = Math.max(0, result.stoppedAt - result.startedAt);
+    const runtimeMs = Math.max(0, ran.stoppedAt - ran.startedAt);
     // Most runs end well inside their lease: only a lease near its end costs a call (and an await).
     const leased = this.leaseSurelyHeld(entry) || (await this.stillLeased(entry));
     if (!leased) {
@@ -108,22 +105,15 @@ export class Monitor {
       events.emit('late-completion', entry.ref);
       return;
     }
-    const decision = decideOutcome(
-      { pkg: entry.pkg, result, deliveries: entry.delivery.deliveries, workerLost: how.workerLost },
-      this.options.settings,
-    );
+    let result = ran;
+    let decision = this.decide(entry, result, how);
     let action = decision.action;
     if (decision.save) {
       try {
         await tasq.results.save(result);
         if (result.status === 'success') this.maybePrune();
       } catch (error) {
-        // Nothing is lost: the package goes back and runs again once the backend answers.
-        logger.error(
-          { jobId: entry.ref.id, err: String(error) },
-          'saving the result failed; releasing the job',
-        );
-        action = { kind: 'release', delayMs: 1_000, reason: `result backend: ${(error as Error).message}` };
+        ({ result, decision, action } = await this.afterFailedSave(entry, result, how, error));
       }
     }
     const followed =
@@ -198,6 +188,47 @@ export class Monitor {
     }
   }
 
+  /**
+   * A save failed. A success whose value cannot be stored (a function, a Float64Array: it would fail the
+   * same way on every run) becomes a failure that says why, decided and saved in its place. Any other
+   * failure releases the job, to run again once the backend answers: nothing is lost. The returned
+   * `action` differs from `decision.action` only then.
+   */
+  private async afterFailedSave(
+    entry: HeldPackage,
+    unsaved: TaskResult,
+    how: { workerLost?: boolean },
+    error: unknown,
+  ): Promise<{ result: TaskResult; decision: OutcomeDecision; action: OutcomeAction }> {
+    let result = unsaved;
+    let decision = this.decide(entry, result, how);
+    let failure = error;
+    const unstorable = unstorableValue(result);
+    if (unstorable) {
+      result = unstorable;
+      decision = this.decide(entry, result, how);
+      try {
+        if (decision.save) await this.options.tasq.results.save(result);
+        return { result, decision, action: decision.action };
+      } catch (again) {
+        failure = again;
+      }
+    }
+    this.options.logger.error(
+      { jobId: entry.ref.id, err: String(failure) },
+      'saving the result failed; releasing the job',
+    );
+    const reason = `result backend: ${(failure as Error)?.message ?? String(failure)}`;
+    return { result, decision, action: { kind: 'release', delayMs: 1_000, reason } };
+  }
+
+  private decide(entry: HeldPackage, result: TaskResult, how: { workerLost?: boolean }): OutcomeDecision {
+    return decideOutcome(
+      { pkg: entry.pkg, result, deliveries: entry.delivery.deliveries, workerLost: how.workerLost },
+      this.options.settings,
+    );
+  }
+
   private leaseSurelyHeld(entry: HeldPackage): boolean {
     return (
       !entry.leaseLost && (this.options.clock.now() < entry.leaseUntil || !this.broker.capabilities.extend)
@@ -267,5 +298,27 @@ export class Monitor {
       .finally(() => {
         this.pruning = undefined;
       });
+  }
+}
+
+/**
+ * For a success whose value cannot be encoded as results are stored, the failure to store instead;
+ * undefined when the value is not the problem. Asked only after a save failed, so runs that save pay nothing.
+ */
+function unstorableValue(result: TaskResult): TaskResult | undefined {
+  if (result.status !== 'success') return undefined;
+  try {
+    encodeStoredValue(result.result);
+    return undefined;
+  } catch (error) {
+    const { result: _unstorable, ...rest } = result;
+    return {
+      ...rest,
+      status: 'failure',
+      error: {
+        name: 'UnstorableResultError',
+        message: `the task's return value cannot be stored: ${(error as Error).message}`,
+      },
+    };
   }
 }

@@ -18,6 +18,7 @@ import {
   type TaskRegistry,
   type TaskResult,
   type Tasq,
+  taskResultOf,
 } from '@tasq/core';
 import {
   createInlineWorker,
@@ -348,7 +349,13 @@ export class Sentinel {
           const entry = slot.running.get(item.runId);
           if (!entry) continue; // already settled (its worker was declared lost)
           slot.running.delete(item.runId);
-          this.finishRun(entry, item.result);
+          this.finishRun(
+            entry,
+            taskResultOf(entry.pkg, item.outcome, {
+              deliveries: entry.delivery.deliveries,
+              saveArgs: this.config.saveArgs,
+            }),
+          );
         }
         this.lastProgressAt = this.options.clock.now();
         this.checkRecycle(slot);

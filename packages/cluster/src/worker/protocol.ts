@@ -3,7 +3,7 @@
  * the thread's port). Values travel by structured clone, so Dates, Maps and BigInts in arguments and
  * results survive the hop.
  */
-import type { TaskPackage, TaskResult } from '@tasq/core';
+import type { RunOutcome, TaskPackage } from '@tasq/core';
 import type { TaskRunDefaults } from '../runtime/task-run-defaults.js';
 
 export interface WorkerSettings {
@@ -30,9 +30,10 @@ export type ToWorker =
   /** Finish what runs, then exit 0. */
   | { type: 'retire' };
 
+/** The sentinel holds the run's package and builds the stored result from it (`taskResultOf`). */
 export interface RunDone {
   runId: number;
-  result: TaskResult;
+  outcome: RunOutcome;
 }
 
 export type FromWorker =

@@ -4,10 +4,10 @@
  */
 import {
   defaultRegistry,
-  executeTask,
   importFromApplication,
   type Logger,
   runInTaskSpan,
+  runTask,
   type Task,
   type TaskRegistry,
   toErrorInfo,
@@ -117,16 +117,15 @@ export class WorkerRuntime {
     this.startSampling();
     // With @opentelemetry/api installed, the run is a span continuing the trace of whoever enqueued it.
     void runInTaskSpan(order.pkg, order.deliveries, () =>
-      executeTask(this.registry, order.pkg, {
+      runTask(this.registry, order.pkg, {
         deliveries: order.deliveries,
         signal: controller.signal,
         logger: this.logger,
-        saveArgs: this.settings.saveArgs,
       }),
-    ).then((result) => {
+    ).then((outcome) => {
       this.running.delete(runId);
       this.tasksDone++;
-      this.pending.push({ runId, result });
+      this.pending.push({ runId, outcome });
       this.scheduleFlush();
     });
   }
@@ -154,18 +153,19 @@ export class WorkerRuntime {
         try {
           this.channel.send({ type: 'done', items: [item], tasksDone: this.tasksDone, rssBytes });
         } catch (error) {
-          const { result: _dropped, ...rest } = item.result;
+          const { startedAt, stoppedAt } = item.outcome;
           this.channel.send({
             type: 'done',
             items: [
               {
                 runId: item.runId,
-                result: {
-                  ...rest,
+                outcome: {
                   status: 'failure',
                   error: toErrorInfo(
                     new TypeError(`the task's return value cannot be sent back: ${(error as Error).message}`),
                   ),
+                  startedAt,
+                  stoppedAt,
                 },
               },
             ],
