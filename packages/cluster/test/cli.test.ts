@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { loadConfig, Tasq } from '@tasq/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,18 @@ beforeAll(() => {
   );
 });
 afterAll(() => database.cleanup());
+
+/** A local port nothing listens on: bound, then released. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 function tasq(args: string[]) {
   const run = spawnSync(process.execPath, [cliPath, ...args, '--config', configFile], {
@@ -99,9 +112,33 @@ describe('tasq CLI', () => {
     const { code, out } = tasq(['check']);
     expect(code).toBe(0);
     expect(out).toMatch(/ok: tasks modules import \(\d+ tasks/);
-    expect(out).toMatch(/ok: broker sqlite answers/);
-    expect(out).toMatch(/ok: result backend sqlite answers/);
+    const file = path.join(database.folder, 'tasq.db');
+    expect(out).toContain(`ok: broker sqlite at ${file} answers`);
+    expect(out).toContain(`ok: result backend sqlite at ${file} answers`);
     expect(tasq(['migrate']).out).toBe('migrations applied (broker chosen by `sqlite`)');
+  });
+
+  it('names the server it cannot reach', async () => {
+    const port = await freePort();
+    const unreachable = path.join(database.folder, 'unreachable.json');
+    writeFileSync(
+      unreachable,
+      JSON.stringify({
+        redis: `redis://user:hunter2@127.0.0.1:${port}/3`,
+        tasks: [tasksModule],
+        secret: 's',
+      }),
+    );
+    const run = spawnSync(process.execPath, [cliPath, 'check', '--config', unreachable], {
+      encoding: 'utf8',
+      cwd: database.folder,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain(
+      `problem: broker redis at 127.0.0.1:${port}/3: redis size failed, connection unavailable`,
+    );
+    expect(run.stdout).toContain(`problem: result backend redis at 127.0.0.1:${port}/3: `);
+    expect(run.stdout).not.toContain('hunter2');
   });
 
   it('drains running tasks on SIGTERM, gives back the rest and exits 0', async () => {

@@ -301,23 +301,41 @@ export async function checkCommand(argv: string[], io: CommandIo): Promise<numbe
     );
     return 1;
   }
+  const broker = `broker ${tasq.broker.name}${addressOf(config.broker.options)}`;
+  const results = `result backend ${tasq.results.name}${addressOf((config.resultBackend ?? config.broker).options)}`;
   try {
     try {
       const size = await tasq.broker.size(config.queue);
-      io.out(`ok: broker ${tasq.broker.name} answers (queue ${config.queue}: ${size.ready} ready)`);
+      io.out(`ok: ${broker} answers (queue ${config.queue}: ${size.ready} ready)`);
     } catch (error) {
       problems++;
-      io.out(`problem: broker ${tasq.broker.name}: ${(error as Error).message}`);
+      io.out(`problem: ${broker}: ${(error as Error).message}`);
     }
     try {
       await tasq.results.get('tasq-check-probe');
-      io.out(`ok: result backend ${tasq.results.name} answers`);
+      io.out(`ok: ${results} answers`);
     } catch (error) {
       problems++;
-      io.out(`problem: result backend ${tasq.results.name}: ${(error as Error).message}`);
+      io.out(`problem: ${results}: ${(error as Error).message}`);
     }
   } finally {
     await tasq.close();
   }
   return problems > 0 ? 1 : 0;
+}
+
+/**
+ * " at host:port/path" for a plugin configured by URL, without credentials, so `tasq check` says which
+ * server it reached (or could not); empty when there is no URL to show.
+ */
+function addressOf(options: Record<string, unknown>): string {
+  if (typeof options.url !== 'string') return '';
+  try {
+    const url = new URL(options.url);
+    // A file (sqlite:./tasq.db) has no host: its path says where it is.
+    if (!url.host) return ` at ${decodeURIComponent(url.pathname)}`;
+    return ` at ${url.host}${url.pathname.length > 1 ? url.pathname : ''}`;
+  } catch {
+    return '';
+  }
 }
