@@ -149,7 +149,6 @@ export class Sentinel {
     this.workerSettings = {
       tasks: config.tasks,
       cwd: options.cwd,
-      saveArgs: config.saveArgs,
       sampleMs: config.maxRssBytes !== undefined ? Math.max(100, config.guardCycleMs) : 0,
       exitWithParent: config.daemonizeWorkers,
     };

@@ -10,7 +10,6 @@ export interface WorkerSettings {
   /** Modules to import (the configuration's `tasks`), resolved from `cwd`. */
   tasks: string[];
   cwd: string;
-  saveArgs: boolean;
   /** How often the worker reports its memory while it runs tasks. */
   sampleMs: number;
   /** Exit when the sentinel's channel closes (the sentinel died). */
