@@ -85,6 +85,26 @@ describe('results that cannot be sent back or stored', () => {
   }
 });
 
+describe('stored arguments', () => {
+  it('are kept with successes and failures only when saveArgs is on', async () => {
+    for (const saveArgs of [true, false]) {
+      const cluster = await runCluster(configFor(database, { saveArgs, retry: '5s', maxAttempts: 1 }));
+      try {
+        const added = await cluster.tasq.enqueueByName('test.add', [2, 3]);
+        const broken = await cluster.tasq.enqueueByName('test.broken', [{ why: 'kept' }]);
+        const success = await added.outcome(10_000);
+        const failure = await broken.outcome(10_000);
+        expect(success?.result).toBe(5);
+        expect(failure?.status).toBe('failure');
+        expect(success?.args).toEqual(saveArgs ? [2, 3] : undefined);
+        expect(failure?.args).toEqual(saveArgs ? [{ why: 'kept' }] : undefined);
+      } finally {
+        await cluster.stop();
+      }
+    }
+  });
+});
+
 describe('queues', () => {
   it('consumes several queues, with a rate limit on one of them', async () => {
     const config = configFor(database, {
