@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { nodeCrypto } from './node-builtins.js';
 
 /**
  * Random bytes drawn 4 KiB at a time and handed out 8 per id: one `randomFillSync` per id cost about
@@ -13,7 +13,7 @@ let counter = 0;
 
 function randomHex(): string {
   if (poolOffset + RANDOM_BYTES_PER_ID > POOL_BYTES) {
-    randomFillSync(pool);
+    nodeCrypto().randomFillSync(pool);
     poolOffset = 0;
   }
   // The variant bits (10xx) go into the first random byte; the pool byte is rewritten after use.

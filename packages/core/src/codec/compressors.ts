@@ -2,7 +2,7 @@
  * Compressors shrink large packages. Small ones are sent as they are: below `minBytes` the CPU spent
  * outweighs the bytes saved (a no-op task's package is ~200 bytes).
  */
-import zlib from 'node:zlib';
+import { nodeZlib } from '../node-builtins.js';
 
 export interface Compressor {
   /** Up to 32 ASCII letters, digits, `-` or `_`: it is written into every frame. */
@@ -23,39 +23,46 @@ export const noCompression: Compressor = {
 
 export const gzipCompressor: Compressor = {
   name: 'gzip',
-  compress: (bytes) => zlib.gzipSync(bytes, { level: 6 }),
-  decompress: (bytes, maxBytes) => zlib.gunzipSync(bytes, { maxOutputLength: maxBytes }),
+  compress: (bytes) => nodeZlib().gzipSync(bytes, { level: 6 }),
+  decompress: (bytes, maxBytes) => nodeZlib().gunzipSync(bytes, { maxOutputLength: maxBytes }),
 };
 
 export const deflateCompressor: Compressor = {
   name: 'deflate',
-  compress: (bytes) => zlib.deflateRawSync(bytes, { level: 6 }),
-  decompress: (bytes, maxBytes) => zlib.inflateRawSync(bytes, { maxOutputLength: maxBytes }),
+  compress: (bytes) => nodeZlib().deflateRawSync(bytes, { level: 6 }),
+  decompress: (bytes, maxBytes) => nodeZlib().inflateRawSync(bytes, { maxOutputLength: maxBytes }),
 };
 
 export const brotliCompressor: Compressor = {
   name: 'brotli',
   // Quality 11 (the library default) is ~20x slower than 5 for a few percent; 5 suits messages.
-  compress: (bytes) =>
-    zlib.brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } }),
-  decompress: (bytes, maxBytes) => zlib.brotliDecompressSync(bytes, { maxOutputLength: maxBytes }),
+  compress: (bytes) => {
+    const zlib = nodeZlib();
+    return zlib.brotliCompressSync(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } });
+  },
+  decompress: (bytes, maxBytes) => nodeZlib().brotliDecompressSync(bytes, { maxOutputLength: maxBytes }),
 };
 
-type ZstdZlib = typeof zlib & {
-  zstdCompressSync?: (bytes: Uint8Array) => Buffer;
-  zstdDecompressSync?: (bytes: Uint8Array, options?: { maxOutputLength?: number }) => Buffer;
+type ZstdZlib = ReturnType<typeof nodeZlib> & {
+  zstdCompressSync(bytes: Uint8Array): Buffer;
+  zstdDecompressSync(bytes: Uint8Array, options?: { maxOutputLength?: number }): Buffer;
 };
-const zstd = zlib as ZstdZlib;
 
-/** zstd, where this Node has it (22.15+, 23.8+). */
-export const zstdCompressor: Compressor | undefined =
-  typeof zstd.zstdCompressSync === 'function' && typeof zstd.zstdDecompressSync === 'function'
-    ? {
-        name: 'zstd',
-        compress: (bytes) => zstd.zstdCompressSync!(bytes),
-        decompress: (bytes, maxBytes) => zstd.zstdDecompressSync!(bytes, { maxOutputLength: maxBytes }),
-      }
-    : undefined;
+/** True on a Node that has zstd in node:zlib (22.15+, 23.8+), told from the version: zlib loads on first use. */
+export function nodeHasZstd(version: string = process.versions.node): boolean {
+  const [major = 0, minor = 0] = version.split('.').map(Number);
+  return major > 23 || (major === 23 && minor >= 8) || (major === 22 && minor >= 15);
+}
+
+/** zstd, where this Node has it. */
+export const zstdCompressor: Compressor | undefined = nodeHasZstd()
+  ? {
+      name: 'zstd',
+      compress: (bytes) => (nodeZlib() as ZstdZlib).zstdCompressSync(bytes),
+      decompress: (bytes, maxBytes) =>
+        (nodeZlib() as ZstdZlib).zstdDecompressSync(bytes, { maxOutputLength: maxBytes }),
+    }
+  : undefined;
 
 export const builtInCompressors: readonly Compressor[] = [
   noCompression,

@@ -1,9 +1,9 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import zlib, { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { PackageRejectedError } from '../errors.js';
 import type { TaskPackage } from '../task-package.js';
 import { TaskPackageCodec } from '../task-package.js';
-import type { Compressor } from './compressors.js';
+import { type Compressor, nodeHasZstd } from './compressors.js';
 import { decodeJsonValue, encodeJsonValue } from './json-value.js';
 import { FrameCodec } from './package-codec.js';
 import type { Serializer } from './serializers.js';
@@ -156,7 +156,9 @@ describe('task package codec', () => {
 
   it('compresses large packages only, and only when it saves bytes', () => {
     const plain = new TaskPackageCodec({ secret: 's' });
-    for (const compress of ['gzip', 'deflate', 'brotli', true] as const) {
+    // zstd where this Node has it (this workspace runs Node 24, which does).
+    const names = ['gzip', 'deflate', 'brotli', ...(nodeHasZstd() ? ['zstd'] : []), true] as const;
+    for (const compress of names) {
       const codec = new TaskPackageCodec({ secret: 's', compress });
       const big = { ...pkg, args: ['x'.repeat(50_000)] };
       const encoded = codec.encode(big);
@@ -164,6 +166,23 @@ describe('task package codec', () => {
       expect(codec.decode(encoded)).toEqual(big);
       expect(codec.encode(pkg).byteLength).toBe(plain.encode(pkg).byteLength);
     }
+  });
+
+  it('tells a Node with zstd from its version', () => {
+    expect(['22.13.1', '22.14.0', '23.7.0'].map((version) => nodeHasZstd(version))).toEqual([
+      false,
+      false,
+      false,
+    ]);
+    expect(['22.15.0', '23.8.0', '24.0.0', '25.1.0'].map((version) => nodeHasZstd(version))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(nodeHasZstd()).toBe(
+      typeof (zlib as { zstdCompressSync?: unknown }).zstdCompressSync === 'function',
+    );
   });
 
   it('refuses a payload that would decompress beyond the limit', () => {

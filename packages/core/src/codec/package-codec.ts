@@ -13,8 +13,9 @@
  * list, newest first: packages are signed with the first and accepted under any, so keys can rotate
  * without dropping packages in flight.
  */
-import { createHash, createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { PackageRejectedError } from '../errors.js';
+import { nodeCrypto } from '../node-builtins.js';
 import {
   builtInCompressors,
   type Compressor,
@@ -52,7 +53,7 @@ interface SigningKey {
 
 /** A short, stable, non-secret name for a secret, written into frames so the verifier picks the right key. */
 export function keyIdOf(secret: string): string {
-  return createHash('sha256').update(`tasq-key-id:${secret}`).digest('hex').slice(0, 8);
+  return nodeCrypto().createHash('sha256').update(`tasq-key-id:${secret}`).digest('hex').slice(0, 8);
 }
 
 export class FrameCodec {
@@ -70,7 +71,10 @@ export class FrameCodec {
     if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string' || s.length === 0)) {
       throw new TypeError('secret must be a non-empty string or a non-empty list of non-empty strings');
     }
-    this.keys = secrets.map((secret) => ({ id: keyIdOf(secret), key: createSecretKey(Buffer.from(secret)) }));
+    this.keys = secrets.map((secret) => ({
+      id: keyIdOf(secret),
+      key: nodeCrypto().createSecretKey(Buffer.from(secret)),
+    }));
     for (const serializer of [...builtInSerializers, ...(options.serializers ?? [])]) {
       if (!NAME.test(serializer.name)) throw new TypeError(`invalid serializer name "${serializer.name}"`);
       this.serializers.set(serializer.name, serializer);
@@ -117,7 +121,10 @@ export class FrameCodec {
     frame.set(header, 2);
     frame.writeUInt32BE(payload.byteLength, 2 + header.byteLength);
     frame.set(payload, 2 + header.byteLength + 4);
-    const signature = createHmac('sha256', signing.key).update(frame.subarray(0, unsignedLength)).digest();
+    const signature = nodeCrypto()
+      .createHmac('sha256', signing.key)
+      .update(frame.subarray(0, unsignedLength))
+      .digest();
     frame.set(signature, unsignedLength);
     return frame;
   }
@@ -156,8 +163,9 @@ export class FrameCodec {
     const key = this.keys.find((k) => k.id === keyId);
     if (!key)
       throw reject('unknown-key', `signed with key id ${JSON.stringify(keyId)}, which is not configured`);
-    const expected = createHmac('sha256', key.key).update(frame.subarray(0, unsignedLength)).digest();
-    if (!timingSafeEqual(expected, frame.subarray(unsignedLength))) {
+    const crypto = nodeCrypto();
+    const expected = crypto.createHmac('sha256', key.key).update(frame.subarray(0, unsignedLength)).digest();
+    if (!crypto.timingSafeEqual(expected, frame.subarray(unsignedLength))) {
       throw reject(
         'bad-signature',
         'the signature does not match: the package was altered or signed with another secret',

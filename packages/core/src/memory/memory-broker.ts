@@ -4,7 +4,6 @@
  * broker. Several MemoryBroker instances over one MemoryBrokerStore act like several connections to one
  * server. Nothing survives the process.
  */
-import { randomUUID } from 'node:crypto';
 import {
   BROKER_SPECIFICATION_VERSION,
   type Broker,
@@ -17,6 +16,7 @@ import {
 import { type Clock, systemClock } from '../clock.js';
 import { BrokerConnectionError, LeaseLostError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
+import { nodeCrypto } from '../node-builtins.js';
 
 interface Entry {
   id: string;
@@ -201,7 +201,7 @@ export class MemoryBroker implements Broker {
     available.sort((a, b) => b.priority - a.priority || a.sequence - b.sequence);
     return available.slice(0, options.max).map((entry) => {
       entry.deliveries += 1;
-      entry.leaseToken = randomUUID();
+      entry.leaseToken = nodeCrypto().randomUUID();
       entry.lockedUntil = now + options.leaseMs;
       const receipt: MemoryReceipt = { id: entry.id, leaseToken: entry.leaseToken };
       return { id: entry.id, queue, body: entry.body.slice(), deliveries: entry.deliveries, receipt };
