@@ -48,6 +48,16 @@ function buildSchemas() {
     job: z.record(z.string(), z.unknown()).optional(),
   });
   const connection = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
+  /** Shorthands of the packages that store results too: a broker, or `resultBackend`, by URL or options. */
+  const storeShorthands = {
+    redis: connection.optional(),
+    orm: connection.optional(),
+    postgres: connection.optional(),
+    sqlite: connection.optional(),
+    mongo: connection.optional(),
+    /** Database for the mongo shorthand. Default: the URL's database, else "tasq". */
+    mongoDb: z.string().min(1).optional(),
+  };
 
   /** Options a cluster reads; `altClusters` entries override any of them. */
   const clusterOptionsShape = {
@@ -142,13 +152,7 @@ function buildSchemas() {
       .strictObject({
         class: z.string().min(1).optional(),
         options: z.record(z.string(), z.unknown()).optional(),
-        redis: connection.optional(),
-        orm: connection.optional(),
-        postgres: connection.optional(),
-        sqlite: connection.optional(),
-        mongo: connection.optional(),
-        /** Database for the mongo shorthand. Default: the URL's database, else "tasq". */
-        mongoDb: z.string().min(1).optional(),
+        ...storeShorthands,
       })
       .optional(),
     /** Schedules by name, created or updated by every cluster at start (`tasq.schedule` from configuration). */
@@ -163,13 +167,7 @@ function buildSchemas() {
       .strictObject({ module: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() })
       .optional(),
     /** Shorthands: each picks its broker package and passes these options (or a URL). */
-    redis: connection.optional(),
-    orm: connection.optional(),
-    postgres: connection.optional(),
-    sqlite: connection.optional(),
-    mongo: connection.optional(),
-    /** Database for the mongo shorthand. Default: the URL's database, else "tasq". */
-    mongoDb: z.string().min(1).optional(),
+    ...storeShorthands,
     rabbitmq: connection.optional(),
     sqs: connection.optional(),
     /** Named clusters whose options override the root's: `tasq cluster --name long`. */
