@@ -114,7 +114,11 @@ describe('configuration', () => {
         { redis: 'redis://a', options: { db: 1 } },
         "resultBackend.options goes with class; put redis's options in it",
       ],
-      [{ sqs: 'https://sqs' }, 'sqs'],
+      [
+        { sqs: 'https://sqs' },
+        'resultBackend.sqs: SQS stores no results; use one of redis, orm, postgres, sqlite, mongo',
+      ],
+      [{ rabbitmq: 'amqp://mq' }, 'resultBackend.rabbitmq: RabbitMQ stores no results'],
     ];
     for (const [input, message] of refused) {
       expect(configError(() => resolve(input)).message, JSON.stringify(input)).toContain(message);

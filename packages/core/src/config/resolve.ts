@@ -244,6 +244,14 @@ function selectResultBackend(
   input: NonNullable<TasqConfigInput['resultBackend']>,
   issues: string[],
 ): { module: string; options: Record<string, unknown> } | undefined {
+  for (const key of ['rabbitmq', 'sqs'] as const) {
+    if (input[key] !== undefined) {
+      issues.push(
+        `resultBackend.${key}: ${key === 'sqs' ? 'SQS' : 'RabbitMQ'} stores no results; use one of ${RESULT_SHORTHANDS.join(', ')}`,
+      );
+      return undefined;
+    }
+  }
   const chosen = RESULT_SHORTHANDS.filter((key) => input[key] !== undefined);
   const given = input.class !== undefined ? ['class', ...chosen] : chosen;
   if (input.mongoDb && input.mongo === undefined)

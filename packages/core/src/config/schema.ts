@@ -153,6 +153,9 @@ function buildSchemas() {
         class: z.string().min(1).optional(),
         options: z.record(z.string(), z.unknown()).optional(),
         ...storeShorthands,
+        // Accepted here only to be refused by name at resolve: neither stores results.
+        rabbitmq: connection.optional(),
+        sqs: connection.optional(),
       })
       .optional(),
     /** Schedules by name, created or updated by every cluster at start (`tasq.schedule` from configuration). */
