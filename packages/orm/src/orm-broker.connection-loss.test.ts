@@ -6,10 +6,15 @@
  */
 import { BrokerConnectionError, type Delivery } from '@tasq/core';
 import { sleep, uniqueName } from '@tasq/testing';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOrmBroker, type OrmBroker } from './index.js';
-import { dropSchema, postgresUrl, requirePostgres, uniqueSchema } from './test-support/databases.js';
+import {
+  dropSchema,
+  postgresUrl,
+  requirePostgres,
+  uniqueSchema,
+  withPostgresClient,
+} from './test-support/databases.js';
 
 const skipReason = await requirePostgres();
 const schema = uniqueSchema('connection_loss');
@@ -21,16 +26,6 @@ function taggedUrl(applicationName: string): string {
   const url = new URL(postgresUrl);
   url.searchParams.set('application_name', applicationName);
   return url.toString();
-}
-
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: postgresUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 afterAll(async () => {
@@ -57,7 +52,7 @@ describe.skipIf(skipReason !== undefined)('PostgreSQL connection loss', () => {
       // Make sure the LISTEN connection exists, so it is terminated too.
       expect(await broker.reserve(uniqueName('idle'), { max: 1, leaseMs: 1_000, waitMs: 50 })).toEqual([]);
 
-      const inFlight = await withAdmin(async (locker) => {
+      const inFlight = await withPostgresClient(async (locker) => {
         // Hold the table so the broker's next statement is still running when its connection is killed.
         await locker.query('BEGIN');
         await locker.query(`LOCK TABLE "${schema}"."packages" IN ACCESS EXCLUSIVE MODE`);
@@ -66,7 +61,7 @@ describe.skipIf(skipReason !== undefined)('PostgreSQL connection loss', () => {
           (error: unknown) => error,
         );
         await sleep(300);
-        const terminated = await withAdmin(async (admin) => {
+        const terminated = await withPostgresClient(async (admin) => {
           const { rows } = await admin.query(
             'SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = $1',
             [applicationName],

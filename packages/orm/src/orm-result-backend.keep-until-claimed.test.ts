@@ -7,7 +7,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import { InvalidArgumentError, ManualClock, type ScheduleRecord, type TaskResult } from '@tasq/core';
 import { uniqueName } from '@tasq/testing';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOrmResultBackend, createOrmScheduleStore, type OrmOptions } from './index.js';
 import { knownSchemaVersion, readMigrations } from './migrations.js';
@@ -20,6 +19,7 @@ import {
   requirePostgres,
   temporaryFolder,
   uniqueSchema,
+  withPostgresClient,
 } from './test-support/databases.js';
 
 const postgresSkip = await requirePostgres();
@@ -110,22 +110,13 @@ const dialects: {
     },
     old: (options) => {
       const names = new TableNames({ schema: options.schema, prefix: '' });
-      const withClient = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
-        const client = new pg.Client({ connectionString: postgresUrl });
-        await client.connect();
-        try {
-          return await work(client);
-        } finally {
-          await client.end();
-        }
-      };
       return {
         setUp: (statements) =>
-          withClient(async (client) => {
+          withPostgresClient(async (client) => {
             for (const { sql, values } of statements(names)) await client.query(sql, values);
           }),
         versions: () =>
-          withClient(async (client) => {
+          withPostgresClient(async (client) => {
             const { rows } = await client.query(
               `SELECT version FROM "${options.schema}"."migrations" ORDER BY version`,
             );

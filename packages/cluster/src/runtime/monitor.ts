@@ -113,7 +113,7 @@ export class Monitor {
         await tasq.results.save(result);
         if (result.status === 'success') this.maybePrune();
       } catch (error) {
-        ({ result, decision, action } = await this.afterFailedSave(entry, result, how, error));
+        ({ result, decision, action } = await this.afterFailedSave(entry, result, decision, how, error));
       }
     }
     const followed =
@@ -197,11 +197,12 @@ export class Monitor {
   private async afterFailedSave(
     entry: HeldPackage,
     unsaved: TaskResult,
+    unsavedDecision: OutcomeDecision,
     how: { workerLost?: boolean },
     error: unknown,
   ): Promise<{ result: TaskResult; decision: OutcomeDecision; action: OutcomeAction }> {
     let result = unsaved;
-    let decision = this.decide(entry, result, how);
+    let decision = unsavedDecision;
     let failure = error;
     const unstorable = unstorableValue(result);
     if (unstorable) {

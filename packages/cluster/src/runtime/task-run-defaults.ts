@@ -35,12 +35,7 @@ export function runDefaultsOf(options: TaskOptions): TaskRunDefaults | undefined
 /** `pkg` with every run setting it leaves out taken from `defaults`; `pkg` itself when nothing is missing. */
 export function withRunDefaults(pkg: TaskPackage, defaults: TaskRunDefaults | undefined): TaskPackage {
   if (!defaults) return pkg;
-  const missing: TaskRunDefaults = {};
-  let any = false;
-  for (const field of FIELDS) {
-    if (pkg[field] !== undefined || defaults[field] === undefined) continue;
-    Object.assign(missing, { [field]: defaults[field] });
-    any = true;
-  }
-  return any ? { ...pkg, ...missing } : pkg;
+  const missing = FIELDS.filter((field) => pkg[field] === undefined && defaults[field] !== undefined);
+  if (missing.length === 0) return pkg;
+  return { ...pkg, ...Object.fromEntries(missing.map((field) => [field, defaults[field]])) };
 }

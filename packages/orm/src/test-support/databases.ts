@@ -29,15 +29,20 @@ export function uniqueSchema(label: string): string {
   return `tasq_${label}_${randomBytes(4).toString('hex')}`;
 }
 
-/** Drop a schema this run created (never anyone else's: the name is this run's own). */
-export async function dropSchema(schema: string): Promise<void> {
+/** Run `work` on a connection of its own to the test database, outside tasq; the connection is closed after. */
+export async function withPostgresClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: postgresUrl });
   await client.connect();
   try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    return await work(client);
   } finally {
     await client.end();
   }
+}
+
+/** Drop a schema this run created (never anyone else's: the name is this run's own). */
+export async function dropSchema(schema: string): Promise<void> {
+  await withPostgresClient((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
 }
 
 /** A conformance namespace ("results-1a2b3c4d5e") as a table prefix. */
