@@ -26,6 +26,7 @@ import { type ClusterIdentity, type ClusterSnapshot, snapshotOf } from './monito
 import { WireCodec } from './monitoring/wire.js';
 import { type HealthReport, healthOf, startHealthServer } from './runtime/health.js';
 import { withResolvableModules } from './runtime/broker-modules.js';
+import type { RateLimitScope } from './runtime/rate-limiter.js';
 import type { ClusterSchedulerOptions } from './runtime/cluster-scheduler.js';
 import { Sentinel, type WorkerInfo } from './runtime/sentinel.js';
 import { loadTasks } from './worker/worker-runtime.js';
@@ -76,8 +77,11 @@ export interface ClusterHandle {
    * the scheduler's leader lock, and how monitoring events and control replies name it.
    */
   readonly identity: string;
-  /** `shared` when rate limits hold across clusters (the broker offers a limiter), else `cluster`. */
-  readonly rateLimitScope: 'cluster' | 'shared';
+  /**
+   * `shared` when rate limits hold across clusters (the broker's or result backend's package offers a
+   * limiter), `cluster` when each cluster keeps its own, `none` when no rate limits are configured.
+   */
+  readonly rateLimitScope: RateLimitScope;
   /** True while this cluster's scheduler is the leader (the one that enqueues scheduled runs). */
   isSchedulerLeader(): boolean;
   /** The metrics endpoint's port, when one was asked for. */

@@ -65,6 +65,7 @@ describe('tasq CLI', () => {
       [['queue', 'shrink', 'q'], /^tasq: queue needs "size" or "purge"/],
       [['result'], /^tasq: result needs a job ID/],
       [['info', '--colour'], /^tasq: Unknown option '--colour'/],
+      [['info', '--cluster-wait', 'soon'], /^tasq: --cluster-wait must be a duration like 10s/],
     ];
     for (const [args, message] of cases) {
       const { code, err } = tasq(args);
@@ -185,6 +186,8 @@ describe('tasq CLI', () => {
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as { msg?: string });
       expect(events.some((event) => event.msg === 'cluster stopping')).toBe(true);
+      // No rate limits in this configuration: the start line does not claim a per-cluster scope.
+      expect(events.find((event) => event.msg === 'cluster running')).toMatchObject({ rateLimits: 'none' });
       expect(events.filter((event) => event.msg === 'task released')).toHaveLength(2);
     } finally {
       cluster?.kill('SIGKILL');
@@ -209,8 +212,18 @@ describe('tasq CLI', () => {
       expect(enqueued.out).toMatch(/result: 42$/);
       const stored = tasq(['result', id!, '--json']);
       expect(JSON.parse(stored.out)).toMatchObject({ id, status: 'success', result: 42 });
-      const info = tasq(['info', '--json']);
-      expect(JSON.parse(info.out).recent.successes.some((r: { id: string }) => r.id === id)).toBe(true);
+      const info = JSON.parse(tasq(['info', '--json']).out);
+      expect(info.recent.successes.some((r: { id: string }) => r.id === id)).toBe(true);
+      // The running cluster answers over the broker's pub/sub with what it has done.
+      expect(info.running.source).toBe('control');
+      expect(info.running.clusters).toHaveLength(1);
+      expect(info.running.clusters[0]).toMatchObject({ pid: cluster.pid, poolSize: 1, concurrency: 2 });
+      expect(info.running.clusters[0].stats.succeeded).toBeGreaterThanOrEqual(1);
+      const text = tasq(['info']).out;
+      expect(text).toMatch(
+        new RegExp(`clusters running \\(1, answered within 1000 ms\\):\\n  default@\\S+:${cluster.pid} `),
+      );
+      expect(tasq(['info', '--cluster-wait', '0']).out).not.toMatch(/clusters running/);
       const failed = tasq(['enqueue', 'test.broken', '--wait', '--timeout', '20s']);
       expect(failed.code).toBe(1);
       expect(failed.out).toMatch(/error: TypeError: this task always fails/);

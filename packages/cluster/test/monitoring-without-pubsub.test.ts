@@ -3,11 +3,14 @@
  * each heartbeat, which is what `tasq monitor` reads; the event stream and remote control say plainly
  * that they need pub/sub.
  */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CapabilityError, resolveConfig } from '@tasq/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readClusterStats, sendControl, subscribeEvents } from '../src/index.js';
-import { type Database, eventually, runCluster, sqliteDatabase, tasksModule } from './support.js';
+import { findLiveClusters, readClusterStats, sendControl, subscribeEvents } from '../src/index.js';
+import { cliPath, type Database, eventually, runCluster, sqliteDatabase, tasksModule } from './support.js';
 
 const brokerWithoutPubSub = fileURLToPath(new URL('./fixtures/no-pubsub-broker.mjs', import.meta.url));
 
@@ -19,17 +22,15 @@ describe('monitoring on a broker without pub/sub', () => {
   afterAll(() => database.cleanup());
 
   it('stores cluster stats in the result backend and refuses events and control with a reason', async () => {
-    const config = resolveConfig(
-      {
-        brokerClass: brokerWithoutPubSub,
-        brokerOptions: { url: `sqlite:${database.folder}/tasq.db` },
-        tasks: [tasksModule],
-        workers: 2,
-        guardCycle: '100ms',
-        secret: 'no-pubsub-secret',
-      },
-      { env: {} },
-    );
+    const input = {
+      brokerClass: brokerWithoutPubSub,
+      brokerOptions: { url: `sqlite:${database.folder}/tasq.db` },
+      tasks: [tasksModule],
+      workers: 2,
+      guardCycle: '100ms',
+      secret: 'no-pubsub-secret',
+    };
+    const config = resolveConfig(input, { env: {} });
     const cluster = await runCluster(config, { heartbeatMs: 200 });
     try {
       await (await cluster.tasq.enqueueByName('test.add', [1, 2])).result({ timeout: 10_000 });
@@ -49,6 +50,23 @@ describe('monitoring on a broker without pub/sub', () => {
           .sort(),
       );
       expect(snapshot!.workers.every((w) => w.rssBytes > 0)).toBe(true);
+
+      // `tasq info` lists the cluster from its stored stats, and not those stats among the job results.
+      expect(await findLiveClusters(cluster.tasq, { waitMs: 100 })).toMatchObject({
+        source: 'stored',
+        clusters: [{ cluster: cluster.identity, poolSize: 2 }],
+      });
+      const configFile = path.join(database.folder, 'no-pubsub.config.json');
+      writeFileSync(configFile, JSON.stringify(input));
+      const run = spawnSync(process.execPath, [cliPath, 'info', '--json', '--config', configFile], {
+        encoding: 'utf8',
+        cwd: database.folder,
+      });
+      expect(run.status).toBe(0);
+      const info = JSON.parse(run.stdout);
+      expect(info.running.source).toBe('stored');
+      expect(info.running.clusters.map((c: { cluster: string }) => c.cluster)).toEqual([cluster.identity]);
+      expect(info.recent.successes.map((r: { name: string }) => r.name)).toEqual(['test.add']);
 
       await expect(subscribeEvents(config)).rejects.toThrow(CapabilityError);
       await expect(sendControl(config, { command: 'ping' })).rejects.toThrow(/has no pub\/sub/);

@@ -6,45 +6,22 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createConnection } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolveConfig, Tasq } from '@tasq/core';
-import { requireService } from '@tasq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Database, eventually, sqliteDatabase, tasksModule } from './support.js';
+import {
+  type Database,
+  deleteRedisPrefix,
+  eventually,
+  redisUrl,
+  requireRedis,
+  sqliteDatabase,
+  tasksModule,
+} from './support.js';
 
 const runner = fileURLToPath(new URL('./fixtures/run-cluster.mjs', import.meta.url));
-const redisUrl = process.env.TASQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const skipReason = await requireService('Redis at 127.0.0.1:6379', () => ping(redisUrl));
-
-/** One Redis command over a plain socket (the cluster package has no Redis client of its own). */
-function command(url: string, args: string[]): Promise<string> {
-  const { hostname, port } = new URL(url);
-  const request = `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(3_000, () => socket.destroy(new Error('no answer within 3 s')));
-    socket.once('error', reject);
-    socket.once('connect', () => socket.write(request));
-    socket.once('data', (data) => {
-      socket.end();
-      const answer = data.toString();
-      if (answer.startsWith('-')) reject(new Error(answer.trim()));
-      else resolve(answer);
-    });
-  });
-}
-
-async function ping(url: string): Promise<void> {
-  const answer = await command(url, ['PING']);
-  if (!answer.startsWith('+PONG')) throw new Error(`unexpected answer ${answer.trim()}`);
-}
-
-/** Delete this run's keys (and only them): everything under its own prefix. */
-const DELETE_PREFIX = `local n = 0
-for _, key in ipairs(redis.call('KEYS', ARGV[1] .. ':*')) do redis.call('DEL', key); n = n + 1 end
-return n`;
+const skipReason = await requireRedis();
 
 const LIMIT = 20;
 const JOBS = 60;
@@ -60,7 +37,7 @@ describe.skipIf(skipReason !== undefined)(`cluster-wide rate limit on Redis ${sk
   afterAll(async () => {
     for (const child of children) child.kill('SIGKILL');
     await Promise.all(children.map((child) => (child.exitCode === null ? once(child, 'exit') : undefined)));
-    await command(redisUrl, ['EVAL', DELETE_PREFIX, '0', prefix]);
+    await deleteRedisPrefix(prefix);
     await folder.cleanup();
   });
 

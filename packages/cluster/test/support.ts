@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,8 @@ import { type ClusterHandle, type StartClusterOptions, startCluster } from '../s
 export const tasksModule = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
 export const cliPath = fileURLToPath(new URL('../bin/tasq.js', import.meta.url));
 export const postgresUrl = process.env.TASQ_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export const redisUrl = process.env.TASQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export function requirePostgres(): Promise<string | undefined> {
   return requireService('PostgreSQL at 127.0.0.1:5432', async () => {
@@ -99,4 +102,37 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+export function requireRedis(): Promise<string | undefined> {
+  return requireService('Redis at 127.0.0.1:6379', async () => {
+    const answer = await redisCommand(['PING']);
+    if (!answer.startsWith('+PONG')) throw new Error(`unexpected answer ${answer.trim()}`);
+  });
+}
+
+/** Delete a test's keys (and only them): everything under its own prefix. */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const script = `local n = 0
+for _, key in ipairs(redis.call('KEYS', ARGV[1] .. ':*')) do redis.call('DEL', key); n = n + 1 end
+return n`;
+  await redisCommand(['EVAL', script, '0', prefix]);
+}
+
+/** One Redis command over a plain socket (the cluster package has no Redis client of its own). */
+function redisCommand(args: string[]): Promise<string> {
+  const { hostname, port } = new URL(redisUrl);
+  const request = `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: hostname, port: Number(port || 6379) });
+    socket.setTimeout(3_000, () => socket.destroy(new Error('no answer within 3 s')));
+    socket.once('error', reject);
+    socket.once('connect', () => socket.write(request));
+    socket.once('data', (data) => {
+      socket.end();
+      const answer = data.toString();
+      if (answer.startsWith('-')) reject(new Error(answer.trim()));
+      else resolve(answer);
+    });
+  });
 }

@@ -175,12 +175,39 @@ describe('client', () => {
     expect((await tasq.broker.size('default')).ready).toBe(0);
   });
 
-  it('runs a chain, passing each result to the next link', async () => {
+  it('runs a chain, passing each result to the next link; its handle gives the last result', async () => {
     const tasq = await client();
-    await tasq.chain([add.s(1, 2), add.s(10), add.s(100)]).enqueue();
+    const chain = await tasq.chain([add.s(1, 2), add.s(10), add.s(100)]).enqueue();
+    expect(chain.name).toBe('test.add');
     await work(tasq);
+    expect(await chain.result({ timeout: 1000 })).toBe(113);
     const results = await tasq.results.list({ limit: 10 });
     expect(results.map((r) => r.result).sort((a, b) => Number(a) - Number(b))).toEqual([3, 13, 113]);
+  });
+
+  it('fails a chain handle with the link that stopped it, and runs nothing after that link', async () => {
+    const tasq = await client();
+    const chain = await tasq.chain([add.s(1, 2), boom.s(), concat.s('never')]).enqueue();
+    expect(await work(tasq)).toBe(2);
+    const outcome = await chain.outcome();
+    expect(outcome).toMatchObject({ id: chain.id, name: 'test.concat', status: 'failure' });
+    expect(outcome?.error?.name).toBe('ChainFailedError');
+    expect(outcome?.error?.message).toMatch(/^chain stopped at test\.boom \([^)]+\): 3$/);
+    await expect(chain.result({ timeout: 1000 })).rejects.toThrow(
+      /ChainFailedError: chain stopped at test\.boom/,
+    );
+  });
+
+  it('enqueues a chain link once when the link before it is run and followed up twice', async () => {
+    const tasq = await client();
+    await tasq.chain([add.s(1, 2), add.s(10)]).enqueue();
+    const [delivery] = await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
+    const pkg = tasq.codec.decode(delivery!.body);
+    const result = await executeTask(tasq.registry, pkg, { deliveries: 1 });
+    // A cluster that died after the follow-up but before the ack runs the link again.
+    await tasq.sendFollowUps(pkg, result);
+    await tasq.sendFollowUps(pkg, result);
+    expect((await tasq.broker.size('default')).ready).toBe(1);
   });
 
   it('runs a chord callback once with the group results in order', async () => {

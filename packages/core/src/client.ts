@@ -7,7 +7,7 @@
  *   const sum = await job.result({ timeout: 5_000 });
  */
 import { BrokerClient } from './broker-client.js';
-import { followUps } from './canvas.js';
+import { type CanvasFailure, followUps } from './canvas.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { loadConfig } from './config/load.js';
@@ -18,10 +18,10 @@ import { type Duration, durationMs } from './duration.js';
 import { InvalidArgumentError, ResultTimeoutError, TaskFailedError } from './errors.js';
 import { executeTask, toErrorInfo } from './execute.js';
 import { uuidv7 } from './ids.js';
-import { createBroker, createResultBackend, pluginContext } from './load-plugin.js';
+import { createBroker, createResultBackend, loadResultBackendModule, pluginContext } from './load-plugin.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
-import type { BrokerPlugin, PluginContext } from './plugin.js';
+import { type BrokerPlugin, isBrokerPlugin, type PluginContext } from './plugin.js';
 import type { ResultBackend, TaskResult } from './result-backend.js';
 import { defineSchedule, type ScheduleOptions } from './schedule/schedule-definition.js';
 import { Scheduler, type SchedulerOptions } from './schedule/scheduler.js';
@@ -92,6 +92,7 @@ export class Tasq {
   private readonly context: PluginContext;
   private scheduleStore: Promise<ScheduleStore> | undefined;
   private sharedRateLimiter: Promise<RateLimiter | undefined> | undefined;
+  private readonly cwd: string | undefined;
 
   private constructor(
     config: ResolvedConfig,
@@ -107,6 +108,7 @@ export class Tasq {
     this.broker = broker;
     this.results = results;
     this.registry = options.registry ?? defaultRegistry;
+    this.cwd = options.cwd;
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? systemClock;
     this.codec = new TaskPackageCodec({
@@ -199,17 +201,23 @@ export class Tasq {
     })) as Job<R>;
   }
 
-  /** A chain: each job's result is prepended to the next one's arguments. */
+  /**
+   * A chain: each job's result is prepended to the next one's arguments. The handle is the chain's: the
+   * last link's job, whose result is the chain's result; a link that fails for good stops the chain and
+   * fails the handle with a ChainFailedError naming it.
+   */
   chain(signatures: readonly Signature[]): { enqueue(options?: EnqueueJobOptions): Promise<Job<unknown>> } {
     if (signatures.length === 0) throw new InvalidArgumentError('a chain needs at least one signature');
     return {
       enqueue: async (options = {}) => {
         const [first, ...rest] = signatures.map((s) => s.toData()) as [SignatureData, ...SignatureData[]];
         const pkg = this.buildPackage(first, { ...fromJobOptions(first.options), ...options });
-        if (rest.length > 0) pkg.chain = rest;
-        // The handle follows the chain's last job only when the chain has one job; see chainResult.
+        // Ids fixed now: the handle can follow the last link, and a link sent twice is enqueued once.
+        const links = rest.map((link) => ({ ...link, id: link.id ?? uuidv7() }));
+        if (links.length > 0) pkg.chain = links;
         const [job] = await this.send([pkg]);
-        return job!;
+        const last = links[links.length - 1];
+        return last ? new Job(this, last.id, last.name) : job!;
       },
     };
   }
@@ -350,21 +358,8 @@ export class Tasq {
 
   /** Enqueue what follows a finished job (hook, next chain link, chord callback). */
   async sendFollowUps(pkg: TaskPackage, result: TaskResult): Promise<void> {
-    const { enqueue, chordFailure } = await followUps(pkg, result, this.results);
-    if (chordFailure) {
-      const now = this.clock.now();
-      await this.results.save({
-        id: chordFailure.callbackId,
-        name: chordFailure.name,
-        queue: pkg.queue,
-        status: 'failure',
-        error: toErrorInfo(chordFailure.error),
-        attempts: 0,
-        enqueuedAt: now,
-        startedAt: now,
-        stoppedAt: now,
-      });
-    }
+    const { enqueue, neverRun } = await followUps(pkg, result, this.results);
+    for (const failure of neverRun) await this.saveNeverRun(pkg, failure);
     if (enqueue.length === 0) return;
     await this.send(
       enqueue.map((followUp) => {
@@ -382,17 +377,55 @@ export class Tasq {
     );
   }
 
-  /** The schedule store of the configured broker package (opened on first use). */
+  /** Store the failure of a job that will not run because `pkg` failed (a chord callback, a chain's end). */
+  private async saveNeverRun(pkg: TaskPackage, failure: CanvasFailure): Promise<void> {
+    const now = this.clock.now();
+    await this.results.save({
+      id: failure.id,
+      name: failure.name,
+      queue: pkg.queue,
+      status: 'failure',
+      error: toErrorInfo(failure.error),
+      attempts: 0,
+      enqueuedAt: now,
+      startedAt: now,
+      stoppedAt: now,
+    });
+  }
+
+  /**
+   * The schedule store (opened on first use): the broker package's, or, for a broker that stores
+   * nothing (RabbitMQ, SQS), the result backend package's (Redis, SQL, MongoDB).
+   */
   schedules(): Promise<ScheduleStore> {
-    if (!this.scheduleStore) {
-      const create = this.plugin.createScheduleStore;
-      this.scheduleStore = create
-        ? Promise.resolve(create.call(this.plugin, this.config.broker.options, this.context))
-        : Promise.reject(
-            new InvalidArgumentError(`the ${this.plugin.name} broker package has no schedule store`),
-          );
-    }
+    this.scheduleStore ??= this.openScheduleStore();
     return this.scheduleStore;
+  }
+
+  private async openScheduleStore(): Promise<ScheduleStore> {
+    const found = (await this.sharedStatePackages()).find(({ plugin }) => plugin.createScheduleStore);
+    if (!found?.plugin.createScheduleStore) {
+      const backend = this.config.resultBackend;
+      throw new InvalidArgumentError(
+        `the ${this.plugin.name} broker package has no schedule store${backend ? `, nor has the result backend's package "${backend.module}"` : ''}: keep results in Redis, PostgreSQL, SQLite or MongoDB to store schedules there`,
+      );
+    }
+    return found.plugin.createScheduleStore(found.options, this.context);
+  }
+
+  /**
+   * The packages that can keep state shared by clusters (schedules, rate-limit counters), in order of
+   * preference: the broker's, then the result backend's when that is another broker package.
+   */
+  private async sharedStatePackages(): Promise<{ plugin: BrokerPlugin; options: Record<string, unknown> }[]> {
+    const packages = [{ plugin: this.plugin, options: this.config.broker.options }];
+    const backend = this.config.resultBackend;
+    if (backend) {
+      const plugin = await loadResultBackendModule(backend, this.cwd);
+      if (isBrokerPlugin(plugin) && plugin !== this.plugin)
+        packages.push({ plugin, options: backend.options });
+    }
+    return packages;
   }
 
   /**
@@ -415,16 +448,15 @@ export class Tasq {
   }
 
   /**
-   * The broker package's cluster-wide rate limiter (opened on first use), or undefined when the package
-   * offers none (limits are then enforced per cluster). Closed with the client.
+   * The cluster-wide rate limiter (opened on first use): the broker package's, or the result backend
+   * package's when only that has one (RabbitMQ with results in Redis); undefined when neither offers
+   * one (limits are then enforced per cluster). Closed with the client.
    */
   rateLimiter(): Promise<RateLimiter | undefined> {
-    if (!this.sharedRateLimiter) {
-      const create = this.plugin.createRateLimiter;
-      this.sharedRateLimiter = create
-        ? Promise.resolve(create.call(this.plugin, this.config.broker.options, this.context))
-        : Promise.resolve(undefined);
-    }
+    this.sharedRateLimiter ??= this.sharedStatePackages().then((packages) => {
+      const found = packages.find(({ plugin }) => plugin.createRateLimiter);
+      return found?.plugin.createRateLimiter?.(found.options, this.context);
+    });
     return this.sharedRateLimiter;
   }
 

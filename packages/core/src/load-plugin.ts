@@ -185,13 +185,7 @@ export async function createResultBackend(
   cwd?: string,
 ): Promise<ResultBackend> {
   if (configured) {
-    const plugin =
-      configured.module === 'memory'
-        ? (memoryPlugin as BrokerPlugin)
-        : await importFromApplication(configured.module, cwd).then((module) => {
-            const exportName = configured.module.split('#')[1];
-            return (exportName ? module[exportName] : (module.default ?? module)) as unknown;
-          });
+    const plugin = await loadResultBackendModule(configured, cwd);
     if (isBrokerPlugin(plugin) && plugin.createResultBackend)
       return plugin.createResultBackend(configured.options, context);
     if (typeof plugin === 'function') {
@@ -205,6 +199,17 @@ export async function createResultBackend(
     ]);
   }
   return brokerPlugin.createResultBackend(brokerOptions, context);
+}
+
+/** What `resultBackend.class` names: a broker package's plugin, or a result backend class. */
+export async function loadResultBackendModule(
+  configured: { module: string },
+  cwd?: string,
+): Promise<unknown> {
+  if (configured.module === 'memory') return memoryPlugin;
+  const module = await importFromApplication(configured.module, cwd);
+  const exportName = configured.module.split('#')[1];
+  return (exportName ? module[exportName] : (module.default ?? module)) as unknown;
 }
 
 export function pluginContext(

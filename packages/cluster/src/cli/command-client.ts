@@ -1,5 +1,7 @@
 /** Client commands: enqueue, result, info, queue size|purge, migrate, check. */
 import { importFromApplication, type ResolvedConfig, type TaskResult, Tasq } from '@tasq/core';
+import { findLiveClusters, isTaskOutcome, type LiveClusters } from '../monitoring/live-clusters.js';
+import type { ClusterSnapshot } from '../monitoring/snapshot.js';
 import { loadTasks } from '../worker/worker-runtime.js';
 import {
   type CommandIo,
@@ -111,15 +113,22 @@ export async function resultCommand(argv: string[], io: CommandIo): Promise<numb
 
 export const infoHelp = `Usage: tasq info [options]
 
-Show the deployment: broker, queues with their sizes, and recent successes and failures.
+Show the deployment: broker, queues with their sizes, the clusters running now, and recent successes
+and failures. Running clusters are asked over the broker's pub/sub; where it has none (SQS, MongoDB),
+the stats each cluster stores at every heartbeat are read instead.
 
 Options:
-      --json       print JSON
-      --limit N    recent results to show (default 10)
+      --json               print JSON
+      --limit N            recent results to show (default 10)
+      --cluster-wait D     how long running clusters get to answer (default 1s; 0 does not ask)
 ${commonHelp}`;
 
 export async function infoCommand(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: 'boolean' }, limit: { type: 'string' } });
+  const { values, positionals } = parse(argv, {
+    json: { type: 'boolean' },
+    limit: { type: 'string' },
+    'cluster-wait': { type: 'string' },
+  });
   if (values.help) {
     io.out(infoHelp);
     return 0;
@@ -127,6 +136,7 @@ export async function infoCommand(argv: string[], io: CommandIo): Promise<number
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const limit = values.limit === undefined ? 10 : Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer`);
+  const clusterWaitMs = durationFlag(values['cluster-wait'], '--cluster-wait') ?? 1_000;
   const config = await readConfig(values, io);
   return withClient(open(config, io), async (tasq) => {
     const queueNames = [
@@ -139,8 +149,15 @@ export async function infoCommand(argv: string[], io: CommandIo): Promise<number
     const queues = await Promise.all(
       queueNames.map(async (queue) => ({ queue, ...(await tasq.broker.size(queue)) })),
     );
-    const successes = await tasq.results.list({ status: 'success', limit });
-    const failures = await tasq.results.list({ status: 'failure', limit });
+    // Without pub/sub, clusters keep their stats as successes: ask for a few more, show only outcomes.
+    const successes = newestStopFirst(
+      (await tasq.results.list({ status: 'success', limit: limit + 20 }))
+        .filter(isTaskOutcome)
+        .slice(0, limit),
+    );
+    const failures = newestStopFirst(await tasq.results.list({ status: 'failure', limit }));
+    const live =
+      clusterWaitMs > 0 ? await findLiveClusters(tasq, { waitMs: clusterWaitMs, cwd: io.cwd }) : undefined;
     const info = {
       name: config.name,
       broker: {
@@ -151,7 +168,7 @@ export async function infoCommand(argv: string[], io: CommandIo): Promise<number
       resultBackend: tasq.results.name,
       queues,
       clusters: Object.keys(config.input.altClusters ?? {}),
-      // Clusters seen live travel on the events transport; this shows the configured ones.
+      ...(live ? { running: { source: live.source, withinMs: live.withinMs, clusters: live.clusters } } : {}),
       recent: { successes: successes.map(brief), failures: failures.map(brief) },
     };
     if (values.json) {
@@ -167,6 +184,7 @@ export async function infoCommand(argv: string[], io: CommandIo): Promise<number
         `  ${q.queue.padEnd(20)} ready ${q.ready}  delayed ${q.delayed ?? '-'}  reserved ${q.reserved ?? '-'}  dead ${q.dead ?? '-'}`,
       );
     }
+    if (live) for (const line of describeLiveClusters(live, Date.now())) io.out(line);
     io.out(`clusters configured: default${info.clusters.length ? `, ${info.clusters.join(', ')}` : ''}`);
     io.out(`recent successes (${successes.length}):`);
     for (const r of successes) io.out(`  ${formatTime(r.stoppedAt)} ${r.name} ${r.id}`);
@@ -175,6 +193,43 @@ export async function infoCommand(argv: string[], io: CommandIo): Promise<number
       io.out(`  ${formatTime(r.stoppedAt)} ${r.name} ${r.id}: ${r.error?.message ?? ''}`);
     return 0;
   });
+}
+
+/**
+ * Backends list the most recently enqueued jobs first; a job retried for a while ends after younger ones.
+ * The lines show when each job ended, so they are shown in that order.
+ */
+function newestStopFirst(results: TaskResult[]): TaskResult[] {
+  return results.sort((a, b) => b.stoppedAt - a.stoppedAt);
+}
+
+function describeLiveClusters(live: LiveClusters, now: number): string[] {
+  const how =
+    live.source === 'control'
+      ? `answered within ${live.withinMs} ms`
+      : `stored stats of the last ${Math.round(live.withinMs / 1000)} s`;
+  if (live.clusters.length === 0) return [`clusters running: none (${how})`];
+  return [
+    `clusters running (${live.clusters.length}, ${how}):`,
+    ...live.clusters.map((cluster) => `  ${describeCluster(cluster, now)}`),
+  ];
+}
+
+function describeCluster(cluster: ClusterSnapshot, now: number): string {
+  const { stats } = cluster;
+  const state = cluster.stopping ? '  stopping' : '';
+  return (
+    `${cluster.cluster.padEnd(28)} queues ${cluster.queues.join(',')}  pool ${cluster.poolSize} x ${cluster.concurrency}` +
+    `  running ${cluster.running}  prefetched ${cluster.prefetched}` +
+    `  succeeded ${stats.succeeded}  failed ${stats.failed}  up ${formatUptime(now - cluster.startedAt)}${state}`
+  );
+}
+
+function formatUptime(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 120) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 120 ? `${minutes} min` : `${Math.round(minutes / 60)} h`;
 }
 
 function brief(r: TaskResult) {

@@ -9,6 +9,9 @@
  */
 import { type Clock, type Logger, parseRate, type RateLimit, type RateLimiter } from '@tasq/core';
 
+/** How far a cluster's rate limits reach; `none` when it has none. */
+export type RateLimitScope = 'none' | 'cluster' | 'shared';
+
 /** What the dispatcher asks before a package is handed to a worker. */
 export interface StartGate {
   /** True when a token is available now. May start fetching one (then the gate wakes the dispatcher). */
@@ -200,8 +203,9 @@ export class RateLimits {
     };
   }
 
-  /** `cluster` (in-process buckets) or `shared` (the broker's cluster-wide limiter). */
-  get scope(): 'cluster' | 'shared' {
+  /** `none` (no limits configured), `cluster` (in-process buckets) or `shared` (a cluster-wide limiter). */
+  get scope(): RateLimitScope {
+    if (this.empty) return 'none';
     return this.shared ? 'shared' : 'cluster';
   }
 

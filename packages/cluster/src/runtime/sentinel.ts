@@ -32,7 +32,7 @@ import { ClusterEmitter, type ClusterStats, emptyStats } from './events.js';
 import { FailureReporting } from './failure-reporting.js';
 import { describeRef, type HeldPackage } from './held-package.js';
 import { Monitor } from './monitor.js';
-import { RateLimits } from './rate-limiter.js';
+import { type RateLimitScope, RateLimits } from './rate-limiter.js';
 import { type TaskRunDefaults, withRunDefaults } from './task-run-defaults.js';
 
 export interface SentinelOptions {
@@ -168,8 +168,8 @@ export class Sentinel {
     return this.scheduler?.isLeader ?? false;
   }
 
-  /** `shared` when rate limits hold across clusters (the broker's limiter), else `cluster`. */
-  get rateLimitScope(): 'cluster' | 'shared' {
+  /** `shared` when rate limits hold across clusters, `cluster` when per cluster, `none` without limits. */
+  get rateLimitScope(): RateLimitScope {
     return this.rateLimits.scope;
   }
 

@@ -162,9 +162,17 @@ describe('configuration', () => {
     expect(config.queueLimit).toBe(20);
     expect(config.secrets).toEqual(['from-env']);
     expect(config.insecureSecret).toBe(false);
+    // A bad value from the environment names its variable; the same mistake in the file does not.
     expect(configError(() => resolveConfig({}, { env: { TASQ_WORKERS: 'many' } })).message).toContain(
-      'workers',
+      'workers (from TASQ_WORKERS="many"): ',
     );
+    expect(
+      configError(() => resolveConfig({ workers: 'many' }, { env: { TASQ_SAVE_LIMIT: '5' } })).message,
+    ).toMatch(/workers: Invalid input/);
+    // A flag given over the variable is what was checked: no variable to blame.
+    expect(
+      configError(() => resolveConfig({}, { env: { TASQ_WORKERS: '4' }, overrides: { workers: 0 } })).message,
+    ).toMatch(/workers: Too small/);
   });
 
   it('checks schedules from the configuration, naming the schedule', () => {

@@ -103,7 +103,15 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
   const env = options.env ?? process.env;
   const withEnv = { ...applyEnvironment(input, env, options.source), ...(options.overrides ?? {}) };
   const parsed = configSchemas().configSchema.safeParse(withEnv);
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error), options.source);
+  if (!parsed.success) {
+    // A bad value that came from the environment is named by its variable: the file may be fine.
+    const fromEnvironment = new Set(
+      environmentKeys(env).filter((key) => !(key in (options.overrides ?? {}))),
+    );
+    const origin = (key: string) =>
+      fromEnvironment.has(key) ? ` (from ${toEnvName(key)}=${JSON.stringify(env[toEnvName(key)])})` : '';
+    throw new ConfigError(formatIssues(parsed.error, origin), options.source);
+  }
   const config = parsed.data;
   const issues: string[] = [];
 
@@ -322,14 +330,16 @@ function show(value: number | string): string {
   return typeof value === 'number' ? String(value) : JSON.stringify(value);
 }
 
-function formatIssues(error: z.ZodError): string[] {
+/** One line per issue; `origin` adds where a top-level key's value came from when that is not the file. */
+function formatIssues(error: z.ZodError, origin: (key: string) => string = () => ''): string[] {
   return error.issues.map((issue) => {
     const path = issue.path.map(String).join('.');
     if (issue.code === 'unrecognized_keys') {
       const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
       return `unknown option${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
     }
-    return `${path || '(root)'}: ${issue.message}`;
+    const from = issue.path.length > 0 ? origin(String(issue.path[0])) : '';
+    return `${path || '(root)'}${from}: ${issue.message}`;
   });
 }
 
