@@ -4,9 +4,9 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import path from 'node:path';
 import { loadConfig, Tasq } from '@tasq/core';
+import { freePort } from '@tasq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, type Database, eventually, sqliteDatabase, tasksModule } from './support.js';
 
@@ -31,18 +31,6 @@ beforeAll(() => {
   );
 });
 afterAll(() => database.cleanup());
-
-/** A local port nothing listens on: bound, then released. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function tasq(args: string[]) {
   const run = spawnSync(process.execPath, [cliPath, ...args, '--config', configFile], {

@@ -5,13 +5,13 @@ import {
   silentLogger,
   systemClock,
 } from '@tasq/core';
-import { pubSubConformance, readText, sleep, text, uniqueName } from '@tasq/testing';
+import { freePort, pubSubConformance, readText, sleep, text, uniqueName } from '@tasq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import plugin from './index.js';
 import type { RedisBroker } from './redis-broker.js';
 import { RedisPubSub } from './redis-pubsub.js';
-import { freePort, RedisProcess } from './test-support/redis-process.js';
+import { RedisProcess } from './test-support/redis-process.js';
 import { REDIS_URL, redisSkipReason, uniquePrefix } from './test-support/redis-server.js';
 
 const skipReason = await redisSkipReason();

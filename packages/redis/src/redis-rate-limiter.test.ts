@@ -1,11 +1,10 @@
 import { BrokerConnectionError, InvalidArgumentError, silentLogger } from '@tasq/core';
-import { sleep, uniqueName } from '@tasq/testing';
+import { freePort, sleep, uniqueName } from '@tasq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRateLimiter } from './index.js';
 import type { RateLimit } from '@tasq/core';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
-import { freePort } from './test-support/redis-process.js';
 import { deleteKeys, REDIS_URL, redisSkipReason, uniquePrefix } from './test-support/redis-server.js';
 
 const skipReason = await redisSkipReason();

@@ -4,10 +4,10 @@
  */
 import { execFile } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '@tasq/testing';
 
 const run = promisify(execFile);
 
@@ -24,19 +24,6 @@ export function postgresBinaries(): string | undefined {
 /** Rejects when this process cannot start a server: as root that needs a `postgres` user to run it as. */
 export async function canRunPostgres(): Promise<void> {
   if (process.getuid?.() === 0) await run('id', ['-u', 'postgres']);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 export class PostgresServer {
