@@ -183,6 +183,19 @@ describe('tasq CLI', () => {
     }
   });
 
+  it('enqueue --wait that runs out says the job is still pending and how to wait again', () => {
+    const queue = `nobody-listens-${process.pid}`;
+    const waited = tasq(['enqueue', 'test.add', '[1, 2]', '--queue', queue, '--wait', '--timeout', '300ms']);
+    expect(waited.code).toBe(1);
+    const [id, message] = waited.out.split('\n');
+    expect(message).toBe(
+      `no result within 300 ms: the job is still queued, running or waiting to be retried; \`tasq result ${id} --wait 1m\` waits again`,
+    );
+    // Nothing was lost: the job waits in its queue for a cluster to run it.
+    expect(JSON.parse(tasq(['queue', 'size', queue, '--json']).out)).toMatchObject({ queue, ready: 1 });
+    expect(JSON.parse(tasq(['queue', 'purge', queue, '--json']).out)).toEqual({ queue, removed: 1 });
+  });
+
   it('enqueues, waits for the result and reads it back', async () => {
     const cluster = spawn(
       process.execPath,

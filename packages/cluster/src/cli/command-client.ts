@@ -71,7 +71,9 @@ export async function enqueueCommand(argv: string[], io: CommandIo): Promise<num
       io.out(
         values.json
           ? JSON.stringify({ id: job.id, name, status: 'pending' })
-          : `${job.id}\nno result within ${timeoutMs} ms`,
+          : // Not a failure of the job: say what it may be doing and how to keep waiting.
+            `${job.id}\nno result within ${timeoutMs} ms: the job is still queued, running or waiting to be retried; ` +
+              `\`tasq result ${job.id} --wait 1m\` waits again`,
       );
       return 1;
     }
