@@ -210,6 +210,49 @@ describe('client', () => {
     expect((await tasq.broker.size('default')).ready).toBe(1);
   });
 
+  it("gives chain, group and chord jobs their task's options, under the signature's and the call's", async () => {
+    const tasq = await client();
+    const report = defineTask(
+      'test.report',
+      { queue: 'reports', priority: 7, timeout: '5s', retry: { attempts: 4 } },
+      (x: unknown) => x,
+    );
+    const queued = async (queue: string) =>
+      (await tasq.broker.reserve(queue, { max: 10, leaseMs: 10_000, waitMs: 0 })).map((delivery) =>
+        tasq.codec.decode(delivery.body),
+      );
+    await tasq.group([report.s(1), report.s(2).with({ priority: 2 })]).enqueue();
+    expect(
+      (await queued('reports')).map(({ priority, timeoutMs, retry }) => ({ priority, timeoutMs, retry })),
+    ).toEqual([
+      { priority: 7, timeoutMs: 5000, retry: { attempts: 4 } },
+      { priority: 2, timeoutMs: 5000, retry: { attempts: 4 } },
+    ]);
+    // A chain's later links carry their options with them: the cluster that sends them may not know the task.
+    await tasq.chain([add.s(1, 2), report.s(), add.s(3)]).enqueue({ maxAttempts: 2, delay: '20ms' });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const [first] = await queued('default');
+    // The delay is the chain's start: the first link's, not carried to the others.
+    expect(first!.eta).toBeGreaterThan(first!.enqueuedAt);
+    expect(first).toMatchObject({ name: 'test.add', maxAttempts: 2 });
+    expect(first!.chain).toEqual([
+      expect.objectContaining({
+        name: 'test.report',
+        options: { queue: 'reports', priority: 7, timeoutMs: 5000, retry: { attempts: 4 }, maxAttempts: 2 },
+      }),
+      expect.objectContaining({ name: 'test.add', options: { maxAttempts: 2 } }),
+    ]);
+    await tasq.chord([add.s(1, 1)], report.s()).enqueue({ queue: 'batch' });
+    const [member] = await queued('batch');
+    // The call's options are the members'; the callback keeps its task's.
+    expect(member!.chord!.callback.options).toEqual({
+      queue: 'reports',
+      priority: 7,
+      timeoutMs: 5000,
+      retry: { attempts: 4 },
+    });
+  });
+
   it('runs a chord callback once with the group results in order', async () => {
     const tasq = await client();
     const callback = await tasq.chord([add.s(1, 1), add.s(2, 2), add.s(3, 3)], sum.s()).enqueue();

@@ -204,16 +204,17 @@ export class Tasq {
   /**
    * A chain: each job's result is prepended to the next one's arguments. The handle is the chain's: the
    * last link's job, whose result is the chain's result; a link that fails for good stops the chain and
-   * fails the handle with a ChainFailedError naming it.
+   * fails the handle with a ChainFailedError naming it. The enqueue options apply to every link, except
+   * `delay`, `eta` and `id`, which apply to the first.
    */
   chain(signatures: readonly Signature[]): { enqueue(options?: EnqueueJobOptions): Promise<Job<unknown>> } {
     if (signatures.length === 0) throw new InvalidArgumentError('a chain needs at least one signature');
     return {
       enqueue: async (options = {}) => {
         const [first, ...rest] = signatures.map((s) => s.toData()) as [SignatureData, ...SignatureData[]];
-        const pkg = this.buildPackage(first, { ...fromJobOptions(first.options), ...options });
+        const pkg = this.buildPackage(first, { ...this.signatureOptions(first), ...options });
         // Ids fixed now: the handle can follow the last link, and a link sent twice is enqueued once.
-        const links = rest.map((link) => ({ ...link, id: link.id ?? uuidv7() }));
+        const links = rest.map((link) => this.carriedSignature(link, options));
         if (links.length > 0) pkg.chain = links;
         const [job] = await this.send([pkg]);
         const last = links[links.length - 1];
@@ -222,14 +223,14 @@ export class Tasq {
     };
   }
 
-  /** A group: jobs run in parallel; their results are collected with `groupResults`. */
+  /** A group: jobs run in parallel; their results are collected with `groupResults`. The enqueue options apply to each. */
   group(signatures: readonly Signature[]): { enqueue(options?: EnqueueJobOptions): Promise<GroupHandle> } {
     return {
       enqueue: async (options = {}) => {
         const group = options.group ?? uuidv7();
         const packages = signatures.map((signature, index) => {
           const data = signature.toData();
-          const pkg = this.buildPackage(data, { ...fromJobOptions(data.options), ...options, group });
+          const pkg = this.buildPackage(data, { ...this.signatureOptions(data), ...options, group });
           pkg.groupIndex = index;
           return pkg;
         });
@@ -243,7 +244,10 @@ export class Tasq {
     };
   }
 
-  /** A chord: a group, then `callback` once with the list of the group's results. */
+  /**
+   * A chord: a group, then `callback` once with the list of the group's results. The enqueue options
+   * apply to the members; the callback has its task's and its signature's (`sum.s().with({ queue })`).
+   */
   chord(
     signatures: readonly Signature[],
     callback: Signature,
@@ -252,16 +256,16 @@ export class Tasq {
     return {
       enqueue: async (options = {}) => {
         const group = options.group ?? uuidv7();
-        const callbackData: SignatureData = { ...callback.toData(), id: uuidv7() };
+        const callbackData = this.carriedSignature(callback.toData(), {});
         const packages = signatures.map((signature, index) => {
           const data = signature.toData();
-          const pkg = this.buildPackage(data, { ...fromJobOptions(data.options), ...options, group });
+          const pkg = this.buildPackage(data, { ...this.signatureOptions(data), ...options, group });
           pkg.groupIndex = index;
           pkg.chord = { callback: callbackData, size: signatures.length };
           return pkg;
         });
         await this.send(packages);
-        return new Job(this, callbackData.id!, callbackData.name);
+        return new Job(this, callbackData.id, callbackData.name);
       },
     };
   }
@@ -274,6 +278,41 @@ export class Tasq {
   /** Stored results of a group, in member order. */
   groupResults(group: string): Promise<TaskResult[]> {
     return this.results.group(group);
+  }
+
+  /** A signature's own options over its task's, when this process knows the task. */
+  private signatureOptions(data: SignatureData): EnqueueJobOptions {
+    const own = fromJobOptions(data.options);
+    return this.registry.has(data.name) ? withTaskDefaults(this.registry.get(data.name), own) : own;
+  }
+
+  /**
+   * A signature enqueued later by a cluster (a chain link, a chord callback), with its options settled
+   * now: the task's, the signature's, then the caller's. The cluster that sends it may not know the task.
+   * Its id is fixed too, so a handle can wait for it and a second send is dropped.
+   */
+  private carriedSignature(
+    data: SignatureData,
+    callOptions: EnqueueJobOptions,
+  ): SignatureData & { id: string } {
+    // When the canvas starts, and under which id and group, is the first jobs' business.
+    const {
+      delay: _delay,
+      eta: _eta,
+      id: _id,
+      group: _group,
+      ...travelling
+    } = {
+      ...this.signatureOptions(data),
+      ...callOptions,
+    };
+    const options = toJobOptions(travelling);
+    return {
+      name: data.name,
+      args: data.args,
+      id: data.id ?? uuidv7(),
+      ...(Object.keys(options).length > 0 ? { options } : {}),
+    };
   }
 
   /** A complete task package for a call, with options merged and defaults from configuration. */
@@ -541,6 +580,20 @@ function withTaskDefaults(task: Task<any, any>, options: EnqueueJobOptions): Enq
     ...(defaults.retry !== undefined ? { retry: defaults.retry } : {}),
     ...options,
   };
+}
+
+/** What a carried signature keeps of the caller's options: when and as what the canvas starts is not. */
+type TravellingOptions = Omit<EnqueueJobOptions, 'delay' | 'eta' | 'id' | 'group'>;
+
+/** The options that travel with a signature, from enqueue options (durations in milliseconds). */
+function toJobOptions({ timeout, softTimeout, hook, ...sameShape }: TravellingOptions): JobOptionsData {
+  const data: JobOptionsData = {};
+  for (const [key, value] of Object.entries(sameShape))
+    if (value !== undefined) Object.assign(data, { [key]: value });
+  if (timeout !== undefined) data.timeoutMs = durationMs(timeout, 'timeout');
+  if (softTimeout !== undefined) data.softTimeoutMs = durationMs(softTimeout, 'softTimeout');
+  if (hook !== undefined) data.hook = typeof hook === 'string' ? hook : hook.name;
+  return data;
 }
 
 function fromJobOptions(options: JobOptionsData | undefined): EnqueueJobOptions {
