@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerClient } from './broker-client.js';
 import { type Job, connect, type Tasq } from './client.js';
-import { CapabilityError, InvalidArgumentError, ResultTimeoutError, TaskFailedError } from './errors.js';
+import {
+  BrokerConnectionError,
+  CapabilityError,
+  InvalidArgumentError,
+  ResultTimeoutError,
+  TaskFailedError,
+} from './errors.js';
 import { executeTask } from './execute.js';
 import { MemoryBroker } from './memory/memory-broker.js';
 import { defineTask, type TaskContext, TaskRegistry } from './task.js';
@@ -44,6 +50,24 @@ async function work(tasq: Tasq, queue = 'default'): Promise<number> {
       done++;
     }
   }
+}
+
+/** Swap the client's broker for one whose enqueue fails while `down` is set, as an unreachable server's does. */
+function withUnreachableEnqueue(tasq: Tasq): { memory: MemoryBroker; setDown(down: boolean): void } {
+  const memory = tasq.broker.broker as MemoryBroker;
+  let down = false;
+  const unreliable = new Proxy(memory, {
+    get(target, property) {
+      if (property === 'enqueue' && down)
+        return async () => {
+          throw new BrokerConnectionError('connect ECONNREFUSED 127.0.0.1:6379');
+        };
+      const value = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  Object.assign(tasq, { broker: new BrokerClient(unreliable) });
+  return { memory, setDown: (value) => (down = value) };
 }
 
 afterEach(async () => {
@@ -142,6 +166,37 @@ describe('client', () => {
     await tasq.enqueueWith(add, [1, 2], { id: 'order-42-confirmation' });
     await tasq.enqueueWith(add, [1, 2], { id: 'order-42-confirmation' });
     expect((await tasq.broker.size('default')).ready).toBe(1);
+  });
+
+  it('sends a retry of a chosen-id enqueue that failed, and still drops a later duplicate', async () => {
+    const tasq = await client();
+    const { memory, setDown } = withUnreachableEnqueue(tasq);
+    setDown(true);
+    await expect(tasq.enqueueWith(add, [1, 2], { id: 'invoice-7' })).rejects.toBeInstanceOf(
+      BrokerConnectionError,
+    );
+    setDown(false);
+    const job = await tasq.enqueueWith(add, [1, 2], { id: 'invoice-7' });
+    await tasq.enqueueWith(add, [1, 2], { id: 'invoice-7' });
+    expect((await memory.size('default')).ready).toBe(1);
+    await work(tasq);
+    expect(await job.result({ timeout: 1000 })).toBe(3);
+  });
+
+  it("keeps sending a finished link's follow-up while the broker is briefly unreachable", async () => {
+    const tasq = await client();
+    const chain = await tasq.chain([add.s(1, 2), add.s(10)]).enqueue();
+    const [delivery] = await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
+    const pkg = tasq.codec.decode(delivery!.body);
+    const result = await executeTask(tasq.registry, pkg, { deliveries: 1 });
+    const { memory, setDown } = withUnreachableEnqueue(tasq);
+    setDown(true);
+    setTimeout(() => setDown(false), 400);
+    await tasq.sendFollowUps(pkg, result);
+    expect((await memory.size('default')).ready).toBe(1);
+    await memory.ack(delivery!);
+    await work(tasq);
+    expect(await chain.result({ timeout: 1000 })).toBe(13);
   });
 
   it('has no cluster-wide rate limiter when the broker package offers none', async () => {

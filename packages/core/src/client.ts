@@ -15,7 +15,12 @@ import { currentTraceparent } from './trace-context.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
 import type { TasqConfigInput } from './config/schema.js';
 import { type Duration, durationMs } from './duration.js';
-import { InvalidArgumentError, ResultTimeoutError, TaskFailedError } from './errors.js';
+import {
+  BrokerConnectionError,
+  InvalidArgumentError,
+  ResultTimeoutError,
+  TaskFailedError,
+} from './errors.js';
 import { executeTask, toErrorInfo } from './execute.js';
 import { uuidv7 } from './ids.js';
 import { createBroker, createResultBackend, loadResultBackendModule, pluginContext } from './load-plugin.js';
@@ -373,47 +378,70 @@ export class Tasq {
     const now = this.clock.now();
     const batches = new Map<
       string,
-      { queue: string; priority: number; delayMs: number; bodies: Uint8Array[] }
+      { queue: string; priority: number; delayMs: number; bodies: Uint8Array[]; packages: TaskPackage[] }
     >();
     for (const pkg of toSend) {
       const delayMs = pkg.eta !== undefined ? Math.max(0, pkg.eta - now) : 0;
       const key = `${pkg.queue}\u0000${pkg.priority ?? 0}\u0000${delayMs}`;
       let batch = batches.get(key);
       if (!batch) {
-        batch = { queue: pkg.queue, priority: pkg.priority ?? 0, delayMs, bodies: [] };
+        batch = { queue: pkg.queue, priority: pkg.priority ?? 0, delayMs, bodies: [], packages: [] };
         batches.set(key, batch);
       }
       batch.bodies.push(this.codec.encode(pkg));
+      batch.packages.push(pkg);
     }
-    for (const batch of batches.values()) {
-      await this.broker.enqueue(batch.queue, batch.bodies, {
-        priority: batch.priority,
-        delayMs: batch.delayMs,
-        allowDelayHops: true,
-      });
+    const ordered = [...batches.values()];
+    let sent = 0;
+    try {
+      for (const batch of ordered) {
+        await this.broker.enqueue(batch.queue, batch.bodies, {
+          priority: batch.priority,
+          delayMs: batch.delayMs,
+          allowDelayHops: true,
+        });
+        sent++;
+      }
+    } catch (error) {
+      await this.releaseIdsOf(ordered.slice(sent).flatMap((batch) => batch.packages));
+      throw error;
     }
     return jobs;
   }
 
-  /** Enqueue what follows a finished job (hook, next chain link, chord callback). */
+  /**
+   * Enqueue what follows a finished job (hook, next chain link, chord callback). What follows is decided
+   * once (a chord's callback is claimed here, and only here), so sending it is retried while the broker
+   * is unreachable, for a few seconds, rather than left to a second run that would find the claim taken.
+   */
   async sendFollowUps(pkg: TaskPackage, result: TaskResult): Promise<void> {
     const { enqueue, neverRun } = await followUps(pkg, result, this.results);
     for (const failure of neverRun) await this.saveNeverRun(pkg, failure);
     if (enqueue.length === 0) return;
-    await this.send(
-      enqueue.map((followUp) => {
-        const next = this.buildPackage(followUp.signature, {
-          ...fromJobOptions(followUp.signature.options),
-          ...(followUp.id ? { id: followUp.id } : {}),
-        });
-        next.parentId = pkg.id;
-        // Follow-ups are sent by the cluster, outside any span: they continue the trace of what they follow.
-        if (next.traceparent === undefined && pkg.traceparent !== undefined)
-          next.traceparent = pkg.traceparent;
-        if (followUp.chain) next.chain = followUp.chain;
-        return next;
-      }),
-    );
+    const packages = enqueue.map((followUp) => {
+      const next = this.buildPackage(followUp.signature, {
+        ...fromJobOptions(followUp.signature.options),
+        ...(followUp.id ? { id: followUp.id } : {}),
+      });
+      next.parentId = pkg.id;
+      // Follow-ups are sent by the cluster, outside any span: they continue the trace of what they follow.
+      if (next.traceparent === undefined && pkg.traceparent !== undefined) next.traceparent = pkg.traceparent;
+      if (followUp.chain) next.chain = followUp.chain;
+      return next;
+    });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.send(packages);
+        return;
+      } catch (error) {
+        if (!(error instanceof BrokerConnectionError) || attempt === FOLLOW_UP_SEND_ATTEMPTS) throw error;
+        this.logger.warn(
+          { jobId: pkg.id, attempt, error: error.message },
+          'follow-ups not sent yet: the broker is unreachable; trying again',
+        );
+        await this.clock.sleep(FOLLOW_UP_RETRY_BASE_MS * 2 ** (attempt - 1));
+      }
+    }
   }
 
   /** Store the failure of a job that will not run because `pkg` failed (a chord callback, a chain's end). */
@@ -539,6 +567,24 @@ export class Tasq {
     return this.results.claimOnce(`enqueue:${pkg.id}`);
   }
 
+  /**
+   * Give back the idempotency claims of packages that were not sent, so a retry of their enqueue goes
+   * out. A batch whose call failed may still have reached the broker: a retry can then send a duplicate,
+   * which at-least-once delivery allows, where keeping the claim would drop the job for good.
+   */
+  private async releaseIdsOf(packages: readonly TaskPackage[]): Promise<void> {
+    for (const pkg of packages) {
+      if (!chosenIds.has(pkg)) continue;
+      await this.results.releaseClaim(`enqueue:${pkg.id}`).catch((error: unknown) => {
+        // The enqueue's own error is what the caller must see; this one is only logged.
+        this.logger.warn(
+          { jobId: pkg.id, error: String(error) },
+          'could not give back the id of an unsent job',
+        );
+      });
+    }
+  }
+
   private async runInline(pkg: TaskPackage): Promise<void> {
     const policy = pkg.retry;
     let result: TaskResult;
@@ -561,6 +607,10 @@ export class Tasq {
     await this.sendFollowUps(pkg, result);
   }
 }
+
+/** Sending follow-ups is tried this many times, waiting 0.25, 0.5, 1, 2 s between: about 4 s in all. */
+const FOLLOW_UP_SEND_ATTEMPTS = 5;
+const FOLLOW_UP_RETRY_BASE_MS = 250;
 
 /** Packages whose id the caller chose: only those need the idempotency check. */
 const chosenIds = new WeakSet<TaskPackage>();

@@ -99,6 +99,13 @@ export interface ResultBackend {
    */
   claimOnce(key: string, ttlMs?: number): Promise<boolean>;
 
+  /**
+   * Give back a claim, so the next `claimOnce(key)` wins again; a key not claimed is left as it is. The
+   * client gives back the claim on a job id it chose when the enqueue that took it failed, so a retry of
+   * that enqueue is sent instead of being taken for a duplicate.
+   */
+  releaseClaim(key: string): Promise<void>;
+
   /** Release connections and pending waits (they resolve undefined). Idempotent. */
   close(): Promise<void>;
 }

@@ -250,6 +250,13 @@ export class MongoResultBackend implements ResultBackend {
     return true;
   }
 
+  async releaseClaim(key: string): Promise<void> {
+    this.checkOpen();
+    if (typeof key !== 'string' || key === '')
+      throw new InvalidArgumentError('releaseClaim: key must be a non-empty string');
+    await mapDriverErrors('releaseClaim', () => this.claims.deleteOne({ _id: key }));
+  }
+
   /** End pending waits (they resolve undefined), close the change stream and the client. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;

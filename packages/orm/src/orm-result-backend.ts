@@ -341,6 +341,17 @@ export class OrmResultBackend implements ResultBackend {
     }
   }
 
+  async releaseClaim(key: string): Promise<void> {
+    if (typeof key !== 'string' || key === '')
+      throw new InvalidArgumentError('releaseClaim key must be a non-empty string');
+    this.assertOpen();
+    try {
+      await this.dialect.execute('release-claim', { key });
+    } catch (error) {
+      throw mapDatabaseError(error, `releaseClaim of ${key}`);
+    }
+  }
+
   /** End pending waits (they resolve undefined) and release the connection. Idempotent. */
   close(): Promise<void> {
     this.closed ??= (async () => {

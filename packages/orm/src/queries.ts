@@ -30,6 +30,7 @@ export type QueryName =
   | 'result-prune'
   | 'result-expire'
   | 'claim-once'
+  | 'release-claim'
   | 'schedule-save'
   | 'schedule-get'
   | 'schedule-list'

@@ -222,6 +222,12 @@ export class RedisResultBackend implements ResultBackend {
     return reply === 1;
   }
 
+  async releaseClaim(key: string): Promise<void> {
+    this.checkOpen();
+    checkNonEmptyString('claim key', key);
+    await withRedisErrors('releaseClaim', () => this.client.del(this.keys.claim(key)));
+  }
+
   /** Resolve pending waits with undefined and close connections. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;

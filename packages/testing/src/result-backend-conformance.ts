@@ -274,6 +274,19 @@ export function resultBackendConformance(
         expect(await backend.claimOnce(key, 1000)).toBe(true);
       });
 
+      it('releaseClaim gives a claim back for the next claimOnce, seen by every client', async () => {
+        const [first, second] = [await open(), await open()];
+        const key = uniqueName('enqueue');
+        expect(await first.claimOnce(key)).toBe(true);
+        await first.releaseClaim(key);
+        expect(await second.claimOnce(key)).toBe(true);
+        expect(await first.claimOnce(key)).toBe(false);
+        // Giving back a key nobody holds changes nothing.
+        const untouched = uniqueName('never-claimed');
+        await second.releaseClaim(untouched);
+        expect(await first.claimOnce(untouched)).toBe(true);
+      });
+
       it('drops every outcome, success or failure, once its time to live (`cached`) has passed', async () => {
         const backend = await open({ resultTtlSeconds: 1 });
         const success = result({ group: 'kept-briefly', groupIndex: 0 });

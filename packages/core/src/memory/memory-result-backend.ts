@@ -131,6 +131,10 @@ export class MemoryResultBackend implements ResultBackend {
     return true;
   }
 
+  async releaseClaim(key: string): Promise<void> {
+    this.store.claims.delete(key);
+  }
+
   async close(): Promise<void> {
     for (const release of [...this.pending]) release();
   }
