@@ -532,6 +532,7 @@ export class Tasq {
     return new Scheduler({
       store: await this.schedules(),
       claim: (key) => this.results.claimOnce(key),
+      release: (key) => this.results.releaseClaim(key),
       enqueue: async (schedule, _slot, jobId) => {
         await this.enqueueByName(schedule.task, schedule.args, {
           ...(schedule.options as EnqueueJobOptions),

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
+import { BrokerConnectionError, InvalidArgumentError } from '../errors.js';
 import { MemoryResultBackend, MemoryResultStore } from '../memory/memory-result-backend.js';
 import { MemoryScheduleState, MemoryScheduleStore } from '../memory/memory-schedule-store.js';
 import type { ScheduleRecord } from '../schedule-store.js';
@@ -30,6 +31,44 @@ function deployment(clock: ManualClock, catchUp = true) {
 }
 
 describe('scheduler', () => {
+  it('sends a slot once the broker is back when its enqueue found the broker unreachable, and skips it on any other failure', async () => {
+    const clock = new ManualClock(Date.UTC(2030, 0, 1, 0, 0));
+    const state = new MemoryScheduleState();
+    const results = new MemoryResultBackend({ store: new MemoryResultStore(), clock });
+    const store = new MemoryScheduleStore({ state, clock });
+    const sent: number[] = [];
+    let failure: Error | undefined;
+    const scheduler = new Scheduler({
+      store,
+      claim: (key) => results.claimOnce(key),
+      release: (key) => results.releaseClaim(key),
+      enqueue: async (_schedule, slot) => {
+        if (failure) throw failure;
+        sent.push(slot);
+      },
+      owner: 'only',
+      clock,
+    });
+    await store.save(defineSchedule('hourly', [], { cron: '0 * * * *', name: 'hourly' }, clock.now()));
+    const [{ nextRunAt: slot }] = (await store.list()) as [ScheduleRecord];
+    await clock.advance(slot - clock.now());
+
+    failure = new BrokerConnectionError('connect ECONNREFUSED 127.0.0.1:6379');
+    await expect(scheduler.tick()).rejects.toBe(failure);
+    await expect(scheduler.tick()).rejects.toBe(failure);
+    expect((await store.list())[0]!.nextRunAt).toBe(slot);
+    failure = undefined;
+    expect(await scheduler.tick()).toBe(1);
+    expect(sent).toEqual([slot]);
+
+    // A failure that retrying cannot cure skips its slot, and the schedule moves on.
+    await clock.advance(60 * MINUTE);
+    failure = new InvalidArgumentError('priority 12 is out of range');
+    expect(await scheduler.tick()).toBe(0);
+    expect((await store.list())[0]!.nextRunAt).toBe(slot + 120 * MINUTE);
+    expect(sent).toEqual([slot]);
+  });
+
   it('runs every missed slot once after downtime with catch-up, and a single run without it', async () => {
     for (const catchUp of [true, false]) {
       const clock = new ManualClock(Date.UTC(2030, 0, 1, 12, 0));

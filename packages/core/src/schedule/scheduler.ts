@@ -9,9 +9,12 @@
  *
  * A crash between 1 and 2 loses that one slot (it is claimed but never sent); a crash between 2 and 3 is
  * harmless (the next tick finds the slot claimed and only moves the schedule on). Losing a slot rather
- * than running it twice is the deliberate choice for periodic jobs.
+ * than running it twice is the deliberate choice for periodic jobs. An enqueue that fails because the
+ * broker is unreachable is not a crash: the claim is given back and the schedule left on its slot, so
+ * the next tick sends it. Any other failed enqueue (a task option the broker refuses) skips the slot.
  */
 import { type Clock, systemClock } from '../clock.js';
+import { BrokerConnectionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { ScheduleRecord, ScheduleStore } from '../schedule-store.js';
@@ -21,6 +24,8 @@ export interface SchedulerOptions {
   store: ScheduleStore;
   /** Atomic once-per-key claim, shared by every cluster (the result backend's claimOnce). */
   claim: (key: string) => Promise<boolean>;
+  /** Give a claim back (the result backend's releaseClaim); without it, a failed enqueue skips its slot. */
+  release?: (key: string) => Promise<void>;
   /** Send one run of a schedule; `jobId` is stable for the (schedule, slot) pair. */
   enqueue: (schedule: ScheduleRecord, slotAt: number, jobId: string) => Promise<void>;
   /** This cluster's identity for the leader lock. */
@@ -38,9 +43,10 @@ export interface SchedulerOptions {
 }
 
 export class Scheduler {
-  private readonly options: Required<Omit<SchedulerOptions, 'clock' | 'logger'>> & {
+  private readonly options: Required<Omit<SchedulerOptions, 'clock' | 'logger' | 'release'>> & {
     clock: Clock;
     logger: Logger;
+    release?: (key: string) => Promise<void>;
   };
   private running: Promise<void> | undefined;
   private readonly stopping = new AbortController();
@@ -101,15 +107,25 @@ export class Scheduler {
   }
 
   private async runSlot(schedule: ScheduleRecord, now: number): Promise<number> {
-    const { store, claim, enqueue, catchUp, defaultTimeZone, logger } = this.options;
+    const { store, claim, release, enqueue, catchUp, defaultTimeZone, logger } = this.options;
     const slot = schedule.nextRunAt;
     const jobId = `schedule-${schedule.id}-${slot}`;
+    const claimKey = `schedule:${schedule.id}:${slot}`;
     let sent = 0;
-    if (await claim(`schedule:${schedule.id}:${slot}`)) {
+    if (await claim(claimKey)) {
       try {
         await enqueue(schedule, slot, jobId);
         sent = 1;
       } catch (error) {
+        if (release && error instanceof BrokerConnectionError) {
+          await release(claimKey);
+          logger.warn(
+            { schedule: schedule.name, slot: new Date(slot).toISOString(), error: error.message },
+            'scheduled enqueue failed: the broker is unreachable; the slot is sent on a later tick',
+          );
+          // Ends this tick with the schedule still on its slot: nothing else would reach the broker either.
+          throw error;
+        }
         logger.error(
           { schedule: schedule.name, slot: new Date(slot).toISOString(), error: (error as Error).message },
           'scheduled enqueue failed; slot skipped',
