@@ -21,6 +21,8 @@ export interface FollowUp {
   id?: string;
   /** Remaining chain after this job. */
   chain?: SignatureData[];
+  /** The claim taken to send this one (a chord's); given back if it cannot be sent, for a later run. */
+  claimed?: string;
 }
 
 export class ChordFailedError extends Error {
@@ -86,7 +88,8 @@ export async function followUps(
   }
   if (pkg.chord && pkg.group) {
     const members = await backend.group(pkg.group);
-    if (members.length >= pkg.chord.size && (await backend.claimOnce(chordClaimKey(pkg.group)))) {
+    const claimKey = chordClaimKey(pkg.group);
+    if (members.length >= pkg.chord.size && (await backend.claimOnce(claimKey))) {
       const callback = pkg.chord.callback;
       const failed = members.filter((m) => m.status === 'failure');
       if (failed.length > 0) {
@@ -99,6 +102,7 @@ export async function followUps(
         enqueue.push({
           signature: { ...callback, args: [members.map((m) => m.result), ...callback.args] },
           ...(callback.id ? { id: callback.id } : {}),
+          claimed: claimKey,
         });
       }
     }

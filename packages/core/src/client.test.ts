@@ -3,6 +3,7 @@ import { BrokerClient } from './broker-client.js';
 import { type Job, connect, type Tasq } from './client.js';
 import {
   BrokerConnectionError,
+  BrokerError,
   CapabilityError,
   InvalidArgumentError,
   ResultTimeoutError,
@@ -53,14 +54,17 @@ async function work(tasq: Tasq, queue = 'default'): Promise<number> {
 }
 
 /** Swap the client's broker for one whose enqueue fails while `down` is set, as an unreachable server's does. */
-function withUnreachableEnqueue(tasq: Tasq): { memory: MemoryBroker; setDown(down: boolean): void } {
+function withUnreachableEnqueue(
+  tasq: Tasq,
+  failure: () => Error = () => new BrokerConnectionError('connect ECONNREFUSED 127.0.0.1:6379'),
+): { memory: MemoryBroker; setDown(down: boolean): void } {
   const memory = tasq.broker.broker as MemoryBroker;
   let down = false;
   const unreliable = new Proxy(memory, {
     get(target, property) {
       if (property === 'enqueue' && down)
         return async () => {
-          throw new BrokerConnectionError('connect ECONNREFUSED 127.0.0.1:6379');
+          throw failure();
         };
       const value = Reflect.get(target, property);
       return typeof value === 'function' ? value.bind(target) : value;
@@ -197,6 +201,25 @@ describe('client', () => {
     await memory.ack(delivery!);
     await work(tasq);
     expect(await chain.result({ timeout: 1000 })).toBe(13);
+  });
+
+  it("gives a chord's callback claim back when the callback cannot be sent, so a later run sends it", async () => {
+    const tasq = await client();
+    const callback = await tasq.chord([add.s(1, 1)], sum.s()).enqueue();
+    const [delivery] = await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
+    const pkg = tasq.codec.decode(delivery!.body);
+    const result = await executeTask(tasq.registry, pkg, { deliveries: 1 });
+    await tasq.results.save(result);
+    const { memory, setDown } = withUnreachableEnqueue(tasq, () => new BrokerError('message refused'));
+    setDown(true);
+    await expect(tasq.sendFollowUps(pkg, result)).rejects.toThrow('message refused');
+    setDown(false);
+    // The member's next run finishes the chord: its callback goes out, and only once.
+    await tasq.sendFollowUps(pkg, result);
+    await tasq.sendFollowUps(pkg, result);
+    await memory.ack(delivery!);
+    expect(await work(tasq)).toBe(1);
+    expect(await callback.result({ timeout: 1000 })).toBe(2);
   });
 
   it('has no cluster-wide rate limiter when the broker package offers none', async () => {

@@ -410,9 +410,10 @@ export class Tasq {
   }
 
   /**
-   * Enqueue what follows a finished job (hook, next chain link, chord callback). What follows is decided
-   * once (a chord's callback is claimed here, and only here), so sending it is retried while the broker
-   * is unreachable, for a few seconds, rather than left to a second run that would find the claim taken.
+   * Enqueue what follows a finished job (hook, next chain link, chord callback). Sending is retried for
+   * a few seconds while the broker is unreachable. When it still fails, the claims taken for it (a
+   * chord's callback) are given back before the error is thrown, so the cluster can run the job again
+   * and that run sends them: the next link and the callback keep their ids, so none is sent twice.
    */
   async sendFollowUps(pkg: TaskPackage, result: TaskResult): Promise<void> {
     const { enqueue, neverRun } = await followUps(pkg, result, this.results);
@@ -434,7 +435,10 @@ export class Tasq {
         await this.send(packages);
         return;
       } catch (error) {
-        if (!(error instanceof BrokerConnectionError) || attempt === FOLLOW_UP_SEND_ATTEMPTS) throw error;
+        if (!(error instanceof BrokerConnectionError) || attempt === FOLLOW_UP_SEND_ATTEMPTS) {
+          for (const { claimed } of enqueue) if (claimed) await this.giveBackClaim(claimed, pkg.id);
+          throw error;
+        }
         this.logger.warn(
           { jobId: pkg.id, attempt, error: error.message },
           'follow-ups not sent yet: the broker is unreachable; trying again',
@@ -574,16 +578,17 @@ export class Tasq {
    * which at-least-once delivery allows, where keeping the claim would drop the job for good.
    */
   private async releaseIdsOf(packages: readonly TaskPackage[]): Promise<void> {
-    for (const pkg of packages) {
-      if (!chosenIds.has(pkg)) continue;
-      await this.results.releaseClaim(`enqueue:${pkg.id}`).catch((error: unknown) => {
-        // The enqueue's own error is what the caller must see; this one is only logged.
-        this.logger.warn(
-          { jobId: pkg.id, error: String(error) },
-          'could not give back the id of an unsent job',
-        );
-      });
-    }
+    for (const pkg of packages) if (chosenIds.has(pkg)) await this.giveBackClaim(`enqueue:${pkg.id}`, pkg.id);
+  }
+
+  /** releaseClaim for a send that failed: the send's own error is what the caller must see, so this one is logged. */
+  private async giveBackClaim(key: string, jobId: string): Promise<void> {
+    await this.results.releaseClaim(key).catch((error: unknown) => {
+      this.logger.warn(
+        { jobId, claim: key, error: String(error) },
+        'could not give back the claim of an unsent job',
+      );
+    });
   }
 
   private async runInline(pkg: TaskPackage): Promise<void> {

@@ -3,7 +3,7 @@
  * because the test sleeps.
  */
 import { randomBytes } from 'node:crypto';
-import { ManualClock, resolveConfig, type TaskResult, Tasq } from '@tasq/core';
+import { BrokerError, ManualClock, resolveConfig, Signature, type TaskResult, Tasq } from '@tasq/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterEmitter, emptyStats } from './events.js';
 import { describeRef, type HeldPackage } from './held-package.js';
@@ -100,5 +100,31 @@ describe('Monitor', () => {
     await monitor.complete(entry, success(entry));
     expect(stats.lateCompletions).toBe(0);
     expect((await tasq.results.get(job.id))?.status).toBe('success');
+  });
+
+  it('runs a job again when its chain link could not be enqueued, and that run sends the link once', async () => {
+    const { tasq, config, monitor, held, success, stats, clock } = await setup(1_000);
+    const chain = await tasq
+      .chain([new Signature('any.task', [1]), new Signature('next.task', [])])
+      .enqueue();
+    const memory = tasq.broker.broker;
+    const enqueue = memory.enqueue;
+    memory.enqueue = async () => {
+      throw new BrokerError('the queue refused the message');
+    };
+    const first = await held();
+    await monitor.complete(first, success(first));
+    memory.enqueue = enqueue;
+    // Not acked: the job waits out the release delay, with nothing else sent.
+    expect(stats.released).toBe(1);
+    expect(await tasq.broker.size(config.queue)).toMatchObject({ ready: 0, delayed: 1, reserved: 0 });
+
+    await clock.advance(1_000);
+    const again = await held();
+    expect(again.pkg.id).toBe(first.pkg.id);
+    await monitor.complete(again, success(again));
+    const [link] = await tasq.broker.reserve(config.queue, { max: 10, leaseMs: 1_000, waitMs: 0 });
+    expect(tasq.codec.decode(link!.body)).toMatchObject({ id: chain.id, name: 'next.task', args: ['done'] });
+    expect(await tasq.broker.size(config.queue)).toMatchObject({ ready: 0, delayed: 0, reserved: 1 });
   });
 });

@@ -122,7 +122,17 @@ export class Monitor {
       try {
         await tasq.sendFollowUps(entry.pkg, result);
       } catch (error) {
-        logger.error({ jobId: entry.ref.id, err: String(error) }, 'enqueueing follow-ups failed');
+        // Acked, the job would take its chain link or chord callback with it: run it again instead, and
+        // that run sends them (their ids are fixed, so none goes out twice).
+        logger.error(
+          { jobId: entry.ref.id, err: String(error) },
+          'enqueueing follow-ups failed; releasing the job so its next run sends them',
+        );
+        action = {
+          kind: 'release',
+          delayMs: 1_000,
+          reason: `follow-ups: ${(error as Error)?.message ?? String(error)}`,
+        };
       }
     }
 
