@@ -1,0 +1,102 @@
+/**
+ * A chain across a broker outage: the first link finishes while Redis is down, for longer than the
+ * monitor retries sending the next link. The job is released instead of acked, runs again once Redis is
+ * back, and that run sends the link: the chain completes. A Redis server of the test's own (durable, so a
+ * restart keeps its queue) is killed and started again; the shared server is not touched.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { resolveConfig, Signature, Tasq } from '@tasq/core';
+import { freePort, requireService } from '@tasq/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterHandle } from '../src/index.js';
+import { type Database, eventually, runCluster, sleep, sqliteDatabase, tasksModule } from './support.js';
+
+const skipReason = await requireService(
+  "redis-server (to run a Redis server of the test's own)",
+  async () => {
+    execFileSync('redis-server', ['--version']);
+  },
+);
+
+describe.skipIf(skipReason !== undefined)(
+  `follow-ups across a broker outage${skipReason ? `: skipped: ${skipReason}` : ''}`,
+  () => {
+    let folder: Database;
+    let port: number;
+    let redis: ChildProcess | undefined;
+    const startRedis = async () => {
+      // Every write is on disk before it is answered: the restart finds the queue as it was left.
+      const durable = ['--appendonly', 'yes', '--appendfsync', 'always'];
+      redis = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--dir', folder.folder, '--save', '', ...durable],
+        { stdio: 'ignore' },
+      );
+      await sleep(300);
+    };
+    const killRedis = async () => {
+      const child = redis;
+      redis = undefined;
+      if (!child || child.exitCode !== null) return;
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    };
+
+    beforeAll(async () => {
+      folder = sqliteDatabase();
+      port = await freePort();
+    });
+    afterAll(async () => {
+      await killRedis();
+      await folder.cleanup();
+    });
+
+    it('a finished link whose next link cannot be sent runs again, and the chain completes', async () => {
+      await startRedis();
+      const config = resolveConfig(
+        {
+          redis: { url: `redis://127.0.0.1:${port}` },
+          resultBackend: { sqlite: path.join(folder.folder, 'results.db') },
+          tasks: [tasksModule],
+          workers: 1,
+          secret: 'outage-test-secret',
+          guardCycle: '100ms',
+          // Short deadlines, so the follow-up retries (five calls, about 4 s of pauses) run out quickly.
+          callTimeout: '1s',
+          retry: '2s',
+          scheduler: false,
+        },
+        { env: {} },
+      );
+      let cluster: ClusterHandle | undefined;
+      const tasq = await Tasq.open(config);
+      try {
+        cluster = await runCluster(config);
+        const releasesAttempted: string[] = [];
+        cluster.events.on('settle-error', (event) => releasesAttempted.push(event.operation));
+        const marks = path.join(folder.folder, 'marks');
+        const chain = await tasq
+          .chain([new Signature('test.mark', [marks, 'a', 800]), new Signature('test.concat', ['b'])])
+          .enqueue();
+        await eventually(() => existsSync(marks), 10_000, 'the first link to start');
+        await killRedis();
+        // The link finishes, its follow-up cannot be sent, and the monitor gives up acking it: it releases.
+        await eventually(
+          () => releasesAttempted.includes('release'),
+          30_000,
+          'the release of the first link',
+        );
+        await startRedis();
+        expect(await chain.result({ timeout: 30_000 })).toBe('ab');
+        // The first link ran again to send the second, which ran once.
+        expect(readFileSync(marks, 'utf8').trim().split('\n')).toHaveLength(2);
+      } finally {
+        await tasq.close();
+        await cluster?.stop();
+      }
+    }, 90_000);
+  },
+);
