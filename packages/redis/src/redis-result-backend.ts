@@ -132,7 +132,18 @@ export class RedisResultBackend implements ResultBackend {
         settle(result);
       },
     };
-    const timer = setTimeout(() => pending.resolve(undefined), Math.max(0, timeoutMs));
+    // The first lookup always gets its answer, however slow the server: a result saved before the call
+    // is returned even past the timeout (as the SQL and MongoDB backends do). Only waiting for a later
+    // save is cut short.
+    let lookedUp = false;
+    let timedOut = false;
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        if (lookedUp) pending.resolve(undefined);
+      },
+      Math.max(0, timeoutMs),
+    );
     const onAbort = () => pending.resolve(undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -144,6 +155,8 @@ export class RedisResultBackend implements ResultBackend {
         // Closed or aborted while subscribing: the wait simply ends.
         if (!this.closed && !done) throw error;
       }
+      lookedUp = true;
+      if (timedOut) pending.resolve(undefined);
       return await outcome;
     } finally {
       clearTimeout(timer);
