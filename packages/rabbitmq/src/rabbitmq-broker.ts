@@ -207,7 +207,14 @@ export class RabbitMqBroker implements Broker {
       });
       this.consumers.set(queue, consumer);
     }
-    return consumer.reserve(max, waitMs, options.signal);
+    try {
+      return await consumer.reserve(max, waitMs, options.signal);
+    } catch (error) {
+      // A close that lands while the consumer is still starting (declaring, opening its channel) ends
+      // that start with a channel error: to the caller, a close simply ends the wait with nothing.
+      if (this.closed) return [];
+      throw error;
+    }
   }
 
   /** Acknowledge: the server deletes the package. `LeaseLostError` if already settled or its channel closed. */
