@@ -264,8 +264,8 @@ describe.skipIf(postgresSkip !== undefined)('orm result saves in batches: NOTIFY
       const wokenWithinMs = Date.now() - savedAt;
 
       expect(found.map((result) => result?.id)).toEqual(ids);
-      // Far below the 20 s a missed notification would take (and the 60 s poll).
-      expect(wokenWithinMs).toBeLessThan(5_000);
+      // Below the 20 s a missed notification would take (and the 60 s poll), with room for a slow machine.
+      expect(wokenWithinMs).toBeLessThan(15_000);
       expect(writer.saveStatements()).toBe(1);
       const deadline = Date.now() + 5_000;
       while (payloads.length < 4 && Date.now() < deadline)

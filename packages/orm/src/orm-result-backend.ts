@@ -306,6 +306,9 @@ export class OrmResultBackend implements ResultBackend {
       throw new InvalidArgumentError(`prune "per" must be "name" or "group", got ${String(per)}`);
     }
     this.assertOpen();
+    // A background sweep may be in flight with an earlier `now`: let it finish, then sweep as of now, so
+    // what prune returns counts every outcome expired by the time it was called.
+    if (this.ttlMs > 0) await this.sweeping?.catch(() => undefined);
     const expired = this.ttlMs > 0 ? await this.sweepExpired() : 0;
     if (saveLimit === 0) return expired;
     try {
