@@ -79,24 +79,25 @@ describe.skipIf(skipReason !== undefined)(
         cluster.events.on('settle-error', (event) => releasesAttempted.push(event.operation));
         const marks = path.join(folder.folder, 'marks');
         const chain = await tasq
-          .chain([new Signature('test.mark', [marks, 'a', 800]), new Signature('test.concat', ['b'])])
+          .chain([new Signature('test.mark', [marks, 'a', 3_000]), new Signature('test.concat', ['b'])])
           .enqueue();
-        await eventually(() => existsSync(marks), 10_000, 'the first link to start');
+        await eventually(() => existsSync(marks), 30_000, 'the first link to start');
+        // Killed well inside the link's 3 s, however slow the machine: it cannot finish with Redis up.
         await killRedis();
         // The link finishes, its follow-up cannot be sent, and the monitor gives up acking it: it releases.
         await eventually(
           () => releasesAttempted.includes('release'),
-          30_000,
+          60_000,
           'the release of the first link',
         );
         await startRedis();
-        expect(await chain.result({ timeout: 30_000 })).toBe('ab');
+        expect(await chain.result({ timeout: 60_000 })).toBe('ab');
         // The first link ran again to send the second, which ran once.
         expect(readFileSync(marks, 'utf8').trim().split('\n')).toHaveLength(2);
       } finally {
         await tasq.close();
         await cluster?.stop();
       }
-    }, 90_000);
+    }, 180_000);
   },
 );
