@@ -92,8 +92,9 @@ describe.skipIf(skipReason !== undefined)(
         );
         await startRedis();
         expect(await chain.result({ timeout: 60_000 })).toBe('ab');
-        // The first link ran again to send the second, which ran once.
-        expect(readFileSync(marks, 'utf8').trim().split('\n')).toHaveLength(2);
+        // The first link ran again to send the second. It may have run more than twice: its lease could
+        // not be extended while Redis was down, so a delivery can also come back by expiry (at least once).
+        expect(readFileSync(marks, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(2);
       } finally {
         await tasq.close();
         await cluster?.stop();
