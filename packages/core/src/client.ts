@@ -15,12 +15,7 @@ import { currentTraceparent } from './trace-context.js';
 import { type ResolvedConfig, resolveConfig } from './config/resolve.js';
 import type { TasqConfigInput } from './config/schema.js';
 import { type Duration, durationMs } from './duration.js';
-import {
-  BrokerConnectionError,
-  InvalidArgumentError,
-  ResultTimeoutError,
-  TaskFailedError,
-} from './errors.js';
+import { InvalidArgumentError, ResultTimeoutError, TaskFailedError } from './errors.js';
 import { executeTask, toErrorInfo } from './execute.js';
 import { uuidv7 } from './ids.js';
 import { createBroker, createResultBackend, loadResultBackendModule, pluginContext } from './load-plugin.js';
@@ -28,6 +23,7 @@ import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import { type BrokerPlugin, isBrokerPlugin, type PluginContext } from './plugin.js';
 import type { ResultBackend, TaskResult } from './result-backend.js';
+import { retryWhileUnreachable } from './retry-unreachable.js';
 import { defineSchedule, type ScheduleOptions } from './schedule/schedule-definition.js';
 import { Scheduler, type SchedulerOptions } from './schedule/scheduler.js';
 import type { RateLimiter } from './rate-limiter.js';
@@ -191,9 +187,9 @@ export class Tasq {
   ): Promise<Job<unknown>> {
     // Before the copy below: spreading a string would make a list of its characters.
     checkArguments(name, args);
-    const task = this.registry.has(name) ? this.registry.get(name) : undefined;
-    const merged = task ? withTaskDefaults(task, options) : options;
-    const [job] = await this.send([this.buildPackage({ name, args: [...args] }, merged)]);
+    const [job] = await this.send([
+      this.buildPackage({ name, args: [...args] }, this.withDefaultsOfTask(name, options)),
+    ]);
     return job!;
   }
 
@@ -285,10 +281,14 @@ export class Tasq {
     return this.results.group(group);
   }
 
+  /** `options` over the defaults of task `name`, when this process knows the task. */
+  private withDefaultsOfTask(name: string, options: EnqueueJobOptions): EnqueueJobOptions {
+    return this.registry.has(name) ? withTaskDefaults(this.registry.get(name), options) : options;
+  }
+
   /** A signature's own options over its task's, when this process knows the task. */
   private signatureOptions(data: SignatureData): EnqueueJobOptions {
-    const own = fromJobOptions(data.options);
-    return this.registry.has(data.name) ? withTaskDefaults(this.registry.get(data.name), own) : own;
+    return this.withDefaultsOfTask(data.name, fromJobOptions(data.options));
   }
 
   /**
@@ -344,16 +344,9 @@ export class Tasq {
     };
     if (options.id !== undefined) chosenIds.add(pkg);
     if (eta !== undefined && eta > now) pkg.eta = eta;
-    if (options.priority !== undefined) pkg.priority = options.priority;
     if (options.group !== undefined) pkg.group = options.group;
-    if (options.hook !== undefined)
-      pkg.hook = typeof options.hook === 'string' ? options.hook : options.hook.name;
-    if (options.timeout !== undefined) pkg.timeoutMs = durationMs(options.timeout, 'timeout');
-    if (options.softTimeout !== undefined) pkg.softTimeoutMs = durationMs(options.softTimeout, 'softTimeout');
-    if (options.maxAttempts !== undefined) pkg.maxAttempts = options.maxAttempts;
-    if (options.ackFailure !== undefined) pkg.ackFailure = options.ackFailure;
-    if (options.saveResult !== undefined) pkg.saveResult = options.saveResult;
-    if (options.retry !== undefined) pkg.retry = options.retry;
+    // The per-job settings have the same names and units in a package as in a carried signature.
+    Object.assign(pkg, toJobOptions(options));
     const traceparent = currentTraceparent();
     if (traceparent !== undefined) pkg.traceparent = traceparent;
     return pkg;
@@ -430,21 +423,19 @@ export class Tasq {
       if (followUp.chain) next.chain = followUp.chain;
       return next;
     });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.send(packages);
-        return;
-      } catch (error) {
-        if (!(error instanceof BrokerConnectionError) || attempt === FOLLOW_UP_SEND_ATTEMPTS) {
-          for (const { claimed } of enqueue) if (claimed) await this.giveBackClaim(claimed, pkg.id);
-          throw error;
-        }
-        this.logger.warn(
-          { jobId: pkg.id, attempt, error: error.message },
-          'follow-ups not sent yet: the broker is unreachable; trying again',
-        );
-        await this.clock.sleep(FOLLOW_UP_RETRY_BASE_MS * 2 ** (attempt - 1));
-      }
+    try {
+      await retryWhileUnreachable(() => this.send(packages), {
+        pausesMs: FOLLOW_UP_RETRY_PAUSES_MS,
+        sleep: (ms) => this.clock.sleep(ms),
+        onRetry: (error, attempt) =>
+          this.logger.warn(
+            { jobId: pkg.id, attempt, error: error.message },
+            'follow-ups not sent yet: the broker is unreachable; trying again',
+          ),
+      });
+    } catch (error) {
+      for (const { claimed } of enqueue) if (claimed) await this.giveBackClaim(claimed, pkg.id);
+      throw error;
     }
   }
 
@@ -614,9 +605,8 @@ export class Tasq {
   }
 }
 
-/** Sending follow-ups is tried this many times, waiting 0.25, 0.5, 1, 2 s between: about 4 s in all. */
-const FOLLOW_UP_SEND_ATTEMPTS = 5;
-const FOLLOW_UP_RETRY_BASE_MS = 250;
+/** Pauses between tries of sending follow-ups while the broker is unreachable: five tries, about 4 s. */
+const FOLLOW_UP_RETRY_PAUSES_MS = [250, 500, 1_000, 2_000];
 
 /** Packages whose id the caller chose: only those need the idempotency check. */
 const chosenIds = new WeakSet<TaskPackage>();
@@ -641,14 +631,22 @@ function withTaskDefaults(task: Task<any, any>, options: EnqueueJobOptions): Enq
 /** What a carried signature keeps of the caller's options: when and as what the canvas starts is not. */
 type TravellingOptions = Omit<EnqueueJobOptions, 'delay' | 'eta' | 'id' | 'group'>;
 
-/** The options that travel with a signature, from enqueue options (durations in milliseconds). */
-function toJobOptions({ timeout, softTimeout, hook, ...sameShape }: TravellingOptions): JobOptionsData {
+/**
+ * The per-job settings of enqueue options, as a package and a carried signature hold them: durations in
+ * milliseconds, the hook by name, unset ones left out.
+ */
+function toJobOptions(options: TravellingOptions): JobOptionsData {
   const data: JobOptionsData = {};
-  for (const [key, value] of Object.entries(sameShape))
-    if (value !== undefined) Object.assign(data, { [key]: value });
-  if (timeout !== undefined) data.timeoutMs = durationMs(timeout, 'timeout');
-  if (softTimeout !== undefined) data.softTimeoutMs = durationMs(softTimeout, 'softTimeout');
-  if (hook !== undefined) data.hook = typeof hook === 'string' ? hook : hook.name;
+  if (options.queue !== undefined) data.queue = options.queue;
+  if (options.priority !== undefined) data.priority = options.priority;
+  if (options.hook !== undefined)
+    data.hook = typeof options.hook === 'string' ? options.hook : options.hook.name;
+  if (options.timeout !== undefined) data.timeoutMs = durationMs(options.timeout, 'timeout');
+  if (options.softTimeout !== undefined) data.softTimeoutMs = durationMs(options.softTimeout, 'softTimeout');
+  if (options.maxAttempts !== undefined) data.maxAttempts = options.maxAttempts;
+  if (options.ackFailure !== undefined) data.ackFailure = options.ackFailure;
+  if (options.saveResult !== undefined) data.saveResult = options.saveResult;
+  if (options.retry !== undefined) data.retry = options.retry;
   return data;
 }
 

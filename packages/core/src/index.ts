@@ -42,6 +42,7 @@ export { MemoryScheduleState, MemoryScheduleStore } from './memory/memory-schedu
 export * from './plugin.js';
 export * from './pubsub.js';
 export * from './rate-limiter.js';
+export * from './retry-unreachable.js';
 export { MemoryPubSub, MemoryPubSubHub } from './memory/memory-pubsub.js';
 export * from './result-backend.js';
 export { ResultSaveCoalescer, type WriteResultBatch } from './result-save-coalescer.js';

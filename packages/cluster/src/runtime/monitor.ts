@@ -10,11 +10,11 @@
  */
 import {
   type BrokerClient,
-  BrokerConnectionError,
   type Clock,
   encodeStoredValue,
   LeaseLostError,
   type Logger,
+  retryWhileUnreachable,
   type TaskResult,
   type Tasq,
 } from '@tasq/core';
@@ -34,6 +34,8 @@ export interface MonitorOptions {
 
 /** The least time between two prunes of the result backend. */
 const PRUNE_MIN_INTERVAL_MS = 1_000;
+/** Pauses between tries of a settle call while the broker is unreachable. */
+const SETTLE_RETRY_PAUSES_MS = [100, 500, 2_000];
 
 export class Monitor {
   private readonly broker: BrokerClient;
@@ -281,16 +283,8 @@ export class Monitor {
     }
   }
 
-  private async withRetries(call: () => Promise<void>): Promise<void> {
-    const delays = [100, 500, 2_000];
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (!(error instanceof BrokerConnectionError) || attempt >= delays.length) throw error;
-        await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
-      }
-    }
+  private withRetries(call: () => Promise<void>): Promise<void> {
+    return retryWhileUnreachable(call, { pausesMs: SETTLE_RETRY_PAUSES_MS });
   }
 
   private maybePrune(): void {
