@@ -28,6 +28,7 @@ export {
   toEnvName,
 } from './config/resolve.js';
 export { configSchemas, type TasqConfigInput } from './config/schema.js';
+export { DEFAULT_DEPLOYMENT, deploymentSegment, type SegmentRules } from './deployment.js';
 export * from './duration.js';
 export * from './error-reporter.js';
 export * from './errors.js';
