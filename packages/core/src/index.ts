@@ -37,6 +37,7 @@ export * from './execute.js';
 export { uuidv7, uuidv7Time } from './ids.js';
 export * from './load-plugin.js';
 export * from './logger.js';
+export { networkErrorCode, networkFailureCause, withoutPassword } from './network-failure.js';
 export { MemoryBroker, type MemoryBrokerOptions, MemoryBrokerStore } from './memory/memory-broker.js';
 export { MemoryResultBackend, MemoryResultStore } from './memory/memory-result-backend.js';
 export { MemoryScheduleState, MemoryScheduleStore } from './memory/memory-schedule-store.js';
