@@ -22,7 +22,7 @@ export interface SegmentRules {
 /**
  * The deployment's part of a storage name: '' for the default deployment; the name itself where the store
  * can hold it as it is (and it has no "__"); otherwise a readable part of it, "__" and 8 hex digits of its
- * SHA-256 (`Billing.EU` → `billing_eu__3f1c09a2` for SQL). Two different names never give the same segment:
+ * SHA-256 (`Billing.EU` → `billing_eu__6c0405f5` for SQL). Two different names never give the same segment:
  * a name taken as it is has no "__", every other segment has one and carries the whole name's hash.
  * `allowed` must accept `_`.
  */
