@@ -294,11 +294,12 @@ describe.skipIf(skipReason !== undefined)(
         expect(again?.id).toBe(got[0]!.id);
         await broker.ack(again!);
         for (const priority of [1, 9]) {
-          const refused = await new BrokerClient(broker)
-            .enqueue(queue, [text('x')], { priority })
-            .catch((error: unknown) => error as Error);
+          const refused = await new BrokerClient(broker).enqueue(queue, [text('x')], { priority }).then(
+            () => undefined,
+            (error: unknown) => error as Error,
+          );
           expect(refused).toBeInstanceOf(CapabilityError);
-          expect(refused.message).toContain(`priority ${priority} asked`);
+          expect(refused!.message).toContain(`priority ${priority} asked`);
           await expect(broker.enqueue(queue, [text('x')], { priority })).rejects.toBeInstanceOf(
             CapabilityError,
           );
