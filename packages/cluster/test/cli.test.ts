@@ -124,7 +124,7 @@ describe('tasq CLI', () => {
     });
     expect(run.status).toBe(1);
     expect(run.stdout).toContain(
-      `problem: broker redis at 127.0.0.1:${port}/3: redis size failed, connection unavailable`,
+      `problem: broker redis at 127.0.0.1:${port}/3: redis size failed: cannot reach Redis at 127.0.0.1:${port}: connection refused`,
     );
     expect(run.stdout).toContain(`problem: result backend redis at 127.0.0.1:${port}/3: `);
     expect(run.stdout).not.toContain('hunter2');

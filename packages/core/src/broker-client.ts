@@ -99,7 +99,11 @@ export class BrokerClient {
         throw new InvalidArgumentError(`priority must be an integer from 0 to 9, got ${options.priority}`);
       }
       if (!caps.priority) {
-        throw new CapabilityError(`the ${this.broker.name} broker has no priorities; remove \`priority\``);
+        throw new CapabilityError(
+          `the ${this.broker.name} broker has no priorities as configured (priority ${options.priority} asked): ` +
+            "remove `priority`, or turn priorities on in the broker's options where it offers them " +
+            '(priority 0, the default, is always accepted)',
+        );
       }
       brokerOptions.priority = options.priority;
     }

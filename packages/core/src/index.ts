@@ -28,6 +28,7 @@ export {
   toEnvName,
 } from './config/resolve.js';
 export { configSchemas, type TasqConfigInput } from './config/schema.js';
+export { DEFAULT_DEPLOYMENT, deploymentSegment, type SegmentRules } from './deployment.js';
 export * from './duration.js';
 export * from './error-reporter.js';
 export * from './errors.js';
@@ -36,6 +37,7 @@ export * from './execute.js';
 export { uuidv7, uuidv7Time } from './ids.js';
 export * from './load-plugin.js';
 export * from './logger.js';
+export { networkErrorCode, networkFailureCause, withoutPassword } from './network-failure.js';
 export { MemoryBroker, type MemoryBrokerOptions, MemoryBrokerStore } from './memory/memory-broker.js';
 export { MemoryResultBackend, MemoryResultStore } from './memory/memory-result-backend.js';
 export { MemoryScheduleState, MemoryScheduleStore } from './memory/memory-schedule-store.js';

@@ -124,7 +124,7 @@ function conditional(target: unknown): string | undefined {
   return undefined;
 }
 
-/** Load the broker plugin a configuration names. A class export is wrapped: `new Class(options)`. */
+/** Load the broker plugin a configuration names. A class export is wrapped: `new Class(options, context)`. */
 export async function loadBrokerPlugin(specifier: string, cwd?: string): Promise<BrokerPlugin> {
   if (specifier === 'memory' || specifier === '@tasq/core#memory') return memoryPlugin as BrokerPlugin;
   let module: Record<string, unknown>;
@@ -151,10 +151,11 @@ export async function loadBrokerPlugin(specifier: string, cwd?: string): Promise
     return exported;
   }
   if (typeof exported === 'function') {
-    const BrokerClass = exported as new (options: unknown) => Broker;
+    // The context (deployment name, clock, logger) comes second, so a class keeps a deployment's queues apart.
+    const BrokerClass = exported as new (options: unknown, context: PluginContext) => Broker;
     return defineBrokerPlugin({
       name: BrokerClass.name,
-      createBroker: (options) => new BrokerClass(options),
+      createBroker: (options, context) => new BrokerClass(options, context),
     });
   }
   throw new ConfigError([`"${specifier}" exports neither a broker plugin nor a broker class`]);
@@ -189,7 +190,10 @@ export async function createResultBackend(
     if (isBrokerPlugin(plugin) && plugin.createResultBackend)
       return plugin.createResultBackend(configured.options, context);
     if (typeof plugin === 'function') {
-      return new (plugin as new (options: unknown) => ResultBackend)(configured.options);
+      return new (plugin as new (options: unknown, context: PluginContext) => ResultBackend)(
+        configured.options,
+        context,
+      );
     }
     throw new ConfigError([`resultBackend "${configured.module}" exports no result backend`]);
   }

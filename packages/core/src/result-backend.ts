@@ -56,8 +56,22 @@ export interface ResultListQuery {
 export interface PrunePolicy {
   /** Successes to keep (newest first). 0 keeps all; -1 keeps none. Failures are always kept. */
   saveLimit: number;
-  /** Apply the limit per task name or per group instead of overall. */
+  /**
+   * Apply the limit per task name or per group instead of overall. Per group, each group keeps its own
+   * newest `saveLimit` successes, and the successes saved without a group form one bucket of their own that
+   * keeps its newest `saveLimit` too (as Django-Q2's `save_limit_per: "group"` counts `group=None`).
+   */
   per?: 'name' | 'group';
+}
+
+/**
+ * Whether a save of `next` may replace an outcome stored as `stored` for the same job id: anything may,
+ * except a failure over a success. A job that succeeded, lost its ack and failed when it was delivered
+ * again did succeed; its failure is not recorded over that. A later success does replace a failure (a
+ * retry that succeeded).
+ */
+export function replacesStoredOutcome(stored: TaskStatus, next: TaskStatus): boolean {
+  return !(stored === 'success' && next === 'failure');
 }
 
 export interface ResultBackend {
@@ -66,7 +80,8 @@ export interface ResultBackend {
 
   /**
    * Store an outcome. Idempotent per `id`: a second save for the same id replaces the first (a retry that
-   * succeeded after a failure), and wakes waiters again.
+   * succeeded after a failure), and wakes waiters again, except that a failure never replaces a stored
+   * success (see {@link replacesStoredOutcome}): that save resolves and leaves the success as it was.
    */
   save(result: TaskResult): Promise<void>;
 
@@ -87,9 +102,10 @@ export interface ResultBackend {
   list(query: ResultListQuery): Promise<TaskResult[]>;
 
   /**
-   * Delete successes beyond the save limit (newest kept); never failures, and never a success whose
-   * `keepUntilClaimed` key has not been claimed yet (such a result does not count against the limit
-   * either). Returns how many were deleted.
+   * Delete successes beyond the save limit (newest kept), overall, per task name, or per group with the
+   * ungrouped successes as one more bucket (see {@link PrunePolicy.per}); never failures, and never a
+   * success whose `keepUntilClaimed` key has not been claimed yet (such a result does not count against
+   * the limit either). Returns how many were deleted.
    */
   prune(policy: PrunePolicy): Promise<number>;
 

@@ -20,6 +20,25 @@ describe('ResultSaveCoalescer', () => {
     expect(batches).toEqual([['a2', 'b1']]);
   });
 
+  it('keeps an earlier save of an id in the batch when `replaces` refuses the later one', async () => {
+    const batches: string[][] = [];
+    const coalescer = new ResultSaveCoalescer<string>(
+      async (items) => {
+        batches.push(items);
+        return undefined;
+      },
+      10,
+      (earlier, later) => !(earlier.endsWith(':success') && later.endsWith(':failure')),
+    );
+    await Promise.all([
+      coalescer.save('a', 'a:success'),
+      coalescer.save('a', 'a:failure'),
+      coalescer.save('b', 'b:failure'),
+      coalescer.save('b', 'b:success'),
+    ]);
+    expect(batches).toEqual([['a:success', 'b:success']]);
+  });
+
   it('holds saves made while a batch is in flight for the next one, at most maxBatch ids each', async () => {
     let release: () => void = () => {};
     const { batches, coalescer } = recordingStore(async (items) => {

@@ -5,9 +5,10 @@
  *
  * Saves made in one turn of the event loop, and every save made while a batch is in flight, go out
  * together as the next batch. One batch at a time keeps saves of the same id in call order across
- * batches; within a batch the last save of an id is the one written (the earlier callers of that id
- * settle with it, as if their result had been written and replaced at once). No caller is told its
- * result was stored when it was not.
+ * batches; within a batch the last save of an id is the one written, unless `replaces` says it may not
+ * replace the earlier one (a failure after a success of the same job), and the earlier callers of that id
+ * settle with it, as if their result had been written and replaced at once. No caller is told its result
+ * was stored when it was not.
  */
 
 /**
@@ -28,10 +29,15 @@ export class ResultSaveCoalescer<Item> {
   private scheduled = false;
   private inFlight: Promise<void> | undefined;
 
-  /** `maxBatch`: most distinct ids per batch, so one call stays bounded in size and duration. */
+  /**
+   * `maxBatch`: most distinct ids per batch, so one call stays bounded in size and duration. `replaces`:
+   * whether a later save of an id within one batch takes the place of an earlier one (default: always);
+   * the store applies the same rule against what it already holds.
+   */
   constructor(
     private readonly write: WriteResultBatch<Item>,
     private readonly maxBatch = 500,
+    private readonly replaces: (earlier: Item, later: Item) => boolean = () => true,
   ) {}
 
   /** Resolves once `item` (or a later save of the same id in the same batch) is stored. */
@@ -61,7 +67,7 @@ export class ResultSaveCoalescer<Item> {
 
   private flush(): void {
     if (this.pending.length === 0) return;
-    const batch = takeBatch(this.pending, this.maxBatch);
+    const batch = takeBatch(this.pending, this.maxBatch, this.replaces);
     this.pending = this.pending.slice(batch.taken);
     this.inFlight = this.send(batch.items, batch.callers).finally(() => {
       this.inFlight = undefined;
@@ -88,18 +94,20 @@ export class ResultSaveCoalescer<Item> {
 
 /**
  * The next batch from the front of `pending`: at most `maxBatch` distinct ids, each holding the item of
- * its last save within the batch. `taken` is how many pending saves it covers.
+ * its last save within the batch that `replaces` lets through. `taken` is how many pending saves it covers.
  */
 function takeBatch<Item>(
   pending: readonly PendingSave<Item>[],
   maxBatch: number,
+  replaces: (earlier: Item, later: Item) => boolean,
 ): { items: Map<string, Item>; callers: Map<string, PendingSave<Item>[]>; taken: number } {
   const items = new Map<string, Item>();
   const callers = new Map<string, PendingSave<Item>[]>();
   let taken = 0;
   for (const save of pending) {
-    if (!items.has(save.id) && items.size >= maxBatch) break;
-    items.set(save.id, save.item);
+    const earlier = items.get(save.id);
+    if (earlier === undefined && items.size >= maxBatch) break;
+    if (earlier === undefined || replaces(earlier, save.item)) items.set(save.id, save.item);
     let waiting = callers.get(save.id);
     if (!waiting) {
       waiting = [];

@@ -59,8 +59,10 @@ const CLAIM_HINT = PACKAGE_CLAIM_INDEX.key;
 /** How often a batch claim that lost every candidate to other consumers retries at once before it waits. */
 const CONTENDED_CLAIM_RETRIES = 3;
 
-/** Dependencies a broker takes from the plugin context. */
+/** What the broker, result backend and schedule store take from the plugin context. */
 export interface MongoRuntime {
+  /** The deployment name (configuration `name`): any but "default" gets collections of its own. */
+  deployment?: string;
   clock?: Clock;
   logger?: Logger;
 }
@@ -90,7 +92,7 @@ export class MongoBroker implements Broker {
     options: MongoOptions | string | undefined,
     runtime: MongoRuntime = {},
   ): Promise<MongoBroker> {
-    const resolved = resolveMongoOptions(options);
+    const resolved = resolveMongoOptions(options, runtime.deployment);
     const logger = runtime.logger ?? silentLogger;
     const connection = await MongoConnection.open(resolved);
     try {

@@ -17,25 +17,31 @@ import {
 const skipReason = await serverSkipReason();
 const database = uniqueDatabaseName();
 
-brokerConformance('mongo', () => MongoBroker.open({ url, database, collectionPrefix: 'broker_' }), {
-  skipReason,
-});
+brokerConformance(
+  'mongo',
+  ({ deployment }) => MongoBroker.open({ url, database, collectionPrefix: 'broker_' }, { deployment }),
+  { skipReason },
+);
 
 resultBackendConformance(
   'mongo',
   (namespace, settings) =>
-    MongoResultBackend.open({
-      url,
-      database,
-      collectionPrefix: `${namespace}_`,
-      cached: settings.resultTtlSeconds,
-    }),
+    MongoResultBackend.open(
+      {
+        url,
+        database,
+        collectionPrefix: `${namespace}_`,
+        cached: settings.resultTtlSeconds,
+      },
+      { deployment: settings.deployment },
+    ),
   { skipReason },
 );
 
 scheduleStoreConformance(
   'mongo',
-  (namespace) => MongoScheduleStore.open({ url, database, collectionPrefix: `${namespace}_` }),
+  (namespace, { deployment }) =>
+    MongoScheduleStore.open({ url, database, collectionPrefix: `${namespace}_` }, { deployment }),
   { skipReason },
 );
 

@@ -11,6 +11,7 @@ import {
   MongoServerError,
   MongoServerSelectionError,
 } from 'mongodb';
+import { freePort } from '@tasq/testing';
 import { describe, expect, it } from 'vitest';
 import { isDuplicateKeyError, mapDriverErrors, toTasqError } from './mongo-errors.js';
 import { MongoBroker } from './mongo-broker.js';
@@ -21,7 +22,7 @@ describe('toTasqError', () => {
     const mapped = toTasqError(cause, 'reserve on queue "emails"');
     expect(mapped).toBeInstanceOf(BrokerConnectionError);
     expect(mapped.message).toBe(
-      'mongo: reserve on queue "emails" failed, server unavailable: connection 3 to 10.0.0.5:27017 closed',
+      'mongo: reserve on queue "emails" failed, MongoDB unavailable: connection 3 to 10.0.0.5:27017 closed',
     );
     expect(mapped.cause).toBe(cause);
     expect(toTasqError(new MongoNetworkTimeoutError('timed out'), 'ack')).toBeInstanceOf(
@@ -102,13 +103,19 @@ describe('an unreachable server', () => {
     expect(mapped.message).toContain('127.0.0.1:1');
   });
 
-  it('fails MongoBroker.open with BrokerConnectionError, and the process stays up', async () => {
-    const error = await MongoBroker.open({
-      url: unreachable,
-      clientOptions: { serverSelectionTimeoutMS: 300 },
-    }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(BrokerConnectionError);
-    expect((error as Error).message).toMatch(/^mongo: connect failed, server unavailable: /);
-    expect((error as Error).cause).toBeInstanceOf(MongoServerSelectionError);
+  it('fails MongoBroker.open with BrokerConnectionError naming the address and "connection refused", never the password', async () => {
+    const port = await freePort();
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const error = await MongoBroker.open({
+        url: `mongodb://app:s3cret-pw@${host}:${port}/tasq`,
+        clientOptions: { serverSelectionTimeoutMS: 300 },
+      }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BrokerConnectionError);
+      expect((error as Error).message).toMatch(
+        new RegExp(`^mongo: connect failed: cannot reach MongoDB at ${host}:${port}: connection refused`),
+      );
+      expect((error as Error).message).not.toContain('s3cret-pw');
+      expect((error as Error).cause).toBeInstanceOf(MongoServerSelectionError);
+    }
   });
 });

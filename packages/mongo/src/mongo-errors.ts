@@ -3,7 +3,14 @@
  * and writes are on by default: one retry after a network error or a primary step-down), so whatever
  * reaches this file has already been retried once; tasq's runtime decides from the class what to do next.
  */
-import { BrokerConnectionError, BrokerError, ConfigError, LeaseLostError, TasqError } from '@tasq/core';
+import {
+  BrokerConnectionError,
+  BrokerError,
+  ConfigError,
+  LeaseLostError,
+  networkFailureCause,
+  TasqError,
+} from '@tasq/core';
 import {
   MongoClientClosedError,
   MongoError,
@@ -76,9 +83,14 @@ export function isConnectionError(error: unknown): boolean {
 export function toTasqError(error: unknown, operation: string): Error {
   if (error instanceof TasqError) return error;
   if (isConnectionError(error)) {
-    return new BrokerConnectionError(`mongo: ${operation} failed, server unavailable: ${messageOf(error)}`, {
-      cause: error,
-    });
+    const servers = serversOf(error);
+    const where = servers ? `MongoDB at ${servers}` : 'MongoDB';
+    const cause = networkFailureCause(error);
+    const text =
+      cause !== undefined
+        ? `mongo: ${operation} failed: cannot reach ${where}: ${cause}`
+        : `mongo: ${operation} failed, ${where} unavailable: ${messageOf(error)}`;
+    return new BrokerConnectionError(text, { cause: error });
   }
   if (error instanceof MongoParseError) {
     return new ConfigError([`url: ${error.message}`], '@tasq/mongo');
@@ -106,6 +118,16 @@ export function leaseLost(operation: string, packageId: string, queue: string): 
   return new LeaseLostError(
     `mongo: ${operation} of package ${packageId} on queue "${queue}" refused: its lease expired and moved on, or it was already settled`,
   );
+}
+
+/**
+ * The servers a server-selection error tried ("127.0.0.1:27017, db2:27017"), from the topology it carries:
+ * host and port only, never the credentials of the connection string.
+ */
+function serversOf(error: unknown): string | undefined {
+  const servers = (error as { reason?: { servers?: unknown } } | undefined)?.reason?.servers;
+  if (!(servers instanceof Map) || servers.size === 0) return undefined;
+  return [...servers.keys()].map(String).join(', ');
 }
 
 function messageOf(error: unknown): string {

@@ -31,6 +31,17 @@ describe('databaseFromUrl', () => {
 });
 
 describe('resolveMongoOptions', () => {
+  it('gives every deployment but "default" collections of its own, after the prefix', () => {
+    expect(resolveMongoOptions(undefined).collectionPrefix).toBe('tasq_');
+    expect(resolveMongoOptions(undefined, 'default').collectionPrefix).toBe('tasq_');
+    expect(resolveMongoOptions(undefined, 'shop').collectionPrefix).toBe('tasq_shop_');
+    expect(resolveMongoOptions({ collectionPrefix: 'app_' }, 'billing.eu-1').collectionPrefix).toBe(
+      'app_billing.eu-1_',
+    );
+    // A name with "__" could meet another deployment's prefix: it is hashed.
+    expect(resolveMongoOptions(undefined, 'a__b').collectionPrefix).toMatch(/^tasq_a_b__[0-9a-f]{8}_$/);
+  });
+
   it('defaults to the local server, database tasq, 200 ms polling and change streams when available', () => {
     const resolved = resolveMongoOptions(undefined);
     expect(resolved.url).toBe('mongodb://127.0.0.1:27017');

@@ -1,4 +1,4 @@
-import { ConfigError } from '@tasq/core';
+import { ConfigError, deploymentSegment } from '@tasq/core';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 
 /**
@@ -22,7 +22,10 @@ export interface MongoOptions {
   database?: string;
   /** The Django-Q2 name of `database` (`mongo_db`); accepted so a migrated configuration keeps working. */
   mongoDb?: string;
-  /** Prefix of every collection tasq creates. Default `tasq_` (`tasq_packages`, `tasq_results`, ...). */
+  /**
+   * Prefix of every collection tasq creates. Default `tasq_` (`tasq_packages`, `tasq_results`, ...). A
+   * deployment other than "default" (configuration `name`) adds `<name>_` after it: `tasq_shop_packages`.
+   */
   collectionPrefix?: string;
   /**
    * Milliseconds between two claim attempts while a `reserve` waits on an empty queue, and between two
@@ -50,6 +53,7 @@ export interface ResolvedMongoOptions {
   readonly clientOptions: MongoClientOptions | undefined;
   readonly client: MongoClient | undefined;
   readonly database: string;
+  /** The configured prefix, then the deployment's part. */
   readonly collectionPrefix: string;
   readonly poll: number;
   readonly changeStreams: 'auto' | boolean;
@@ -95,10 +99,23 @@ export function databaseFromUrl(url: string): string | undefined {
 }
 
 /**
- * Validate `options` and fill in defaults. A string is taken as `url`. Throws `ConfigError` listing every
+ * What a deployment puts after the collection prefix: '' for the default deployment (its collections keep
+ * their names), `<name>_` for any other (a name with "__" in it: a readable part and a hash of it).
+ */
+export function deploymentCollectionPart(deployment: string | undefined): string {
+  const segment = deploymentSegment(deployment, { allowed: /[A-Za-z0-9_.-]/, maxLength: 64 });
+  return segment === '' ? '' : `${segment}_`;
+}
+
+/**
+ * Validate `options` and fill in defaults. A string is taken as `url`. `deployment` is the configuration's
+ * `name`: any but "default" adds its part to the collection prefix. Throws `ConfigError` listing every
  * problem, each naming its key. Makes no network call.
  */
-export function resolveMongoOptions(options: MongoOptions | string | undefined): ResolvedMongoOptions {
+export function resolveMongoOptions(
+  options: MongoOptions | string | undefined,
+  deployment?: string,
+): ResolvedMongoOptions {
   const given: MongoOptions = typeof options === 'string' ? { url: options } : (options ?? {});
   const issues: string[] = [];
   if (typeof given !== 'object' || given === null || Array.isArray(given)) {
@@ -178,7 +195,7 @@ export function resolveMongoOptions(options: MongoOptions | string | undefined):
     clientOptions: client === undefined ? given.clientOptions : undefined,
     client,
     database,
-    collectionPrefix,
+    collectionPrefix: collectionPrefix + deploymentCollectionPart(deployment),
     poll,
     changeStreams,
     cachedSeconds: cached,

@@ -58,7 +58,7 @@ export class MongoResultBackend implements ResultBackend {
     options: MongoOptions | string | undefined,
     runtime: MongoRuntime = {},
   ): Promise<MongoResultBackend> {
-    const resolved = resolveMongoOptions(options);
+    const resolved = resolveMongoOptions(options, runtime.deployment);
     const connection = await MongoConnection.open(resolved);
     try {
       await mapDriverErrors('create result indexes', async () => {
@@ -87,7 +87,10 @@ export class MongoResultBackend implements ResultBackend {
     return this.notifier?.active ?? false;
   }
 
-  /** Replace-or-insert by job id (idempotent), stamping the TTL expiry when `cached` is configured. */
+  /**
+   * Replace-or-insert by job id (idempotent), stamping the TTL expiry when `cached` is configured. A
+   * failure leaves a stored success as it is.
+   */
   async save(result: TaskResult): Promise<void> {
     this.checkOpen();
     if (typeof result?.id !== 'string' || result.id === '') {
@@ -111,9 +114,19 @@ export class MongoResultBackend implements ResultBackend {
         `save: the outcome of job ${result.id} cannot be stored: ${(error as Error).message}`,
       );
     }
-    await mapDriverErrors(`save result ${result.id}`, () =>
-      this.results.replaceOne({ _id: result.id }, document, { upsert: true }),
-    );
+    // A failure never replaces a live success of the same job (`replacesStoredOutcome`): its filter leaves
+    // such a document out, so the upsert tries to insert the id, which exists, and the duplicate key it is
+    // refused with means "the success stands". An expired success no longer counts.
+    const filter: Filter<ResultDocument> =
+      result.status === 'failure'
+        ? { _id: result.id, $nor: [{ status: 'success', ...this.notExpired() }] }
+        : { _id: result.id };
+    try {
+      await this.results.replaceOne(filter, document, { upsert: true });
+    } catch (error) {
+      if (result.status === 'failure' && isDuplicateKeyError(error)) return;
+      throw toTasqError(error, `save result ${result.id}`);
+    }
   }
 
   async get(id: string): Promise<TaskResult | undefined> {

@@ -47,7 +47,7 @@ export class MongoScheduleStore implements ScheduleStore {
     options: MongoOptions | string | undefined,
     runtime: MongoRuntime = {},
   ): Promise<MongoScheduleStore> {
-    const resolved = resolveMongoOptions(options);
+    const resolved = resolveMongoOptions(options, runtime.deployment);
     const connection = await MongoConnection.open(resolved);
     try {
       await mapDriverErrors('create schedule indexes', () =>

@@ -6,10 +6,10 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import type { Clock, Logger } from '@tasq/core';
+import { type Clock, type Logger, withoutPassword } from '@tasq/core';
 import pg from 'pg';
 import type { SqlDialect } from './dialect.js';
-import { mapDatabaseError } from './orm-errors.js';
+import { mapDatabaseError, sqliteOpenError } from './orm-errors.js';
 import { defaultSqliteFile, type OrmOptions, resolveOptions } from './orm-options.js';
 import { PostgresDialect } from './postgres/postgres-dialect.js';
 import { SqliteDialect } from './sqlite/sqlite-dialect.js';
@@ -37,6 +37,27 @@ function identityOf(handle: object): number {
 export interface OpenContext {
   clock: Clock;
   logger: Logger;
+  /** The deployment (configuration `name`) whose tables to use; the default deployment's when absent. */
+  deployment?: string | undefined;
+}
+
+/** Where a PostgreSQL server is, from a connection string or a pool's options: host, port and database, never the password. */
+function postgresAddress(location: { connectionString?: string; pool?: pg.Pool }): string {
+  if (location.connectionString !== undefined) {
+    try {
+      const url = new URL(location.connectionString);
+      const host = url.hostname || url.searchParams.get('host') || 'localhost';
+      return `PostgreSQL at ${host}:${url.port || '5432'}${url.pathname}`;
+    } catch {
+      return `PostgreSQL at ${withoutPassword(location.connectionString)}`;
+    }
+  }
+  const options = (location.pool as { options?: { host?: string; port?: number; database?: string } })
+    ?.options;
+  const host = options?.host ?? process.env.PGHOST ?? 'localhost';
+  const port = options?.port ?? process.env.PGPORT ?? 5432;
+  const database = options?.database ?? process.env.PGDATABASE ?? '';
+  return `PostgreSQL at ${host}:${port}/${database} (the application's pool)`;
 }
 
 /** Open (or share) the database for `options`, migrated and ready. */
@@ -45,7 +66,11 @@ export async function openDialect(
   context: OpenContext,
 ): Promise<SqlDialect> {
   const resolved = resolveOptions(options);
-  const names = new TableNames({ schema: resolved.schema, prefix: resolved.prefix });
+  const names = new TableNames({
+    schema: resolved.schema,
+    prefix: resolved.prefix,
+    deployment: context.deployment,
+  });
   const { location } = resolved;
   const where =
     location.dialect === 'postgres'
@@ -61,7 +86,7 @@ export async function openDialect(
     location.dialect,
     where,
     resolved.schema ?? '',
-    resolved.prefix,
+    names.prefix,
     resolved.pollMs,
     resolved.poolSize,
     resolved.busyTimeoutMs,
@@ -98,10 +123,12 @@ export async function openDialect(
           context.logger.warn({ err: error.message }, 'tasq orm: idle connection lost'),
         );
       }
+      const address = postgresAddress(location);
       const dialect = new PostgresDialect({
         pool,
         ownsPool,
         names,
+        address,
         pollMs: resolved.pollMs,
         clock: context.clock,
         logger: context.logger,
@@ -113,21 +140,26 @@ export async function openDialect(
       } catch (error) {
         onRelease();
         await dialect.release().catch(() => undefined);
-        throw mapDatabaseError(error, `opening PostgreSQL ${names.describe()}`);
+        throw mapDatabaseError(error, `opening ${names.describe()}`, address);
       }
     }
     const ownsDatabase = location.database === undefined;
     let database: DatabaseSync | undefined = location.database;
+    const file = location.file ?? defaultSqliteFile;
+    const address = location.database
+      ? "the application's SQLite database"
+      : file === ':memory:'
+        ? 'SQLite in memory'
+        : `SQLite file ${path.resolve(file)}`;
     if (!database) {
-      const file = location.file ?? defaultSqliteFile;
-      if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       try {
+        if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
         // Loaded on first use, so PostgreSQL users never load node:sqlite (nor see its warning).
         const { DatabaseSync: OpenDatabase } = await import('node:sqlite');
         database = new OpenDatabase(file, { timeout: resolved.busyTimeoutMs });
       } catch (error) {
         onRelease();
-        throw mapDatabaseError(error, `opening SQLite file ${file}`);
+        throw sqliteOpenError(error, address);
       }
     }
     try {
@@ -135,6 +167,7 @@ export async function openDialect(
         database,
         ownsDatabase,
         names,
+        address,
         pollMs: resolved.pollMs,
         busyTimeoutMs: resolved.busyTimeoutMs,
         clock: context.clock,
@@ -145,7 +178,7 @@ export async function openDialect(
     } catch (error) {
       onRelease();
       if (ownsDatabase) database.close();
-      throw mapDatabaseError(error, `opening SQLite ${names.describe()}`);
+      throw mapDatabaseError(error, `opening ${names.describe()}`, address);
     }
   })();
   const entry: { opening: Promise<SharedDialect>; dialect?: SharedDialect; waiting: number } = {

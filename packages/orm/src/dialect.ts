@@ -65,6 +65,8 @@ export type WakeTopic = 'packages' | 'results' | 'messages';
 export interface SqlDialect {
   readonly kind: DialectKind;
   readonly names: TableNames;
+  /** Where the database is, for error messages: "PostgreSQL at db:5432/app", "SQLite file /srv/tasq.db". Never a password. */
+  readonly address: string;
   /** Run one statement of `queries/<dialect>/<query>.sql` with named parameters. */
   execute(query: QueryName, parameters: Parameters): Promise<QueryOutcome>;
   /** Store a batch of packages atomically (one statement on PostgreSQL, one transaction on SQLite); ids in body order. */

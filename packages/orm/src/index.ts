@@ -30,15 +30,24 @@ export { PostgresPubSub } from './postgres/postgres-pubsub.js';
 export { SqlitePubSub } from './sqlite/sqlite-pubsub.js';
 export { OrmScheduleStore } from './orm-schedule-store.js';
 
-/** Clock and logger for the factories, and the results' time to live (the configuration's `cached`); all optional. */
+/**
+ * What the factories take besides the options, all optional: the deployment name (the configuration's
+ * `name`; a deployment other than "default" gets tables of its own, `<prefix><name>_packages`...), clock
+ * and logger, and the results' time to live (the configuration's `cached`). The plugin passes its context.
+ */
 export interface OrmContext {
+  deployment?: string;
   clock?: Clock;
   logger?: Logger;
   resultTtlSeconds?: number;
 }
 
 function openContext(context: OrmContext | undefined) {
-  return { clock: context?.clock ?? systemClock, logger: context?.logger ?? silentLogger };
+  return {
+    clock: context?.clock ?? systemClock,
+    logger: context?.logger ?? silentLogger,
+    deployment: context?.deployment,
+  };
 }
 
 /** Open the database named by `options` (migrating it on first use) and return a broker over it. */

@@ -130,7 +130,7 @@ export class OrmBroker implements Broker {
     try {
       return await this.dialect.insertPackages({ queue, bodies, priority, visibleAt: now + delayMs, now });
     } catch (error) {
-      throw mapDatabaseError(error, `enqueue on queue "${queue}"`);
+      throw mapDatabaseError(error, `enqueue on queue "${queue}"`, this.dialect.address);
     }
   }
 
@@ -177,7 +177,7 @@ export class OrmBroker implements Broker {
     try {
       rows = await this.dialect.claimPackages({ queue, now: this.clock.now(), max, leaseMs, token });
     } catch (error) {
-      throw mapDatabaseError(error, `reserve on queue "${queue}"`);
+      throw mapDatabaseError(error, `reserve on queue "${queue}"`, this.dialect.address);
     }
     return rows
       .map((row) => ({
@@ -202,7 +202,7 @@ export class OrmBroker implements Broker {
       const next = rows[0]?.next;
       return next === null || next === undefined ? undefined : Number(next);
     } catch (error) {
-      throw mapDatabaseError(error, `reserve on queue "${queue}"`);
+      throw mapDatabaseError(error, `reserve on queue "${queue}"`, this.dialect.address);
     }
   }
 
@@ -261,7 +261,11 @@ export class OrmBroker implements Broker {
     try {
       changed = (await statement()).rowCount;
     } catch (error) {
-      throw mapDatabaseError(error, `${operation} of package ${delivery.id} on queue "${delivery.queue}"`);
+      throw mapDatabaseError(
+        error,
+        `${operation} of package ${delivery.id} on queue "${delivery.queue}"`,
+        this.dialect.address,
+      );
     }
     if (changed === 0) {
       throw new LeaseLostError(
@@ -285,7 +289,7 @@ export class OrmBroker implements Broker {
         dead: Number(row.dead ?? 0),
       };
     } catch (error) {
-      throw mapDatabaseError(error, `size of queue "${queue}"`);
+      throw mapDatabaseError(error, `size of queue "${queue}"`, this.dialect.address);
     }
   }
 
@@ -296,7 +300,7 @@ export class OrmBroker implements Broker {
     try {
       return (await this.dialect.execute('purge', { queue, now: this.clock.now() })).rowCount;
     } catch (error) {
-      throw mapDatabaseError(error, `purge of queue "${queue}"`);
+      throw mapDatabaseError(error, `purge of queue "${queue}"`, this.dialect.address);
     }
   }
 

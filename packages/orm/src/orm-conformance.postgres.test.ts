@@ -16,7 +16,9 @@ afterAll(async () => {
   if (!skipReason) await dropSchema(schema);
 });
 
-brokerConformance('orm (PostgreSQL)', () => createOrmBroker({ url: postgresUrl, schema }), { skipReason });
+brokerConformance('orm (PostgreSQL)', (settings) => createOrmBroker({ url: postgresUrl, schema }, settings), {
+  skipReason,
+});
 
 resultBackendConformance(
   'orm (PostgreSQL)',
@@ -27,6 +29,7 @@ resultBackendConformance(
 
 scheduleStoreConformance(
   'orm (PostgreSQL)',
-  (namespace) => createOrmScheduleStore({ url: postgresUrl, schema, tablePrefix: prefixFor(namespace) }),
+  (namespace, settings) =>
+    createOrmScheduleStore({ url: postgresUrl, schema, tablePrefix: prefixFor(namespace) }, settings),
   { skipReason },
 );

@@ -8,12 +8,12 @@ const url = `sqlite:${folder.file('tasq.db')}`;
 
 afterAll(() => folder.remove());
 
-brokerConformance('orm (SQLite file)', () => createOrmBroker({ url }));
+brokerConformance('orm (SQLite file)', (settings) => createOrmBroker({ url }, settings));
 
 resultBackendConformance('orm (SQLite file)', (namespace, settings) =>
   createOrmResultBackend({ url, tablePrefix: prefixFor(namespace) }, settings),
 );
 
-scheduleStoreConformance('orm (SQLite file)', (namespace) =>
-  createOrmScheduleStore({ url, tablePrefix: prefixFor(namespace) }),
+scheduleStoreConformance('orm (SQLite file)', (namespace, settings) =>
+  createOrmScheduleStore({ url, tablePrefix: prefixFor(namespace) }, settings),
 );

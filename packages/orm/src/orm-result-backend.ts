@@ -14,9 +14,11 @@ import {
   type ResultBackend,
   type ResultListQuery,
   ResultSaveCoalescer,
+  replacesStoredOutcome,
   systemClock,
   type TaskErrorInfo,
   type TaskResult,
+  type TaskStatus,
 } from '@tasq/core';
 import type { ResultRow, Row, SqlDialect } from './dialect.js';
 import { mapDatabaseError } from './orm-errors.js';
@@ -95,7 +97,11 @@ export class OrmResultBackend implements ResultBackend {
     );
     // The first sweep waits one interval: a process opening the backend need not scan the table at once.
     this.lastSweepAt = this.clock.now();
-    this.saves = new ResultSaveCoalescer<ResultRow>((rows) => this.writeBatch(rows));
+    this.saves = new ResultSaveCoalescer<ResultRow>(
+      (rows) => this.writeBatch(rows),
+      undefined,
+      (earlier, later) => replacesStoredOutcome(earlier.status as TaskStatus, later.status as TaskStatus),
+    );
   }
 
   /**
@@ -110,7 +116,10 @@ export class OrmResultBackend implements ResultBackend {
       await this.writeRows(rows);
       return undefined;
     } catch (error) {
-      if (rows.length === 1 || mapDatabaseError(error, 'save of results') instanceof BrokerConnectionError) {
+      if (
+        rows.length === 1 ||
+        mapDatabaseError(error, 'save of results', this.dialect.address) instanceof BrokerConnectionError
+      ) {
         throw error;
       }
     }
@@ -162,12 +171,12 @@ export class OrmResultBackend implements ResultBackend {
         stopped_at: result.stoppedAt,
       };
     } catch (error) {
-      throw mapDatabaseError(error, `save of result ${result.id}`);
+      throw mapDatabaseError(error, `save of result ${result.id}`, this.dialect.address);
     }
     try {
       await this.saves.save(result.id, row);
     } catch (error) {
-      throw mapDatabaseError(error, `save of result ${result.id}`);
+      throw mapDatabaseError(error, `save of result ${result.id}`, this.dialect.address);
     }
     this.maybeSweep();
   }
@@ -197,7 +206,7 @@ export class OrmResultBackend implements ResultBackend {
         });
         return rowCount;
       } catch (error) {
-        throw mapDatabaseError(error, 'expiry of results');
+        throw mapDatabaseError(error, 'expiry of results', this.dialect.address);
       } finally {
         this.sweeping = undefined;
       }
@@ -231,7 +240,7 @@ export class OrmResultBackend implements ResultBackend {
       const { rows } = await this.dialect.execute('result-get', { id, now });
       return rows[0] && this.live(rows[0], now) ? toResult(rows[0]) : undefined;
     } catch (error) {
-      throw mapDatabaseError(error, `get of result ${id}`);
+      throw mapDatabaseError(error, `get of result ${id}`, this.dialect.address);
     }
   }
 
@@ -263,7 +272,7 @@ export class OrmResultBackend implements ResultBackend {
       const { rows } = await this.dialect.execute('result-group', { group_name: group, now });
       return rows.filter((row) => this.live(row, now)).map(toResult);
     } catch (error) {
-      throw mapDatabaseError(error, `group ${group}`);
+      throw mapDatabaseError(error, `group ${group}`, this.dialect.address);
     }
   }
 
@@ -287,7 +296,7 @@ export class OrmResultBackend implements ResultBackend {
       // listed however old, so such a short page can still have held outcomes after it.
       return rows.filter((row) => this.live(row, now)).map(toResult);
     } catch (error) {
-      throw mapDatabaseError(error, 'list of results');
+      throw mapDatabaseError(error, 'list of results', this.dialect.address);
     }
   }
 
@@ -319,7 +328,7 @@ export class OrmResultBackend implements ResultBackend {
       });
       return expired + rowCount;
     } catch (error) {
-      throw mapDatabaseError(error, 'prune of results');
+      throw mapDatabaseError(error, 'prune of results', this.dialect.address);
     }
   }
 
@@ -340,7 +349,7 @@ export class OrmResultBackend implements ResultBackend {
       });
       return rowCount > 0;
     } catch (error) {
-      throw mapDatabaseError(error, `claimOnce of ${key}`);
+      throw mapDatabaseError(error, `claimOnce of ${key}`, this.dialect.address);
     }
   }
 
@@ -351,7 +360,7 @@ export class OrmResultBackend implements ResultBackend {
     try {
       await this.dialect.execute('release-claim', { key });
     } catch (error) {
-      throw mapDatabaseError(error, `releaseClaim of ${key}`);
+      throw mapDatabaseError(error, `releaseClaim of ${key}`, this.dialect.address);
     }
   }
 

@@ -59,7 +59,7 @@ export class OrmScheduleStore implements ScheduleStore {
     try {
       return await work();
     } catch (error) {
-      throw mapDatabaseError(error, operation);
+      throw mapDatabaseError(error, operation, this.dialect.address);
     }
   }
 

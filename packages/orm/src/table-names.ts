@@ -4,6 +4,7 @@
  * against a strict pattern instead: lower-case letters, digits and underscores.
  */
 import { createHash } from 'node:crypto';
+import { deploymentSegment } from '@tasq/core';
 import { invalidArgument } from './orm-errors.js';
 
 const identifierPattern = /^[a-z_][a-z0-9_]*$/;
@@ -24,12 +25,42 @@ function quote(identifier: string): string {
   return `"${identifier}"`;
 }
 
+/** Longest deployment part of a table prefix, before its "_": a readable name, or 14 characters of it and a hash. */
+const MAX_DEPLOYMENT_SEGMENT = 24;
+/** Longest whole prefix: the longest derived name, "<prefix>packages_claim_index", fits PostgreSQL's 63 bytes. */
+const MAX_PREFIX = 63 - 'packages_claim_index'.length;
+
+/**
+ * The deployment's part of the table prefix: '' for the default deployment (its tables keep the names
+ * they always had), else `<name>_`, or a readable part of the name and a hash of it where the name is
+ * not a short lower-case identifier (see `deploymentSegment`).
+ *
+ * Why a table prefix per deployment and not a `deployment` column: every statement, index and query
+ * plan stays as it is (the claim is one index range per priority, pinned by the plan tests), no statement
+ * can leak across deployments by missing a `WHERE deployment = ...`, the default deployment's rows need
+ * no migration (a column in the keys of `packages`, `results` and `claims` would rewrite and re-index the
+ * busiest tables on upgrade), each deployment's LISTEN channels and leader locks follow from the prefix,
+ * and a deployment that is gone is dropped with its own tables.
+ */
+export function deploymentPrefix(deployment: string | undefined): string {
+  const segment = deploymentSegment(deployment, {
+    allowed: /[a-z0-9_]/,
+    lowerCaseOnly: true,
+    maxLength: MAX_DEPLOYMENT_SEGMENT,
+  });
+  return segment === '' ? '' : `${segment}_`;
+}
+
 export class TableNames {
   /** PostgreSQL schema, or undefined on SQLite. */
   readonly schema: string | undefined;
+  /** The whole prefix of every table and index name: the configured one, then the deployment's part. */
   readonly prefix: string;
+  /** The deployment (configuration `name`) these tables belong to. */
+  readonly deployment: string | undefined;
 
-  constructor(options: { schema?: string | undefined; prefix: string }) {
+  /** `prefix` is the configured table prefix; `deployment` adds its own part after it. */
+  constructor(options: { schema?: string | undefined; prefix: string; deployment?: string | undefined }) {
     if (options.schema !== undefined && !identifierPattern.test(options.schema)) {
       throw invalidArgument(
         `schema "${options.schema}" is not a plain identifier: use lower-case letters, digits and underscores`,
@@ -45,7 +76,14 @@ export class TableNames {
       throw invalidArgument('schema and tablePrefix must each be at most 30 characters');
     }
     this.schema = options.schema;
-    this.prefix = options.prefix;
+    this.deployment = options.deployment;
+    this.prefix = options.prefix + deploymentPrefix(options.deployment);
+    if (this.prefix.length > MAX_PREFIX) {
+      throw invalidArgument(
+        `tablePrefix "${options.prefix}" and the deployment name "${options.deployment}" make the table prefix ` +
+          `"${this.prefix}", longer than ${MAX_PREFIX} characters (PostgreSQL cuts names at 63 bytes): shorten tablePrefix`,
+      );
+    }
   }
 
   /** The quoted identifier for a placeholder: a table (schema-qualified on PostgreSQL) or an index/schema name. */

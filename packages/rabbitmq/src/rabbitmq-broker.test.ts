@@ -3,6 +3,7 @@
  * queue types, the dead-letter reason, priorities with a running consumer, and clear refusals.
  */
 import {
+  BrokerClient,
   BrokerConnectionError,
   BrokerError,
   CapabilityError,
@@ -10,7 +11,7 @@ import {
   InvalidArgumentError,
   LeaseLostError,
 } from '@tasq/core';
-import { readText, sleep, text, uniqueName } from '@tasq/testing';
+import { freePort, readText, sleep, text, uniqueName } from '@tasq/testing';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RabbitMqBroker } from './rabbitmq-broker.js';
@@ -36,6 +37,22 @@ describe('delay ladder arithmetic', () => {
     const key = delayRoutingKey('emails.high', 5).split('.');
     expect(key).toHaveLength(29);
     expect(key.slice(-4)).toEqual(['1', '0', '1', 'emails~high']);
+  });
+});
+
+describe('connection errors', () => {
+  it('a closed port names the address and "connection refused", never the password', async () => {
+    const port = await freePort();
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const error = await RabbitMqBroker.connect({ url: `amqp://app:s3cret-pw@${host}:${port}/jobs` }).then(
+        () => undefined,
+        (caught: unknown) => caught as Error,
+      );
+      expect(error).toBeInstanceOf(BrokerConnectionError);
+      expect(error!.message).toContain(`RabbitMQ at ${host}:${port} vhost jobs`);
+      expect(error!.message).toContain('connection refused');
+      expect(error!.message).not.toContain('s3cret-pw');
+    }
   });
 });
 
@@ -254,6 +271,41 @@ describe.skipIf(skipReason !== undefined)(
       // The refusal closed only an administration channel; the broker goes on working.
       await expect(other.enqueue(uniqueName('fine'), [text('z')])).resolves.toHaveLength(1);
       await first.purge(queue);
+    });
+
+    it('takes priority 0, the default, on queues without priorities, directly and through core, and refuses any other before sending', async () => {
+      for (const pool of [classic, quorum]) {
+        const broker = await pool.open();
+        const queue = uniqueName('priority-zero');
+        expect(broker.capabilities.priority).toBe(false);
+        await broker.enqueue(queue, [text('direct')], { priority: 0 });
+        await new BrokerClient(broker).enqueue(queue, [text('through core')], { priority: 0 });
+        await broker.enqueue(queue, [text('delayed')], { priority: 0, delayMs: 50 });
+        const got: Delivery[] = [];
+        const deadline = Date.now() + 10_000;
+        while (got.length < 3 && Date.now() < deadline) {
+          got.push(...(await broker.reserve(queue, { max: 3, leaseMs: 30_000, waitMs: 500 })));
+        }
+        expect(got.map((d) => readText(d.body)).sort()).toEqual(['delayed', 'direct', 'through core']);
+        // Released (a retry) it keeps priority 0 and is taken again.
+        await broker.release(got[0]!);
+        for (const delivery of got.slice(1)) await broker.ack(delivery);
+        const [again] = await broker.reserve(queue, { max: 1, leaseMs: 30_000, waitMs: 2000 });
+        expect(again?.id).toBe(got[0]!.id);
+        await broker.ack(again!);
+        for (const priority of [1, 9]) {
+          const refused = await new BrokerClient(broker).enqueue(queue, [text('x')], { priority }).then(
+            () => undefined,
+            (error: unknown) => error as Error,
+          );
+          expect(refused).toBeInstanceOf(CapabilityError);
+          expect(refused!.message).toContain(`priority ${priority} asked`);
+          await expect(broker.enqueue(queue, [text('x')], { priority })).rejects.toBeInstanceOf(
+            CapabilityError,
+          );
+        }
+        expect((await broker.size(queue)).ready).toBe(0);
+      }
     });
 
     it('declares plain queues without priorities by default, and says so on a priority', async () => {

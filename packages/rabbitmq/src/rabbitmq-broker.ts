@@ -44,7 +44,11 @@ import {
 } from './rabbitmq-topology.js';
 
 export interface RabbitMqBrokerContext {
-  /** Deployment name, used in the default connection name. Default `default`. */
+  /**
+   * Deployment name (configuration `name`). Default `default`. Any other deployment declares its queues
+   * and exchanges as `<name>/<queue>`, so deployments sharing a server (and vhost) stay apart; it also
+   * appears in the default connection name.
+   */
   deployment?: string;
   logger?: Logger;
 }
@@ -131,7 +135,7 @@ export class RabbitMqBroker implements Broker {
     return this.options.connectionName;
   }
 
-  /** Every queue this instance declared (work, dead and delay queues), for cleanup tooling and tests. */
+  /** Every queue this instance declared (work, dead and delay queues, by their names on the server), for cleanup tooling and tests. */
   get declaredQueues(): readonly string[] {
     return [...this.everDeclared];
   }
@@ -159,22 +163,23 @@ export class RabbitMqBroker implements Broker {
       }
     }
     const context = `enqueue to "${queue}"`;
-    await this.declareQueue(queue, context);
-    if (delayMs > 0) await this.declareDelayLadder(queue, context);
+    const server = this.serverQueue(queue);
+    await this.declareQueue(server, context);
+    if (delayMs > 0) await this.declareDelayLadder(server, context);
     const ids: string[] = [];
     const messages: OutgoingMessage[] = bodies.map((body) => {
       const id = randomUUID();
       ids.push(id);
-      return this.message(queue, toBuffer(body), { id, priority, delayMs, priorDeliveries: 0 });
+      return this.message(server, toBuffer(body), { id, priority, delayMs, priorDeliveries: 0 });
     });
     try {
       await this.publisher.publish(messages, context);
     } catch (error) {
       // Someone deleted the queue (or a delay exchange, which closes the channel with 404) after we
       // declared it: declare again on the next call.
-      if ((error as { code?: unknown }).code === 'BROKER_UNROUTABLE') this.forgetDeclarations(queue);
+      if ((error as { code?: unknown }).code === 'BROKER_UNROUTABLE') this.forgetDeclarations(server);
       if (delayMs > 0) {
-        this.forgetDeclarations(queue);
+        this.forgetDeclarations(server);
         this.declared.delete('exchanges');
       }
       throw error;
@@ -198,12 +203,12 @@ export class RabbitMqBroker implements Broker {
     if (this.closed) return [];
     let consumer = this.consumers.get(queue);
     if (!consumer) {
-      consumer = new QueueConsumer(queue, {
+      consumer = new QueueConsumer(this.serverQueue(queue), {
         connection: this.consumeConnection,
         prefetch: this.options.prefetch,
         logger: this.logger,
-        declare: (name) => this.declareQueue(name, `consume from "${name}"`),
-        toDelivery: (name, receipt) => this.toDelivery(name, receipt),
+        declare: (name) => this.declareQueue(name, `consume from "${queue}"`),
+        toDelivery: (_name, receipt) => this.toDelivery(queue, receipt),
       });
       this.consumers.set(queue, consumer);
     }
@@ -238,11 +243,12 @@ export class RabbitMqBroker implements Broker {
     }
     const context = `release to "${delivery.queue}"`;
     const properties = receipt.message.properties;
+    const server = this.serverQueue(delivery.queue);
     await this.publishCopy(receipt, async () => {
-      if (delayMs > 0) await this.declareDelayLadder(delivery.queue, context);
+      if (delayMs > 0) await this.declareDelayLadder(server, context);
       await this.publisher.publish(
         [
-          this.message(delivery.queue, receipt.message.content, {
+          this.message(server, receipt.message.content, {
             id: delivery.id,
             priority: typeof properties.priority === 'number' ? properties.priority : 0,
             delayMs,
@@ -280,7 +286,7 @@ export class RabbitMqBroker implements Broker {
         [
           {
             exchange: '',
-            routingKey: deadQueueName(delivery.queue),
+            routingKey: deadQueueName(this.serverQueue(delivery.queue)),
             content: receipt.message.content,
             properties: {
               persistent: true,
@@ -320,10 +326,11 @@ export class RabbitMqBroker implements Broker {
   async size(queue: string): Promise<QueueSize> {
     checkQueueName(queue);
     const context = `size of "${queue}"`;
-    const ready = await this.countMessages(queue, context);
+    const server = this.serverQueue(queue);
+    const ready = await this.countMessages(server, context);
     if (ready === undefined) return { ready: 0, delayed: 0, dead: 0 };
-    const dead = (await this.countMessages(deadQueueName(queue), context)) ?? 0;
-    const ladder = await this.ladderQueues(queue, context);
+    const dead = (await this.countMessages(deadQueueName(server), context)) ?? 0;
+    const ladder = await this.ladderQueues(server, context);
     const delayed = await Promise.all(ladder.map((name) => this.countMessages(name, context)));
     return {
       ready: ready + (this.consumers.get(queue)?.buffered ?? 0),
@@ -339,7 +346,8 @@ export class RabbitMqBroker implements Broker {
   async purge(queue: string): Promise<number> {
     checkQueueName(queue);
     const context = `purge "${queue}"`;
-    const names = [queue, ...(await this.ladderQueues(queue, context))];
+    const server = this.serverQueue(queue);
+    const names = [server, ...(await this.ladderQueues(server, context))];
     let removed = 0;
     for (const name of names) {
       removed += await this.withAdmin(context, async (channel) => {
@@ -363,10 +371,11 @@ export class RabbitMqBroker implements Broker {
     await this.consumers.get(queue)?.stop();
     this.consumers.delete(queue);
     let removed = 0;
+    const server = this.serverQueue(queue);
     const names = [
-      queue,
-      deadQueueName(queue),
-      ...Array.from({ length: DELAY_LEVELS }, (_, l) => delayQueueName(queue, l)),
+      server,
+      deadQueueName(server),
+      ...Array.from({ length: DELAY_LEVELS }, (_, l) => delayQueueName(server, l)),
     ];
     for (const name of names) {
       removed += await this.withAdmin(
@@ -374,8 +383,13 @@ export class RabbitMqBroker implements Broker {
         async (channel) => (await channel.deleteQueue(name)).messageCount,
       );
     }
-    this.forgetDeclarations(queue);
+    this.forgetDeclarations(server);
     return removed;
+  }
+
+  /** The server's name for a tasq queue: the queue itself, or `<deployment>/<queue>`. */
+  serverQueue(queue: string): string {
+    return this.options.namespace + queue;
   }
 
   /** Stop consumers (their unacked deliveries return to the queues) and close the connection. Idempotent. */

@@ -7,9 +7,17 @@ const classic = new BrokerPool({ queueType: 'classic' });
 const classicPriority = new BrokerPool({ queueType: 'classic', maxPriority: 9 });
 const quorum = new BrokerPool({ queueType: 'quorum' });
 
-brokerConformance('rabbitmq (classic queues)', () => classic.open(), { skipReason });
-brokerConformance('rabbitmq (classic priority queues)', () => classicPriority.open(), { skipReason });
-brokerConformance('rabbitmq (quorum queues)', () => quorum.open(), { skipReason });
+brokerConformance('rabbitmq (classic queues)', ({ deployment }) => classic.open({}, deployment), {
+  skipReason,
+});
+brokerConformance(
+  'rabbitmq (classic priority queues)',
+  ({ deployment }) => classicPriority.open({}, deployment),
+  { skipReason },
+);
+brokerConformance('rabbitmq (quorum queues)', ({ deployment }) => quorum.open({}, deployment), {
+  skipReason,
+});
 
 afterAll(async () => {
   if (skipReason) return;

@@ -29,6 +29,8 @@ export class RabbitConnection extends EventEmitter<ConnectionEvents> {
   private retryTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private waiters = new Set<() => void>();
+  /** Why the last connection attempt failed, while down: what a call made meanwhile reports. */
+  private lastFailure: string | undefined;
 
   constructor(
     private readonly options: ResolvedRabbitMqOptions,
@@ -60,8 +62,9 @@ export class RabbitConnection extends EventEmitter<ConnectionEvents> {
       this.waiters.add(done);
     });
     if (this.model) return { model: this.model, generation: this.generation };
+    const why = this.lastFailure ? ` (last attempt: ${this.lastFailure})` : '';
     throw new BrokerConnectionError(
-      `not connected to RabbitMQ at ${this.options.displayTarget}; reconnecting (waited ${this.options.reconnectWaitMs} ms)`,
+      `not connected to RabbitMQ at ${this.options.displayTarget}${why}; reconnecting (waited ${this.options.reconnectWaitMs} ms)`,
     );
   }
 
@@ -106,7 +109,9 @@ export class RabbitConnection extends EventEmitter<ConnectionEvents> {
         },
       });
     } catch (error) {
-      const mapped = toTasqError(error, `connect to RabbitMQ at ${this.options.displayTarget}`);
+      const where = `connect to RabbitMQ at ${this.options.displayTarget}`;
+      const mapped = toTasqError(error, where);
+      this.lastFailure = mapped.message.slice(where.length + 2);
       if (this.generation === 0) throw mapped;
       this.logger.warn(
         { role: this.role, error: mapped.message, attempt: this.attempt },
@@ -129,6 +134,7 @@ export class RabbitConnection extends EventEmitter<ConnectionEvents> {
       );
     });
     this.model = model;
+    this.lastFailure = undefined;
     this.generation++;
     if (this.generation > 1) {
       this.logger.info({ attempt: this.attempt, target: this.options.displayTarget }, 'rabbitmq reconnected');

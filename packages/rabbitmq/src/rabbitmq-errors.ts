@@ -8,6 +8,7 @@ import {
   BrokerError,
   InvalidArgumentError,
   LeaseLostError,
+  networkFailureCause,
   TasqError,
 } from '@tasq/core';
 
@@ -60,8 +61,11 @@ export function toTasqError(error: unknown, context: string): TasqError {
     // amqplib 2.3.1 refuses a headers table over 64 KiB before sending anything.
     return new InvalidArgumentError(`${context}: ${message}`);
   }
-  if (typeof code === 'string' && SOCKET_CODES.has(code)) {
-    return new BrokerConnectionError(`${context}: RabbitMQ is not reachable (${code})`, { cause: error });
+  const cause = networkFailureCause(error);
+  if (cause !== undefined || (typeof code === 'string' && SOCKET_CODES.has(code))) {
+    return new BrokerConnectionError(`${context}: RabbitMQ is not reachable: ${cause ?? code}`, {
+      cause: error,
+    });
   }
   if (driver.name === 'IllegalOperationError' || CLOSED_MESSAGE.test(message)) {
     return new BrokerConnectionError(`${context}: the RabbitMQ connection or channel closed (${message})`, {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { InvalidArgumentError } from '@tasq/core';
+import { DEFAULT_DEPLOYMENT, InvalidArgumentError } from '@tasq/core';
 import type { Options, SocketOptions } from 'amqplib';
 
 /** Classic queues support priorities; quorum queues are replicated and count deliveries. */
@@ -63,7 +63,10 @@ export interface RabbitMqBrokerOptions {
   deliveryLimit?: number;
   /** The largest body `enqueue` accepts. Default 16 MiB; at most 128 MiB (the server's `max_message_size`). */
   maxPackageBytes?: number;
-  /** Prefix of the exchanges this broker declares (the delay ladder). Default `tasq`. */
+  /**
+   * Prefix of the exchanges this broker declares (the delay ladder, pub/sub). Default `tasq`. A deployment
+   * other than "default" puts `<name>/` in front of it, as of every queue.
+   */
   exchangePrefix?: string;
   /** First reconnect delay after the connection drops; doubles per failed attempt. Default 100 ms. */
   reconnectInitialDelayMs?: number;
@@ -90,6 +93,12 @@ export interface ResolvedRabbitMqOptions {
   readonly maxPriority: number;
   readonly deliveryLimit: number | undefined;
   readonly maxPackageBytes: number;
+  /**
+   * What the deployment puts in front of every queue and exchange name on the server: '' for the default
+   * deployment, `<name>/` for any other (neither tasq queue names nor deployment names hold a "/").
+   */
+  readonly namespace: string;
+  /** The exchanges' prefix, the namespace included. */
   readonly exchangePrefix: string;
   readonly reconnectInitialDelayMs: number;
   readonly reconnectMaxDelayMs: number;
@@ -172,6 +181,7 @@ export function resolveOptions(options: RabbitMqBrokerOptions, deployment: strin
   const reconnectWaitMs = integerOption('reconnectWaitMs', options.reconnectWaitMs, 5000, 0, 3_600_000);
   const connectTimeoutMs = integerOption('connectTimeoutMs', options.connectTimeoutMs, 5000, 1, 600_000);
   const connectionName = options.connectionName ?? `tasq:${deployment}:${hostname()}:${process.pid}`;
+  const namespace = deployment === DEFAULT_DEPLOYMENT ? '' : `${deployment}/`;
 
   const { target, displayTarget } = resolveTarget(options);
   const socketOptions: SocketOptions = {
@@ -189,7 +199,8 @@ export function resolveOptions(options: RabbitMqBrokerOptions, deployment: strin
     maxPriority,
     deliveryLimit,
     maxPackageBytes,
-    exchangePrefix,
+    namespace,
+    exchangePrefix: namespace + exchangePrefix,
     reconnectInitialDelayMs,
     reconnectMaxDelayMs: Math.max(reconnectMaxDelayMs, reconnectInitialDelayMs),
     reconnectWaitMs,

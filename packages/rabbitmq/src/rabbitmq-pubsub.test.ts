@@ -17,6 +17,7 @@ afterAll(async () => {
   const model = await connect(RABBITMQ_URL);
   const channel = await model.createChannel();
   await channel.deleteExchange(`${exchangePrefix}.pubsub`);
+  await channel.deleteExchange(`shop/${exchangePrefix}.pubsub`);
   await model.close();
 });
 
@@ -51,6 +52,29 @@ describe.skipIf(skipReason !== undefined)(
       } finally {
         await publisher.close();
         await subscriber.close();
+      }
+    });
+
+    it('deployments do not hear each other on a channel of the same name', async () => {
+      const shop = await RabbitMqPubSub.connect(options, { deployment: 'shop' });
+      const plain = await RabbitMqPubSub.connect(options);
+      try {
+        const channel = uniqueName('events');
+        const heardByShop: string[] = [];
+        const heardByDefault: string[] = [];
+        await shop.subscribe(channel, (message) => heardByShop.push(readText(message)));
+        await plain.subscribe(channel, (message) => heardByDefault.push(readText(message)));
+        await plain.publish(channel, text('default'));
+        await shop.publish(channel, text('shop'));
+        const deadline = Date.now() + 5000;
+        while ((heardByShop.length < 1 || heardByDefault.length < 1) && Date.now() < deadline)
+          await sleep(10);
+        await sleep(200);
+        expect(heardByShop).toEqual(['shop']);
+        expect(heardByDefault).toEqual(['default']);
+      } finally {
+        await shop.close();
+        await plain.close();
       }
     });
   },

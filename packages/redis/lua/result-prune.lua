@@ -8,8 +8,10 @@ KEYS[1] "<prefix>:{results}:index:status:success", declared so that Redis Cluste
         slot; every other key is built from ARGV[1] and shares that hash tag.
 ARGV[1] key base "<prefix>:{results}:"
 ARGV[2] keep: successes to keep per bucket (0 = delete every success)
-ARGV[3] per: 'all' (one bucket), 'name' (one per task name) or 'group' (one per group; results
-        without a group are left alone)
+ARGV[3] per: 'all' (one bucket), 'name' (one per task name) or 'group' (one per group, and the
+        successes without a group as one more bucket, read from index:status:success:ungrouped; the
+        first per-group prune adds the ungrouped successes saved before that index existed, once, and
+        marks it done in "<base>ungrouped-indexed")
 
 Returns: the number of results deleted.
 Error codes: none.
@@ -62,7 +64,11 @@ local function remove(id, meta)
   local status, name, group = meta[1] or 'success', meta[2], meta[3]
   later(base .. 'index:status:' .. status, id)
   if name then later(base .. 'index:status:' .. status .. ':name:' .. name, id) end
-  if group and group ~= '' then later(base .. 'group:' .. group, id) end
+  if group and group ~= '' then
+    later(base .. 'group:' .. group, id)
+  elseif status == 'success' then
+    later(base .. 'index:status:success:ungrouped', id)
+  end
   if meta[1] then deleted = deleted + 1 end
 end
 
@@ -134,6 +140,16 @@ elseif per == 'group' then
     flush()
     if redis.call('EXISTS', key) == 0 then redis.call('SREM', base .. 'groups', group) end
   end
+  local ungrouped = base .. 'index:status:success:ungrouped'
+  if redis.call('EXISTS', base .. 'ungrouped-indexed') == 0 then
+    -- Successes saved before the index existed: one pass over every success, the first time only.
+    for _, id in ipairs(redis.call('ZRANGE', base .. 'index:status:success', 0, -1)) do
+      local group = redis.call('HGET', base .. 'result:' .. id, 'group')
+      if group == '' then redis.call('ZADD', ungrouped, 0, id) end
+    end
+    redis.call('SET', base .. 'ungrouped-indexed', '1')
+  end
+  prune_index(ungrouped)
 else
   prune_index(base .. 'index:status:success')
 end

@@ -12,9 +12,14 @@ ARGV[3..]  seven per item, in KEYS order: id, data (the encoded result), status 
            task name, group ('' = none), group index ('' = none: sorts after the indexed members),
            held ('' = none: the claim key prune waits for before it may delete this success)
 
+A failure never replaces a stored success (a job that succeeded, lost its ack and failed when delivered
+again did succeed): that item is left as it is, and answers 1 like a stored one.
+
 Indexes (sorted sets, score 0, so ZREVRANGEBYLEX pages newest id first):
   index:status:<status>, index:status:<status>:name:<name> (a list by name alone, or of everything,
   merges the two statuses' indexes; each index a save writes costs the server about 2 µs per result)
+  index:status:success:ungrouped (the successes saved without a group: the one bucket per-group pruning
+  keeps for them)
   group:<group> (score = group index, then id); sets names, groups, held (the ids saved with a
   claim key, so prune knows when it must look for them) and held-by:<key> (those ids per key: a held
   result gets its time to live when its key is claimed, not when it is saved).
@@ -55,11 +60,17 @@ for i = 1, #KEYS do
   local old = redis.pcall('HMGET', key, 'status', 'name', 'group')
   if old['err'] then
     out[i] = 0
+  elseif old[1] == 'success' and status == 'failure' then
+    out[i] = 1
   else
     if old[1] then
       redis.call('ZREM', base .. 'index:status:' .. old[1], id)
       redis.call('ZREM', base .. 'index:status:' .. old[1] .. ':name:' .. old[2], id)
-      if old[3] and old[3] ~= '' then redis.call('ZREM', base .. 'group:' .. old[3], id) end
+      if old[3] and old[3] ~= '' then
+        redis.call('ZREM', base .. 'group:' .. old[3], id)
+      elseif old[1] == 'success' then
+        redis.call('ZREM', base .. 'index:status:success:ungrouped', id)
+      end
       redis.call('DEL', key)
     end
 
@@ -78,6 +89,8 @@ for i = 1, #KEYS do
       if position == '' then position = '+inf' end
       add(base .. 'group:' .. group, position, id)
       groups[group] = true
+    elseif status == 'success' then
+      add(base .. 'index:status:success:ungrouped', 0, id)
     end
     if ttl > 0 and held == '' then redis.call('PEXPIRE', key, ttl) end
     redis.call('PUBLISH', base .. 'saved:' .. id, data)

@@ -1,6 +1,5 @@
 import { defineBrokerPlugin, type PluginContext, systemClock } from '@tasq/core';
 import { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
-import { DEFAULT_PREFIX } from './redis-keys.js';
 import { RedisPubSub } from './redis-pubsub.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { RedisResultBackend, type RedisResultBackendOptions } from './redis-result-backend.js';
@@ -15,15 +14,18 @@ export { RedisRateLimiter, type RedisRateLimiterOptions } from './redis-rate-lim
 export { RedisResultBackend, type RedisResultBackendOptions } from './redis-result-backend.js';
 export { RedisScheduleStore, type RedisScheduleStoreOptions } from './redis-schedule-store.js';
 
-/** Options of the `@tasq/redis` plugin: one connection description for broker, results and schedules. */
-export type RedisPluginOptions = Omit<RedisBrokerOptions, 'clock' | 'logger'> &
+/**
+ * Options of the `@tasq/redis` plugin: one connection description for broker, results and schedules. The
+ * deployment comes from the configuration's `name`, not from here.
+ */
+export type RedisPluginOptions = Omit<RedisBrokerOptions, 'clock' | 'logger' | 'deployment'> &
   Pick<RedisResultBackendOptions, 'cached'>;
 
 /**
  * Loaded by the cluster for `brokerClass: "@tasq/redis"` (or the `redis: "<url>"` shorthand). The options
  * may also be just a URL string. Broker, result backend, schedule store and pub/sub each open their own
- * connection from the same description. Without a `prefix`, keys start with `tasq` for the deployment named
- * "default" and with `tasq:<deployment>` for any other, so deployments sharing a server stay apart.
+ * connection from the same description. Keys start with the `prefix` (default `tasq`) for the deployment
+ * named "default" and with `<prefix>:<deployment>` for any other, so deployments sharing a server stay apart.
  */
 export default defineBrokerPlugin<RedisPluginOptions | string>({
   name: 'redis',
@@ -54,8 +56,8 @@ export default defineBrokerPlugin<RedisPluginOptions | string>({
 });
 
 /**
- * A cluster-wide rate limiter from the plugin's options, with the same default prefix per deployment as
- * the broker, so the limits of two deployments on one server stay apart.
+ * A cluster-wide rate limiter from the plugin's options, with the same prefix per deployment as the
+ * broker, so the limits of two deployments on one server stay apart.
  */
 export function createRateLimiter(
   options: RedisPluginOptions | string | undefined,
@@ -68,13 +70,7 @@ export function createRateLimiter(
 function normalise(
   options: RedisPluginOptions | string | undefined,
   context: Pick<PluginContext, 'deployment'>,
-): RedisPluginOptions {
+): RedisPluginOptions & { deployment: string } {
   const given: RedisPluginOptions = typeof options === 'string' ? { url: options } : { ...(options ?? {}) };
-  if (given.prefix === undefined) {
-    given.prefix =
-      context.deployment && context.deployment !== 'default'
-        ? `${DEFAULT_PREFIX}:${context.deployment}`
-        : DEFAULT_PREFIX;
-  }
-  return given;
+  return { ...given, deployment: context.deployment };
 }

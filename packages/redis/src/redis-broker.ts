@@ -19,8 +19,8 @@ import {
   type RedisClient,
   type RedisConnectionOptions,
 } from './redis-connection.js';
-import { leaseLost, mapRedisError, withRedisErrors } from './redis-errors.js';
-import { checkPrefix, DEFAULT_PREFIX, QueueKeys } from './redis-keys.js';
+import { leaseLost, mapRedisError, type RedisCall, redisCallsThrough } from './redis-errors.js';
+import { deploymentPrefix, QueueKeys } from './redis-keys.js';
 import { runScript, runScriptBuffer, runScriptPipeline } from './redis-scripts.js';
 import {
   asBuffer,
@@ -108,6 +108,7 @@ export class RedisBroker implements Broker {
   /** The key prefix of this deployment. */
   readonly prefix: string;
   private readonly client: RedisClient;
+  private readonly withErrors: RedisCall;
   private readonly ownsClient: boolean;
   private readonly clock: Clock | undefined;
   private readonly logger: Logger;
@@ -124,11 +125,12 @@ export class RedisBroker implements Broker {
 
   /** Opens (or adopts) the client described by `options`; throws `InvalidArgumentError` for bad options. */
   constructor(options: RedisBrokerOptions = {}) {
-    this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.prefix = deploymentPrefix(options.prefix, options.deployment);
     this.clock = options.clock;
     this.logger = options.logger ?? silentLogger;
     const { client, owned } = openClient(options, this.logger);
     this.client = client;
+    this.withErrors = redisCallsThrough(client);
     this.ownsClient = owned;
   }
 
@@ -165,7 +167,7 @@ export class RedisBroker implements Broker {
         list.push(ids[index] as string, asBuffer(bodies[index] as Uint8Array));
       return list;
     };
-    await withRedisErrors('enqueue', async () => {
+    await this.withErrors('enqueue', async () => {
       if (bodies.length <= ENQUEUE_CHUNK) {
         await runScript(this.client, 'tasqEnqueue', ...callArguments(0));
         return;
@@ -193,7 +195,7 @@ export class RedisBroker implements Broker {
     this.checkOpen();
     const waitUntil = performance.now() + waitMs;
     for (;;) {
-      const reply = (await withRedisErrors('reserve', () =>
+      const reply = (await this.withErrors('reserve', () =>
         runScriptBuffer(
           this.client,
           'tasqReserve',
@@ -247,7 +249,7 @@ export class RedisBroker implements Broker {
   async release(delivery: Delivery, options: { delayMs?: number } = {}): Promise<void> {
     const { keys, token } = this.settleTarget(delivery);
     const delayMs = checkDuration('delayMs', options.delayMs ?? 0, MAX_DELAY_MS);
-    const released = await withRedisErrors('release', () =>
+    const released = await this.withErrors('release', () =>
       runScript(
         this.client,
         'tasqRelease',
@@ -273,7 +275,7 @@ export class RedisBroker implements Broker {
   async deadLetter(delivery: Delivery, reason: string): Promise<void> {
     const { keys, token } = this.settleTarget(delivery);
     if (typeof reason !== 'string') throw new InvalidArgumentError('deadLetter reason must be a string');
-    const moved = await withRedisErrors('deadLetter', () =>
+    const moved = await this.withErrors('deadLetter', () =>
       runScript(
         this.client,
         'tasqDeadLetter',
@@ -293,7 +295,7 @@ export class RedisBroker implements Broker {
   async extend(delivery: Delivery, leaseMs: number): Promise<void> {
     const { keys, token } = this.settleTarget(delivery);
     const lease = checkDuration('leaseMs', leaseMs, MAX_DELAY_MS);
-    const extended = await withRedisErrors('extend', () =>
+    const extended = await this.withErrors('extend', () =>
       runScript(
         this.client,
         'tasqExtend',
@@ -312,7 +314,7 @@ export class RedisBroker implements Broker {
   async size(queue: string): Promise<QueueSize> {
     const keys = this.keys(queue);
     this.checkOpen();
-    const [ready, delayed, reserved, dead] = (await withRedisErrors('size', () =>
+    const [ready, delayed, reserved, dead] = (await this.withErrors('size', () =>
       runScript(this.client, 'tasqSize', keys.ready, keys.delayed, keys.reserved, keys.dead, this.now()),
     )) as number[];
     return { ready: ready ?? 0, delayed: delayed ?? 0, reserved: reserved ?? 0, dead: dead ?? 0 };
@@ -322,7 +324,7 @@ export class RedisBroker implements Broker {
   async purge(queue: string): Promise<number> {
     const keys = this.keys(queue);
     this.checkOpen();
-    return (await withRedisErrors('purge', () =>
+    return (await this.withErrors('purge', () =>
       runScript(this.client, 'tasqPurge', keys.ready, keys.delayed, keys.jobPrefix),
     )) as number;
   }
@@ -360,7 +362,7 @@ export class RedisBroker implements Broker {
     for (const item of items) callArguments.push(item.delivery.id, item.token);
     let outcomes: number[];
     try {
-      outcomes = (await withRedisErrors('ack', () =>
+      outcomes = (await this.withErrors('ack', () =>
         runScript(this.client, 'tasqAck', ...callArguments),
       )) as number[];
     } catch (error) {
@@ -427,7 +429,7 @@ export class RedisBroker implements Broker {
       return !waiter.cancelled;
     } catch (error) {
       if (waiter.cancelled) return false;
-      throw mapRedisError(error, 'reserve');
+      throw mapRedisError(error, 'reserve', this.client);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       this.activeWaiters.delete(waiter);

@@ -42,20 +42,26 @@ function clusterClient(): Cluster {
   return client;
 }
 
-brokerConformance('redis cluster', () => new RedisBroker({ connection: clusterClient() }), { skipReason });
+brokerConformance(
+  'redis cluster',
+  ({ deployment }) => new RedisBroker({ connection: clusterClient(), deployment }),
+  { skipReason },
+);
 resultBackendConformance(
   'redis cluster',
   (namespace, settings) =>
     new RedisResultBackend({
       connection: clusterClient(),
       prefix: namespace,
+      deployment: settings.deployment,
       cached: settings.resultTtlSeconds,
     }),
   { skipReason },
 );
 scheduleStoreConformance(
   'redis cluster',
-  (namespace) => new RedisScheduleStore({ connection: clusterClient(), prefix: namespace }),
+  (namespace, { deployment }) =>
+    new RedisScheduleStore({ connection: clusterClient(), prefix: namespace, deployment }),
   { skipReason },
 );
 pubSubConformance('redis cluster', () => new RedisPubSub({ connection: clusterClient(), prefix: 'pubsub' }), {

@@ -12,7 +12,11 @@ afterAll(async () => {
   if (!skipReason) await deleteKeys(prefix);
 });
 
-brokerConformance('redis', () => new RedisBroker({ connection: REDIS_URL, prefix }), { skipReason });
+brokerConformance(
+  'redis',
+  ({ deployment }) => new RedisBroker({ connection: REDIS_URL, prefix, deployment }),
+  { skipReason },
+);
 
 resultBackendConformance(
   'redis',
@@ -20,6 +24,7 @@ resultBackendConformance(
     new RedisResultBackend({
       connection: REDIS_URL,
       prefix: `${prefix}-${namespace}`,
+      deployment: settings.deployment,
       cached: settings.resultTtlSeconds,
     }),
   { skipReason },
@@ -27,6 +32,7 @@ resultBackendConformance(
 
 scheduleStoreConformance(
   'redis',
-  (namespace) => new RedisScheduleStore({ connection: REDIS_URL, prefix: `${prefix}-${namespace}` }),
+  (namespace, { deployment }) =>
+    new RedisScheduleStore({ connection: REDIS_URL, prefix: `${prefix}-${namespace}`, deployment }),
   { skipReason },
 );

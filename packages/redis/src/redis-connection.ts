@@ -1,5 +1,6 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { InvalidArgumentError, type Logger, silentLogger } from '@tasq/core';
+import { InvalidArgumentError, type Logger, silentLogger, withoutPassword } from '@tasq/core';
+import { watchConnectionErrors } from './redis-errors.js';
 
 /** An ioredis client tasq can use: a standalone/Sentinel `Redis` or a `Cluster`. */
 export type RedisClient = Redis | Cluster;
@@ -16,8 +17,13 @@ export interface RedisConnectionOptions {
   connection?: RedisConnection;
   /** A `redis://` or `rediss://` URL: the same as `connection: url` (what the `redis: "<url>"` config shorthand gives). */
   url?: string;
-  /** First part of every key, one per deployment sharing a server. Default `"tasq"`. */
+  /** First part of every key. Default `"tasq"`. */
   prefix?: string;
+  /**
+   * The deployment name (configuration `name`; the plugin passes its context's). Any deployment but
+   * "default" adds `:<name>` to the prefix, so deployments sharing a server stay apart.
+   */
+  deployment?: string;
 }
 
 /**
@@ -62,6 +68,7 @@ export function openClient(
   const opened = createClient(options);
   if (opened.owned) {
     opened.client.on('error', (error: Error) => logger.debug({ error: error.message }, `${what} error`));
+    watchConnectionErrors(opened.client);
   }
   return opened;
 }
@@ -79,7 +86,7 @@ function createClient(options: RedisConnectionOptions): { client: RedisClient; o
   if (typeof connection === 'string') {
     if (!/^rediss?:\/\//.test(connection)) {
       throw new InvalidArgumentError(
-        `redis connection URL ${JSON.stringify(redactUrl(connection))} must start with redis:// or rediss:// (TLS)`,
+        `redis connection URL ${JSON.stringify(withoutPassword(connection))} must start with redis:// or rediss:// (TLS)`,
       );
     }
     return { client: new Redis(connection, { ...OWNED_CLIENT_DEFAULTS }), owned: true };
@@ -120,9 +127,4 @@ export async function closeClient(client: RedisClient): Promise<void> {
     }
   }
   client.disconnect();
-}
-
-/** Hide the password of a URL before it goes into an error message. */
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }

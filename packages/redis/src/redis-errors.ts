@@ -1,4 +1,11 @@
-import { BrokerConnectionError, BrokerError, LeaseLostError, TasqError } from '@tasq/core';
+import {
+  BrokerConnectionError,
+  BrokerError,
+  LeaseLostError,
+  networkFailureCause,
+  TasqError,
+} from '@tasq/core';
+import type { RedisClient } from './redis-connection.js';
 
 /**
  * The one place ioredis and Redis errors become tasq's closed error set. Everything that means "the
@@ -40,25 +47,81 @@ export function isConnectionFailure(error: unknown): boolean {
   return RETRYABLE_REPLY_PREFIXES.some((prefix) => error.message.startsWith(prefix));
 }
 
-/** Map any error thrown by an ioredis call during `operation` to a tasq error. */
-export function mapRedisError(error: unknown, operation: string): TasqError {
+/**
+ * The last network error of each client tasq watches, kept until the client is ready again. ioredis fails
+ * a command issued while it cannot connect with "Reached the max retries per request limit"; the reason
+ * (a refused connection, an unknown host) only comes through its 'error' event, recorded here.
+ */
+const connectionErrors = new WeakMap<RedisClient, unknown>();
+
+/** Record `client`'s connection errors, so a failed call can say why the server was unreachable. */
+export function watchConnectionErrors(client: RedisClient): void {
+  client.on('error', (error: unknown) => {
+    if (networkFailureCause(error) !== undefined) connectionErrors.set(client, error);
+  });
+  client.on('ready', () => connectionErrors.delete(client));
+}
+
+/**
+ * Where `client` connects, for messages: "Redis at 127.0.0.1:6379", "Redis at /run/redis.sock", "Redis
+ * master mymaster via sentinels 10.0.0.1:26379", "Redis Cluster at 10.0.0.1:7000, ...". Never a password.
+ */
+export function describeRedisServer(client: RedisClient): string {
+  const cluster = client as unknown as { isCluster?: boolean; startupNodes?: unknown[] };
+  if (cluster.isCluster) {
+    const nodes = (cluster.startupNodes ?? []).map((node) =>
+      typeof node === 'object' && node !== null
+        ? `${(node as { host?: string }).host ?? '127.0.0.1'}:${(node as { port?: number }).port ?? 6379}`
+        : String(node),
+    );
+    return `Redis Cluster at ${nodes.join(', ') || 'its startup nodes'}`;
+  }
+  const options = ((client as unknown as { options?: Record<string, unknown> }).options ?? {}) as Record<
+    string,
+    unknown
+  >;
+  const sentinels = options.sentinels as { host?: string; port?: number }[] | undefined;
+  if (Array.isArray(sentinels) && sentinels.length > 0) {
+    const hosts = sentinels.map((node) => `${node.host ?? '127.0.0.1'}:${node.port ?? 26379}`).join(', ');
+    return `Redis master ${String(options.name ?? '')} via sentinels ${hosts}`;
+  }
+  if (typeof options.path === 'string' && options.path !== '') return `Redis at ${options.path}`;
+  return `Redis at ${String(options.host ?? '127.0.0.1')}:${String(options.port ?? 6379)}`;
+}
+
+/**
+ * Map any error thrown by an ioredis call during `operation` to a tasq error. With the `client` the call
+ * went through, a connection failure names the server and why it could not be reached ("cannot reach
+ * Redis at 127.0.0.1:6380: connection refused ... (ECONNREFUSED)") rather than what ioredis was doing.
+ */
+export function mapRedisError(error: unknown, operation: string, client?: RedisClient): TasqError {
   if (error instanceof TasqError) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (isConnectionFailure(error)) {
-    return new BrokerConnectionError(`redis ${operation} failed, connection unavailable: ${message}`, {
-      cause: error,
-    });
+    const server = client ? describeRedisServer(client) : 'Redis';
+    const cause =
+      networkFailureCause(error) ?? (client ? networkFailureCause(connectionErrors.get(client)) : undefined);
+    const text =
+      cause !== undefined
+        ? `redis ${operation} failed: cannot reach ${server}: ${cause}`
+        : `redis ${operation} failed, ${server} unavailable: ${message}`;
+    return new BrokerConnectionError(text, { cause: error });
   }
   return new BrokerError(`redis ${operation} failed: ${message}`, { cause: error });
 }
 
-/** Run `call`, rethrowing its failure as a tasq error. */
-export async function withRedisErrors<T>(operation: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    throw mapRedisError(error, operation);
-  }
+/** Runs a call, rethrowing its failure as a tasq error that names the client's server. */
+export type RedisCall = <T>(operation: string, call: () => Promise<T>) => Promise<T>;
+
+/** A {@link RedisCall} for calls through `client`. */
+export function redisCallsThrough(client: RedisClient): RedisCall {
+  return async (operation, call) => {
+    try {
+      return await call();
+    } catch (error) {
+      throw mapRedisError(error, operation, client);
+    }
+  };
 }
 
 /** The error for a settle script that answered 0: the delivery's lease moved on. */

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@tasq/core';
+import { DEFAULT_DEPLOYMENT, InvalidArgumentError } from '@tasq/core';
 
 /** The default key prefix: every key tasq writes starts with `<prefix>:`. */
 export const DEFAULT_PREFIX = 'tasq';
@@ -17,6 +17,17 @@ export function checkPrefix(prefix: string): string {
     );
   }
   return prefix;
+}
+
+/**
+ * The key prefix of a deployment: `prefix` (default "tasq"), then `:<deployment>` for any deployment but
+ * the default one, so deployments sharing a server never see each other's keys or channels, and a
+ * deployment that never set `name` keeps the keys it always had. Checked like a prefix.
+ */
+export function deploymentPrefix(prefix: string | undefined, deployment: string | undefined): string {
+  const base = checkPrefix(prefix ?? DEFAULT_PREFIX);
+  if (deployment === undefined || deployment === DEFAULT_DEPLOYMENT) return base;
+  return checkPrefix(`${base}:${deployment}`);
 }
 
 /**

@@ -7,8 +7,8 @@ import {
   type RedisClient,
   type RedisConnectionOptions,
 } from './redis-connection.js';
-import { mapRedisError, withRedisErrors } from './redis-errors.js';
-import { checkPrefix, DEFAULT_PREFIX, pubSubChannel } from './redis-keys.js';
+import { mapRedisError, type RedisCall, redisCallsThrough } from './redis-errors.js';
+import { deploymentPrefix, pubSubChannel } from './redis-keys.js';
 import { runScript } from './redis-scripts.js';
 import { asBuffer } from './redis-validation.js';
 
@@ -60,6 +60,7 @@ export class RedisPubSub implements PubSub {
   /** The key prefix of this deployment; channels are `<prefix>:pubsub:<channel>`. */
   readonly prefix: string;
   private readonly client: RedisClient;
+  private readonly withErrors: RedisCall;
   private readonly ownsClient: boolean;
   private readonly logger: Logger;
   private subscriber: RedisClient | undefined;
@@ -69,10 +70,11 @@ export class RedisPubSub implements PubSub {
 
   /** Opens (or adopts) the client described by `options`; throws `InvalidArgumentError` for bad options. */
   constructor(options: RedisPubSubOptions = {}) {
-    this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.prefix = deploymentPrefix(options.prefix, options.deployment);
     this.logger = options.logger ?? silentLogger;
     const { client, owned } = openClient(options, this.logger, 'redis pub/sub connection');
     this.client = client;
+    this.withErrors = redisCallsThrough(client);
     this.ownsClient = owned;
   }
 
@@ -94,7 +96,7 @@ export class RedisPubSub implements PubSub {
       );
     }
     const bytes = asBuffer(message);
-    await withRedisErrors(`pub/sub publish on "${channel}"`, () =>
+    await this.withErrors(`pub/sub publish on "${channel}"`, () =>
       // On a Cluster, a plain PUBLISH goes to a random primary each time, which can reorder one
       // publisher's messages; the script is routed by the channel's slot (see lua/publish.lua).
       this.client instanceof Cluster
@@ -134,7 +136,7 @@ export class RedisPubSub implements PubSub {
       // The channel never became live: forget it, so a reconnect does not subscribe it behind our back.
       if (this.channels.get(redisChannel) === state) this.channels.delete(redisChannel);
       this.checkOpen();
-      throw mapRedisError(error, `pub/sub subscribe to "${channel}"`);
+      throw mapRedisError(error, `pub/sub subscribe to "${channel}"`, this.client);
     }
     if (!listener.active) this.checkOpen();
     const current = state;

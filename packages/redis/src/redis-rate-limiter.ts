@@ -12,8 +12,8 @@ import {
   type RedisClient,
   type RedisConnectionOptions,
 } from './redis-connection.js';
-import { withRedisErrors } from './redis-errors.js';
-import { checkPrefix, DEFAULT_PREFIX, rateLimitKey } from './redis-keys.js';
+import { type RedisCall, redisCallsThrough } from './redis-errors.js';
+import { deploymentPrefix, rateLimitKey } from './redis-keys.js';
 import { runScript } from './redis-scripts.js';
 import { checkInteger } from './redis-validation.js';
 
@@ -39,15 +39,17 @@ export class RedisRateLimiter implements RateLimiter {
   /** The key prefix of this deployment. */
   readonly prefix: string;
   private readonly client: RedisClient;
+  private readonly withErrors: RedisCall;
   private readonly ownsClient: boolean;
   private closed = false;
 
   /** Opens (or adopts) the client described by `options`; throws `InvalidArgumentError` for bad options. */
   constructor(options: RedisRateLimiterOptions = {}) {
-    this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.prefix = deploymentPrefix(options.prefix, options.deployment);
     const logger = options.logger ?? silentLogger;
     const { client, owned } = openClient(options, logger, 'redis rate limiter connection');
     this.client = client;
+    this.withErrors = redisCallsThrough(client);
     this.ownsClient = owned;
   }
 
@@ -79,7 +81,7 @@ export class RedisRateLimiter implements RateLimiter {
         `cannot take ${tokens} tokens from rate limit "${key}" of ${count} per ${perMs} ms: a take above the count is never allowed`,
       );
     }
-    const [allowed, retryInMs] = (await withRedisErrors('rate limit take', () =>
+    const [allowed, retryInMs] = (await this.withErrors('rate limit take', () =>
       runScript(this.client, 'tasqRateLimitTake', rateLimitKey(this.prefix, key), count, perMs, tokens),
     )) as [number, number];
     return { allowed: allowed === 1, retryInMs };

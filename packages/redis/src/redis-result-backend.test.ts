@@ -57,6 +57,24 @@ describe.skipIf(skipReason !== undefined)(
       expect(await inspector.zcard(`${prefix}-ttl:{results}:index:status:success`)).toBe(0);
     });
 
+    it('per-group pruning also counts the ungrouped successes saved before their index existed', async () => {
+      const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-upgrade` });
+      opened.push(backend);
+      const inspector = new Redis(REDIS_URL);
+      opened.push({ close: () => inspector.quit() });
+      const older = [outcome(), outcome(), outcome()];
+      for (const saved of older) await backend.save(saved);
+      // What an earlier version left: the same results, without the ungrouped index.
+      await inspector.del(
+        `${prefix}-upgrade:{results}:index:status:success:ungrouped`,
+        `${prefix}-upgrade:{results}:ungrouped-indexed`,
+      );
+      const newer = outcome();
+      await backend.save(newer);
+      expect(await backend.prune({ saveLimit: 2, per: 'group' })).toBe(2);
+      expect((await backend.list({ limit: 10 })).map((r) => r.id)).toEqual([newer.id, older[2]!.id]);
+    });
+
     it('forgets a held result once its claim is taken, so later prunes read only what they delete', async () => {
       const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-held` });
       opened.push(backend);
@@ -147,10 +165,10 @@ describe.skipIf(skipReason !== undefined)(
       expect(broker).toBeInstanceOf(RedisBroker);
       expect(results).toBeInstanceOf(RedisResultBackend);
       expect(schedules).toBeInstanceOf(RedisScheduleStore);
-      // No prefix given: the deployment name keeps deployments sharing a server apart.
+      // The deployment name follows the prefix (the default one, or the one given), except for "default".
       expect((results as RedisResultBackend).prefix).toBe('tasq:test');
       expect((fromShorthand as RedisScheduleStore).prefix).toBe('tasq');
-      expect((broker as RedisBroker).prefix).toBe(`${prefix}-plugin`);
+      expect((broker as RedisBroker).prefix).toBe(`${prefix}-plugin:test`);
       await broker.enqueue('plugin', [new Uint8Array([1])]);
       expect((await broker.size('plugin')).ready).toBe(1);
       expect(await broker.purge('plugin')).toBe(1);
@@ -192,13 +210,19 @@ describe.skipIf(skipReason !== undefined)(
     it('the last save of an id wins within one batch, and its earlier indexes are dropped', async () => {
       const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-last` });
       opened.push(backend);
-      const first = outcome({ group: 'old', groupIndex: 0, result: 'first' });
+      const first = outcome({
+        group: 'old',
+        groupIndex: 0,
+        status: 'failure',
+        result: undefined,
+        error: { name: 'Error', message: 'first' },
+      });
       const second: TaskResult = {
         ...first,
         name: 'email.send',
-        status: 'failure',
-        result: undefined,
-        error: { name: 'Error', message: 'second' },
+        status: 'success',
+        result: 'second',
+        error: undefined,
         group: 'new',
         groupIndex: 1,
       };
@@ -211,7 +235,8 @@ describe.skipIf(skipReason !== undefined)(
       expect(await backend.group('old')).toEqual([]);
       expect((await backend.group('new')).map((item) => item.id)).toEqual([first.id]);
       expect(await backend.list({ name: 'reports.build', limit: 10 })).toEqual([other]);
-      expect(await backend.list({ status: 'failure', limit: 10 })).toEqual([second]);
+      expect(await backend.list({ status: 'failure', limit: 10 })).toEqual([]);
+      expect(await backend.list({ name: 'email.send', limit: 10 })).toEqual([second]);
       expect(await backend.get(other.id)).toEqual(other);
     });
 

@@ -9,8 +9,10 @@ import {
   type PrunePolicy,
   type ResultBackend,
   type ResultListQuery,
+  replacesStoredOutcome,
   silentLogger,
   type TaskResult,
+  type TaskStatus,
 } from '@tasq/core';
 import {
   closeClient,
@@ -19,8 +21,8 @@ import {
   type RedisClient,
   type RedisConnectionOptions,
 } from './redis-connection.js';
-import { mapRedisError, resultKeyTaken, withRedisErrors } from './redis-errors.js';
-import { checkPrefix, DEFAULT_PREFIX, ResultKeys } from './redis-keys.js';
+import { mapRedisError, resultKeyTaken, type RedisCall, redisCallsThrough } from './redis-errors.js';
+import { deploymentPrefix, ResultKeys } from './redis-keys.js';
 import { runScript } from './redis-scripts.js';
 import { checkInteger, checkNonEmptyString } from './redis-validation.js';
 
@@ -43,6 +45,7 @@ export const MAX_SAVE_BATCH = 500;
 
 interface SaveItem {
   id: string;
+  status: TaskStatus;
   /** The script arguments of this result, after the key base and time to live. */
   fields: (string | number)[];
 }
@@ -62,6 +65,7 @@ export class RedisResultBackend implements ResultBackend {
   /** The key prefix of this deployment. */
   readonly prefix: string;
   private readonly client: RedisClient;
+  private readonly withErrors: RedisCall;
   private readonly ownsClient: boolean;
   private readonly keys: ResultKeys;
   private readonly ttlMs: number;
@@ -72,22 +76,25 @@ export class RedisResultBackend implements ResultBackend {
   private readonly saves = new ResultSaveCoalescer<SaveItem>(
     (items) => this.sendSaves(items),
     MAX_SAVE_BATCH,
+    (earlier, later) => replacesStoredOutcome(earlier.status, later.status),
   );
   private closed = false;
 
   /** Opens (or adopts) the client described by `options`; throws `InvalidArgumentError` for bad options. */
   constructor(options: RedisResultBackendOptions = {}) {
-    this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.prefix = deploymentPrefix(options.prefix, options.deployment);
     this.ttlMs = checkCachedSeconds('redis', options.cached);
     this.keys = new ResultKeys(this.prefix);
     this.logger = options.logger ?? silentLogger;
     const { client, owned } = openClient(options, this.logger);
     this.client = client;
+    this.withErrors = redisCallsThrough(client);
     this.ownsClient = owned;
   }
 
   /**
-   * Store (or replace) an outcome, index it and publish it to waiters; atomic per result. Saves issued in
+   * Store (or replace) an outcome, index it and publish it to waiters; atomic per result. A failure does
+   * not replace a stored success (the script leaves it). Saves issued in
    * the same turn of the event loop, or while the previous batch is in flight, go out as one script call
    * (up to {@link MAX_SAVE_BATCH} results each, through core's ResultSaveCoalescer): one round trip for
    * the batch instead of one per result. Within a batch the last save of an id wins. Resolves once this
@@ -107,7 +114,7 @@ export class RedisResultBackend implements ResultBackend {
   /** The stored outcome (one HGET), or undefined when there is none or it expired. */
   async get(id: string): Promise<TaskResult | undefined> {
     this.checkOpen();
-    const data = await withRedisErrors('result get', () => this.client.hget(this.keys.result(id), 'data'));
+    const data = await this.withErrors('result get', () => this.client.hget(this.keys.result(id), 'data'));
     return data === null ? undefined : (decodeStoredValue(data) as TaskResult);
   }
 
@@ -168,7 +175,7 @@ export class RedisResultBackend implements ResultBackend {
   /** Every stored outcome of `group`, by group index then id (one script call). */
   async group(group: string): Promise<TaskResult[]> {
     this.checkOpen();
-    const data = (await withRedisErrors('result group', () =>
+    const data = (await this.withErrors('result group', () =>
       runScript(this.client, 'tasqResultGroup', this.keys.group(group), this.keys.result('')),
     )) as string[];
     return data.map((item) => decodeStoredValue(item) as TaskResult);
@@ -180,7 +187,7 @@ export class RedisResultBackend implements ResultBackend {
     const limit = checkInteger('list limit', query?.limit, 0, 100_000);
     if (limit === 0) return [];
     const indexes = this.keys.listIndexes(query.status, query.name);
-    const answers = (await withRedisErrors('result list', () =>
+    const answers = (await this.withErrors('result list', () =>
       runScript(
         this.client,
         'tasqResultList',
@@ -203,7 +210,7 @@ export class RedisResultBackend implements ResultBackend {
     if (per !== 'all' && per !== 'name' && per !== 'group') {
       throw new InvalidArgumentError(`prune \`per\` must be "name" or "group", got ${String(policy.per)}`);
     }
-    return (await withRedisErrors('result prune', () =>
+    return (await this.withErrors('result prune', () =>
       runScript(
         this.client,
         'tasqResultPrune',
@@ -221,7 +228,7 @@ export class RedisResultBackend implements ResultBackend {
     checkNonEmptyString('claim key', key);
     const claimTtl =
       ttlMs === undefined ? '' : checkInteger('ttlMs', Math.ceil(ttlMs), 1, Number.MAX_SAFE_INTEGER);
-    const reply = await withRedisErrors('claimOnce', () =>
+    const reply = await this.withErrors('claimOnce', () =>
       runScript(
         this.client,
         'tasqResultClaim',
@@ -238,7 +245,7 @@ export class RedisResultBackend implements ResultBackend {
   async releaseClaim(key: string): Promise<void> {
     this.checkOpen();
     checkNonEmptyString('claim key', key);
-    await withRedisErrors('releaseClaim', () => this.client.del(this.keys.claim(key)));
+    await this.withErrors('releaseClaim', () => this.client.del(this.keys.claim(key)));
   }
 
   /** Resolve pending waits with undefined and close connections. Idempotent. */
@@ -270,6 +277,7 @@ export class RedisResultBackend implements ResultBackend {
     }
     return {
       id: result.id,
+      status: result.status,
       fields: [
         result.id,
         encodeStoredValue(result),
@@ -288,7 +296,7 @@ export class RedisResultBackend implements ResultBackend {
     for (const item of items) callArguments.push(this.keys.result(item.id));
     callArguments.push(this.keys.base, this.ttlMs);
     for (const item of items) callArguments.push(...item.fields);
-    const outcomes = (await withRedisErrors('result save', () =>
+    const outcomes = (await this.withErrors('result save', () =>
       runScript(this.client, 'tasqResultSave', ...callArguments),
     )) as number[];
     const failures = new Map<string, unknown>();
@@ -309,7 +317,7 @@ export class RedisResultBackend implements ResultBackend {
     try {
       await this.subscriberConnection().subscribe(channel);
     } catch (error) {
-      throw mapRedisError(error, 'result wait');
+      throw mapRedisError(error, 'result wait', this.client);
     }
   }
 

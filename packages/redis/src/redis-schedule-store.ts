@@ -13,8 +13,8 @@ import {
   type RedisClient,
   type RedisConnectionOptions,
 } from './redis-connection.js';
-import { withRedisErrors } from './redis-errors.js';
-import { checkPrefix, DEFAULT_PREFIX, ScheduleKeys } from './redis-keys.js';
+import { type RedisCall, redisCallsThrough } from './redis-errors.js';
+import { deploymentPrefix, ScheduleKeys } from './redis-keys.js';
 import { runScript } from './redis-scripts.js';
 import { checkInteger, checkNonEmptyString } from './redis-validation.js';
 
@@ -36,17 +36,19 @@ export class RedisScheduleStore implements ScheduleStore {
   readonly name = 'redis';
   readonly prefix: string;
   private readonly client: RedisClient;
+  private readonly withErrors: RedisCall;
   private readonly ownsClient: boolean;
   private readonly keys: ScheduleKeys;
   private closed = false;
 
   /** Opens (or adopts) the client described by `options`; throws `InvalidArgumentError` for bad options. */
   constructor(options: RedisScheduleStoreOptions = {}) {
-    this.prefix = checkPrefix(options.prefix ?? DEFAULT_PREFIX);
+    this.prefix = deploymentPrefix(options.prefix, options.deployment);
     this.keys = new ScheduleKeys(this.prefix);
     const logger = options.logger ?? silentLogger;
     const { client, owned } = openClient(options, logger);
     this.client = client;
+    this.withErrors = redisCallsThrough(client);
     this.ownsClient = owned;
   }
 
@@ -70,7 +72,7 @@ export class RedisScheduleStore implements ScheduleStore {
     const transaction = this.client.multi().del(key).hset(key, fields).zadd(this.keys.all, nextRunAt, id);
     if (paused || repeats === 0) transaction.zrem(this.keys.runnable, id);
     else transaction.zadd(this.keys.runnable, nextRunAt, id);
-    await withRedisErrors('schedule save', async () => {
+    await this.withErrors('schedule save', async () => {
       const results = (await transaction.exec()) ?? [];
       for (const [error] of results) if (error) throw error;
     });
@@ -79,21 +81,21 @@ export class RedisScheduleStore implements ScheduleStore {
   /** The schedule, or undefined. */
   async get(id: string): Promise<ScheduleRecord | undefined> {
     this.checkOpen();
-    const fields = await withRedisErrors('schedule get', () => this.client.hgetall(this.keys.schedule(id)));
+    const fields = await this.withErrors('schedule get', () => this.client.hgetall(this.keys.schedule(id)));
     return toRecord(fields);
   }
 
   /** Every schedule, by `nextRunAt`. */
   async list(): Promise<ScheduleRecord[]> {
     this.checkOpen();
-    const ids = await withRedisErrors('schedule list', () => this.client.zrange(this.keys.all, '0', '-1'));
+    const ids = await this.withErrors('schedule list', () => this.client.zrange(this.keys.all, '0', '-1'));
     return this.load(ids);
   }
 
   /** Delete the schedule; true when it existed. */
   async remove(id: string): Promise<boolean> {
     this.checkOpen();
-    const results = await withRedisErrors('schedule remove', async () =>
+    const results = await this.withErrors('schedule remove', async () =>
       this.client
         .multi()
         .del(this.keys.schedule(id))
@@ -109,7 +111,7 @@ export class RedisScheduleStore implements ScheduleStore {
     this.checkOpen();
     checkInteger('due limit', limit, 0, 100_000);
     if (limit === 0) return [];
-    const ids = await withRedisErrors('schedule due', () =>
+    const ids = await this.withErrors('schedule due', () =>
       this.client.zrangebyscore(this.keys.runnable, '-inf', String(now), 'LIMIT', 0, limit),
     );
     return this.load(ids);
@@ -122,7 +124,7 @@ export class RedisScheduleStore implements ScheduleStore {
     next: { nextRunAt: number; repeats: number; lastRunAt: number },
   ): Promise<boolean> {
     this.checkOpen();
-    const recorded = await withRedisErrors('schedule recordRun', () =>
+    const recorded = await this.withErrors('schedule recordRun', () =>
       runScript(
         this.client,
         'tasqScheduleRecordRun',
@@ -144,7 +146,7 @@ export class RedisScheduleStore implements ScheduleStore {
     this.checkOpen();
     checkNonEmptyString('lock owner', owner);
     const ttl = checkInteger('lock ttlMs', Math.ceil(ttlMs), 1, Number.MAX_SAFE_INTEGER);
-    const held = await withRedisErrors('acquireLeadership', () =>
+    const held = await this.withErrors('acquireLeadership', () =>
       runScript(this.client, 'tasqLeaderAcquire', this.keys.lock(lock), owner, ttl),
     );
     return held === 1;
@@ -153,7 +155,7 @@ export class RedisScheduleStore implements ScheduleStore {
   /** Delete the lock only when `owner` holds it. */
   async releaseLeadership(lock: string, owner: string): Promise<void> {
     this.checkOpen();
-    await withRedisErrors('releaseLeadership', () =>
+    await this.withErrors('releaseLeadership', () =>
       runScript(this.client, 'tasqLeaderRelease', this.keys.lock(lock), owner),
     );
   }
@@ -169,7 +171,7 @@ export class RedisScheduleStore implements ScheduleStore {
     if (ids.length === 0) return [];
     const pipeline = this.client.pipeline();
     for (const id of ids) pipeline.hgetall(this.keys.schedule(id));
-    const results = await withRedisErrors('schedule read', async () => (await pipeline.exec()) ?? []);
+    const results = await this.withErrors('schedule read', async () => (await pipeline.exec()) ?? []);
     const records: ScheduleRecord[] = [];
     for (const [error, fields] of results) {
       if (error) throw error;

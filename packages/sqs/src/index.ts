@@ -15,7 +15,7 @@ export {
 } from './sqs-broker.js';
 export { mapSqsError, SqsCredentialsError } from './sqs-errors.js';
 export type { SqsReceipt } from './sqs-leases.js';
-export type { SqsBrokerOptions, SqsCredentials } from './sqs-options.js';
+export type { SqsBrokerContext, SqsBrokerOptions, SqsCredentials } from './sqs-options.js';
 
 /**
  * Loaded by the cluster for `brokerClass: "@tasq/sqs"` or the `sqs: "<url>"` shorthand; a bare string is
@@ -24,5 +24,8 @@ export type { SqsBrokerOptions, SqsCredentials } from './sqs-options.js';
 export default defineBrokerPlugin<SqsBrokerOptions | string>({
   name: 'sqs',
   createBroker: (options, context) =>
-    new SqsBroker({ logger: context.logger, ...(typeof options === 'string' ? { url: options } : options) }),
+    new SqsBroker(
+      { logger: context.logger, ...(typeof options === 'string' ? { url: options } : options) },
+      { deployment: context.deployment },
+    ),
 });

@@ -13,10 +13,12 @@ import { startEmulator } from './test-support/fauxqs.js';
 
 const { emulator, skipReason } = await startEmulator();
 
-brokerConformance('sqs (standard queues, fauxqs)', () => emulator!.broker(), { skipReason });
+brokerConformance('sqs (standard queues, fauxqs)', ({ deployment }) => emulator!.broker({}, deployment), {
+  skipReason,
+});
 
 brokerConformance(
   'sqs (FIFO queues, one message group per package, fauxqs)',
-  () => emulator!.broker({ fifo: true, messageGroupId: () => randomUUID() }),
+  ({ deployment }) => emulator!.broker({ fifo: true, messageGroupId: () => randomUUID() }, deployment),
   { skipReason },
 );

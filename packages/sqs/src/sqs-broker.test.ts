@@ -24,7 +24,7 @@ import {
   PackageTooLargeError,
   pluginContext,
 } from '@tasq/core';
-import { readText, reserveUntil, text, uniqueName } from '@tasq/testing';
+import { freePort, readText, reserveUntil, text, uniqueName } from '@tasq/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import plugin from './index.js';
 import { SqsBroker } from './sqs-broker.js';
@@ -49,10 +49,10 @@ describe.skipIf(skipReason !== undefined)(
     }
 
     /** A broker on its own client, with every command it sends recorded. */
-    function recordedBroker(options: SqsBrokerOptions = {}) {
+    function recordedBroker(options: SqsBrokerOptions = {}, deployment?: string) {
       const client = emulator!.client();
       const commands = recordCommands(client);
-      const created = new SqsBroker({ client, createQueues: true, ...options });
+      const created = new SqsBroker({ client, createQueues: true, ...options }, { deployment });
       brokers.push(created);
       return { broker: created, commands, client };
     }
@@ -419,6 +419,26 @@ describe.skipIf(skipReason !== undefined)(
         expect(await recorded.size(queue)).toMatchObject({ ready: 1, dead: 1 });
       });
 
+      it('a deployment other than "default" puts its name after the prefix; one SQS cannot hold is hashed', async () => {
+        const queue = uniqueName('named');
+        const created = async (deployment: string) => {
+          const { broker: recorded, commands } = recordedBroker({ queuePrefix: 'app1-' }, deployment);
+          await recorded.enqueue(queue, [text(deployment)]);
+          const [delivery] = await reserveUntil(recorded, queue, 1);
+          expect(readText(delivery!.body)).toBe(deployment);
+          await recorded.deadLetter(delivery!, 'checked');
+          return commands
+            .filter((command) => command.name === 'CreateQueueCommand')
+            .map((c) => c.input.QueueName);
+        };
+        expect(await created('default')).toEqual([`app1-${queue}`, `app1-${queue}-dead`]);
+        expect(await created('shop')).toEqual([`app1-shop__${queue}`, `app1-shop__${queue}-dead`]);
+        expect(await created('billing.eu')).toEqual([
+          `app1-billing_eu__600abb48__${queue}`,
+          `app1-billing_eu__600abb48__${queue}-dead`,
+        ]);
+      });
+
       it('refuses names SQS cannot hold, naming the rule', async () => {
         const target = broker();
         await expect(target.enqueue('jobs:high', [text('x')])).rejects.toThrow(InvalidArgumentError);
@@ -471,17 +491,20 @@ describe.skipIf(skipReason !== undefined)(
     });
 
     describe('errors', () => {
-      it('an unreachable endpoint is a retryable BrokerConnectionError', async () => {
-        const target = new SqsBroker({
-          endpoint: 'http://127.0.0.1:9',
-          region: 'us-east-1',
-          credentials: TEST_CREDENTIALS,
-          maxAttempts: 1,
-        });
-        brokers.push(target);
-        const error = await target.size('anything').catch((caught: unknown) => caught);
-        expect(error).toBeInstanceOf(BrokerConnectionError);
-        expect((error as Error).message).toContain('ECONNREFUSED');
+      it('an unreachable endpoint is a retryable BrokerConnectionError naming it and "connection refused", never the secret key', async () => {
+        const port = await freePort();
+        for (const host of ['127.0.0.1', 'localhost']) {
+          const target = new SqsBroker({
+            url: `sqs://AKIDTEST:s3cret-key@us-east-1?endpoint=http://${host}:${port}`,
+            maxAttempts: 1,
+          });
+          brokers.push(target);
+          const error = await target.size('anything').catch((caught: unknown) => caught);
+          expect(error).toBeInstanceOf(BrokerConnectionError);
+          expect((error as Error).message).toContain(`SQS at http://${host}:${port}`);
+          expect((error as Error).message).toContain('connection refused');
+          expect((error as Error).message).not.toContain('s3cret-key');
+        }
       });
 
       it('missing credentials: a retryable error that says so, logged once however often it repeats', async () => {

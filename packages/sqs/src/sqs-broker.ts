@@ -46,8 +46,14 @@ import {
 import { DeleteBatcher } from './sqs-delete-batcher.js';
 import { CredentialsReporter, isQueueMissing, mapSqsError, QUEUE_MISSING_CODE } from './sqs-errors.js';
 import { createReceipt, LeaseBook, receiptOf, type SqsReceipt } from './sqs-leases.js';
-import { type SqsQueueNames, sqsQueueNames } from './sqs-names.js';
-import { type ResolvedSqsOptions, resolveSqsOptions, type SqsBrokerOptions } from './sqs-options.js';
+import { deploymentQueuePrefix, type SqsQueueNames, sqsQueueNames } from './sqs-names.js';
+import {
+  describeEndpoint,
+  type ResolvedSqsOptions,
+  resolveSqsOptions,
+  type SqsBrokerContext,
+  type SqsBrokerOptions,
+} from './sqs-options.js';
 import { DEAD_LETTER_RETENTION_SECONDS, QueueUrls } from './sqs-queue-urls.js';
 
 /** SQS's longest per-message delay: 15 minutes. Longer delays are re-delayed in hops by core. */
@@ -90,6 +96,10 @@ export class SqsBroker implements Broker {
   readonly client: SQSClient;
 
   private readonly options: ResolvedSqsOptions;
+  /** `queuePrefix`, then the deployment's part. */
+  private readonly queuePrefix: string;
+  /** Where SQS is, for error messages. */
+  private readonly endpoint: string;
   private readonly ownsClient: boolean;
   private readonly urls: QueueUrls;
   private readonly deletes: DeleteBatcher;
@@ -100,8 +110,14 @@ export class SqsBroker implements Broker {
   private readonly running = new Set<Promise<unknown>>();
   private closed: Promise<void> | undefined;
 
-  constructor(options: SqsBrokerOptions = {}) {
+  /**
+   * `context.deployment` is the configuration's `name` (the plugin passes its context's): any deployment
+   * but "default" puts its name in front of every queue name, after `queuePrefix` (see sqs-names.ts).
+   */
+  constructor(options: SqsBrokerOptions = {}, context: SqsBrokerContext = {}) {
     this.options = resolveSqsOptions(options);
+    this.queuePrefix = this.options.queuePrefix + deploymentQueuePrefix(context.deployment);
+    this.endpoint = describeEndpoint(this.options);
     const fifo = this.options.fifo;
     this.capabilities = {
       receipts: true,
@@ -425,7 +441,7 @@ export class SqsBroker implements Broker {
       return output;
     } catch (error) {
       if (abortSignal?.aborted) throw error;
-      const mapped = mapSqsError(error, context);
+      const mapped = mapSqsError(error, { ...context, endpoint: this.endpoint });
       this.credentials.seen(mapped);
       // A cached URL whose queue is gone is dropped, so the next call looks it up (or creates it) again.
       if (isQueueMissing(mapped) && context.queue !== undefined && context.operation !== 'GetQueueUrl') {
@@ -447,7 +463,7 @@ export class SqsBroker implements Broker {
     if (typeof queue !== 'string')
       throw new InvalidArgumentError('sqs broker: the queue name must be a string');
     return sqsQueueNames(queue, {
-      prefix: this.options.queuePrefix,
+      prefix: this.queuePrefix,
       deadLetterSuffix: this.options.deadLetterSuffix,
       fifo: this.options.fifo,
     });

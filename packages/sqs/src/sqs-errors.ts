@@ -9,7 +9,14 @@
  * - a missing queue, a purge within SQS's 60 s cooldown, a queue whose size limit is below ours, and
  *   anything else → BrokerError with a code and a message that says what to do.
  */
-import { BrokerConnectionError, BrokerError, LeaseLostError, type Logger, TasqError } from '@tasq/core';
+import {
+  BrokerConnectionError,
+  BrokerError,
+  LeaseLostError,
+  type Logger,
+  networkFailureCause,
+  TasqError,
+} from '@tasq/core';
 
 /** Credentials are missing, invalid or expired, or the identity lacks a permission. Retryable. */
 export class SqsCredentialsError extends BrokerConnectionError {}
@@ -19,6 +26,8 @@ export interface SqsErrorContext {
   operation: string;
   /** The SQS queue name involved, when there is one. */
   queue?: string;
+  /** Where SQS is ("SQS at http://127.0.0.1:4566", "AWS SQS in eu-west-1"), named when it cannot be reached. */
+  endpoint?: string;
 }
 
 /** Error fields the AWS SDK and Node's network layer set. */
@@ -177,6 +186,13 @@ export function mapSqsError(error: unknown, context: SqsErrorContext): Error {
       `${prefix}: a queue of this name exists with other attributes (${describe(error)}); ` +
         'manage that queue yourself and leave `createQueues` off',
       { ...options, code: 'SQS_QUEUE_ATTRIBUTES_DIFFER' },
+    );
+  }
+  const unreachable = networkFailureCause(error);
+  if (unreachable !== undefined) {
+    return new BrokerConnectionError(
+      `${prefix}: cannot reach ${context.endpoint ?? 'SQS'}: ${unreachable}`,
+      options,
     );
   }
   if (isTransient(error)) {

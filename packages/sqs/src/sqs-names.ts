@@ -2,7 +2,7 @@
  * How a tasq queue name becomes an SQS queue name. SQS names allow letters, digits, `-` and `_`, at most
  * 80 characters, and FIFO queues must end in `.fifo`; the dead-letter queue of a queue is named after it.
  */
-import { InvalidArgumentError } from '@tasq/core';
+import { deploymentSegment, InvalidArgumentError } from '@tasq/core';
 
 /** SQS's own limit on a queue name, `.fifo` suffix included. */
 export const SQS_QUEUE_NAME_MAX_LENGTH = 80;
@@ -10,7 +10,7 @@ const FIFO_SUFFIX = '.fifo';
 const SQS_NAME_CHARACTERS = /^[A-Za-z0-9_-]*$/;
 
 export interface QueueNaming {
-  /** Put in front of every queue name (for several deployments in one account and region). */
+  /** Put in front of every queue name: the `queuePrefix` option, then the deployment's part. */
   prefix: string;
   /** Appended to a queue's name (before `.fifo`) to name its dead-letter queue. */
   deadLetterSuffix: string;
@@ -24,6 +24,17 @@ export interface SqsQueueNames {
   queue: string;
   /** Where `deadLetter` moves them. */
   deadLetter: string;
+}
+
+/**
+ * What a deployment puts in front of its queue names, after `queuePrefix`: '' for the default deployment
+ * (its queues keep their names), `<name>__` for any other, or a readable part of the name and a hash of it
+ * where the name holds a character SQS refuses (".") or is longer than 24 characters
+ * (`billing.eu` → `billing_eu__600abb48__`). The "__" keeps `a` + `b-c` apart from `a-b` + `c`.
+ */
+export function deploymentQueuePrefix(deployment: string | undefined): string {
+  const segment = deploymentSegment(deployment, { allowed: /[A-Za-z0-9_-]/, maxLength: 24 });
+  return segment === '' ? '' : `${segment}__`;
 }
 
 /** Check the parts of the naming that come from options, so a bad prefix fails when the broker is built. */

@@ -58,6 +58,24 @@ export interface SqsBrokerOptions {
   logger?: Logger;
 }
 
+/** What the broker takes from the plugin context besides its options. */
+export interface SqsBrokerContext {
+  /** The deployment name (configuration `name`); default "default". */
+  deployment?: string;
+}
+
+/**
+ * Where the broker's SQS is, for messages: the endpoint URL (an emulator, a VPC endpoint), AWS in a
+ * region, or the client handed in. Never credentials (an endpoint URL cannot carry them).
+ */
+export function describeEndpoint(options: ResolvedSqsOptions): string {
+  if (options.client) return 'SQS through the given client';
+  if (options.endpoint !== undefined) return `SQS at ${options.endpoint}`;
+  return options.region === undefined
+    ? 'AWS SQS (region from the SDK chain)'
+    : `AWS SQS in ${options.region}`;
+}
+
 /** The options with their defaults filled in. */
 export interface ResolvedSqsOptions {
   region: string | undefined;

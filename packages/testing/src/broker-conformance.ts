@@ -1,16 +1,20 @@
 /**
  * The broker contract, executable. Any broker (ours or a user's) runs this suite unchanged:
  *
- *   brokerConformance('my-broker', () => new MyBroker(options));
+ *   brokerConformance('my-broker', ({ deployment }) => new MyBroker({ ...options, deployment }));
  *
  * Cases that need a capability the broker does not claim are skipped by capability, never by name.
  * The factory may be called several times per test (the concurrency case opens four brokers): every
- * instance must see the same queues. Each test uses queue names of its own and purges them afterwards.
+ * instance with the same deployment name must see the same queues. Its argument names the deployment
+ * (the configuration's `name`, a plugin's `context.deployment`): "default" everywhere but in the case
+ * that checks that instances of different deployments on one server never see each other's packages.
+ * Each test uses queue names of its own and purges them afterwards.
  */
 import {
   BROKER_SPECIFICATION_VERSION,
   type Broker,
   BrokerClient,
+  DEFAULT_DEPLOYMENT,
   type Delivery,
   LeaseLostError,
   PackageTooLargeError,
@@ -23,6 +27,15 @@ export interface ConformanceOptions {
   skipReason?: string;
 }
 
+/** What the broker suite asks of a broker beyond its own options. */
+export interface BrokerSettings {
+  /**
+   * The deployment name (configuration `name`, default "default"). Instances with different names on one
+   * server must keep apart: packages, queue sizes and purges of one are never seen by the other.
+   */
+  deployment: string;
+}
+
 /** Lease used where a test waits for expiry: one second, the smallest lease every broker supports (SQS counts in seconds). */
 const SHORT_LEASE_MS = 1000;
 /** Long enough for any broker to redeliver after SHORT_LEASE_MS, without making a passing test slow. */
@@ -30,7 +43,7 @@ const REDELIVERY_TIMEOUT_MS = 8000;
 
 export function brokerConformance(
   name: string,
-  factory: () => Broker | Promise<Broker>,
+  factory: (settings: BrokerSettings) => Broker | Promise<Broker>,
   options: ConformanceOptions = {},
 ): void {
   const title = `${name}: broker conformance (${BROKER_SPECIFICATION_VERSION})`;
@@ -40,8 +53,8 @@ export function brokerConformance(
       const opened: Broker[] = [];
       const queues: { broker: Broker; queue: string }[] = [];
 
-      async function open(): Promise<Broker> {
-        const broker = await factory();
+      async function open(deployment = DEFAULT_DEPLOYMENT): Promise<Broker> {
+        const broker = await factory({ deployment });
         opened.push(broker);
         return broker;
       }
@@ -50,8 +63,7 @@ export function brokerConformance(
         const queue = newQueue(broker);
         return { broker, queue };
       }
-      function newQueue(broker: Broker): string {
-        const queue = uniqueName('conformance');
+      function newQueue(broker: Broker, queue = uniqueName('conformance')): string {
         queues.push({ broker, queue });
         return queue;
       }
@@ -403,6 +415,42 @@ export function brokerConformance(
         expect(await broker.purge(queue)).toBe(0);
         expect((await broker.size(other)).ready).toBe(2);
         await broker.ack(got[0]!);
+      });
+
+      it('keeps deployments apart: instances with different deployment names on one server never see each other', async () => {
+        // The default deployment and two named ones, each with a queue of the same name.
+        const deployments = [DEFAULT_DEPLOYMENT, uniqueName('alpha'), uniqueName('beta')];
+        const brokers = await Promise.all(deployments.map((deployment) => open(deployment)));
+        const queue = uniqueName('conformance');
+        for (const broker of brokers) newQueue(broker, queue);
+        // Deployment i holds i + 1 packages, so every count tells whose packages it saw.
+        for (const [index, broker] of brokers.entries()) {
+          await broker.enqueue(
+            queue,
+            Array.from({ length: index + 1 }, (_, n) => text(`${deployments[index]}:${n}`)),
+          );
+        }
+        const separated =
+          "the deployment name must be part of the broker's namespace (queue names, keys, tables)";
+        for (const [index, broker] of brokers.entries()) {
+          expect((await broker.size(queue)).ready, separated).toBe(index + 1);
+        }
+        // A purge in one deployment leaves the others' packages alone.
+        expect(await brokers[0]!.purge(queue), separated).toBe(1);
+        expect((await brokers[1]!.size(queue)).ready, separated).toBe(2);
+        expect((await brokers[2]!.size(queue)).ready, separated).toBe(3);
+        for (const [index, broker] of brokers.entries()) {
+          if (index === 0) continue;
+          const got = await reserveUntil(broker, queue, index + 1);
+          expect(got.map((d) => readText(d.body)).sort(), separated).toEqual(
+            Array.from({ length: index + 1 }, (_, n) => `${deployments[index]}:${n}`),
+          );
+          expect(await broker.reserve(queue, { max: 5, leaseMs: 5000, waitMs: 300 }), separated).toEqual([]);
+          for (const delivery of got) await broker.ack(delivery);
+        }
+        expect(await brokers[0]!.reserve(queue, { max: 5, leaseMs: 5000, waitMs: 300 }), separated).toEqual(
+          [],
+        );
       });
 
       it('close is idempotent and releases a pending reserve with no deliveries', async () => {

@@ -1,7 +1,7 @@
-export { brokerConformance, type ConformanceOptions } from './broker-conformance.js';
+export { type BrokerSettings, brokerConformance, type ConformanceOptions } from './broker-conformance.js';
 export { pubSubConformance } from './pubsub-conformance.js';
 export { freePort, freePorts } from './ports.js';
 export { isCi, requireService } from './require-service.js';
 export { type ResultBackendSettings, resultBackendConformance } from './result-backend-conformance.js';
-export { scheduleStoreConformance } from './schedule-store-conformance.js';
+export { type ScheduleStoreSettings, scheduleStoreConformance } from './schedule-store-conformance.js';
 export { readText, reserveUntil, sleep, text, uniqueName } from './support.js';

@@ -5,10 +5,12 @@
  *
  * The factory receives a namespace: calls with the same namespace must share one store, calls with a new
  * namespace must start empty (a key prefix, a schema, a table prefix...). Each test uses a new namespace.
- * Its second argument carries deployment settings a backend must honour: `resultTtlSeconds` is the
- * configuration's `cached` (the plugin context's `resultTtlSeconds`), passed as the backend's own option.
+ * Its second argument carries deployment settings a backend must honour: `deployment` is the
+ * configuration's `name` (the plugin context's `deployment`): backends of one namespace but different
+ * deployments must not see each other's outcomes or claims; `resultTtlSeconds` is the configuration's
+ * `cached` (the plugin context's `resultTtlSeconds`), passed as the backend's own option.
  */
-import type { ResultBackend, TaskResult } from '@tasq/core';
+import { DEFAULT_DEPLOYMENT, type ResultBackend, type TaskResult } from '@tasq/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions } from './broker-conformance.js';
 import { sleep, uniqueName } from './support.js';
@@ -38,6 +40,8 @@ function result(overrides: Partial<TaskResult> = {}): TaskResult {
 
 /** What the conformance suite asks of a backend beyond its namespace. */
 export interface ResultBackendSettings {
+  /** The deployment name (configuration `name`): "default" except in the case that checks deployments stay apart. */
+  deployment: string;
   /** Seconds each outcome is kept after it is saved; undefined = until pruned. */
   resultTtlSeconds?: number;
 }
@@ -53,9 +57,9 @@ export function resultBackendConformance(
     () => {
       const opened: ResultBackend[] = [];
       let namespace = '';
-      async function open(settings: ResultBackendSettings = {}): Promise<ResultBackend> {
+      async function open(settings: Partial<ResultBackendSettings> = {}): Promise<ResultBackend> {
         if (!namespace) namespace = uniqueName('results');
-        const backend = await factory(namespace, settings);
+        const backend = await factory(namespace, { deployment: DEFAULT_DEPLOYMENT, ...settings });
         opened.push(backend);
         return backend;
       }
@@ -113,6 +117,85 @@ export function resultBackendConformance(
         expect(got?.attempts).toBe(2);
         expect(got?.error).toBeUndefined();
         expect(await backend.list({ limit: 10 })).toHaveLength(1);
+      });
+
+      it('a later failure does not replace a stored success of the same id; a later success replaces a failure', async () => {
+        const backend = await open();
+        const other = await open();
+        const success = result({ result: 'done', attempts: 1, group: uniqueName('group'), groupIndex: 0 });
+        await backend.save(success);
+        // The job ran again (its ack was lost) and failed this time: the success stands.
+        const failure = {
+          ...success,
+          status: 'failure' as const,
+          result: undefined,
+          error: { name: 'Error', message: 'second run failed' },
+          attempts: 2,
+        };
+        await backend.save(failure);
+        await other.save(failure);
+        expect(await backend.get(success.id)).toEqual(success);
+        expect(await other.wait(success.id, 1000)).toEqual(success);
+        expect(await backend.group(success.group!)).toEqual([success]);
+        expect((await backend.list({ status: 'failure', limit: 10 })).map((r) => r.id)).toEqual([]);
+        expect((await backend.list({ status: 'success', limit: 10 })).map((r) => r.id)).toEqual([success.id]);
+        // Saved together (one batch where the backend batches), the success still stands.
+        const both = result({ result: 'first' });
+        await Promise.all([
+          backend.save(both),
+          backend.save({
+            ...both,
+            status: 'failure',
+            result: undefined,
+            error: { name: 'Error', message: 'x' },
+          }),
+        ]);
+        expect(await backend.get(both.id)).toEqual(both);
+        // A retry that succeeds after a failure replaces it.
+        const failed = result({
+          status: 'failure',
+          result: undefined,
+          error: { name: 'Error', message: 'boom' },
+        });
+        await backend.save(failed);
+        const retried = {
+          ...failed,
+          status: 'success' as const,
+          error: undefined,
+          result: 'ok',
+          attempts: 2,
+        };
+        await backend.save(retried);
+        expect(await backend.get(failed.id)).toEqual(retried);
+      });
+
+      it("keeps deployments apart: backends of different deployment names never see each other's outcomes or claims", async () => {
+        const deployments = [DEFAULT_DEPLOYMENT, uniqueName('alpha'), uniqueName('beta')];
+        const backends = await Promise.all(deployments.map((deployment) => open({ deployment })));
+        const separated = "the deployment name must be part of the result backend's namespace";
+        // One job id, one group, one task name and one claim key in every deployment.
+        const id = nextId();
+        const group = uniqueName('group');
+        const key = uniqueName('claim');
+        for (const [index, backend] of backends.entries()) {
+          await backend.save(result({ id, group, groupIndex: 0, result: deployments[index] }));
+          for (let extra = 0; extra < index; extra++)
+            await backend.save(result({ result: `extra-${extra}` }));
+        }
+        for (const [index, backend] of backends.entries()) {
+          expect((await backend.get(id))?.result, separated).toBe(deployments[index]);
+          expect((await backend.wait(id, 1000))?.result, separated).toBe(deployments[index]);
+          expect(
+            (await backend.group(group)).map((r) => r.result),
+            separated,
+          ).toEqual([deployments[index]]);
+          expect(await backend.list({ limit: 100 }), separated).toHaveLength(index + 1);
+          expect(await backend.claimOnce(key), separated).toBe(true);
+        }
+        // Pruning one deployment leaves the others' outcomes alone.
+        expect(await backends[2]!.prune({ saveLimit: -1 }), separated).toBe(3);
+        expect(await backends[1]!.list({ limit: 100 }), separated).toHaveLength(2);
+        expect((await backends[0]!.get(id))?.result, separated).toBe(DEFAULT_DEPLOYMENT);
       });
 
       it('wait resolves at once when the result is already stored', async () => {
@@ -215,14 +298,36 @@ export function resultBackendConformance(
         expect(await backend.list({ status: 'failure', limit: 100 })).toHaveLength(2);
       });
 
-      it('prune per group keeps the newest successes of each group', async () => {
+      it('prune per group keeps the newest successes of each group, the ungrouped ones counting as one more group', async () => {
         const backend = await open();
         const g1 = [0, 1, 2].map((i) => result({ group: 'g1', groupIndex: i }));
+        const ungrouped = [0, 1, 2, 3].map(() => result());
         const g2 = [0, 1].map((i) => result({ group: 'g2', groupIndex: i }));
-        for (const r of [...g1, ...g2]) await backend.save(r);
+        const failure = result({
+          status: 'failure',
+          result: undefined,
+          error: { name: 'Error', message: 'x' },
+        });
+        for (const r of [g1[0]!, ungrouped[0]!, g2[0]!, g1[1]!, ungrouped[1]!, ungrouped[2]!, g1[2]!]) {
+          await backend.save(r);
+        }
+        for (const r of [g2[1]!, ungrouped[3]!, failure]) await backend.save(r);
+        // g1 keeps its newest 2 of 3, g2 both, the ungrouped successes their newest 2 of 4.
+        expect(await backend.prune({ saveLimit: 2, per: 'group' })).toBe(3);
+        expect((await backend.group('g1')).map((r) => r.id)).toEqual([g1[1]!.id, g1[2]!.id]);
+        expect((await backend.group('g2')).map((r) => r.id)).toEqual([g2[0]!.id, g2[1]!.id]);
+        const successIds = (await backend.list({ status: 'success', limit: 100 })).map((r) => r.id);
+        expect(successIds.filter((id) => ungrouped.some((r) => r.id === id))).toEqual([
+          ungrouped[3]!.id,
+          ungrouped[2]!.id,
+        ]);
         expect(await backend.prune({ saveLimit: 1, per: 'group' })).toBe(3);
         expect((await backend.group('g1')).map((r) => r.id)).toEqual([g1[2]!.id]);
         expect((await backend.group('g2')).map((r) => r.id)).toEqual([g2[1]!.id]);
+        expect((await backend.list({ status: 'success', limit: 100 })).map((r) => r.id).sort()).toEqual(
+          [g1[2]!.id, g2[1]!.id, ungrouped[3]!.id].sort(),
+        );
+        expect(await backend.get(failure.id)).toEqual(failure);
       });
 
       it('prune keeps a success held by an unclaimed keepUntilClaimed key, without counting it, until the key is claimed', async () => {

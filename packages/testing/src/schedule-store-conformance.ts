@@ -1,11 +1,13 @@
 /**
  * The schedule store contract, executable:
  *
- *   scheduleStoreConformance('my-store', (namespace) => new MyStore({ prefix: namespace }));
+ *   scheduleStoreConformance('my-store', (namespace, { deployment }) => new MyStore({ prefix: namespace, deployment }));
  *
  * Same namespace rule as the result backend suite: one namespace, one store; a new namespace starts empty.
+ * The second argument names the deployment (configuration `name`): stores of one namespace but different
+ * deployments must not see each other's schedules or leader locks.
  */
-import type { ScheduleRecord, ScheduleStore } from '@tasq/core';
+import { DEFAULT_DEPLOYMENT, type ScheduleRecord, type ScheduleStore } from '@tasq/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions } from './broker-conformance.js';
 import { sleep, uniqueName } from './support.js';
@@ -29,9 +31,15 @@ function schedule(overrides: Partial<ScheduleRecord> = {}): ScheduleRecord {
   };
 }
 
+/** What the schedule store suite asks of a store beyond its namespace. */
+export interface ScheduleStoreSettings {
+  /** The deployment name (configuration `name`): "default" except in the case that checks deployments stay apart. */
+  deployment: string;
+}
+
 export function scheduleStoreConformance(
   name: string,
-  factory: (namespace: string) => ScheduleStore | Promise<ScheduleStore>,
+  factory: (namespace: string, settings: ScheduleStoreSettings) => ScheduleStore | Promise<ScheduleStore>,
   options: ConformanceOptions = {},
 ): void {
   const title = `${name}: schedule store conformance`;
@@ -40,9 +48,9 @@ export function scheduleStoreConformance(
     () => {
       const opened: ScheduleStore[] = [];
       let namespace = '';
-      async function open(): Promise<ScheduleStore> {
+      async function open(deployment = DEFAULT_DEPLOYMENT): Promise<ScheduleStore> {
         if (!namespace) namespace = uniqueName('schedules');
-        const store = await factory(namespace);
+        const store = await factory(namespace, { deployment });
         opened.push(store);
         return store;
       }
@@ -100,6 +108,32 @@ export function scheduleStoreConformance(
         expect(moved?.lastRunAt).toBe(s.nextRunAt);
         expect(await stores[2]!.recordRun(s.id, s.nextRunAt, next)).toBe(false);
         expect(await stores[2]!.recordRun('missing', s.nextRunAt, next)).toBe(false);
+      });
+
+      it("keeps deployments apart: stores of different deployment names never see each other's schedules or locks", async () => {
+        const deployments = [DEFAULT_DEPLOYMENT, uniqueName('alpha'), uniqueName('beta')];
+        const stores = await Promise.all(deployments.map((deployment) => open(deployment)));
+        const separated = "the deployment name must be part of the schedule store's namespace";
+        const now = Date.UTC(2030, 0, 1, 12, 0);
+        // The same schedule id and name in every deployment, each with its own task.
+        const shared = schedule({ nextRunAt: now - 1000 });
+        const lock = uniqueName('scheduler');
+        for (const [index, store] of stores.entries()) {
+          await store.save({ ...shared, task: `${deployments[index]}.task` });
+        }
+        await stores[1]!.save(schedule({ nextRunAt: now - 2000 }));
+        for (const [index, store] of stores.entries()) {
+          expect((await store.get(shared.id))?.task, separated).toBe(`${deployments[index]}.task`);
+          expect(await store.list(), separated).toHaveLength(index === 1 ? 2 : 1);
+          expect((await store.due(now, 10)).length, separated).toBe(index === 1 ? 2 : 1);
+          expect(await store.acquireLeadership(lock, `cluster-${index}`, 5000), separated).toBe(true);
+        }
+        const next = { nextRunAt: now + 300_000, repeats: -1, lastRunAt: now - 1000 };
+        expect(await stores[0]!.recordRun(shared.id, shared.nextRunAt, next), separated).toBe(true);
+        expect(await stores[2]!.recordRun(shared.id, shared.nextRunAt, next), separated).toBe(true);
+        expect(await stores[2]!.remove(shared.id), separated).toBe(true);
+        expect((await stores[1]!.get(shared.id))?.nextRunAt, separated).toBe(shared.nextRunAt);
+        expect((await stores[0]!.get(shared.id))?.nextRunAt, separated).toBe(next.nextRunAt);
       });
 
       it('grants the leader lock to one owner at a time, renews it, and hands it over after expiry', async () => {

@@ -310,7 +310,11 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
     io.out(`the broker chosen by \`${config.broker.source}\` has no migrations; nothing to do`);
     return 0;
   }
-  await (migrate as (options: unknown) => Promise<void>)(config.broker.options);
+  // The deployment name picks the tables to migrate (a deployment other than "default" has its own).
+  await (migrate as (options: unknown, context: { deployment: string }) => Promise<void>)(
+    config.broker.options,
+    { deployment: config.name },
+  );
   io.out(`migrations applied (broker chosen by \`${config.broker.source}\`)`);
   return 0;
 }

@@ -8,6 +8,7 @@ import {
   checkCachedSeconds,
   type PrunePolicy,
   type ResultBackend,
+  replacesStoredOutcome,
   type ResultListQuery,
   type TaskResult,
 } from '../result-backend.js';
@@ -36,6 +37,8 @@ export class MemoryResultBackend implements ResultBackend {
   }
 
   async save(result: TaskResult): Promise<void> {
+    const stored = this.read(result.id);
+    if (stored && !replacesStoredOutcome(stored.status, result.status)) return;
     this.store.results.set(result.id, encodeStoredValue(result));
     if (this.ttlMs > 0) this.store.expiries.set(result.id, this.clock.now() + this.ttlMs);
     else this.store.expiries.delete(result.id);
@@ -93,8 +96,15 @@ export class MemoryResultBackend implements ResultBackend {
     const buckets = new Map<string, TaskResult[]>();
     for (const result of this.all()) {
       if (result.status !== 'success' || this.heldForClaim(result)) continue;
+      // Per group, the ungrouped successes are one bucket of their own (keyed apart from every group name).
       const key =
-        policy.per === 'name' ? result.name : policy.per === 'group' ? (result.group ?? '\u0000') : 'all';
+        policy.per === 'name'
+          ? `name:${result.name}`
+          : policy.per === 'group'
+            ? result.group === undefined
+              ? 'ungrouped'
+              : `group:${result.group}`
+            : 'all';
       const bucket = buckets.get(key) ?? [];
       bucket.push(result);
       buckets.set(key, bucket);

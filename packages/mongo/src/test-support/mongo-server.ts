@@ -5,6 +5,7 @@
  * When MONGODB_URL is set but the server does not answer, `requireService` fails the run under CI=true.
  */
 import { randomBytes } from 'node:crypto';
+import { withoutPassword } from '@tasq/core';
 import { requireService } from '@tasq/testing';
 import { MongoClient } from 'mongodb';
 
@@ -16,7 +17,7 @@ export const serverUrl: string | undefined = process.env.MONGODB_URL || undefine
 /** Undefined when the server answers; otherwise why the server-backed tests are skipped. */
 export async function serverSkipReason(): Promise<string | undefined> {
   if (serverUrl === undefined) return NO_SERVER_REASON;
-  return requireService(`MongoDB at ${serverUrl}`, async () => {
+  return requireService(`MongoDB at ${withoutPassword(serverUrl)}`, async () => {
     const client = new MongoClient(serverUrl, { serverSelectionTimeoutMS: 4000 });
     try {
       await client.db('admin').command({ ping: 1 });

@@ -9,6 +9,8 @@
 --          $channel text (results LISTEN channel); $payloads text[] (the ids as JSON arrays, each below
 --          PostgreSQL's 8,000-byte NOTIFY limit; see src/postgres/notification-payload.ts)
 -- Outputs: one row per payload notified, after every outcome is stored.
+--          A failure never replaces a stored success (a job that succeeded, lost its ack and failed when
+--          delivered again did succeed): that row is left as it is; every other save replaces the row.
 -- Errors:  a value the table refuses fails the whole statement (nothing stored, nothing notified).
 WITH saved AS (
   INSERT INTO {{results}} AS stored
@@ -24,6 +26,7 @@ WITH saved AS (
     group_index = excluded.group_index, attempts = excluded.attempts,
     keep_until_claimed = excluded.keep_until_claimed, enqueued_at = excluded.enqueued_at,
     started_at = excluded.started_at, stopped_at = excluded.stopped_at
+  WHERE NOT (stored.status = 'success' AND excluded.status = 'failure')
   RETURNING id
 )
 SELECT pg_notify($channel::text, payloads.payload)

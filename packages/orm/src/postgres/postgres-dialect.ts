@@ -67,6 +67,8 @@ export interface PostgresDialectOptions {
   /** End the pool on release (the pool was created from a URL, not handed in). */
   ownsPool: boolean;
   names: TableNames;
+  /** Where the server is, for messages (no password). */
+  address: string;
   pollMs: number;
   clock: Clock;
   logger: Logger;
@@ -76,6 +78,7 @@ export interface PostgresDialectOptions {
 export class PostgresDialect implements SqlDialect {
   readonly kind = 'postgres' as const;
   readonly names: TableNames;
+  readonly address: string;
   readonly pollMs: number;
   private readonly pool: pg.Pool;
   private readonly catalog: QueryCatalog;
@@ -87,6 +90,7 @@ export class PostgresDialect implements SqlDialect {
   constructor(private readonly options: PostgresDialectOptions) {
     this.pool = options.pool;
     this.names = options.names;
+    this.address = options.address;
     this.pollMs = options.pollMs;
     this.catalog = new QueryCatalog('postgres', options.names);
     this.hub = new WakeupHub(options.clock);

@@ -43,7 +43,7 @@ export class PostgresPubSub implements PubSub {
     try {
       await sent;
     } catch (error) {
-      throw mapDatabaseError(error, `publish on channel "${channel}"`);
+      throw mapDatabaseError(error, `publish on channel "${channel}"`, this.dialect.address);
     }
   }
 
@@ -57,7 +57,7 @@ export class PostgresPubSub implements PubSub {
         onMessage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       });
     } catch (error) {
-      throw mapDatabaseError(error, `subscribe to channel "${channel}"`);
+      throw mapDatabaseError(error, `subscribe to channel "${channel}"`, this.dialect.address);
     }
     let ended: Promise<void> | undefined;
     const unsubscribe = () => {

@@ -49,6 +49,8 @@ export interface SqliteDialectOptions {
   /** Close the database on release (opened from a path, not handed in). */
   ownsDatabase: boolean;
   names: TableNames;
+  /** Where the file is, for messages. */
+  address: string;
   pollMs: number;
   busyTimeoutMs: number;
   clock: Clock;
@@ -58,6 +60,7 @@ export interface SqliteDialectOptions {
 export class SqliteDialect implements SqlDialect {
   readonly kind = 'sqlite' as const;
   readonly names: TableNames;
+  readonly address: string;
   readonly pollMs: number;
   private readonly database: DatabaseSync;
   private readonly catalog: QueryCatalog;
@@ -71,6 +74,7 @@ export class SqliteDialect implements SqlDialect {
   constructor(private readonly options: SqliteDialectOptions) {
     this.database = options.database;
     this.names = options.names;
+    this.address = options.address;
     this.pollMs = options.pollMs;
     this.catalog = new QueryCatalog('sqlite', options.names);
     const location = this.database.location();

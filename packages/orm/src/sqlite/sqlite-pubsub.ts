@@ -60,7 +60,7 @@ export class SqlitePubSub implements PubSub {
         await this.dialect.execute('messages-prune', { before: now - retentionMs });
       }
     } catch (error) {
-      throw mapDatabaseError(error, `publish on channel "${channel}"`);
+      throw mapDatabaseError(error, `publish on channel "${channel}"`, this.dialect.address);
     }
     this.dialect.announce('messages', '');
   }
@@ -72,7 +72,7 @@ export class SqlitePubSub implements PubSub {
     try {
       latest = Number((await this.dialect.execute('messages-latest', {})).rows[0]?.latest ?? 0);
     } catch (error) {
-      throw mapDatabaseError(error, `subscribe to channel "${channel}"`);
+      throw mapDatabaseError(error, `subscribe to channel "${channel}"`, this.dialect.address);
     }
     // The first subscription starts the one reader of this client; later ones join it.
     this.started ??= this.dialect.subscribe('messages', '').then((wakeup) => {

@@ -45,9 +45,16 @@ export async function dropSchema(schema: string): Promise<void> {
   await withPostgresClient((client) => client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
 }
 
-/** A conformance namespace ("results-1a2b3c4d5e") as a table prefix. */
+/**
+ * A conformance namespace ("results-1a2b3c4d5e") as a short table prefix ("n1a2b3c4d5e_"): short enough
+ * for a deployment's part to follow it within PostgreSQL's name length.
+ */
 export function prefixFor(namespace: string): string {
-  return `${namespace.toLowerCase().replace(/[^a-z0-9_]/g, '_')}_`;
+  return `n${namespace
+    .toLowerCase()
+    .split('-')
+    .pop()!
+    .replace(/[^a-z0-9_]/g, '_')}_`;
 }
 
 /** A temporary folder for SQLite files, and its removal. */

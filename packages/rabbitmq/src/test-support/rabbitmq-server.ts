@@ -40,19 +40,26 @@ export class BrokerPool {
     return `tasq-test-${this.runId}`;
   }
 
-  async open(extra: RabbitMqBrokerOptions = {}): Promise<RabbitMqBroker> {
-    const broker = await RabbitMqBroker.connect({
-      url: RABBITMQ_URL,
-      connectionName: this.connectionName,
-      exchangePrefix: this.exchangePrefix,
-      ...this.options,
-      ...extra,
-    });
+  /** A broker of this pool; `deployment` is the configuration's `name` (default "default"). */
+  async open(extra: RabbitMqBrokerOptions = {}, deployment?: string): Promise<RabbitMqBroker> {
+    const broker = await RabbitMqBroker.connect(
+      {
+        url: RABBITMQ_URL,
+        connectionName: this.connectionName,
+        exchangePrefix: this.exchangePrefix,
+        ...this.options,
+        ...extra,
+      },
+      deployment === undefined ? {} : { deployment },
+    );
     this.brokers.push(broker);
+    if (deployment !== undefined && deployment !== 'default') this.deployments.add(deployment);
     return broker;
   }
 
-  /** Close every broker and delete every queue any of them declared. */
+  private readonly deployments = new Set<string>();
+
+  /** Close every broker and delete every queue and delay exchange any of them declared. */
   async cleanup(): Promise<void> {
     const names = new Set(this.brokers.flatMap((broker) => broker.declaredQueues));
     await Promise.all(this.brokers.map((broker) => broker.close()));
@@ -61,10 +68,16 @@ export class BrokerPool {
     try {
       const channel = await model.createChannel();
       for (const name of names) await channel.deleteQueue(name);
-      for (let level = 0; level < DELAY_LEVELS; level++) {
-        await channel.deleteExchange(delayExchangeName(this.exchangePrefix, level));
+      const prefixes = [
+        this.exchangePrefix,
+        ...[...this.deployments].map((deployment) => `${deployment}/${this.exchangePrefix}`),
+      ];
+      for (const prefix of prefixes) {
+        for (let level = 0; level < DELAY_LEVELS; level++) {
+          await channel.deleteExchange(delayExchangeName(prefix, level));
+        }
+        await channel.deleteExchange(deliverExchangeName(prefix));
       }
-      await channel.deleteExchange(deliverExchangeName(this.exchangePrefix));
       await channel.close();
     } finally {
       await model.close();

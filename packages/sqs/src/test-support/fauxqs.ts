@@ -12,8 +12,8 @@ import type { SqsBrokerOptions } from '../sqs-options.js';
 export interface Emulator {
   /** "http://127.0.0.1:<port>" */
   endpoint: string;
-  /** A broker on the emulator (createQueues on, test credentials), with `options` on top. */
-  broker(options?: SqsBrokerOptions): SqsBroker;
+  /** A broker on the emulator (createQueues on, test credentials), with `options` on top, for `deployment`. */
+  broker(options?: SqsBrokerOptions, deployment?: string): SqsBroker;
   /** A plain SDK client on the emulator, to look at queues behind the broker's back. */
   client(): SQSClient;
 }
@@ -41,14 +41,17 @@ export async function startEmulator(): Promise<{ emulator?: Emulator; skipReason
   return {
     emulator: {
       endpoint,
-      broker: (options = {}) =>
-        new SqsBroker({
-          endpoint,
-          region: 'us-east-1',
-          credentials: TEST_CREDENTIALS,
-          createQueues: true,
-          ...options,
-        }),
+      broker: (options = {}, deployment) =>
+        new SqsBroker(
+          {
+            endpoint,
+            region: 'us-east-1',
+            credentials: TEST_CREDENTIALS,
+            createQueues: true,
+            ...options,
+          },
+          deployment === undefined ? {} : { deployment },
+        ),
       client: () => {
         const client = new SQSClient({ endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS });
         clients.push(client);
