@@ -145,11 +145,14 @@ describe.each(cases)('a reply read after its lease ended ($label)', ({ label, sk
     async () => {
       const queue = `stale-${randomBytes(4).toString('hex')}`;
       const settings = (broker: TasqConfigInput): ResolvedConfig =>
-        configFor({ label: 'sqlite', broker, folder: '', cleanup: async () => {} }, {
-          queue,
-          retry: LEASE,
-          scheduler: false,
-        });
+        configFor(
+          { label: 'sqlite', broker, folder: '', cleanup: async () => {} },
+          {
+            queue,
+            retry: LEASE,
+            scheduler: false,
+          },
+        );
       const slowed = settings(slowdown.slowed);
       const aClient = await Tasq.open(slowed);
       slowdown.prepare?.(aClient);
