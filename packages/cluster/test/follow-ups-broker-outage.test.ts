@@ -4,15 +4,21 @@
  * back, and that run sends the link: the chain completes. A Redis server of the test's own (durable, so a
  * restart keeps its queue) is killed and started again; the shared server is not touched.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { resolveConfig, Signature, Tasq } from '@tasq/core';
-import { freePort, requireService } from '@tasq/testing';
+import { requireService } from '@tasq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterHandle } from '../src/index.js';
-import { type Database, eventually, runCluster, sleep, sqliteDatabase, tasksModule } from './support.js';
+import {
+  type Database,
+  eventually,
+  PrivateRedis,
+  runCluster,
+  sqliteDatabase,
+  tasksModule,
+} from './support.js';
 
 const skipReason = await requireService(
   "redis-server (to run a Redis server of the test's own)",
@@ -25,40 +31,21 @@ describe.skipIf(skipReason !== undefined)(
   `follow-ups across a broker outage${skipReason ? `: skipped: ${skipReason}` : ''}`,
   () => {
     let folder: Database;
-    let port: number;
-    let redis: ChildProcess | undefined;
-    const startRedis = async () => {
-      // Every write is on disk before it is answered: the restart finds the queue as it was left.
-      const durable = ['--appendonly', 'yes', '--appendfsync', 'always'];
-      redis = spawn(
-        'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--dir', folder.folder, '--save', '', ...durable],
-        { stdio: 'ignore' },
-      );
-      await sleep(300);
-    };
-    const killRedis = async () => {
-      const child = redis;
-      redis = undefined;
-      if (!child || child.exitCode !== null) return;
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-    };
+    let redis: PrivateRedis | undefined;
 
-    beforeAll(async () => {
+    beforeAll(() => {
       folder = sqliteDatabase();
-      port = await freePort();
     });
     afterAll(async () => {
-      await killRedis();
+      await redis?.kill();
       await folder.cleanup();
     });
 
     it('a finished link whose next link cannot be sent runs again, and the chain completes', async () => {
-      await startRedis();
+      redis = await PrivateRedis.start(folder.folder);
       const config = resolveConfig(
         {
-          redis: { url: `redis://127.0.0.1:${port}` },
+          redis: { url: redis.url },
           resultBackend: { sqlite: path.join(folder.folder, 'results.db') },
           tasks: [tasksModule],
           workers: 1,
@@ -66,7 +53,10 @@ describe.skipIf(skipReason !== undefined)(
           guardCycle: '100ms',
           // Short deadlines, so the follow-up retries (five calls, about 4 s of pauses) run out quickly.
           callTimeout: '1s',
-          retry: '2s',
+          // A lease that outlasts the 3 s link by 7 s while it cannot be extended: the link finishes with
+          // its lease still its own, so its follow-ups are tried. (With the lease over, the run would not
+          // be applied at all, and its next delivery would send them.)
+          retry: '10s',
           scheduler: false,
         },
         { env: {} },
@@ -83,14 +73,14 @@ describe.skipIf(skipReason !== undefined)(
           .enqueue();
         await eventually(() => existsSync(marks), 30_000, 'the first link to start');
         // Killed well inside the link's 3 s, however slow the machine: it cannot finish with Redis up.
-        await killRedis();
+        await redis.kill();
         // The link finishes, its follow-up cannot be sent, and the monitor gives up acking it: it releases.
         await eventually(
           () => releasesAttempted.includes('release'),
           60_000,
           'the release of the first link',
         );
-        await startRedis();
+        await redis.start();
         expect(await chain.result({ timeout: 60_000 })).toBe('ab');
         // The first link ran again to send the second. It may have run more than twice: its lease could
         // not be extended while Redis was down, so a delivery can also come back by expiry (at least once).
