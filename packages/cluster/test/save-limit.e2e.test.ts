@@ -61,6 +61,8 @@ describe.each(cases)('saveLimit after a burst ($label)', ({ skipReason, broker }
           30_000,
           `${SAVE_LIMIT} stored successes`,
         );
+        // And it stays there: nothing stored meanwhile, nothing pruned beyond the limit.
+        expect(await stored()).toBe(SAVE_LIMIT);
       } finally {
         await client.close();
         await cluster.stop();

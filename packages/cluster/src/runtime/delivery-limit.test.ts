@@ -3,14 +3,11 @@
  * being run. A cluster over the in-memory broker with a manual clock; "a cluster that died mid-run" is a
  * reserve the test makes and never settles, its lease left to run out.
  */
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { ManualClock, type MemoryBroker, resolveConfig, type TasqConfigInput, Tasq } from '@tasq/core';
+import { ManualClock, type MemoryBroker, type TasqConfigInput, Tasq } from '@tasq/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ClusterHandle, startCluster } from '../start-cluster.js';
+import type { ClusterHandle } from '../start-cluster.js';
+import { memoryConfig, startOnClock } from '../test-support/memory-deployment.js';
 import { beyondMaxAttempts } from './delivery-limit.js';
-
-const tasksModule = fileURLToPath(new URL('../../test/fixtures/tasks.mjs', import.meta.url));
 const LEASE_MS = 5_000;
 
 describe('beyondMaxAttempts', () => {
@@ -62,21 +59,7 @@ describe('a delivery beyond maxAttempts', () => {
 
   async function deployment(options: TasqConfigInput = {}) {
     const clock = new ManualClock();
-    const config = resolveConfig(
-      {
-        brokerClass: 'memory',
-        name: `limit-${randomBytes(4).toString('hex')}`,
-        retry: `${LEASE_MS}ms`,
-        secret: 'delivery-limit-secret',
-        tasks: [tasksModule],
-        pool: 'inline',
-        workers: 1,
-        guardCycle: '100ms',
-        scheduler: false,
-        ...options,
-      },
-      { env: {} },
-    );
+    const config = memoryConfig({ retry: `${LEASE_MS}ms`, ...options });
     const client = await Tasq.open(config, { clock });
     closing.push(client);
     /** A cluster that reserves the job and dies under it: the delivery is never settled. */
@@ -86,7 +69,7 @@ describe('a delivery beyond maxAttempts', () => {
       await clock.advance(LEASE_MS + 1);
     };
     const start = async () => {
-      const cluster = await startCluster(config, { clock, reserveWaitMs: 0, monitoring: false });
+      const cluster = await startOnClock(config, clock);
       clusters.push(cluster);
       return cluster;
     };

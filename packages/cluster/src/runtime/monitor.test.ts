@@ -2,17 +2,16 @@
  * The monitor with the in-memory broker and a manual clock: leases expire because time is moved, not
  * because the test sleeps.
  */
-import { randomBytes } from 'node:crypto';
 import {
   BrokerConnectionError,
   BrokerError,
   ManualClock,
-  resolveConfig,
   Signature,
   type TaskResult,
   Tasq,
 } from '@tasq/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { memoryConfig } from '../test-support/memory-deployment.js';
 import { ClusterEmitter, emptyStats } from './events.js';
 import { describeRef, type HeldPackage } from './held-package.js';
 import { Monitor } from './monitor.js';
@@ -24,15 +23,7 @@ afterEach(async () => {
 
 async function setup(retryMs = 1_000, settings: { maxAttempts?: number; saveLimit?: number } = {}) {
   const clock = new ManualClock();
-  const config = resolveConfig(
-    {
-      brokerClass: 'memory',
-      name: `monitor-${randomBytes(4).toString('hex')}`,
-      retry: `${retryMs}ms`,
-      secret: 's',
-    },
-    { env: {} },
-  );
+  const config = memoryConfig({ retry: `${retryMs}ms` });
   const tasq = await Tasq.open(config, { clock });
   clients.push(tasq);
   const stats = emptyStats();

@@ -3,14 +3,11 @@
  * in-memory broker with a manual clock: the broker's reply is "read late" by moving the clock forward
  * between the reserve and its answer, as a slow network or a stalled process would.
  */
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { type Delivery, ManualClock, type MemoryBroker, resolveConfig } from '@tasq/core';
+import { type Delivery, ManualClock, type MemoryBroker } from '@tasq/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ClusterHandle, startCluster } from '../start-cluster.js';
+import type { ClusterHandle } from '../start-cluster.js';
+import { memoryConfig, startOnClock } from '../test-support/memory-deployment.js';
 import { leaseEndsAt, leaseMarginMs, leaseStanding } from './lease.js';
-
-const tasksModule = fileURLToPath(new URL('../../test/fixtures/tasks.mjs', import.meta.url));
 const LEASE_MS = 8_000;
 
 describe('lease arithmetic', () => {
@@ -50,21 +47,7 @@ describe('a reply read late', () => {
   /** A cluster whose next non-empty reserve answer is read `stallMs` of clock time after it was sent. */
   async function stalledOnce(stallMs: number) {
     const clock = new ManualClock();
-    const config = resolveConfig(
-      {
-        brokerClass: 'memory',
-        name: `stale-${randomBytes(4).toString('hex')}`,
-        retry: `${LEASE_MS}ms`,
-        secret: 'stale-lease-secret',
-        tasks: [tasksModule],
-        pool: 'inline',
-        workers: 1,
-        guardCycle: '100ms',
-        scheduler: false,
-      },
-      { env: {} },
-    );
-    const cluster = await startCluster(config, { clock, reserveWaitMs: 0, monitoring: false });
+    const cluster = await startOnClock(memoryConfig({ retry: `${LEASE_MS}ms` }), clock);
     clusters.push(cluster);
     const memory = cluster.tasq.broker.broker as MemoryBroker;
     const reserve = memory.reserve.bind(memory);
