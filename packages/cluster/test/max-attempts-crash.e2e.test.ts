@@ -13,8 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { resolveConfig, type TasqConfigInput, Tasq } from '@tasq/core';
 import { requireService } from '@tasq/testing';
-import { startFauxqs } from 'fauxqs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ClusterHandle } from '../src/index.js';
 import {
   deleteRedisPrefix,
@@ -26,6 +25,7 @@ import {
   runCluster,
   sleep,
   sqliteDatabase,
+  sqsEmulator,
   tasksModule,
 } from './support.js';
 
@@ -45,13 +45,7 @@ interface Case {
   deployment(folder: string): Promise<Deployment>;
 }
 
-let emulator: Awaited<ReturnType<typeof startFauxqs>> | undefined;
-const sqsSkipReason = await requireService('fauxqs SQS emulator (in-process)', async () => {
-  emulator = await startFauxqs({ port: 0, logger: false });
-});
-afterAll(async () => {
-  await emulator?.stop();
-});
+const sqs = await sqsEmulator();
 
 const resultsIn = (folder: string) => ({ resultBackend: { sqlite: path.join(folder, 'results.db') } });
 
@@ -99,17 +93,9 @@ const cases: Case[] = [
   },
   {
     label: 'SQS (fauxqs)',
-    skipReason: sqsSkipReason,
+    skipReason: sqs.skipReason,
     deployment: async (folder) => ({
-      settings: {
-        sqs: {
-          endpoint: emulator!.address,
-          region: 'us-east-1',
-          credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-          createQueues: true,
-        },
-        ...resultsIn(folder),
-      },
+      settings: { ...sqs.settings(sqs.address.host, sqs.address.port), ...resultsIn(folder) },
       cleanup: async () => {},
     }),
   },

@@ -12,6 +12,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ResolvedConfig, resolveConfig, type TasqConfigInput } from '@tasq/core';
 import { freePort, requireService } from '@tasq/testing';
+import { startFauxqs } from 'fauxqs';
+import { afterAll } from 'vitest';
 import pg from 'pg';
 import { type ClusterHandle, type StartClusterOptions, startCluster } from '../src/index.js';
 
@@ -189,4 +191,36 @@ function redisCommand(args: string[], url = redisUrl): Promise<string> {
       else resolve(answer);
     });
   });
+}
+
+/**
+ * The SQS emulator (fauxqs) in this process on a spare port, stopped after the calling file's tests;
+ * `settings(host, port)` is the broker configuration for an address that leads to it (itself, or a
+ * proxy in front of it). Or a skip reason when it cannot start (an error under CI=true).
+ */
+export async function sqsEmulator(): Promise<{
+  skipReason?: string;
+  address: { host: string; port: number };
+  settings(host: string, port: number): TasqConfigInput;
+}> {
+  let server: Awaited<ReturnType<typeof startFauxqs>> | undefined;
+  const skipReason = await requireService('fauxqs SQS emulator (in-process)', async () => {
+    server = await startFauxqs({ port: 0, logger: false });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const { hostname, port } = new URL(server?.address ?? 'http://127.0.0.1:0');
+  return {
+    ...(skipReason ? { skipReason } : {}),
+    address: { host: hostname, port: Number(port) },
+    settings: (host, at) => ({
+      sqs: {
+        endpoint: `http://${host}:${at}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        createQueues: true,
+      },
+    }),
+  };
 }
