@@ -2,14 +2,18 @@
  * Test support: configurations on a real SQLite file (in a temporary folder) or a real PostgreSQL
  * schema of this run's own, and helpers to run a cluster in this process with real worker processes.
  */
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ResolvedConfig, resolveConfig, type TasqConfigInput } from '@tasq/core';
-import { requireService } from '@tasq/testing';
+import { freePort, requireService } from '@tasq/testing';
+import { startFauxqs } from 'fauxqs';
+import { afterAll } from 'vitest';
 import pg from 'pg';
 import { type ClusterHandle, type StartClusterOptions, startCluster } from '../src/index.js';
 
@@ -119,9 +123,61 @@ return n`;
   await redisCommand(['EVAL', script, '0', prefix]);
 }
 
+/**
+ * A redis-server of the test's own on a spare port, durable (every write is on disk before it is
+ * answered, so a restart finds the queues as they were left), to kill and start again without touching
+ * the shared server.
+ */
+export class PrivateRedis {
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    readonly port: number,
+    private readonly folder: string,
+  ) {}
+
+  static async start(folder: string): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort(), folder);
+    await redis.start();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Start (again, on the same port and data) and wait until it answers PING. */
+  async start(): Promise<void> {
+    const durable = ['--appendonly', 'yes', '--appendfsync', 'always'];
+    this.child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.folder, '--save', '', ...durable],
+      { stdio: 'ignore' },
+    );
+    await eventually(
+      () =>
+        redisCommand(['PING'], this.url).then(
+          (answer) => answer.startsWith('+PONG'),
+          () => false,
+        ),
+      10_000,
+      `redis-server on port ${this.port}`,
+    );
+  }
+
+  /** Kill it at once (SIGKILL: a crash) and wait until it is gone. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+}
+
 /** One Redis command over a plain socket (the cluster package has no Redis client of its own). */
-function redisCommand(args: string[]): Promise<string> {
-  const { hostname, port } = new URL(redisUrl);
+function redisCommand(args: string[], url = redisUrl): Promise<string> {
+  const { hostname, port } = new URL(url);
   const request = `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host: hostname, port: Number(port || 6379) });
@@ -135,4 +191,36 @@ function redisCommand(args: string[]): Promise<string> {
       else resolve(answer);
     });
   });
+}
+
+/**
+ * The SQS emulator (fauxqs) in this process on a spare port, stopped after the calling file's tests;
+ * `settings(host, port)` is the broker configuration for an address that leads to it (itself, or a
+ * proxy in front of it). Or a skip reason when it cannot start (an error under CI=true).
+ */
+export async function sqsEmulator(): Promise<{
+  skipReason?: string;
+  address: { host: string; port: number };
+  settings(host: string, port: number): TasqConfigInput;
+}> {
+  let server: Awaited<ReturnType<typeof startFauxqs>> | undefined;
+  const skipReason = await requireService('fauxqs SQS emulator (in-process)', async () => {
+    server = await startFauxqs({ port: 0, logger: false });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const { hostname, port } = new URL(server?.address ?? 'http://127.0.0.1:0');
+  return {
+    ...(skipReason ? { skipReason } : {}),
+    address: { host: hostname, port: Number(port) },
+    settings: (host, at) => ({
+      sqs: {
+        endpoint: `http://${host}:${at}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+        createQueues: true,
+      },
+    }),
+  };
 }

@@ -5,3 +5,4 @@ export { isCi, requireService } from './require-service.js';
 export { type ResultBackendSettings, resultBackendConformance } from './result-backend-conformance.js';
 export { type ScheduleStoreSettings, scheduleStoreConformance } from './schedule-store-conformance.js';
 export { readText, reserveUntil, sleep, text, uniqueName } from './support.js';
+export { type DelayingProxy, type DelayingProxyOptions, startDelayingProxy } from './delaying-proxy.js';

@@ -8,7 +8,10 @@ export interface HeldPackage {
   readonly delivery: Delivery;
   readonly pkg: TaskPackage;
   readonly ref: TaskRef;
-  /** When the lease ends unless extended (clock ms). */
+  /**
+   * When the lease ends unless extended (clock ms), dated from when the request that granted it left
+   * (see lease.ts); Infinity on a broker whose leases do not run out by time.
+   */
   leaseUntil: number;
   /** An extend found the lease gone: another consumer may have it; never apply this run's outcome. */
   leaseLost: boolean;

@@ -2,9 +2,16 @@
  * The monitor with the in-memory broker and a manual clock: leases expire because time is moved, not
  * because the test sleeps.
  */
-import { randomBytes } from 'node:crypto';
-import { BrokerError, ManualClock, resolveConfig, Signature, type TaskResult, Tasq } from '@tasq/core';
+import {
+  BrokerConnectionError,
+  BrokerError,
+  ManualClock,
+  Signature,
+  type TaskResult,
+  Tasq,
+} from '@tasq/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { memoryConfig } from '../test-support/memory-deployment.js';
 import { ClusterEmitter, emptyStats } from './events.js';
 import { describeRef, type HeldPackage } from './held-package.js';
 import { Monitor } from './monitor.js';
@@ -14,17 +21,9 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
 });
 
-async function setup(retryMs = 1_000) {
+async function setup(retryMs = 1_000, settings: { maxAttempts?: number; saveLimit?: number } = {}) {
   const clock = new ManualClock();
-  const config = resolveConfig(
-    {
-      brokerClass: 'memory',
-      name: `monitor-${randomBytes(4).toString('hex')}`,
-      retry: `${retryMs}ms`,
-      secret: 's',
-    },
-    { env: {} },
-  );
+  const config = memoryConfig({ retry: `${retryMs}ms` });
   const tasq = await Tasq.open(config, { clock });
   clients.push(tasq);
   const stats = emptyStats();
@@ -35,7 +34,7 @@ async function setup(retryMs = 1_000) {
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     events,
     stats,
-    settings: { maxAttempts: 0, ackFailures: false, saveLimit: 0, retryMs },
+    settings: { maxAttempts: 0, ackFailures: false, saveLimit: 0, retryMs, ...settings },
   });
   const held = async (): Promise<HeldPackage> => {
     const [delivery] = await tasq.broker.reserve(config.queue, { max: 1, leaseMs: retryMs, waitMs: 0 });
@@ -62,7 +61,27 @@ async function setup(retryMs = 1_000) {
     startedAt: clock.now(),
     stoppedAt: clock.now(),
   });
-  return { clock, config, tasq, stats, events, monitor, held, success };
+  /** Make the result backend's next `times` saves fail as during an outage. */
+  const failSaves = (times: number) => {
+    const backend = tasq.results;
+    const save = backend.save.bind(backend);
+    let failures = 0;
+    backend.save = async (result) => {
+      if (failures++ < times) throw new BrokerConnectionError('result backend unreachable');
+      return save(result);
+    };
+    return () => failures;
+  };
+  /** Run `work` to its end, moving the clock on while it waits (retry pauses sleep on the clock). */
+  const settled = async (work: Promise<void>) => {
+    let done = false;
+    void work.finally(() => {
+      done = true;
+    });
+    while (!done) await clock.advance(100);
+    await work;
+  };
+  return { clock, config, tasq, stats, events, monitor, held, success, failSaves, settled };
 }
 
 describe('Monitor', () => {
@@ -100,6 +119,103 @@ describe('Monitor', () => {
     await monitor.complete(entry, success(entry));
     expect(stats.lateCompletions).toBe(0);
     expect((await tasq.results.get(job.id))?.status).toBe('success');
+  });
+
+  it('saves nothing for a run past its lease end when the broker cannot say the lease is still its own', async () => {
+    const { tasq, config, monitor, held, success, stats, clock } = await setup(1_000);
+    const job = await tasq.enqueueByName('any.task', [1]);
+    const entry = await held();
+    await clock.advance(1_200);
+    const memory = tasq.broker.broker;
+    memory.extend = async () => {
+      throw new BrokerConnectionError('the broker does not answer');
+    };
+    await monitor.complete(entry, success(entry));
+    expect(stats).toMatchObject({ lateCompletions: 1, succeeded: 0 });
+    expect(await tasq.results.get(job.id)).toBeUndefined();
+    // Nothing was settled either: the broker delivers the job again.
+    expect((await tasq.broker.size(config.queue)).ready).toBe(1);
+  });
+
+  it('retries a result save that fails while the backend is unreachable, then acks the job once', async () => {
+    const { tasq, config, monitor, held, success, stats, failSaves, settled } = await setup(60_000);
+    const job = await tasq.enqueueByName('any.task', [1]);
+    const entry = await held();
+    const failures = failSaves(2);
+    await settled(monitor.complete(entry, success(entry)));
+    expect(failures()).toBe(3);
+    expect((await tasq.results.get(job.id))?.result).toBe('done');
+    expect(stats).toMatchObject({ succeeded: 1, released: 0 });
+    expect(await tasq.broker.size(config.queue)).toMatchObject({ ready: 0, delayed: 0, reserved: 0 });
+  });
+
+  it('releases the job to run again when the result backend stays unreachable past the retries', async () => {
+    const { tasq, config, monitor, held, success, stats, failSaves, settled } = await setup(60_000);
+    const job = await tasq.enqueueByName('any.task', [1]);
+    const entry = await held();
+    failSaves(100);
+    await settled(monitor.complete(entry, success(entry)));
+    expect(await tasq.results.get(job.id)).toBeUndefined();
+    expect(stats).toMatchObject({ released: 1 });
+    expect(await tasq.broker.size(config.queue)).toMatchObject({ delayed: 1, reserved: 0 });
+  });
+
+  it('stops retrying a save once the lease has ended, and saves nothing', async () => {
+    const { tasq, monitor, held, success, stats, failSaves, settled } = await setup(1_000);
+    const job = await tasq.enqueueByName('any.task', [1]);
+    const entry = await held();
+    failSaves(100);
+    // The retry pauses (0.1 s, 0.5 s, 2 s) outlast the 1 s lease.
+    await settled(monitor.complete(entry, success(entry)));
+    expect(await tasq.results.get(job.id)).toBeUndefined();
+    expect(stats).toMatchObject({ lateCompletions: 1, succeeded: 0, released: 0 });
+  });
+
+  it('gives a job with limited attempts back unrun as a fresh copy, so the delivery does not count', async () => {
+    const { tasq, config, monitor, held, stats } = await setup(1_000, { maxAttempts: 1 });
+    const job = await tasq.enqueueByName('any.task', [1]);
+    const entry = await held();
+    await monitor.release(entry, 0, 'cluster stopping');
+    expect(stats.released).toBe(1);
+    const [again] = await tasq.broker.reserve(config.queue, { max: 10, leaseMs: 1_000, waitMs: 0 });
+    expect(tasq.codec.decode(again!.body).id).toBe(job.id);
+    expect(again!.deliveries).toBe(1);
+    expect(await tasq.broker.size(config.queue)).toMatchObject({ ready: 0, reserved: 1 });
+  });
+
+  it('releases a job with unlimited attempts it gives back unrun', async () => {
+    const { tasq, config, monitor, held } = await setup(1_000);
+    await tasq.enqueueByName('any.task', [1]);
+    const entry = await held();
+    await monitor.release(entry, 0, 'cluster stopping');
+    const [again] = await tasq.broker.reserve(config.queue, { max: 10, leaseMs: 1_000, waitMs: 0 });
+    expect(again!.deliveries).toBe(2);
+  });
+
+  it('keeps saveLimit after a burst: a trailing prune follows the last save', async () => {
+    const { tasq, monitor, held, success, clock } = await setup(60_000, { saveLimit: 5 });
+    for (let i = 0; i < 30; i++) {
+      await tasq.enqueueByName('any.task', [i]);
+      const entry = await held();
+      await monitor.complete(entry, success(entry));
+    }
+    const stored = async () => (await tasq.results.list({ status: 'success', limit: 100 })).length;
+    // The burst took no clock time: only its first save could prune.
+    expect(await stored()).toBeGreaterThan(5);
+    await clock.advance(1_000);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await stored()).toBe(5);
+  });
+
+  it('prunes what is left when it drains (the cluster stops)', async () => {
+    const { tasq, monitor, held, success } = await setup(60_000, { saveLimit: 2 });
+    for (let i = 0; i < 6; i++) {
+      await tasq.enqueueByName('any.task', [i]);
+      const entry = await held();
+      await monitor.complete(entry, success(entry));
+    }
+    await monitor.drain();
+    expect(await tasq.results.list({ status: 'success', limit: 100 })).toHaveLength(2);
   });
 
   it('runs a job again when its chain link could not be enqueued, and that run sends the link once', async () => {

@@ -5,11 +5,13 @@
  *
  * Order: save → follow-ups → settle. A cluster that dies between the save and the ack sees the package
  * again and runs it again (at-least-once); the result is stored under the job id, so it is stored once.
- * A run whose lease was lost (an extend failed, or the lease ran out and the broker says it moved on) is
- * counted as a late completion and not applied at all: its package belongs to another delivery now.
+ * A run whose lease was lost (an extend failed, or the lease ran out and the broker says it moved on, or
+ * cannot be asked) is counted as a late completion and not applied at all: no result saved, no follow-ups,
+ * no success reported. Its package belongs to another delivery now.
  */
 import {
   type BrokerClient,
+  type BrokerConnectionError,
   type Clock,
   encodeStoredValue,
   LeaseLostError,
@@ -18,10 +20,13 @@ import {
   type TaskResult,
   type Tasq,
 } from '@tasq/core';
+import { maxAttemptsOf } from './delivery-limit.js';
 import type { ClusterEmitter, ClusterStats } from './events.js';
 import type { FailureReporting } from './failure-reporting.js';
 import type { HeldPackage } from './held-package.js';
+import { leaseMarginMs, leaseStanding } from './lease.js';
 import { decideOutcome, type OutcomeAction, type OutcomeDecision, type OutcomeSettings } from './outcome.js';
+import { ResultPruner } from './result-pruner.js';
 
 export interface MonitorOptions {
   tasq: Tasq;
@@ -32,31 +37,44 @@ export interface MonitorOptions {
   settings: OutcomeSettings & { saveLimitPer?: 'name' | 'group' };
 }
 
-/** The least time between two prunes of the result backend. */
-const PRUNE_MIN_INTERVAL_MS = 1_000;
-/** Pauses between tries of a settle call while the broker is unreachable. */
+/** Pauses between tries of a settle call or a result save while the broker or backend is unreachable. */
 const SETTLE_RETRY_PAUSES_MS = [100, 500, 2_000];
+
+/** How a run ended besides its result: its worker died under it, or it was never run (past maxAttempts). */
+export interface RunEnding {
+  workerLost?: boolean;
+  beyondMaxAttempts?: boolean;
+}
 
 export class Monitor {
   private readonly broker: BrokerClient;
   private readonly pending = new Set<Promise<void>>();
-  private lastPruneAt = 0;
-  private pruning: Promise<void> | undefined;
+  private readonly pruner: ResultPruner;
+  private readonly leaseMarginMs: number;
   /** The configured error reporter, told about every failed attempt (set at start). */
   reporting: FailureReporting | undefined;
 
   constructor(private readonly options: MonitorOptions) {
     this.broker = options.tasq.broker;
+    const { saveLimit, saveLimitPer, retryMs } = options.settings;
+    this.pruner = new ResultPruner({
+      results: options.tasq.results,
+      clock: options.clock,
+      logger: options.logger,
+      saveLimit,
+      ...(saveLimitPer ? { saveLimitPer } : {}),
+    });
+    this.leaseMarginMs = leaseMarginMs(retryMs);
   }
 
   /** Settlements still in flight (stop waits for them before closing the broker). */
   async drain(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
-    await this.pruning;
+    await this.pruner.flush();
   }
 
   /** Handle a finished run. Never throws; resolves when the delivery is settled. */
-  complete(entry: HeldPackage, result: TaskResult, how: { workerLost?: boolean } = {}): Promise<void> {
+  complete(entry: HeldPackage, result: TaskResult, how: RunEnding = {}): Promise<void> {
     const work = this.settleRun(entry, result, how).catch((error) => {
       this.options.logger.error({ jobId: entry.ref.id, err: String(error) }, 'settling a run failed');
     });
@@ -65,11 +83,14 @@ export class Monitor {
     return work;
   }
 
-  /** Give a package back without running it (stop, lost worker before start, eta not reached). */
+  /**
+   * Give a package back without running it (stop, eta not reached, lease too short to start). A job with
+   * limited attempts goes back as a fresh copy of its package (the same signed bytes, so the same job)
+   * and this delivery is acked: `maxAttempts` counts deliveries, and one that never ran must not use
+   * up an attempt. Any other job is released.
+   */
   release(entry: HeldPackage, delayMs: number, reason: string): Promise<void> {
-    const work = this.settle(entry, 'release', () =>
-      this.broker.release(entry.delivery, { delayMs, allowDelayHops: true }),
-    ).then((ok) => {
+    const work = this.giveBack(entry, delayMs).then((ok) => {
       if (!ok) return;
       this.options.stats.released++;
       this.options.events.emit('task-released', { ...entry.ref, reason, delayMs });
@@ -96,25 +117,22 @@ export class Monitor {
     return work;
   }
 
-  private async settleRun(entry: HeldPackage, ran: TaskResult, how: { workerLost?: boolean }): Promise<void> {
+  private async settleRun(entry: HeldPackage, ran: TaskResult, how: RunEnding): Promise<void> {
     const { events, stats, tasq, logger } = this.options;
     entry.state = 'settling';
     const runtimeMs = Math.max(0, ran.stoppedAt - ran.startedAt);
     // Most runs end well inside their lease: only a lease near its end costs a call (and an await).
     const leased = this.leaseSurelyHeld(entry) || (await this.stillLeased(entry));
-    if (!leased) {
-      stats.lateCompletions++;
-      events.emit('late-completion', entry.ref);
-      return;
-    }
+    if (!leased) return this.lateCompletion(entry);
     let result = ran;
     let decision = this.decide(entry, result, how);
     let action = decision.action;
     if (decision.save) {
       try {
-        await tasq.results.save(result);
-        if (result.status === 'success') this.maybePrune();
+        await this.saveWhileLeased(entry, result);
+        if (result.status === 'success') this.pruner.saved();
       } catch (error) {
+        if (error instanceof LeaseLostError) return this.lateCompletion(entry);
         ({ result, decision, action } = await this.afterFailedSave(entry, result, decision, how, error));
       }
     }
@@ -210,7 +228,7 @@ export class Monitor {
     entry: HeldPackage,
     unsaved: TaskResult,
     unsavedDecision: OutcomeDecision,
-    how: { workerLost?: boolean },
+    how: RunEnding,
     error: unknown,
   ): Promise<{ result: TaskResult; decision: OutcomeDecision; action: OutcomeAction }> {
     let result = unsaved;
@@ -235,26 +253,47 @@ export class Monitor {
     return { result, decision, action: { kind: 'release', delayMs: 1_000, reason } };
   }
 
-  private decide(entry: HeldPackage, result: TaskResult, how: { workerLost?: boolean }): OutcomeDecision {
+  private decide(entry: HeldPackage, result: TaskResult, how: RunEnding): OutcomeDecision {
     return decideOutcome(
-      { pkg: entry.pkg, result, deliveries: entry.delivery.deliveries, workerLost: how.workerLost },
+      {
+        pkg: entry.pkg,
+        result,
+        deliveries: entry.delivery.deliveries,
+        workerLost: how.workerLost,
+        beyondMaxAttempts: how.beyondMaxAttempts,
+      },
       this.options.settings,
     );
   }
 
+  private lateCompletion(entry: HeldPackage): void {
+    this.options.stats.lateCompletions++;
+    this.options.events.emit('late-completion', entry.ref);
+  }
+
+  /** The lease is ours, with time to spare: no need to ask the broker. */
   private leaseSurelyHeld(entry: HeldPackage): boolean {
     return (
-      !entry.leaseLost && (this.options.clock.now() < entry.leaseUntil || !this.broker.capabilities.extend)
+      !entry.leaseLost &&
+      leaseStanding(entry.leaseUntil, this.options.clock.now(), this.leaseMarginMs) === 'held'
     );
   }
 
-  /** True while this delivery's lease is ours. Past its end, the broker is asked (by extending it). */
+  /**
+   * True while this delivery's lease is ours. Near or past its end, the broker is asked (by extending it;
+   * the new lease is dated from when that request left). When the broker cannot be asked or does not
+   * answer, the lease counts only until its own end.
+   */
   private async stillLeased(entry: HeldPackage): Promise<boolean> {
     if (entry.leaseLost) return false;
     if (this.leaseSurelyHeld(entry)) return true;
+    const { clock, settings } = this.options;
+    const notEnded = () => clock.now() < entry.leaseUntil;
+    if (!this.broker.capabilities.extend) return notEnded();
+    const sentAt = clock.now();
     try {
-      await this.broker.extend(entry.delivery, this.options.settings.retryMs);
-      entry.leaseUntil = this.options.clock.now() + this.options.settings.retryMs;
+      await this.broker.extend(entry.delivery, settings.retryMs);
+      entry.leaseUntil = Math.max(entry.leaseUntil, sentAt + settings.retryMs);
       return true;
     } catch (error) {
       if (error instanceof LeaseLostError) {
@@ -262,9 +301,29 @@ export class Monitor {
         this.options.stats.leasesLost++;
         return false;
       }
-      // Cannot tell: go on; the settle call itself will say if the lease moved on.
-      return true;
+      return notEnded();
     }
+  }
+
+  /**
+   * Save the result, trying again while the result backend is unreachable (as settle calls do), so a
+   * short outage does not send a finished job round again. Gives up with `LeaseLostError` as soon as the
+   * lease is no longer ours: a result is never saved for a run whose lease has gone.
+   */
+  private saveWhileLeased(entry: HeldPackage, result: TaskResult): Promise<void> {
+    return this.withRetries(
+      async () => {
+        if (entry.leaseLost || this.options.clock.now() >= entry.leaseUntil) {
+          throw new LeaseLostError(`the lease of job ${entry.ref.id} ended before its result was saved`);
+        }
+        await this.options.tasq.results.save(result);
+      },
+      (error, attempt) =>
+        this.options.logger.warn(
+          { jobId: entry.ref.id, attempt, err: error.message },
+          'saving the result failed: the result backend is unreachable; trying again',
+        ),
+    );
   }
 
   /** Run one settle call; true when it took effect. Connection errors are retried a few times. */
@@ -283,26 +342,41 @@ export class Monitor {
     }
   }
 
-  private withRetries(call: () => Promise<void>): Promise<void> {
-    return retryWhileUnreachable(call, { pausesMs: SETTLE_RETRY_PAUSES_MS });
+  private withRetries(
+    call: () => Promise<void>,
+    onRetry?: (error: BrokerConnectionError, attempt: number) => void,
+  ): Promise<void> {
+    return retryWhileUnreachable(call, {
+      pausesMs: SETTLE_RETRY_PAUSES_MS,
+      sleep: (ms) => this.options.clock.sleep(ms),
+      ...(onRetry ? { onRetry } : {}),
+    });
   }
 
-  private maybePrune(): void {
-    const { saveLimit, saveLimitPer } = this.options.settings;
-    if (saveLimit <= 0) return;
-    const now = this.options.clock.now();
-    // At most one prune per second, however many saves: pruning is a scan, not a lookup.
-    if (this.pruning || now - this.lastPruneAt < PRUNE_MIN_INTERVAL_MS) return;
-    this.lastPruneAt = now;
-    this.pruning = this.options.tasq.results
-      .prune({ saveLimit, ...(saveLimitPer ? { per: saveLimitPer } : {}) })
-      .then(
-        () => undefined,
-        (error) => this.options.logger.warn({ err: String(error) }, 'pruning results failed'),
-      )
-      .finally(() => {
-        this.pruning = undefined;
+  /** See `release`. True when the delivery was given back. */
+  private async giveBack(entry: HeldPackage, delayMs: number): Promise<boolean> {
+    const release = () =>
+      this.settle(entry, 'release', () =>
+        this.broker.release(entry.delivery, { delayMs, allowDelayHops: true }),
+      );
+    if (maxAttemptsOf(entry.pkg, this.options.settings.maxAttempts) <= 0) return release();
+    const { delivery, pkg } = entry;
+    try {
+      await this.withRetries(async () => {
+        await this.broker.enqueue(delivery.queue, [delivery.body], {
+          priority: pkg.priority ?? 0,
+          delayMs,
+          allowDelayHops: true,
+        });
       });
+    } catch (error) {
+      this.options.logger.warn(
+        { jobId: entry.ref.id, err: String(error) },
+        'could not give the job back as a fresh copy; releasing it (the delivery counts as an attempt)',
+      );
+      return release();
+    }
+    return this.settle(entry, 'ack', () => this.broker.ack(delivery));
   }
 }
 

@@ -9,11 +9,13 @@
  *   failure, ackFailure / ackFailures         → save, ack, follow-ups
  *   failure, deliveries ≥ maxAttempts (> 0)   → save, dead-letter with the reason, follow-ups
  *   worker crashed under it (not its timeout) → release at once (or dead-letter at maxAttempts)
+ *   delivered beyond maxAttempts (not run)    → save the failure, dead-letter with its reason, follow-ups
  *   other failure                             → release after `retry` (the reference's redelivery), saved
  *                                               only when maxAttempts is 0, since no run is ever final then
  */
 import type { TaskPackage, TaskResult } from '@tasq/core';
 import { canRetry, retryDelayMs } from './backoff.js';
+import { maxAttemptsOf } from './delivery-limit.js';
 
 export type OutcomeAction =
   | { kind: 'ack' }
@@ -42,6 +44,8 @@ export interface OutcomeInput {
   deliveries: number;
   /** The worker died under this run for a reason that is not this run's own (a neighbour's timeout, kill -9). */
   workerLost?: boolean;
+  /** Delivered more times than maxAttempts allows: not run; `result` is the failure that says so. */
+  beyondMaxAttempts?: boolean;
   random?: () => number;
 }
 
@@ -53,8 +57,11 @@ export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): O
   if (result.status === 'success') return { action: { kind: 'ack' }, save: saveSuccess, final: true };
 
   const error = result.error ?? { name: 'Error', message: 'failed' };
+  if (input.beyondMaxAttempts) {
+    return { action: { kind: 'dead-letter', reason: error.message }, save: true, final: true };
+  }
   const described = `${error.name}: ${error.message}`;
-  const maxAttempts = pkg.maxAttempts ?? settings.maxAttempts;
+  const maxAttempts = maxAttemptsOf(pkg, settings.maxAttempts);
   const exhausted = maxAttempts > 0 && deliveries >= maxAttempts;
 
   if (input.workerLost) {

@@ -28,9 +28,11 @@ import {
 } from '../pool/worker-handle.js';
 import type { FromWorker, RunOrder, WorkerSettings } from '../worker/protocol.js';
 import { type ClusterSchedulerOptions, clusterIdentity, startClusterScheduler } from './cluster-scheduler.js';
+import { beyondMaxAttempts } from './delivery-limit.js';
 import { ClusterEmitter, type ClusterStats, emptyStats } from './events.js';
 import { FailureReporting } from './failure-reporting.js';
 import { describeRef, type HeldPackage } from './held-package.js';
+import { leaseEndsAt, leaseMarginMs, leaseStanding } from './lease.js';
 import { Monitor } from './monitor.js';
 import { type RateLimitScope, RateLimits } from './rate-limiter.js';
 import { type TaskRunDefaults, withRunDefaults } from './task-run-defaults.js';
@@ -617,7 +619,9 @@ export class Sentinel {
     const { clock, logger } = this.options;
     const broker = this.tasq.broker;
     const maxBatch = broker.capabilities.maxBatch;
-    const waitMs = this.options.reserveWaitMs ?? 5_000;
+    // A lease is dated from when the reserve left, and the broker may grant it at any moment of the
+    // wait: a wait of at most a quarter lease leaves a package three quarters of its lease to be started.
+    const waitMs = Math.min(this.options.reserveWaitMs ?? 5_000, this.config.retryMs / 4);
     let errorPause = 0;
     const wholeBulk = Math.min(this.config.bulk, maxBatch, this.config.queueLimit);
     while (!signal.aborted) {
@@ -638,7 +642,7 @@ export class Sentinel {
         }
       }
       this.reservingSlots += max;
-      const startedAt = clock.now();
+      const requestSentAt = clock.now();
       let deliveries: Delivery[] = [];
       try {
         deliveries = await broker.reserve(queue, { max, leaseMs: this.config.retryMs, waitMs, signal });
@@ -655,11 +659,11 @@ export class Sentinel {
         this.reservingSlots -= max;
         if (limiter) limiter.giveBack(max - deliveries.length);
       }
-      for (const delivery of deliveries) this.accept(delivery);
+      for (const delivery of deliveries) this.accept(delivery, requestSentAt);
       if (deliveries.length > 0) this.dispatch();
       if (signal.aborted) break;
       // A broker that cannot wait returns at once when empty: poll instead of spinning.
-      if (deliveries.length === 0 && clock.now() - startedAt < this.config.pollMs) {
+      if (deliveries.length === 0 && clock.now() - requestSentAt < this.config.pollMs) {
         await raceTimeout(this.config.pollMs, this.whenStopping);
       }
     }
@@ -680,8 +684,11 @@ export class Sentinel {
     return count;
   }
 
-  /** Decode a delivery and hold it, or reject it (never run), or send it back until its eta. */
-  private accept(delivery: Delivery): void {
+  /**
+   * Decode a delivery and hold it, or reject it (never run), or fail it for good (delivered beyond its
+   * maxAttempts), or send it back until its eta. Its lease is dated from when the reserve left.
+   */
+  private accept(delivery: Delivery, requestSentAt: number): void {
     let pkg: HeldPackage['pkg'];
     try {
       pkg = this.tasq.codec.decode(delivery.body);
@@ -701,13 +708,26 @@ export class Sentinel {
       delivery,
       pkg,
       ref: describeRef(delivery, pkg),
-      leaseUntil: now + this.config.retryMs,
+      leaseUntil: leaseEndsAt(this.tasq.broker.capabilities, requestSentAt, this.config.retryMs),
       leaseLost: false,
       extending: false,
       state: 'buffered',
       timers: [],
     };
     this.stats.received++;
+    const refusal = beyondMaxAttempts(pkg, delivery.deliveries, {
+      maxAttempts: this.config.maxAttempts,
+      now,
+      saveArgs: this.config.saveArgs,
+    });
+    if (refusal) {
+      this.held.add(entry);
+      this.events.emit('task-received', entry.ref);
+      void this.monitor
+        .complete(entry, refusal, { beyondMaxAttempts: true })
+        .finally(() => this.forget(entry));
+      return;
+    }
     if (pkg.eta !== undefined && pkg.eta > now) {
       // Early: a broker whose delay maximum is shorter than the job's delay hands it out before its time.
       this.held.add(entry);
@@ -739,11 +759,14 @@ export class Sentinel {
     if (this.stopping || this.buffer.length === 0) return;
     const orders = new Map<WorkerSlot, RunOrder[]>();
     let waitForTokensMs = 0;
+    const now = this.options.clock.now();
+    const marginMs = leaseMarginMs(this.config.retryMs);
     for (let i = 0; i < this.buffer.length; ) {
       const entry = this.buffer[i]!;
-      if (entry.leaseLost) {
+      const standing = entry.leaseLost ? 'ended' : leaseStanding(entry.leaseUntil, now, marginMs);
+      if (standing !== 'held') {
         this.buffer.splice(i, 1);
-        this.forget(entry);
+        this.neverStart(entry, standing);
         continue;
       }
       const slot = this.pickWorker();
@@ -779,6 +802,29 @@ export class Sentinel {
         Math.max(1, waitForTokensMs),
       );
     }
+  }
+
+  /**
+   * A package whose lease is over, or too near its end, is not started: a run could outlive the lease
+   * and another consumer run the job meanwhile. One still ours is given back; one already over is just
+   * dropped (the broker delivers it again when its lease ends).
+   */
+  private neverStart(entry: HeldPackage, standing: 'short' | 'ended'): void {
+    if (standing === 'short') {
+      void this.monitor
+        .release(entry, 0, 'its lease was nearly over before it could start')
+        .finally(() => this.forget(entry));
+      return;
+    }
+    if (!entry.leaseLost) {
+      this.stats.leasesLost++;
+      this.events.emit('lease-lost', { ...entry.ref, operation: 'start' });
+      this.options.logger.warn(
+        { jobId: entry.ref.id, queue: entry.ref.queue },
+        'not starting a job whose lease already ended (the broker answered late, or this process was stalled); it will be delivered again',
+      );
+    }
+    this.forget(entry);
   }
 
   private startRun(entry: HeldPackage, slot: WorkerSlot): RunOrder {
@@ -829,7 +875,8 @@ export class Sentinel {
         .extend(entry.delivery, this.config.retryMs)
         .then(
           () => {
-            entry.leaseUntil = this.options.clock.now() + this.config.retryMs;
+            // Dated from when the request left (`now`), not from when its answer was read.
+            entry.leaseUntil = Math.max(entry.leaseUntil, now + this.config.retryMs);
             this.stats.leasesExtended++;
           },
           (error) => {
