@@ -318,7 +318,9 @@ describe('client', () => {
         name: 'test.report',
         options: { queue: 'reports', priority: 7, timeoutMs: 5000, retry: { attempts: 4 }, maxAttempts: 2 },
       }),
-      expect.objectContaining({ name: 'test.add', options: { maxAttempts: 2 } }),
+      // A link without a queue of its own goes where the client sends what names none, whichever
+      // cluster sends it.
+      expect.objectContaining({ name: 'test.add', options: { queue: 'default', maxAttempts: 2 } }),
     ]);
     await tasq.chord([add.s(1, 1)], report.s()).enqueue({ queue: 'batch' });
     const [member] = await queued('batch');
@@ -349,6 +351,35 @@ describe('client', () => {
     const chord = await tasq.chord([add.s(1, 2), add.s(3, 4)], sum.s()).enqueue();
     expect(await chord.result()).toBe(10);
     expect((await tasq.broker.size('default')).ready).toBe(0);
+  });
+
+  it('puts every link of a chain enqueued with a group in that group, in chain order', async () => {
+    const tasq = await client();
+    const chain = await tasq.chain([add.s(1, 2), add.s(10), add.s(100)]).enqueue({ group: 'totals' });
+    await work(tasq);
+    expect(await chain.result({ timeout: 1000 })).toBe(113);
+    const members = await tasq.groupResults('totals');
+    expect(members.map((member) => member.result)).toEqual([3, 13, 113]);
+    expect(members.map((member) => member.groupIndex)).toEqual([0, 1, 2]);
+  });
+
+  it('rejects a sync-mode enqueue with the error the task threw, after storing the failure', async () => {
+    const tasq = await client({ sync: true });
+    const thrown = await tasq.enqueue(boom, 'kaput').catch((error: unknown) => error);
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as Error).message).toBe('kaput');
+    const [stored] = await tasq.results.list({ status: 'failure', limit: 1 });
+    expect(stored).toMatchObject({ name: 'test.boom', error: { name: 'TypeError', message: 'kaput' } });
+    // A chain fails where its link fails; the links before it ran, the chain's end records the stop.
+    const before = (await tasq.results.list({ status: 'success', limit: 10 })).length;
+    await expect(tasq.chain([add.s(1, 2), boom.s(), concat.s('never')]).enqueue()).rejects.toThrow(/^3$/);
+    expect((await tasq.results.list({ status: 'success', limit: 10 })).length).toBe(before + 1);
+    // Every job of a batch runs; the first failure is what the caller sees.
+    await expect(tasq.enqueueMany(boom, [['first'], ['second']])).rejects.toThrow('first');
+    expect((await tasq.results.list({ status: 'failure', name: 'test.boom', limit: 10 })).length).toBe(4);
+    // A task that succeeds after its retry policy's runs does not raise.
+    flakyCalls = 0;
+    expect(await (await tasq.enqueue(flaky)).result()).toBe(3);
   });
 
   it('keeps chord members for their callback even when results are not to be saved', async () => {

@@ -16,6 +16,8 @@ export interface ExecuteOptions {
   now?: () => number;
   /** Store the arguments in the result. */
   saveArgs?: boolean;
+  /** Told what the handler threw, as it was thrown (sync mode raises it to the caller). */
+  onThrow?: (error: unknown) => void;
 }
 
 /** Turn anything thrown into the plain form that is stored and sent between processes. */
@@ -70,6 +72,7 @@ export async function runTask(
     const value = await runWithTaskContext(context, () => task.handler(...pkg.args, context));
     return { status: 'success', result: value, startedAt, stoppedAt: now() };
   } catch (error) {
+    options.onThrow?.(error);
     return { status: 'failure', error: toErrorInfo(error), startedAt, stoppedAt: now() };
   }
 }
