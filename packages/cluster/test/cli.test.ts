@@ -183,13 +183,73 @@ describe('tasq CLI', () => {
     }
   });
 
+  it('runs an alt cluster on the queue named after it, and enqueues there for it', async () => {
+    const own = sqliteDatabase();
+    const file = path.join(own.folder, 'tasq.config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...own.broker,
+        tasks: [tasksModule],
+        secret: 'cli-test-secret',
+        workers: 1,
+        guardCycle: '100ms',
+        altClusters: { short: { timeout: 10 } },
+      }),
+    );
+    const run = (args: string[]) => {
+      const done = spawnSync(process.execPath, [cliPath, ...args, '--config', file], {
+        encoding: 'utf8',
+        cwd: own.folder,
+      });
+      return { code: done.status, out: done.stdout.trim(), err: done.stderr.trim() };
+    };
+    // A job for the default cluster, which is not running.
+    expect(run(['enqueue', 'test.add', '[1, 1]']).code).toBe(0);
+    const cluster = spawn(
+      process.execPath,
+      [cliPath, 'cluster', '--name', 'short', '--config', file, '--log-format', 'json'],
+      { cwd: own.folder, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    cluster.stderr?.on('data', (chunk) => {
+      log += chunk;
+    });
+    try {
+      const enqueued = run(['enqueue', 'test.add', '[2, 3]', '--cluster', 'short', '--wait', '--json']);
+      expect(enqueued.code).toBe(0);
+      expect(JSON.parse(enqueued.out)).toMatchObject({ status: 'success', result: 5, queue: 'short' });
+      // The log arrives on the next turns of the event loop (spawnSync held it meanwhile).
+      const running = await eventually(() =>
+        log
+          .split('\n')
+          .filter((line) => line.startsWith('{'))
+          .map((line) => JSON.parse(line) as { msg?: string; queues?: string })
+          .find((line) => line.msg === 'cluster running'),
+      );
+      expect(running.queues).toBe('short');
+      // The default cluster's job is still waiting for it.
+      expect(JSON.parse(run(['queue', 'size', 'default', '--json']).out)).toMatchObject({ ready: 1 });
+      expect(JSON.parse(run(['info', '--json', '--cluster-wait', '0']).out).queues).toEqual([
+        expect.objectContaining({ queue: 'default', ready: 1 }),
+        expect.objectContaining({ queue: 'short', ready: 0 }),
+      ]);
+    } finally {
+      cluster.kill('SIGTERM');
+      await new Promise((resolve) => cluster.once('exit', resolve));
+      await own.cleanup();
+    }
+  });
+
   it('enqueue --wait that runs out says the job is still pending and how to wait again', () => {
     const queue = `nobody-listens-${process.pid}`;
     const waited = tasq(['enqueue', 'test.add', '[1, 2]', '--queue', queue, '--wait', '--timeout', '300ms']);
     expect(waited.code).toBe(1);
     const [id, message] = waited.out.split('\n');
     expect(message).toBe(
-      `no result within 300 ms: the job is still queued, running or waiting to be retried; \`tasq result ${id} --wait 1m\` waits again`,
+      `no result within 300 ms: the job is still queued, running or waiting to be retried; \`tasq result ${id} --wait 1m\` waits again. ` +
+        `If it never runs, check that a cluster consumes queue "${queue}" (\`tasq info\` lists the running ones) ` +
+        "and has this configuration's secret (`tasq check` compares them)",
     );
     // Nothing was lost: the job waits in its queue for a cluster to run it.
     expect(JSON.parse(tasq(['queue', 'size', queue, '--json']).out)).toMatchObject({ queue, ready: 1 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerClient } from './broker-client.js';
+import { ManualClock } from './clock.js';
 import { type Job, connect, type Tasq } from './client.js';
 import {
   BrokerConnectionError,
@@ -380,6 +381,24 @@ describe('client', () => {
     // A task that succeeds after its retry policy's runs does not raise.
     flakyCalls = 0;
     expect(await (await tasq.enqueue(flaky)).result()).toBe(3);
+  });
+
+  it("enqueues for an alt cluster into its queue, and sends scheduled runs to the deployment's queue", async () => {
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const tasq = await connect(
+      { name: `client-test-alt-${++counter}`, brokerClass: 'memory', altClusters: { short: {} } },
+      { cluster: 'short', clock },
+    );
+    clients.push(tasq);
+    const job = await tasq.enqueue(add, 1, 2);
+    expect(job.queue).toBe('short');
+    expect((await tasq.broker.size('short')).ready).toBe(1);
+    // The alt cluster may lead the scheduler: a run that names no queue still goes to the deployment's.
+    await tasq.schedule(add, [2, 3], { name: 'every-minute', kind: 'minutes', minutes: 1 });
+    const scheduler = await tasq.createScheduler('short@test');
+    expect(await scheduler.tick()).toBe(1);
+    expect((await tasq.broker.size('default')).ready).toBe(1);
+    expect((await tasq.broker.size('short')).ready).toBe(1);
   });
 
   it('keeps chord members for their callback even when results are not to be saved', async () => {

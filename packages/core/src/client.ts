@@ -569,8 +569,12 @@ export class Tasq {
       claim: (key) => this.results.claimOnce(key),
       release: (key) => this.results.releaseClaim(key),
       enqueue: async (schedule, _slot, jobId) => {
+        // Whichever cluster leads (an alt cluster's own queue is not the deployment's), a run that
+        // names no queue, nor has one from its task, goes to the deployment's queue.
+        const options = this.withDefaultsOfTask(schedule.task, schedule.options as EnqueueJobOptions);
         await this.enqueueByName(schedule.task, schedule.args, {
-          ...(schedule.options as EnqueueJobOptions),
+          ...options,
+          queue: options.queue ?? this.config.deploymentQueue,
           id: jobId,
         });
       },

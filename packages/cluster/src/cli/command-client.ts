@@ -30,7 +30,8 @@ Enqueue one call of task NAME. ARGS_JSON is a JSON array of arguments (a single 
 Prints the job id; with --wait, waits for the result and prints it (exit 1 when the task failed).
 
 Options:
-  -q, --queue Q        queue (default: the configured queue)
+  -q, --queue Q        queue (default: the configured queue; with --cluster, that cluster's)
+  -n, --cluster NAME   enqueue for the alt cluster NAME: its queue is the default
       --delay D        run no earlier than D from now (10s, 5m)
       --wait           wait for the result
       --timeout D      how long --wait waits (default 30s)
@@ -40,6 +41,7 @@ ${commonHelp}`;
 export async function enqueueCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     queue: { type: 'string', short: 'q' },
+    cluster: { type: 'string', short: 'n' },
     delay: { type: 'string' },
     wait: { type: 'boolean' },
     timeout: { type: 'string' },
@@ -56,7 +58,9 @@ export async function enqueueCommand(argv: string[], io: CommandIo): Promise<num
   const args = taskArguments(argsJson);
   const delayMs = durationFlag(values.delay, '--delay');
   const timeoutMs = durationFlag(values.timeout, '--timeout') ?? 30_000;
-  const config = await readConfig(values, io);
+  const config = await readConfig(values, io, {
+    ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
+  });
   return withClient(open(config, io), async (tasq) => {
     const job = await tasq.enqueueByName(name, args, {
       ...(values.queue !== undefined ? { queue: values.queue } : {}),
@@ -73,7 +77,9 @@ export async function enqueueCommand(argv: string[], io: CommandIo): Promise<num
           ? JSON.stringify({ id: job.id, name, status: 'pending' })
           : // Not a failure of the job: say what it may be doing and how to keep waiting.
             `${job.id}\nno result within ${timeoutMs} ms: the job is still queued, running or waiting to be retried; ` +
-              `\`tasq result ${job.id} --wait 1m\` waits again`,
+              `\`tasq result ${job.id} --wait 1m\` waits again. If it never runs, check that a cluster consumes ` +
+              `queue "${job.queue}" (\`tasq info\` lists the running ones) and has this configuration's secret ` +
+              '(`tasq check` compares them)',
       );
       return 1;
     }
@@ -145,7 +151,10 @@ export async function infoCommand(argv: string[], io: CommandIo): Promise<number
       ...new Set([
         config.queue,
         ...config.queues,
-        ...Object.values(config.input.altClusters ?? {}).flatMap((alt) => alt.queues ?? []),
+        // An alt cluster consumes its own queues: `queues`, else `queue`, else its name.
+        ...Object.entries(config.input.altClusters ?? {}).flatMap(
+          ([name, alt]) => alt.queues ?? [alt.queue ?? name],
+        ),
       ]),
     ];
     const queues = await Promise.all(

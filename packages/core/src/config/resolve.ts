@@ -23,8 +23,18 @@ export interface BrokerSelection {
 export interface ResolvedConfig {
   name: string;
   cluster: string;
+  /**
+   * Where an enqueue that names no queue goes: the root `queue` ("default"), or for an alt cluster its
+   * own (`altClusters.<name>.queue`, by default the alt cluster's name).
+   */
   queue: string;
+  /** The queues this cluster consumes: `queues`, else [queue]. */
   queues: string[];
+  /**
+   * The root configuration's `queue`, the same in every cluster of the deployment: scheduled runs that
+   * name no queue go there, whichever cluster's scheduler leads.
+   */
+  deploymentQueue: string;
   workers: number;
   concurrency: number;
   pool: 'process' | 'thread' | 'inline';
@@ -133,7 +143,9 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
       const runtime = Object.fromEntries(
         runtimeKeys.map((key) => [key, config[key as keyof TasqConfigInput]]),
       );
-      effective = { ...config, ...alt, ...runtime };
+      // The root's queues are the default cluster's: an alt cluster consumes its own (as in Django-Q2).
+      const { queue: _rootQueue, queues: _rootQueues, ...inherited } = config;
+      effective = { ...inherited, queue: options.cluster, ...alt, ...runtime };
     }
   }
 
@@ -173,7 +185,8 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
   const resultBackend = config.resultBackend && selectResultBackend(config.resultBackend, issues);
   const secretInput = config.secret ?? env.TASQ_SECRET;
   const secrets = secretInput === undefined ? [INSECURE_DEVELOPMENT_SECRET] : [secretInput].flat();
-  const queue = config.queue ?? 'default';
+  const deploymentQueue = config.queue ?? 'default';
+  const queue = effective.queue ?? deploymentQueue;
   const timeZone = effective.timeZone ?? 'UTC';
   const schedules = checkSchedules(config.schedules ?? {}, timeZone, issues);
   if (issues.length > 0) throw new ConfigError(issues, options.source);
@@ -183,6 +196,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
     cluster,
     queue,
     queues: effective.queues ?? [queue],
+    deploymentQueue,
     workers,
     concurrency,
     pool: effective.pool ?? 'process',
