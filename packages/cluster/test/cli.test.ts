@@ -288,6 +288,12 @@ describe('tasq CLI', () => {
       const failed = tasq(['enqueue', 'test.broken', '--wait', '--timeout', '20s']);
       expect(failed.code).toBe(1);
       expect(failed.out).toMatch(/error: TypeError: this task always fails/);
+      // One argument short: the run fails naming both counts instead of returning "1[object Object]".
+      const short = tasq(['enqueue', 'test.add', '[1]', '--wait', '--timeout', '20s']);
+      expect(short.code).toBe(1);
+      expect(short.out).toMatch(
+        /error: TaskArgumentsError: task test\.add was given 1 argument but takes 2: its parameter 2 received the task context/,
+      );
     } finally {
       cluster.kill('SIGTERM');
       await new Promise((resolve) => cluster.once('exit', resolve));

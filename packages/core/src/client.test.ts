@@ -407,6 +407,41 @@ describe('client', () => {
     expect(await chord.result({ timeout: 1000 })).toBe(10);
   });
 
+  it('fails a run given too few arguments, naming the expected and given counts', async () => {
+    const registry = new TaskRegistry();
+    const run = async (handler: (...args: any[]) => unknown, args: unknown[]) => {
+      registry.register({
+        name: `count.${registry.names().length}`,
+        options: {},
+        handler,
+        s: () => undefined as never,
+      });
+      const name = registry.names().at(-1)!;
+      return executeTask(registry, { id: 'x', name, args, queue: 'q', enqueuedAt: 0 });
+    };
+    // (a, b) => a + b given [1]: the context lands in b and `1 + ctx` used to be "1[object Object]".
+    const short = await run((a: number, b: number) => a + b, [1]);
+    expect(short.status).toBe('failure');
+    expect(short.error).toMatchObject({ name: 'TaskArgumentsError' });
+    expect(short.error?.message).toMatch(
+      /was given 1 argument but takes 2: its parameter 2 received the task context/,
+    );
+    // Three parameters given one: the last may be the context, so both counts are possible.
+    const three = await run((a: number, b: number, c: number) => a * b * c, [2]);
+    expect(three.error?.message).toMatch(/was given 1 argument but takes 2 or 3: /);
+    // An optional parameter that received the context: no count is certain, the remedy is named.
+    const optional = await run((a: number, b = 10) => a + b, [1]);
+    expect(optional.error?.message).toMatch(
+      /was given 1 argument; the task context, which follows the arguments, landed in its parameter 2 \(optional or rest\)/,
+    );
+    const rest = await run((...values: number[]) => values.reduce((x, y) => x + y, 0), [1, 2]);
+    expect(rest.error?.message).toMatch(/was given 2 arguments; the task context.* parameter 3 /);
+    // Right counts, and a context that is only read, run as before.
+    expect((await run((a: number, b: number) => a + b, [1, 2])).result).toBe(3);
+    expect((await run((a: number, ctx: TaskContext) => `${a}@${ctx.queue}`, [1])).result).toBe('1@q');
+    expect((await run((a: number, b?: number) => a + (b ?? 0), [1, 2])).result).toBe(3);
+  });
+
   it('runs an unknown task name as a failure naming the task', async () => {
     const result = await executeTask(new TaskRegistry(), {
       id: 'x',

@@ -107,6 +107,16 @@ export class UnknownTaskError extends TasqError {
   }
 }
 
+/**
+ * A run used its task context as an argument value: the task was given fewer arguments than its handler
+ * takes, so the context (which always follows the arguments given) landed in a parameter meant for one.
+ */
+export class TaskArgumentsError extends TasqError {
+  constructor(message: string) {
+    super('TASK_ARGUMENTS', message);
+  }
+}
+
 /** Two different definitions tried to register one task name. */
 export class DuplicateTaskError extends TasqError {
   constructor(taskName: string) {
