@@ -110,6 +110,7 @@ export async function startCluster(
   const config = options.tasq ? input : await withResolvableModules(input, cwd);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
+  for (const warning of config.warnings) logger.warn({}, warning);
   let registry = options.registry;
   if (config.pool === 'inline' && !registry) registry = await loadTasks({ tasks: config.tasks, cwd });
   const tasq =

@@ -107,6 +107,49 @@ describe('tasq CLI', () => {
     expect(tasq(['migrate']).out).toBe('migrations applied (broker chosen by `sqlite`)');
   });
 
+  it('warns at start about a misspelled TASQ_ variable, naming the setting it is closest to', async () => {
+    const env = { ...process.env, TASQ_WORKRES: '4' } as NodeJS.ProcessEnv;
+    const check = spawnSync(process.execPath, [cliPath, 'check', '--config', configFile], {
+      encoding: 'utf8',
+      cwd: database.folder,
+      env,
+    });
+    const warning = 'TASQ_WORKRES is not a tasq setting and is ignored; did you mean TASQ_WORKERS?';
+    expect(check.stdout).toContain(`warning: ${warning}`);
+    const size = spawnSync(process.execPath, [cliPath, 'queue', 'size', 'default', '--config', configFile], {
+      encoding: 'utf8',
+      cwd: database.folder,
+      env,
+    });
+    expect(size.status).toBe(0);
+    expect(size.stderr.trim()).toBe(`tasq: warning: ${warning}`);
+    const cluster = spawn(
+      process.execPath,
+      [cliPath, 'cluster', '--config', configFile, '--log-format', 'json', '--queues', `idle-${process.pid}`],
+      { cwd: database.folder, env, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    cluster.stderr?.on('data', (chunk) => {
+      log += chunk;
+    });
+    try {
+      const logged = await eventually(
+        () =>
+          log
+            .split('\n')
+            .filter((line) => line.startsWith('{'))
+            .map((line) => JSON.parse(line) as { level?: string; msg?: string })
+            .find((line) => line.msg === warning),
+        20_000,
+        'the warning in the cluster log',
+      );
+      expect(logged.level).toBe('warn');
+    } finally {
+      cluster.kill('SIGTERM');
+      await new Promise((resolve) => cluster.once('exit', resolve));
+    }
+  });
+
   it('names the server it cannot reach', async () => {
     const port = await freePort();
     const unreachable = path.join(database.folder, 'unreachable.json');

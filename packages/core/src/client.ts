@@ -77,6 +77,11 @@ export async function connect(config?: TasqConfigInput, options: ConnectOptions 
     config === undefined
       ? await loadConfig({ file: options.file, cwd: options.cwd, cluster: options.cluster })
       : resolveConfig(config, { cluster: options.cluster });
+  // Said where the application will see it: its logger, else a process warning (printed on stderr).
+  for (const warning of resolved.warnings) {
+    if (options.logger) options.logger.warn({}, warning);
+    else process.emitWarning(warning, { code: 'TASQ_CONFIGURATION' });
+  }
   return Tasq.open(resolved, options);
 }
 

@@ -337,10 +337,11 @@ export async function checkCommand(argv: string[], io: CommandIo): Promise<numbe
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const config = await readConfig(values, io);
+  const config = await readConfig(values, io, { showsWarnings: true });
   io.out(
     `ok: configuration valid (deployment ${config.name}, broker ${config.broker.module} via ${config.broker.source})`,
   );
+  for (const warning of config.warnings) io.out(`warning: ${warning}`);
   let problems = 0;
   if (config.insecureSecret) {
     io.out(

@@ -77,6 +77,8 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
   const config = await readConfig(values, io, {
     ...(values.name !== undefined ? { cluster: values.name } : {}),
     overrides,
+    // startCluster logs them.
+    showsWarnings: true,
   });
   if (autoscale && config.input.queueLimit === undefined) {
     // Room for the largest pool, so a grown pool is not starved by a limit sized for the smallest.

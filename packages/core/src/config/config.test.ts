@@ -285,6 +285,31 @@ describe('configuration', () => {
     ).toContain('altClusters.bad.queue');
   });
 
+  it('warns about a TASQ_* variable that sets nothing, naming the closest setting', () => {
+    const config = resolveConfig(
+      { workers: 2 },
+      {
+        env: {
+          TASQ_WORKRES: '4',
+          TASQ_SAVE_LIMT: '10',
+          TASQ_REDIS_URL: 'redis://cache:6379',
+          TASQ_ZZZZZZZZZZZZ: '1',
+          TASQ_SECRET: 's',
+          TASQ_QUEUES: 'a,b',
+          OTHER_WORKRES: '1',
+        },
+      },
+    );
+    expect(config.workers).toBe(2);
+    expect(config.warnings).toEqual([
+      'TASQ_WORKRES is not a tasq setting and is ignored; did you mean TASQ_WORKERS?',
+      'TASQ_SAVE_LIMT is not a tasq setting and is ignored; did you mean TASQ_SAVE_LIMIT?',
+      'TASQ_REDIS_URL is not a tasq setting and is ignored; did you mean TASQ_REDIS?',
+      'TASQ_ZZZZZZZZZZZZ is not a tasq setting and is ignored (each option has one: TASQ_WORKERS, TASQ_SAVE_LIMIT...)',
+    ]);
+    expect(resolveConfig({}, { env: { TASQ_WORKERS: '3' } }).warnings).toEqual([]);
+  });
+
   it('loads tasq.config.json, .mjs and .ts files from the working directory', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tasq-config-'));
     writeFileSync(path.join(dir, 'tasq.config.json'), JSON.stringify({ workers: 3 }));

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from '../duration.js';
 import { ConfigError } from '../errors.js';
 import { defineSchedule, type ScheduleOptions } from '../schedule/schedule-definition.js';
+import { unknownVariableWarnings } from './environment-names.js';
 import { configSchemas, defaultWorkers, type TasqConfigInput } from './schema.js';
 
 /** The development secret used when none is configured; `tasq check` warns about it. */
@@ -77,6 +78,11 @@ export interface ResolvedConfig {
   schedules: Record<string, ConfiguredSchedule>;
   /** The validated input, for tools that show it. */
   input: TasqConfigInput;
+  /**
+   * What is accepted but probably not meant: a TASQ_* variable that sets nothing (`TASQ_WORKRES`,
+   * with the closest known name). `connect`, `startCluster` and the CLI show them at start.
+   */
+  warnings: string[];
 }
 
 /** A schedule of the `schedules` option, ready for `defineSchedule(task, args, options)`. */
@@ -239,6 +245,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
       : undefined,
     schedules,
     input: config,
+    warnings: unknownVariableWarnings(env, Object.keys(configSchemas().configSchema.shape).map(toEnvName)),
   };
 }
 
