@@ -6,7 +6,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig, Tasq } from '@tasq/core';
-import { freePort } from '@tasq/testing';
+import { findOlderNode, freePort } from '@tasq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, type Database, eventually, sqliteDatabase, tasksModule } from './support.js';
 
@@ -149,6 +149,24 @@ describe('tasq CLI', () => {
       await new Promise((resolve) => cluster.once('exit', resolve));
     }
   });
+
+  const olderNode = findOlderNode();
+  it.skipIf(olderNode === undefined)(
+    `says which Node.js it needs when run on an older one${olderNode ? ` (${olderNode.version})` : ' (skipped: no Node.js older than 22.13 on this machine)'}`,
+    () => {
+      for (const command of ['check', 'cluster', 'enqueue']) {
+        const run = spawnSync(olderNode!.path, [cliPath, command, '--config', configFile], {
+          encoding: 'utf8',
+          cwd: database.folder,
+        });
+        expect(run.status, command).toBe(1);
+        expect(run.stdout).toBe('');
+        expect(run.stderr.trim()).toBe(
+          `tasq: tasq needs Node.js 22.13.0 or newer; this is Node.js v${olderNode!.version} (${olderNode!.path})`,
+        );
+      }
+    },
+  );
 
   it('names the server it cannot reach', async () => {
     const port = await freePort();

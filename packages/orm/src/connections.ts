@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
+import { loadNodeSqlite } from './sqlite/node-sqlite.js';
 import type { Clock, Logger } from '@tasq/core';
 import pg from 'pg';
 import type { SqlDialect } from './dialect.js';
@@ -120,10 +121,16 @@ export async function openDialect(
     let database: DatabaseSync | undefined = location.database;
     if (!database) {
       const file = location.file ?? defaultSqliteFile;
+      let OpenDatabase: typeof DatabaseSync;
+      try {
+        // Before the folder is made: a Node.js without node:sqlite leaves nothing behind.
+        ({ DatabaseSync: OpenDatabase } = await loadNodeSqlite());
+      } catch (error) {
+        onRelease();
+        throw error;
+      }
       if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
       try {
-        // Loaded on first use, so PostgreSQL users never load node:sqlite (nor see its warning).
-        const { DatabaseSync: OpenDatabase } = await import('node:sqlite');
         database = new OpenDatabase(file, { timeout: resolved.busyTimeoutMs });
       } catch (error) {
         onRelease();
