@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { loadConfig, Tasq } from '@tasq/core';
 import { findOlderNode, freePort } from '@tasq/testing';
@@ -50,6 +51,11 @@ describe('tasq CLI', () => {
       [['enqueue', 'test.add', '[1]', '--delay', 'soon'], /^tasq: --delay must be a duration/],
       [['cluster', '--workers', 'many'], /^tasq: --workers must be a positive integer, got "many"/],
       [['cluster', '--pool', 'fibers'], /^tasq: --pool must be process, thread or inline/],
+      [['cluster', '--health', 'everywhere'], /^tasq: --health must be \[HOST\]:PORT like 127\.0\.0\.1:9000/],
+      [
+        ['cluster', '--health', ':9000', '--health-port', '9000'],
+        /^tasq: give --health or --health-port, not both/,
+      ],
       [['queue', 'shrink', 'q'], /^tasq: queue needs "size" or "purge"/],
       [['result'], /^tasq: result needs a job ID/],
       [['info', '--colour'], /^tasq: Unknown option '--colour'/],
@@ -299,6 +305,45 @@ describe('tasq CLI', () => {
       cluster.kill('SIGTERM');
       await new Promise((resolve) => cluster.once('exit', resolve));
       await own.cleanup();
+    }
+  });
+
+  it('serves the health probe on the host --health names, and only there', async () => {
+    const port = await freePort();
+    const cluster = spawn(
+      process.execPath,
+      [cliPath, 'cluster', '--config', configFile, '--log-format', 'json', '--health', `127.0.0.1:${port}`],
+      { cwd: database.folder, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    cluster.stderr?.on('data', (chunk) => {
+      log += chunk;
+    });
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address && address.family === 'IPv4' && !address.internal)?.address;
+    try {
+      const running = await eventually(
+        () =>
+          log
+            .split('\n')
+            .filter((line) => line.startsWith('{'))
+            .map((line) => JSON.parse(line) as { msg?: string; health?: string })
+            .find((line) => line.msg === 'cluster running'),
+        20_000,
+        'the cluster to start',
+      );
+      expect(running.health).toBe(`127.0.0.1:${port}`);
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      if (outside) {
+        const refused = await fetch(`http://${outside}:${port}/health`).catch(
+          (error: Error & { cause?: { code?: string } }) => error.cause?.code,
+        );
+        expect(refused).toBe('ECONNREFUSED');
+      }
+    } finally {
+      cluster.kill('SIGTERM');
+      await new Promise((resolve) => cluster.once('exit', resolve));
     }
   });
 

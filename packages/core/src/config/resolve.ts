@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from '../duration.js';
 import { ConfigError } from '../errors.js';
+import { type ListenAddress, parseListenAddress } from '../listen-address.js';
 import { defineSchedule, type ScheduleOptions } from '../schedule/schedule-definition.js';
 import { unknownVariableWarnings } from './environment-names.js';
 import { configSchemas, defaultWorkers, type TasqConfigInput } from './schema.js';
@@ -63,6 +64,8 @@ export interface ResolvedConfig {
   tasks: string[];
   rateLimits: Record<string, string>;
   label: string;
+  /** Where the health probe listens (`health`); undefined: no probe unless startCluster is given one. */
+  health?: ListenAddress;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   secrets: string[];
   /** True when no secret was configured and the development secret is in use. */
@@ -231,6 +234,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
     tasks: effective.tasks ?? [],
     rateLimits: effective.rateLimits ?? {},
     label: effective.label ?? 'tasq',
+    health: effective.health === undefined ? undefined : parseListenAddress(effective.health),
     logLevel: effective.logLevel ?? 'info',
     secrets,
     insecureSecret: secretInput === undefined,

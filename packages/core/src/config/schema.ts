@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { parseDurationMs, parseRate, parseSizeBytes } from '../duration.js';
+import { parseListenAddress } from '../listen-address.js';
 import { SCHEDULE_KINDS } from '../schedule-store.js';
 
 // zod costs ~18 MB of memory in every process that loads it, and worker processes import @tasq/core for
@@ -124,6 +125,16 @@ function buildSchemas() {
     /** Rate limits by task name or `queue:<name>`: "100/s". */
     rateLimits: z.record(z.string(), rate).optional(),
     label: z.string().optional(),
+    /**
+     * Serve the health probe (GET /health) here: `127.0.0.1:9000`, or a port alone (`:9000`, 9000) for
+     * every interface. Default: no probe (`tasq cluster --health`, `startCluster(config, { health })`).
+     */
+    health: z
+      .union([z.string(), z.number()])
+      .refine((value) => parseListenAddress(value) !== undefined, {
+        message: 'must be [HOST]:PORT like "127.0.0.1:9000" or ":9000", or a port number',
+      })
+      .optional(),
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
   };
 
