@@ -10,6 +10,7 @@ import {
   type Clock,
   EVERY_INTERFACE,
   InvalidArgumentError,
+  keyIdOf,
   type ListenAddress,
   type Logger,
   parseListenAddress,
@@ -150,6 +151,7 @@ export async function startCluster(
     host: hostname(),
     pid: process.pid,
     startedAt: clock.now(),
+    keyIds: config.secrets.map(keyIdOf),
   };
   const monitoring = options.monitoring ?? true;
   const pubsub = monitoring

@@ -1,5 +1,6 @@
 /** Client commands: enqueue, result, info, queue size|purge, migrate, check. */
 import { importFromApplication, type ResolvedConfig, type TaskResult, Tasq } from '@tasq/core';
+import { checkClusterKeys, type KeyCheck } from '../monitoring/key-check.js';
 import { findLiveClusters, isTaskOutcome, type LiveClusters } from '../monitoring/live-clusters.js';
 import type { ClusterSnapshot } from '../monitoring/snapshot.js';
 import { loadTasks } from '../worker/worker-runtime.js';
@@ -327,16 +328,23 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
 export const checkHelp = `Usage: tasq check [options]
 
 Validate the configuration, import the tasks modules, connect to the broker and the result backend, and
-name what is wrong. Warns when packages would be signed with the insecure development secret.
+name what is wrong. Warns when packages would be signed with the insecure development secret. Then asks
+the running clusters whether they have this configuration's key (a signed ping over the broker's
+pub/sub; without pub/sub, the key ids clusters store with their stats are compared): a cluster with
+another secret dead-letters this application's jobs unread. Only key ids are compared, never a key.
+
+Options:
+      --cluster-wait D     how long running clusters get to answer (default 1s; 0 does not ask)
 ${commonHelp}`;
 
 export async function checkCommand(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parse(argv, {});
+  const { values, positionals } = parse(argv, { 'cluster-wait': { type: 'string' } });
   if (values.help) {
     io.out(checkHelp);
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const clusterWaitMs = durationFlag(values['cluster-wait'], '--cluster-wait') ?? 1_000;
   const config = await readConfig(values, io, { showsWarnings: true });
   io.out(
     `ok: configuration valid (deployment ${config.name}, broker ${config.broker.module} via ${config.broker.source})`,
@@ -385,10 +393,47 @@ export async function checkCommand(argv: string[], io: CommandIo): Promise<numbe
       problems++;
       io.out(`problem: ${results}: ${(error as Error).message}`);
     }
+    if (clusterWaitMs > 0) problems += await reportClusterKeys(tasq, clusterWaitMs, io);
   } finally {
     await tasq.close();
   }
   return problems > 0 ? 1 : 0;
+}
+
+/** `tasq check`'s lines about the running clusters' keys; returns the number of problems. */
+async function reportClusterKeys(tasq: Tasq, waitMs: number, io: CommandIo): Promise<number> {
+  let check: KeyCheck;
+  try {
+    check = await checkClusterKeys(tasq, { waitMs, cwd: io.cwd });
+  } catch (error) {
+    io.out(`warning: could not ask the running clusters for their keys: ${(error as Error).message}`);
+    return 0;
+  }
+  const how =
+    check.source === 'control'
+      ? `a signed ping, answers within ${check.withinMs} ms`
+      : `no pub/sub on this broker: the key ids clusters stored with their stats in the last ${Math.round(check.withinMs / 1000)} s`;
+  if (check.clusters.length === 0) {
+    io.out(
+      `note: no running cluster of deployment "${tasq.config.name}" to compare keys with (${how}); ` +
+        'a cluster of another deployment `name` is not asked',
+    );
+    return 0;
+  }
+  let problems = 0;
+  for (const cluster of check.clusters) {
+    if (cluster.sameKey) {
+      io.out(`ok: cluster ${cluster.cluster} has this configuration's key (key id ${check.keyId}; ${how})`);
+      continue;
+    }
+    problems++;
+    const theirs = cluster.keyIds?.length ? `; the cluster has key id ${cluster.keyIds.join(', ')}` : '';
+    io.out(
+      `problem: cluster ${cluster.cluster} does not have this configuration's key (key id ${check.keyId}${theirs}; ${how}): ` +
+        'it dead-letters the jobs sent from here unread; give both the same `secret` (or TASQ_SECRET)',
+    );
+  }
+  return problems;
 }
 
 /**
