@@ -42,6 +42,37 @@ function tasq(args: string[]) {
   return { code: run.status, out: run.stdout.trim(), err: run.stderr.trim() };
 }
 
+/** `tasq cluster` in a child process, logging JSON lines on stderr, as an operator starts it. */
+function startClusterCommand(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) {
+  const child = spawn(process.execPath, [cliPath, 'cluster', ...args, '--log-format', 'json'], {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.on('data', (chunk) => {
+    log += chunk;
+  });
+  const lines = () =>
+    log
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown> & { msg?: string });
+  return {
+    /** The first log line with this message, once it is there (the log arrives between event-loop turns). */
+    logged: (message: string) =>
+      eventually(
+        () => lines().find((line) => line.msg === message),
+        20_000,
+        `"${message}" in the cluster log`,
+      ),
+    stop: async () => {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
 describe('tasq CLI', () => {
   it('explains bad input in one line and exits non-zero', () => {
     const cases: [string[], RegExp][] = [
@@ -129,30 +160,14 @@ describe('tasq CLI', () => {
     });
     expect(size.status).toBe(0);
     expect(size.stderr.trim()).toBe(`tasq: warning: ${warning}`);
-    const cluster = spawn(
-      process.execPath,
-      [cliPath, 'cluster', '--config', configFile, '--log-format', 'json', '--queues', `idle-${process.pid}`],
-      { cwd: database.folder, env, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let log = '';
-    cluster.stderr?.on('data', (chunk) => {
-      log += chunk;
+    const cluster = startClusterCommand(['--config', configFile, '--queues', `idle-${process.pid}`], {
+      cwd: database.folder,
+      env,
     });
     try {
-      const logged = await eventually(
-        () =>
-          log
-            .split('\n')
-            .filter((line) => line.startsWith('{'))
-            .map((line) => JSON.parse(line) as { level?: string; msg?: string })
-            .find((line) => line.msg === warning),
-        20_000,
-        'the warning in the cluster log',
-      );
-      expect(logged.level).toBe('warn');
+      expect((await cluster.logged(warning)).level).toBe('warn');
     } finally {
-      cluster.kill('SIGTERM');
-      await new Promise((resolve) => cluster.once('exit', resolve));
+      await cluster.stop();
     }
   });
 
@@ -273,28 +288,12 @@ describe('tasq CLI', () => {
     };
     // A job for the default cluster, which is not running.
     expect(run(['enqueue', 'test.add', '[1, 1]']).code).toBe(0);
-    const cluster = spawn(
-      process.execPath,
-      [cliPath, 'cluster', '--name', 'short', '--config', file, '--log-format', 'json'],
-      { cwd: own.folder, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let log = '';
-    cluster.stderr?.on('data', (chunk) => {
-      log += chunk;
-    });
+    const cluster = startClusterCommand(['--name', 'short', '--config', file], { cwd: own.folder });
     try {
       const enqueued = run(['enqueue', 'test.add', '[2, 3]', '--cluster', 'short', '--wait', '--json']);
       expect(enqueued.code).toBe(0);
       expect(JSON.parse(enqueued.out)).toMatchObject({ status: 'success', result: 5, queue: 'short' });
-      // The log arrives on the next turns of the event loop (spawnSync held it meanwhile).
-      const running = await eventually(() =>
-        log
-          .split('\n')
-          .filter((line) => line.startsWith('{'))
-          .map((line) => JSON.parse(line) as { msg?: string; queues?: string })
-          .find((line) => line.msg === 'cluster running'),
-      );
-      expect(running.queues).toBe('short');
+      expect((await cluster.logged('cluster running')).queues).toBe('short');
       // The default cluster's job is still waiting for it.
       expect(JSON.parse(run(['queue', 'size', 'default', '--json']).out)).toMatchObject({ ready: 1 });
       expect(JSON.parse(run(['info', '--json', '--cluster-wait', '0']).out).queues).toEqual([
@@ -302,38 +301,21 @@ describe('tasq CLI', () => {
         expect.objectContaining({ queue: 'short', ready: 0 }),
       ]);
     } finally {
-      cluster.kill('SIGTERM');
-      await new Promise((resolve) => cluster.once('exit', resolve));
+      await cluster.stop();
       await own.cleanup();
     }
   });
 
   it('serves the health probe on the host --health names, and only there', async () => {
     const port = await freePort();
-    const cluster = spawn(
-      process.execPath,
-      [cliPath, 'cluster', '--config', configFile, '--log-format', 'json', '--health', `127.0.0.1:${port}`],
-      { cwd: database.folder, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let log = '';
-    cluster.stderr?.on('data', (chunk) => {
-      log += chunk;
+    const cluster = startClusterCommand(['--config', configFile, '--health', `127.0.0.1:${port}`], {
+      cwd: database.folder,
     });
     const outside = Object.values(networkInterfaces())
       .flat()
       .find((address) => address && address.family === 'IPv4' && !address.internal)?.address;
     try {
-      const running = await eventually(
-        () =>
-          log
-            .split('\n')
-            .filter((line) => line.startsWith('{'))
-            .map((line) => JSON.parse(line) as { msg?: string; health?: string })
-            .find((line) => line.msg === 'cluster running'),
-        20_000,
-        'the cluster to start',
-      );
-      expect(running.health).toBe(`127.0.0.1:${port}`);
+      expect((await cluster.logged('cluster running')).health).toBe(`127.0.0.1:${port}`);
       expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
       if (outside) {
         const refused = await fetch(`http://${outside}:${port}/health`).catch(
@@ -342,8 +324,7 @@ describe('tasq CLI', () => {
         expect(refused).toBe('ECONNREFUSED');
       }
     } finally {
-      cluster.kill('SIGTERM');
-      await new Promise((resolve) => cluster.once('exit', resolve));
+      await cluster.stop();
     }
   });
 
