@@ -18,7 +18,13 @@ export { type ClusterHandle, type StartClusterOptions, startCluster } from './st
 export type { RateLimitScope } from './runtime/rate-limiter.js';
 export { type AutoscaleRange, parseAutoscale } from './monitoring/autoscaler.js';
 export { CLUSTER_STATS_TASK, readClusterStats } from './monitoring/cluster-stats-record.js';
-export { type ControlReply, type SendControlOptions, sendControl } from './monitoring/control-client.js';
+export {
+  type ControlReply,
+  requestControl,
+  type SendControlOptions,
+  sendControl,
+} from './monitoring/control-client.js';
+export { checkClusterKeys, type ClusterKey, type KeyCheck } from './monitoring/key-check.js';
 export { findLiveClusters, type LiveClusters } from './monitoring/live-clusters.js';
 export { DURATION_BUCKETS } from './monitoring/metrics.js';
 export { openPubSub } from './monitoring/open-pubsub.js';
@@ -28,5 +34,5 @@ export {
   type SubscribeEventsOptions,
   subscribeEvents,
 } from './monitoring/subscribe-events.js';
-export { CONTROL_COMMANDS, type ControlCommand } from './monitoring/wire.js';
+export { CONTROL_COMMANDS, type ControlCommand, type KeyMismatchNotice } from './monitoring/wire.js';
 export { createLogger, type LogFormat } from './cli/log.js';

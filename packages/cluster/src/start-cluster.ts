@@ -8,7 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import {
   type Clock,
+  EVERY_INTERFACE,
+  InvalidArgumentError,
+  keyIdOf,
+  type ListenAddress,
   type Logger,
+  parseListenAddress,
   type QueueSize,
   type ResolvedConfig,
   silentLogger,
@@ -39,7 +44,13 @@ export interface StartClusterOptions {
   clock?: Clock;
   /** Registry for `pool: 'inline'`; default core's registry, with the `tasks` modules imported into it. */
   registry?: TaskRegistry;
-  /** Serve the health probe on this port (0 = any free port). */
+  /**
+   * Serve the health probe (GET /health) at this address: `'127.0.0.1:9000'`, `{ host, port }`, or a
+   * port alone (`':9000'`) for every interface (0.0.0.0); port 0 takes any free port. Default: the
+   * configuration's `health`, else no probe.
+   */
+  health?: string | { host?: string; port: number };
+  /** Serve the health probe on this port, on every interface (as `health: { port }`). */
   healthPort?: number;
   /** The probe turns unhealthy after this long without progress. Default 60 s. */
   healthStaleMs?: number;
@@ -58,8 +69,11 @@ export interface StartClusterOptions {
   monitoring?: boolean;
   /** Heartbeat interval of monitoring events. Default 2 s. */
   heartbeatMs?: number;
-  /** Serve Prometheus metrics at GET /metrics on this address (port 0 = any free port). */
-  metrics?: { host?: string; port: number };
+  /**
+   * Serve Prometheus metrics at GET /metrics on this address: `'127.0.0.1:9464'`, `{ host, port }`, or
+   * a port alone for every interface (0.0.0.0); port 0 takes any free port.
+   */
+  metrics?: string | { host?: string; port: number };
   /** Grow and shrink the pool with load between these sizes (checked every second by default). */
   autoscale?: AutoscaleRange & Omit<AutoscalerOptions, 'resize'>;
 }
@@ -72,6 +86,8 @@ export interface ClusterHandle {
   readonly tasq: Tasq;
   /** The health probe's port, when one was asked for. */
   readonly healthPort?: number;
+  /** Where the health probe listens (host as asked, port as bound), when one was asked for. */
+  readonly healthAddress?: ListenAddress;
   /**
    * This cluster's identity, `name@host:pid` (`#2`... for further clusters in one process): the owner of
    * the scheduler's leader lock, and how monitoring events and control replies name it.
@@ -110,6 +126,12 @@ export async function startCluster(
   const config = options.tasq ? input : await withResolvableModules(input, cwd);
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? silentLogger;
+  for (const warning of config.warnings) logger.warn({}, warning);
+  // Checked before anything starts. Both endpoints listen on every interface unless a host is given.
+  const healthAddress =
+    listenAddressOption(options.health, 'health') ??
+    (options.healthPort !== undefined ? { host: EVERY_INTERFACE, port: options.healthPort } : config.health);
+  const metricsAddress = listenAddressOption(options.metrics, 'metrics');
   let registry = options.registry;
   if (config.pool === 'inline' && !registry) registry = await loadTasks({ tasks: config.tasks, cwd });
   const tasq =
@@ -129,6 +151,7 @@ export async function startCluster(
     host: hostname(),
     pid: process.pid,
     startedAt: clock.now(),
+    keyIds: config.secrets.map(keyIdOf),
   };
   const monitoring = options.monitoring ?? true;
   const pubsub = monitoring
@@ -190,13 +213,14 @@ export async function startCluster(
   const staleMs = options.healthStaleMs ?? 60_000;
   const health = () => healthOf(sentinel, clock.now(), staleMs);
   let server: Server | undefined;
-  if (options.healthPort !== undefined) {
+  if (healthAddress) {
     try {
-      server = await startHealthServer(options.healthPort, health);
+      server = await startHealthServer(healthAddress, health);
     } catch (error) {
       await sentinel.stop({ timeoutMs: 0, reason: 'health probe could not start' });
+      await closeMonitoring();
       throw new Error(
-        `health probe: cannot listen on port ${options.healthPort}: ${(error as Error).message}`,
+        `health probe: cannot listen on ${healthAddress.host}:${healthAddress.port}: ${(error as Error).message}`,
       );
     }
   }
@@ -207,8 +231,8 @@ export async function startCluster(
       })
     : undefined;
   let metricsServer: Server | undefined;
-  if (options.metrics && metrics) {
-    const address = { host: options.metrics.host ?? '0.0.0.0', port: options.metrics.port };
+  if (metricsAddress && metrics) {
+    const address = metricsAddress;
     try {
       metricsServer = await startMetricsServer(address, () => metrics.render());
     } catch (error) {
@@ -252,7 +276,12 @@ export async function startCluster(
     events: sentinel.events,
     stats: sentinel.stats,
     tasq,
-    ...(server ? { healthPort: (server.address() as AddressInfo).port } : {}),
+    ...(server && healthAddress
+      ? {
+          healthPort: (server.address() as AddressInfo).port,
+          healthAddress: { host: healthAddress.host, port: (server.address() as AddressInfo).port },
+        }
+      : {}),
     identity: sentinel.identity,
     rateLimitScope: sentinel.rateLimitScope,
     isSchedulerLeader: () => sentinel.isSchedulerLeader,
@@ -271,6 +300,24 @@ export async function startCluster(
     stopped,
   };
   return handle;
+}
+
+/** An endpoint's address option as given to startCluster: checked, with every interface as the default host. */
+function listenAddressOption(
+  value: string | { host?: string; port: number } | undefined,
+  name: string,
+): ListenAddress | undefined {
+  if (value === undefined) return undefined;
+  const address =
+    typeof value === 'string'
+      ? parseListenAddress(value)
+      : { host: value.host ?? EVERY_INTERFACE, port: value.port };
+  if (!address || !Number.isInteger(address.port) || address.port < 0 || address.port > 65_535) {
+    throw new InvalidArgumentError(
+      `startCluster ${name}: ${JSON.stringify(value)} is not [HOST]:PORT like "127.0.0.1:9000" or ":9000"`,
+    );
+  }
+  return address;
 }
 
 /** Sizes of the consumed queues, asked at most once a second however often metrics are scraped. */

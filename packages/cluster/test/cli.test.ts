@@ -4,9 +4,10 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { loadConfig, Tasq } from '@tasq/core';
-import { freePort } from '@tasq/testing';
+import { findOlderNode, freePort } from '@tasq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, type Database, eventually, sqliteDatabase, tasksModule } from './support.js';
 
@@ -41,6 +42,37 @@ function tasq(args: string[]) {
   return { code: run.status, out: run.stdout.trim(), err: run.stderr.trim() };
 }
 
+/** `tasq cluster` in a child process, logging JSON lines on stderr, as an operator starts it. */
+function startClusterCommand(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }) {
+  const child = spawn(process.execPath, [cliPath, 'cluster', ...args, '--log-format', 'json'], {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.on('data', (chunk) => {
+    log += chunk;
+  });
+  const lines = () =>
+    log
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown> & { msg?: string });
+  return {
+    /** The first log line with this message, once it is there (the log arrives between event-loop turns). */
+    logged: (message: string) =>
+      eventually(
+        () => lines().find((line) => line.msg === message),
+        20_000,
+        `"${message}" in the cluster log`,
+      ),
+    stop: async () => {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
+}
+
 describe('tasq CLI', () => {
   it('explains bad input in one line and exits non-zero', () => {
     const cases: [string[], RegExp][] = [
@@ -50,6 +82,11 @@ describe('tasq CLI', () => {
       [['enqueue', 'test.add', '[1]', '--delay', 'soon'], /^tasq: --delay must be a duration/],
       [['cluster', '--workers', 'many'], /^tasq: --workers must be a positive integer, got "many"/],
       [['cluster', '--pool', 'fibers'], /^tasq: --pool must be process, thread or inline/],
+      [['cluster', '--health', 'everywhere'], /^tasq: --health must be \[HOST\]:PORT like 127\.0\.0\.1:9000/],
+      [
+        ['cluster', '--health', ':9000', '--health-port', '9000'],
+        /^tasq: give --health or --health-port, not both/,
+      ],
       [['queue', 'shrink', 'q'], /^tasq: queue needs "size" or "purge"/],
       [['result'], /^tasq: result needs a job ID/],
       [['info', '--colour'], /^tasq: Unknown option '--colour'/],
@@ -106,6 +143,51 @@ describe('tasq CLI', () => {
     expect(out).toContain(`ok: result backend sqlite at ${file} answers`);
     expect(tasq(['migrate']).out).toBe('migrations applied (broker chosen by `sqlite`)');
   });
+
+  it('warns at start about a misspelled TASQ_ variable, naming the setting it is closest to', async () => {
+    const env = { ...process.env, TASQ_WORKRES: '4' } as NodeJS.ProcessEnv;
+    const check = spawnSync(process.execPath, [cliPath, 'check', '--config', configFile], {
+      encoding: 'utf8',
+      cwd: database.folder,
+      env,
+    });
+    const warning = 'TASQ_WORKRES is not a tasq setting and is ignored; did you mean TASQ_WORKERS?';
+    expect(check.stdout).toContain(`warning: ${warning}`);
+    const size = spawnSync(process.execPath, [cliPath, 'queue', 'size', 'default', '--config', configFile], {
+      encoding: 'utf8',
+      cwd: database.folder,
+      env,
+    });
+    expect(size.status).toBe(0);
+    expect(size.stderr.trim()).toBe(`tasq: warning: ${warning}`);
+    const cluster = startClusterCommand(['--config', configFile, '--queues', `idle-${process.pid}`], {
+      cwd: database.folder,
+      env,
+    });
+    try {
+      expect((await cluster.logged(warning)).level).toBe('warn');
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  const olderNode = findOlderNode();
+  it.skipIf(olderNode === undefined)(
+    `says which Node.js it needs when run on an older one${olderNode ? ` (${olderNode.version})` : ' (skipped: no Node.js older than 22.13 on this machine)'}`,
+    () => {
+      for (const command of ['check', 'cluster', 'enqueue']) {
+        const run = spawnSync(olderNode!.path, [cliPath, command, '--config', configFile], {
+          encoding: 'utf8',
+          cwd: database.folder,
+        });
+        expect(run.status, command).toBe(1);
+        expect(run.stdout).toBe('');
+        expect(run.stderr.trim()).toBe(
+          `tasq: tasq needs Node.js 22.13.0 or newer; this is Node.js v${olderNode!.version} (${olderNode!.path})`,
+        );
+      }
+    },
+  );
 
   it('names the server it cannot reach', async () => {
     const port = await freePort();
@@ -183,13 +265,78 @@ describe('tasq CLI', () => {
     }
   });
 
+  it('runs an alt cluster on the queue named after it, and enqueues there for it', async () => {
+    const own = sqliteDatabase();
+    const file = path.join(own.folder, 'tasq.config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...own.broker,
+        tasks: [tasksModule],
+        secret: 'cli-test-secret',
+        workers: 1,
+        guardCycle: '100ms',
+        altClusters: { short: { timeout: 10 } },
+      }),
+    );
+    const run = (args: string[]) => {
+      const done = spawnSync(process.execPath, [cliPath, ...args, '--config', file], {
+        encoding: 'utf8',
+        cwd: own.folder,
+      });
+      return { code: done.status, out: done.stdout.trim(), err: done.stderr.trim() };
+    };
+    // A job for the default cluster, which is not running.
+    expect(run(['enqueue', 'test.add', '[1, 1]']).code).toBe(0);
+    const cluster = startClusterCommand(['--name', 'short', '--config', file], { cwd: own.folder });
+    try {
+      const enqueued = run(['enqueue', 'test.add', '[2, 3]', '--cluster', 'short', '--wait', '--json']);
+      expect(enqueued.code).toBe(0);
+      expect(JSON.parse(enqueued.out)).toMatchObject({ status: 'success', result: 5, queue: 'short' });
+      expect((await cluster.logged('cluster running')).queues).toBe('short');
+      // The default cluster's job is still waiting for it.
+      expect(JSON.parse(run(['queue', 'size', 'default', '--json']).out)).toMatchObject({ ready: 1 });
+      expect(JSON.parse(run(['info', '--json', '--cluster-wait', '0']).out).queues).toEqual([
+        expect.objectContaining({ queue: 'default', ready: 1 }),
+        expect.objectContaining({ queue: 'short', ready: 0 }),
+      ]);
+    } finally {
+      await cluster.stop();
+      await own.cleanup();
+    }
+  });
+
+  it('serves the health probe on the host --health names, and only there', async () => {
+    const port = await freePort();
+    const cluster = startClusterCommand(['--config', configFile, '--health', `127.0.0.1:${port}`], {
+      cwd: database.folder,
+    });
+    const outside = Object.values(networkInterfaces())
+      .flat()
+      .find((address) => address && address.family === 'IPv4' && !address.internal)?.address;
+    try {
+      expect((await cluster.logged('cluster running')).health).toBe(`127.0.0.1:${port}`);
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200);
+      if (outside) {
+        const refused = await fetch(`http://${outside}:${port}/health`).catch(
+          (error: Error & { cause?: { code?: string } }) => error.cause?.code,
+        );
+        expect(refused).toBe('ECONNREFUSED');
+      }
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   it('enqueue --wait that runs out says the job is still pending and how to wait again', () => {
     const queue = `nobody-listens-${process.pid}`;
     const waited = tasq(['enqueue', 'test.add', '[1, 2]', '--queue', queue, '--wait', '--timeout', '300ms']);
     expect(waited.code).toBe(1);
     const [id, message] = waited.out.split('\n');
     expect(message).toBe(
-      `no result within 300 ms: the job is still queued, running or waiting to be retried; \`tasq result ${id} --wait 1m\` waits again`,
+      `no result within 300 ms: the job is still queued, running or waiting to be retried; \`tasq result ${id} --wait 1m\` waits again. ` +
+        `If it never runs, check that a cluster consumes queue "${queue}" (\`tasq info\` lists the running ones) ` +
+        "and has this configuration's secret (`tasq check` compares them)",
     );
     // Nothing was lost: the job waits in its queue for a cluster to run it.
     expect(JSON.parse(tasq(['queue', 'size', queue, '--json']).out)).toMatchObject({ queue, ready: 1 });
@@ -228,6 +375,12 @@ describe('tasq CLI', () => {
       const failed = tasq(['enqueue', 'test.broken', '--wait', '--timeout', '20s']);
       expect(failed.code).toBe(1);
       expect(failed.out).toMatch(/error: TypeError: this task always fails/);
+      // One argument short: the run fails naming both counts instead of returning "1[object Object]".
+      const short = tasq(['enqueue', 'test.add', '[1]', '--wait', '--timeout', '20s']);
+      expect(short.code).toBe(1);
+      expect(short.out).toMatch(
+        /error: TaskArgumentsError: task test\.add was given 1 argument but takes 2: its parameter 2 received the task context/,
+      );
     } finally {
       cluster.kill('SIGTERM');
       await new Promise((resolve) => cluster.once('exit', resolve));

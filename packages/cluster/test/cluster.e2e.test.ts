@@ -61,6 +61,20 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       }
     });
 
+    it('puts every link of a chain enqueued with a group in the group, in chain order', async () => {
+      const cluster = await runCluster(configFor(database, { workers: 1, concurrency: 2 }));
+      try {
+        const tasq = cluster.tasq;
+        const group = `chain-group-${dialect}`;
+        const chain = await tasq.chain([concat.s('a', 'b'), concat.s('c'), concat.s('d')]).enqueue({ group });
+        expect(await chain.result({ timeout: 15_000 })).toBe('abcd');
+        const members = await tasq.groupResults(group);
+        expect(members.map((member) => member.result)).toEqual(['ab', 'abc', 'abcd']);
+      } finally {
+        await cluster.stop();
+      }
+    });
+
     it('fires a chord when no successes are stored (saveLimit -1): its members are kept for it', async () => {
       const cluster = await runCluster(configFor(database, { saveLimit: -1, workers: 1, concurrency: 4 }));
       try {

@@ -2,6 +2,7 @@
  * The other pools (worker threads, inline) and the health probe, on a real SQLite file.
  */
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFor, type Database, eventually, runCluster, sqliteDatabase } from './support.js';
@@ -157,6 +158,35 @@ describe('health probe', () => {
       expect(await draining.json()).toMatchObject({ healthy: false, reason: 'stopping' });
     } finally {
       await (stopping ?? cluster.stop());
+    }
+  });
+
+  // An address of this machine other than loopback: what another machine would connect to.
+  const outside = Object.values(networkInterfaces())
+    .flat()
+    .find((address) => address && address.family === 'IPv4' && !address.internal)?.address;
+  const answers = async (host: string, port: number) =>
+    fetch(`http://${host}:${port}/health`).then(
+      (response) => response.status,
+      (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
+    );
+
+  it(`listens where the health option says, on every interface by default${outside ? '' : ' (no address but loopback here: checked on loopback only)'}`, async () => {
+    const local = await runCluster(configFor(database, {}), { health: '127.0.0.1:0' });
+    try {
+      expect(local.healthAddress).toEqual({ host: '127.0.0.1', port: local.healthPort });
+      expect(await answers('127.0.0.1', local.healthPort!)).toBe(200);
+      if (outside) expect(await answers(outside, local.healthPort!)).toBe('ECONNREFUSED');
+    } finally {
+      await local.stop();
+    }
+    // From the configuration (`health`), and by default on every interface.
+    const everywhere = await runCluster(configFor(database, { health: ':0' }));
+    try {
+      expect(everywhere.healthAddress?.host).toBe('0.0.0.0');
+      expect(await answers(outside ?? '127.0.0.1', everywhere.healthPort!)).toBe(200);
+    } finally {
+      await everywhere.stop();
     }
   });
 });

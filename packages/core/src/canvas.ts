@@ -48,6 +48,9 @@ export interface CanvasFailure {
   id: string;
   name: string;
   error: Error;
+  /** The group it was to join (the last link of a chain enqueued with `group`), and its place there. */
+  group?: string;
+  groupIndex?: number;
 }
 
 /**
@@ -83,7 +86,15 @@ export async function followUps(
     } else {
       // Links enqueued before ids were fixed have none: nobody can be waiting for them.
       const last = pkg.chain[pkg.chain.length - 1]!;
-      if (last.id) neverRun.push({ id: last.id, name: last.name, error: new ChainFailedError(result) });
+      if (last.id) {
+        neverRun.push({
+          id: last.id,
+          name: last.name,
+          error: new ChainFailedError(result),
+          ...(last.group !== undefined ? { group: last.group } : {}),
+          ...(last.groupIndex !== undefined ? { groupIndex: last.groupIndex } : {}),
+        });
+      }
     }
   }
   if (pkg.chord && pkg.group) {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerClient } from './broker-client.js';
+import { ManualClock } from './clock.js';
 import { type Job, connect, type Tasq } from './client.js';
 import {
   BrokerConnectionError,
@@ -318,7 +319,9 @@ describe('client', () => {
         name: 'test.report',
         options: { queue: 'reports', priority: 7, timeoutMs: 5000, retry: { attempts: 4 }, maxAttempts: 2 },
       }),
-      expect.objectContaining({ name: 'test.add', options: { maxAttempts: 2 } }),
+      // A link without a queue of its own goes where the client sends what names none, whichever
+      // cluster sends it.
+      expect.objectContaining({ name: 'test.add', options: { queue: 'default', maxAttempts: 2 } }),
     ]);
     await tasq.chord([add.s(1, 1)], report.s()).enqueue({ queue: 'batch' });
     const [member] = await queued('batch');
@@ -351,10 +354,92 @@ describe('client', () => {
     expect((await tasq.broker.size('default')).ready).toBe(0);
   });
 
+  it('puts every link of a chain enqueued with a group in that group, in chain order', async () => {
+    const tasq = await client();
+    const chain = await tasq.chain([add.s(1, 2), add.s(10), add.s(100)]).enqueue({ group: 'totals' });
+    await work(tasq);
+    expect(await chain.result({ timeout: 1000 })).toBe(113);
+    const members = await tasq.groupResults('totals');
+    expect(members.map((member) => member.result)).toEqual([3, 13, 113]);
+    expect(members.map((member) => member.groupIndex)).toEqual([0, 1, 2]);
+  });
+
+  it('rejects a sync-mode enqueue with the error the task threw, after storing the failure', async () => {
+    const tasq = await client({ sync: true });
+    const thrown = await tasq.enqueue(boom, 'kaput').catch((error: unknown) => error);
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect((thrown as Error).message).toBe('kaput');
+    const [stored] = await tasq.results.list({ status: 'failure', limit: 1 });
+    expect(stored).toMatchObject({ name: 'test.boom', error: { name: 'TypeError', message: 'kaput' } });
+    // A chain fails where its link fails; the links before it ran, the chain's end records the stop.
+    const before = (await tasq.results.list({ status: 'success', limit: 10 })).length;
+    await expect(tasq.chain([add.s(1, 2), boom.s(), concat.s('never')]).enqueue()).rejects.toThrow(/^3$/);
+    expect((await tasq.results.list({ status: 'success', limit: 10 })).length).toBe(before + 1);
+    // Every job of a batch runs; the first failure is what the caller sees.
+    await expect(tasq.enqueueMany(boom, [['first'], ['second']])).rejects.toThrow('first');
+    expect((await tasq.results.list({ status: 'failure', name: 'test.boom', limit: 10 })).length).toBe(4);
+    // A task that succeeds after its retry policy's runs does not raise.
+    flakyCalls = 0;
+    expect(await (await tasq.enqueue(flaky)).result()).toBe(3);
+  });
+
+  it("enqueues for an alt cluster into its queue, and sends scheduled runs to the deployment's queue", async () => {
+    const clock = new ManualClock(Date.UTC(2030, 0, 1));
+    const tasq = await connect(
+      { name: `client-test-alt-${++counter}`, brokerClass: 'memory', altClusters: { short: {} } },
+      { cluster: 'short', clock },
+    );
+    clients.push(tasq);
+    const job = await tasq.enqueue(add, 1, 2);
+    expect(job.queue).toBe('short');
+    expect((await tasq.broker.size('short')).ready).toBe(1);
+    // The alt cluster may lead the scheduler: a run that names no queue still goes to the deployment's.
+    await tasq.schedule(add, [2, 3], { name: 'every-minute', kind: 'minutes', minutes: 1 });
+    const scheduler = await tasq.createScheduler('short@test');
+    expect(await scheduler.tick()).toBe(1);
+    expect((await tasq.broker.size('default')).ready).toBe(1);
+    expect((await tasq.broker.size('short')).ready).toBe(1);
+  });
+
   it('keeps chord members for their callback even when results are not to be saved', async () => {
     const tasq = await client({ sync: true });
     const chord = await tasq.chord([add.s(1, 2), add.s(3, 4)], sum.s()).enqueue({ saveResult: false });
     expect(await chord.result({ timeout: 1000 })).toBe(10);
+  });
+
+  it('fails a run given too few arguments, naming the expected and given counts', async () => {
+    const registry = new TaskRegistry();
+    const run = async (handler: (...args: any[]) => unknown, args: unknown[]) => {
+      registry.register({
+        name: `count.${registry.names().length}`,
+        options: {},
+        handler,
+        s: () => undefined as never,
+      });
+      const name = registry.names().at(-1)!;
+      return executeTask(registry, { id: 'x', name, args, queue: 'q', enqueuedAt: 0 });
+    };
+    // (a, b) => a + b given [1]: the context lands in b and `1 + ctx` used to be "1[object Object]".
+    const short = await run((a: number, b: number) => a + b, [1]);
+    expect(short.status).toBe('failure');
+    expect(short.error).toMatchObject({ name: 'TaskArgumentsError' });
+    expect(short.error?.message).toMatch(
+      /was given 1 argument but takes 2: its parameter 2 received the task context/,
+    );
+    // Three parameters given one: the last may be the context, so both counts are possible.
+    const three = await run((a: number, b: number, c: number) => a * b * c, [2]);
+    expect(three.error?.message).toMatch(/was given 1 argument but takes 2 or 3: /);
+    // An optional parameter that received the context: no count is certain, the remedy is named.
+    const optional = await run((a: number, b = 10) => a + b, [1]);
+    expect(optional.error?.message).toMatch(
+      /was given 1 argument; the task context, which follows the arguments, landed in its parameter 2 \(optional or rest\)/,
+    );
+    const rest = await run((...values: number[]) => values.reduce((x, y) => x + y, 0), [1, 2]);
+    expect(rest.error?.message).toMatch(/was given 2 arguments; the task context.* parameter 3 /);
+    // Right counts, and a context that is only read, run as before.
+    expect((await run((a: number, b: number) => a + b, [1, 2])).result).toBe(3);
+    expect((await run((a: number, ctx: TaskContext) => `${a}@${ctx.queue}`, [1])).result).toBe('1@q');
+    expect((await run((a: number, b?: number) => a + (b ?? 0), [1, 2])).result).toBe(3);
   });
 
   it('runs an unknown task name as a failure naming the task', async () => {

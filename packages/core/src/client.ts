@@ -77,6 +77,11 @@ export async function connect(config?: TasqConfigInput, options: ConnectOptions 
     config === undefined
       ? await loadConfig({ file: options.file, cwd: options.cwd, cluster: options.cluster })
       : resolveConfig(config, { cluster: options.cluster });
+  // Said where the application will see it: its logger, else a process warning (printed on stderr).
+  for (const warning of resolved.warnings) {
+    if (options.logger) options.logger.warn({}, warning);
+    else process.emitWarning(warning, { code: 'TASQ_CONFIGURATION' });
+  }
   return Tasq.open(resolved, options);
 }
 
@@ -154,7 +159,8 @@ export class Tasq {
   /** Enqueue with options (queue, delay, priority, retry...). */
   async enqueueWith<A extends unknown[], R>(
     task: Task<A, R>,
-    args: A,
+    // NoInfer: the task alone decides the argument types, so `['1', 2]` for (a: number, b: number) is an error.
+    args: NoInfer<A>,
     options: EnqueueJobOptions,
   ): Promise<Job<R>> {
     // Before the options are merged (and checked): a caller who swapped the two hears about the arguments.
@@ -168,7 +174,7 @@ export class Tasq {
   /** Enqueue many calls of one task in as few broker calls as possible. */
   async enqueueMany<A extends unknown[], R>(
     task: Task<A, R>,
-    argsList: readonly A[],
+    argsList: readonly NoInfer<A>[],
     options: EnqueueJobOptions = {},
   ): Promise<Job<R>[]> {
     const merged = withTaskDefaults(task, options);
@@ -204,22 +210,30 @@ export class Tasq {
 
   /**
    * A chain: each job's result is prepended to the next one's arguments. The handle is the chain's: the
-   * last link's job, whose result is the chain's result; a link that fails for good stops the chain and
-   * fails the handle with a ChainFailedError naming it. The enqueue options apply to every link, except
-   * `delay`, `eta` and `id`, which apply to the first.
+   * last link's job, whose result is the chain's result (typed as the last signature's); a link that
+   * fails for good stops the chain and fails the handle with a ChainFailedError naming it. The enqueue
+   * options apply to every link, except `delay`, `eta` and `id`, which apply to the first; with `group`,
+   * every link joins the group, at its place in the chain.
    */
-  chain(signatures: readonly Signature[]): { enqueue(options?: EnqueueJobOptions): Promise<Job<unknown>> } {
+  chain<const S extends readonly Signature<any>[]>(
+    signatures: S,
+  ): { enqueue(options?: EnqueueJobOptions): Promise<Job<ChainResult<S>>> } {
     if (signatures.length === 0) throw new InvalidArgumentError('a chain needs at least one signature');
     return {
       enqueue: async (options = {}) => {
         const [first, ...rest] = signatures.map((s) => s.toData()) as [SignatureData, ...SignatureData[]];
         const pkg = this.buildPackage(first, { ...this.signatureOptions(first), ...options });
+        const { group } = options;
+        if (group !== undefined) pkg.groupIndex = 0;
         // Ids fixed now: the handle can follow the last link, and a link sent twice is enqueued once.
-        const links = rest.map((link) => this.carriedSignature(link, options));
+        const links = rest.map((link, index) => ({
+          ...this.carriedSignature(link, options),
+          ...(group !== undefined ? { group, groupIndex: index + 1 } : {}),
+        }));
         if (links.length > 0) pkg.chain = links;
         const [job] = await this.send([pkg]);
         const last = links[links.length - 1];
-        return last ? new Job(this, last.id, last.name) : job!;
+        return (last ? new Job(this, last.id, last.name, last.options?.queue) : job!) as Job<ChainResult<S>>;
       },
     };
   }
@@ -240,6 +254,7 @@ export class Tasq {
           this,
           group,
           packages.map((p) => p.id),
+          packages.map((p) => p.queue),
         );
       },
     };
@@ -249,10 +264,10 @@ export class Tasq {
    * A chord: a group, then `callback` once with the list of the group's results. The enqueue options
    * apply to the members; the callback has its task's and its signature's (`sum.s().with({ queue })`).
    */
-  chord(
-    signatures: readonly Signature[],
-    callback: Signature,
-  ): { enqueue(options?: EnqueueJobOptions): Promise<Job<unknown>> } {
+  chord<R>(
+    signatures: readonly Signature<any>[],
+    callback: Signature<R>,
+  ): { enqueue(options?: EnqueueJobOptions): Promise<Job<R>> } {
     if (signatures.length === 0) throw new InvalidArgumentError('a chord needs at least one group member');
     return {
       enqueue: async (options = {}) => {
@@ -266,7 +281,7 @@ export class Tasq {
           return pkg;
         });
         await this.send(packages);
-        return new Job(this, callbackData.id, callbackData.name);
+        return new Job<R>(this, callbackData.id, callbackData.name, callbackData.options?.queue);
       },
     };
   }
@@ -311,7 +326,9 @@ export class Tasq {
       ...this.signatureOptions(data),
       ...callOptions,
     };
-    const options = toJobOptions(travelling);
+    // Where the link goes is settled here too: a cluster that sends it would otherwise use its own
+    // default queue, and an alt cluster's is not the application's.
+    const options = toJobOptions({ ...travelling, queue: travelling.queue ?? this.config.queue });
     return {
       name: data.name,
       args: data.args,
@@ -357,15 +374,35 @@ export class Tasq {
    * been enqueued before are not sent again. In `sync` mode they run here instead.
    */
   async send(packages: readonly TaskPackage[]): Promise<Job<unknown>[]> {
+    try {
+      return await this.deliver(packages);
+    } catch (error) {
+      // Sync mode: the caller sees what the task threw, where it threw it.
+      throw error instanceof InlineTaskFailure ? error.thrown : error;
+    }
+  }
+
+  /** `send`, with the failure of a task run inline still wrapped (follow-ups tell it from a failed send). */
+  private async deliver(packages: readonly TaskPackage[]): Promise<Job<unknown>[]> {
     if (this.closed) throw new InvalidArgumentError('this tasq client is closed');
-    const jobs = packages.map((pkg) => new Job(this, pkg.id, pkg.name));
+    const jobs = packages.map((pkg) => new Job(this, pkg.id, pkg.name, pkg.queue));
     const toSend: TaskPackage[] = [];
     for (const pkg of packages) {
       if (!(await this.firstEnqueueOf(pkg))) continue;
       toSend.push(pkg);
     }
     if (this.config.sync) {
-      for (const pkg of toSend) await this.runInline(pkg);
+      // Every job runs, as every job would be sent; the first failure is raised after them all.
+      let failure: InlineTaskFailure | undefined;
+      for (const pkg of toSend) {
+        try {
+          await this.runInline(pkg);
+        } catch (error) {
+          if (!(error instanceof InlineTaskFailure)) throw error;
+          failure ??= error;
+        }
+      }
+      if (failure) throw failure;
       return jobs;
     }
     const now = this.clock.now();
@@ -413,10 +450,13 @@ export class Tasq {
     for (const failure of neverRun) await this.saveNeverRun(pkg, failure);
     if (enqueue.length === 0) return;
     const packages = enqueue.map((followUp) => {
+      const { group, groupIndex } = followUp.signature;
       const next = this.buildPackage(followUp.signature, {
         ...fromJobOptions(followUp.signature.options),
         ...(followUp.id ? { id: followUp.id } : {}),
+        ...(group !== undefined ? { group } : {}),
       });
+      if (groupIndex !== undefined) next.groupIndex = groupIndex;
       next.parentId = pkg.id;
       // Follow-ups are sent by the cluster, outside any span: they continue the trace of what they follow.
       if (next.traceparent === undefined && pkg.traceparent !== undefined) next.traceparent = pkg.traceparent;
@@ -424,7 +464,7 @@ export class Tasq {
       return next;
     });
     try {
-      await retryWhileUnreachable(() => this.send(packages), {
+      await retryWhileUnreachable(() => this.deliver(packages), {
         pausesMs: FOLLOW_UP_RETRY_PAUSES_MS,
         sleep: (ms) => this.clock.sleep(ms),
         onRetry: (error, attempt) =>
@@ -434,7 +474,10 @@ export class Tasq {
           ),
       });
     } catch (error) {
-      for (const { claimed } of enqueue) if (claimed) await this.giveBackClaim(claimed, pkg.id);
+      // A follow-up run inline (sync mode) that failed was sent: its claim is used, not to be given back.
+      if (!(error instanceof InlineTaskFailure)) {
+        for (const { claimed } of enqueue) if (claimed) await this.giveBackClaim(claimed, pkg.id);
+      }
       throw error;
     }
   }
@@ -446,6 +489,8 @@ export class Tasq {
       id: failure.id,
       name: failure.name,
       queue: pkg.queue,
+      ...(failure.group !== undefined ? { group: failure.group } : {}),
+      ...(failure.groupIndex !== undefined ? { groupIndex: failure.groupIndex } : {}),
       status: 'failure',
       error: toErrorInfo(failure.error),
       attempts: 0,
@@ -529,8 +574,12 @@ export class Tasq {
       claim: (key) => this.results.claimOnce(key),
       release: (key) => this.results.releaseClaim(key),
       enqueue: async (schedule, _slot, jobId) => {
+        // Whichever cluster leads (an alt cluster's own queue is not the deployment's), a run that
+        // names no queue, nor has one from its task, goes to the deployment's queue.
+        const options = this.withDefaultsOfTask(schedule.task, schedule.options as EnqueueJobOptions);
         await this.enqueueByName(schedule.task, schedule.args, {
-          ...(schedule.options as EnqueueJobOptions),
+          ...options,
+          queue: options.queue ?? this.config.deploymentQueue,
           id: jobId,
         });
       },
@@ -582,9 +631,15 @@ export class Tasq {
     });
   }
 
+  /**
+   * Sync mode: run `pkg` here, with its retry policy, store the result and run what follows. When the
+   * task fails for good, throws an InlineTaskFailure carrying what it threw, after its failure is stored
+   * and its follow-ups (a hook, the end of a chain) have run; a follow-up's own failure comes up the same way.
+   */
   private async runInline(pkg: TaskPackage): Promise<void> {
     const policy = pkg.retry;
     let result: TaskResult;
+    let thrown: unknown;
     let attempt = pkg.attempt ?? 1;
     for (;;) {
       result = await executeTask(
@@ -594,6 +649,9 @@ export class Tasq {
           logger: this.logger,
           saveArgs: this.config.saveArgs,
           now: () => this.clock.now(),
+          onThrow: (error) => {
+            thrown = error;
+          },
         },
       );
       if (result.status === 'success' || !policy || attempt >= policy.attempts) break;
@@ -602,8 +660,26 @@ export class Tasq {
     // A chord member's result is what its callback is built from: saved even with saveResult false.
     if (pkg.saveResult !== false || pkg.chord !== undefined) await this.results.save(result);
     await this.sendFollowUps(pkg, result);
+    if (result.status === 'failure') throw new InlineTaskFailure(thrown);
   }
 }
+
+/** What a task run inline (sync mode) threw, on its way up to the enqueue that ran it. */
+class InlineTaskFailure extends Error {
+  constructor(readonly thrown: unknown) {
+    super('a task run inline failed');
+  }
+}
+
+/** The result type of a chain: its last signature's. */
+export type ChainResult<S extends readonly Signature<any>[]> = S extends readonly [
+  ...Signature<any>[],
+  Signature<infer R>,
+]
+  ? R
+  : S extends readonly Signature<infer R>[]
+    ? R
+    : unknown;
 
 /** Pauses between tries of sending follow-ups while the broker is unreachable: five tries, about 4 s. */
 const FOLLOW_UP_RETRY_PAUSES_MS = [250, 500, 1_000, 2_000];
@@ -666,6 +742,8 @@ export class Job<R = unknown> {
     private readonly tasq: Tasq,
     readonly id: string,
     readonly name: string,
+    /** The queue it was sent to, when this handle comes from the enqueue (for the timeout's message). */
+    readonly queue?: string,
   ) {}
 
   /**
@@ -677,7 +755,12 @@ export class Job<R = unknown> {
     const timeout = options.timeout ?? 30_000;
     const timeoutMs = typeof timeout === 'number' ? timeout : durationMs(timeout, 'timeout');
     const outcome = await this.tasq.results.wait(this.id, timeoutMs);
-    if (!outcome) throw new ResultTimeoutError(this.id, timeoutMs);
+    if (!outcome) {
+      throw new ResultTimeoutError(this.id, timeoutMs, {
+        deployment: this.tasq.config.name,
+        queue: this.queue,
+      });
+    }
     if (outcome.status === 'failure') {
       throw new TaskFailedError(this.id, outcome.name, outcome.error ?? { name: 'Error', message: 'failed' });
     }
@@ -696,6 +779,8 @@ export class GroupHandle {
     private readonly tasq: Tasq,
     readonly group: string,
     readonly ids: readonly string[],
+    /** The members' queues, in member order, when this handle comes from the enqueue. */
+    readonly queues: readonly string[] = [],
   ) {}
 
   /** Wait until every member has a result (timeout in ms, default 30 s); results in member order. */
@@ -703,9 +788,12 @@ export class GroupHandle {
     const timeoutMs = options.timeout ?? 30_000;
     const deadline = Date.now() + timeoutMs;
     const results: TaskResult[] = [];
-    for (const id of this.ids) {
+    for (const [index, id] of this.ids.entries()) {
       const result = await this.tasq.results.wait(id, Math.max(0, deadline - Date.now()));
-      if (!result) throw new ResultTimeoutError(id, timeoutMs);
+      if (!result) {
+        const where = { deployment: this.tasq.config.name, queue: this.queues[index] };
+        throw new ResultTimeoutError(id, timeoutMs, where);
+      }
       results.push(result);
     }
     return results;

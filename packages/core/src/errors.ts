@@ -107,6 +107,16 @@ export class UnknownTaskError extends TasqError {
   }
 }
 
+/**
+ * A run used its task context as an argument value: the task was given fewer arguments than its handler
+ * takes, so the context (which always follows the arguments given) landed in a parameter meant for one.
+ */
+export class TaskArgumentsError extends TasqError {
+  constructor(message: string) {
+    super('TASK_ARGUMENTS', message);
+  }
+}
+
 /** Two different definitions tried to register one task name. */
 export class DuplicateTaskError extends TasqError {
   constructor(taskName: string) {
@@ -117,11 +127,27 @@ export class DuplicateTaskError extends TasqError {
   }
 }
 
-/** `job.result()` gave up waiting. The job may still finish later. */
+/**
+ * `job.result()` gave up waiting. The job may still finish later; when it never does, no cluster consumes
+ * its queue, or the clusters that do have another secret (they dead-letter the job unread): the message
+ * says so, naming the deployment and queue when the handle knows them.
+ */
 export class ResultTimeoutError extends TasqError {
   readonly jobId: string;
-  constructor(jobId: string, timeoutMs: number) {
-    super('RESULT_TIMEOUT', `no result for job ${jobId} within ${timeoutMs} ms`);
+  constructor(
+    jobId: string,
+    timeoutMs: number,
+    where: { deployment?: string; queue?: string | undefined } = {},
+  ) {
+    const queue = where.queue !== undefined ? ` "${where.queue}"` : '';
+    const deployment = where.deployment !== undefined ? ` of deployment "${where.deployment}"` : '';
+    super(
+      'RESULT_TIMEOUT',
+      `no result for job ${jobId} within ${timeoutMs} ms: it may still be queued or running. If it never ` +
+        `finishes, check that a cluster${deployment} consumes its queue${queue} (\`tasq info\` lists the running ones) ` +
+        "and that it has this application's secret: a cluster with another one dead-letters the job unread " +
+        '(`tasq check` compares them)',
+    );
     this.jobId = jobId;
   }
 }

@@ -6,6 +6,7 @@ import { chordClaimKey } from './canvas.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import type { TaskErrorInfo, TaskResult } from './result-backend.js';
+import { guardTaskContext } from './task-context-guard.js';
 import { runWithTaskContext, type TaskContext, type TaskRegistry } from './task.js';
 import type { TaskPackage } from './task-package.js';
 
@@ -16,6 +17,8 @@ export interface ExecuteOptions {
   now?: () => number;
   /** Store the arguments in the result. */
   saveArgs?: boolean;
+  /** Told what the handler threw, as it was thrown (sync mode raises it to the caller). */
+  onThrow?: (error: unknown) => void;
 }
 
 /** Turn anything thrown into the plain form that is stored and sent between processes. */
@@ -57,19 +60,25 @@ export async function runTask(
   const startedAt = now();
   try {
     const task = registry.get(pkg.name);
-    const context: TaskContext = {
-      jobId: pkg.id,
-      name: pkg.name,
-      queue: pkg.queue,
-      attempt: pkg.attempt ?? 1,
-      deliveries: options.deliveries ?? 1,
-      enqueuedAt: pkg.enqueuedAt,
-      signal: options.signal ?? new AbortController().signal,
-      logger: options.logger ?? silentLogger,
-    };
+    const context: TaskContext = guardTaskContext(
+      {
+        jobId: pkg.id,
+        name: pkg.name,
+        queue: pkg.queue,
+        attempt: pkg.attempt ?? 1,
+        deliveries: options.deliveries ?? 1,
+        enqueuedAt: pkg.enqueuedAt,
+        signal: options.signal ?? new AbortController().signal,
+        logger: options.logger ?? silentLogger,
+      },
+      pkg.name,
+      pkg.args.length,
+      task.handler.length,
+    );
     const value = await runWithTaskContext(context, () => task.handler(...pkg.args, context));
     return { status: 'success', result: value, startedAt, stoppedAt: now() };
   } catch (error) {
+    options.onThrow?.(error);
     return { status: 'failure', error: toErrorInfo(error), startedAt, stoppedAt: now() };
   }
 }

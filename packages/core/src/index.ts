@@ -37,6 +37,8 @@ export * from './execute.js';
 export { uuidv7, uuidv7Time } from './ids.js';
 export * from './load-plugin.js';
 export * from './logger.js';
+export { EVERY_INTERFACE, type ListenAddress, parseListenAddress } from './listen-address.js';
+export { isNodeTooOld, MINIMUM_NODE_VERSION, nodeVersionMessage } from './node-version.js';
 export { networkErrorCode, networkFailureCause, withoutPassword } from './network-failure.js';
 export { MemoryBroker, type MemoryBrokerOptions, MemoryBrokerStore } from './memory/memory-broker.js';
 export { MemoryResultBackend, MemoryResultStore } from './memory/memory-result-backend.js';

@@ -5,16 +5,23 @@
  */
 import type * as Crypto from 'node:crypto';
 import type * as Zlib from 'node:zlib';
+import { nodeVersionMessage } from './node-version.js';
 
 let crypto: typeof Crypto | undefined;
 let zlib: typeof Zlib | undefined;
 
 export function nodeCrypto(): typeof Crypto {
-  crypto ??= process.getBuiltinModule('node:crypto');
+  crypto ??= builtin('node:crypto');
   return crypto;
 }
 
 export function nodeZlib(): typeof Zlib {
-  zlib ??= process.getBuiltinModule('node:zlib');
+  zlib ??= builtin('node:zlib');
   return zlib;
+}
+
+function builtin<Name extends 'node:crypto' | 'node:zlib'>(name: Name) {
+  // Missing before Node.js 22.3 (and 20.16): say which version is needed rather than "not a function".
+  if (typeof process.getBuiltinModule !== 'function') throw new Error(nodeVersionMessage('@tasq/core'));
+  return process.getBuiltinModule(name);
 }

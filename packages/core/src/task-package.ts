@@ -27,6 +27,10 @@ export interface SignatureData {
   name: string;
   args: unknown[];
   options?: JobOptionsData;
+  /** The group this job joins when it is sent (a chain enqueued with `group` puts every link in it). */
+  group?: string;
+  /** Its place in that group's results (a chain link's: its place in the chain). */
+  groupIndex?: number;
 }
 
 /** The per-job options that travel with a package (all optional; the cluster's config fills the rest). */

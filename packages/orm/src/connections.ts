@@ -13,6 +13,7 @@ import { mapDatabaseError, sqliteOpenError } from './orm-errors.js';
 import { defaultSqliteFile, type OrmOptions, resolveOptions } from './orm-options.js';
 import { PostgresDialect } from './postgres/postgres-dialect.js';
 import { SqliteDialect } from './sqlite/sqlite-dialect.js';
+import { loadNodeSqlite } from './sqlite/node-sqlite.js';
 import { TableNames } from './table-names.js';
 
 type SharedDialect = PostgresDialect | SqliteDialect;
@@ -152,10 +153,17 @@ export async function openDialect(
         ? 'SQLite in memory'
         : `SQLite file ${path.resolve(file)}`;
     if (!database) {
+      let OpenDatabase: typeof DatabaseSync;
+      try {
+        // Loaded on first use, so PostgreSQL users never load node:sqlite (nor see its warning), and
+        // before the folder is made: a Node.js without node:sqlite leaves nothing behind.
+        ({ DatabaseSync: OpenDatabase } = await loadNodeSqlite());
+      } catch (error) {
+        onRelease();
+        throw error;
+      }
       try {
         if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-        // Loaded on first use, so PostgreSQL users never load node:sqlite (nor see its warning).
-        const { DatabaseSync: OpenDatabase } = await import('node:sqlite');
         database = new OpenDatabase(file, { timeout: resolved.busyTimeoutMs });
       } catch (error) {
         onRelease();

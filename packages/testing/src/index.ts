@@ -1,5 +1,6 @@
 export { type BrokerSettings, brokerConformance, type ConformanceOptions } from './broker-conformance.js';
 export { pubSubConformance } from './pubsub-conformance.js';
+export { findOlderNode, type OlderNode } from './older-node.js';
 export { freePort, freePorts } from './ports.js';
 export { isCi, requireService } from './require-service.js';
 export { type ResultBackendSettings, resultBackendConformance } from './result-backend-conformance.js';

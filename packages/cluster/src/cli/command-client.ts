@@ -1,5 +1,6 @@
 /** Client commands: enqueue, result, info, queue size|purge, migrate, check. */
 import { importFromApplication, type ResolvedConfig, type TaskResult, Tasq } from '@tasq/core';
+import { checkClusterKeys, type KeyCheck } from '../monitoring/key-check.js';
 import { findLiveClusters, isTaskOutcome, type LiveClusters } from '../monitoring/live-clusters.js';
 import type { ClusterSnapshot } from '../monitoring/snapshot.js';
 import { loadTasks } from '../worker/worker-runtime.js';
@@ -30,7 +31,8 @@ Enqueue one call of task NAME. ARGS_JSON is a JSON array of arguments (a single 
 Prints the job id; with --wait, waits for the result and prints it (exit 1 when the task failed).
 
 Options:
-  -q, --queue Q        queue (default: the configured queue)
+  -q, --queue Q        queue (default: the configured queue; with --cluster, that cluster's)
+  -n, --cluster NAME   enqueue for the alt cluster NAME: its queue is the default
       --delay D        run no earlier than D from now (10s, 5m)
       --wait           wait for the result
       --timeout D      how long --wait waits (default 30s)
@@ -40,6 +42,7 @@ ${commonHelp}`;
 export async function enqueueCommand(argv: string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parse(argv, {
     queue: { type: 'string', short: 'q' },
+    cluster: { type: 'string', short: 'n' },
     delay: { type: 'string' },
     wait: { type: 'boolean' },
     timeout: { type: 'string' },
@@ -56,7 +59,9 @@ export async function enqueueCommand(argv: string[], io: CommandIo): Promise<num
   const args = taskArguments(argsJson);
   const delayMs = durationFlag(values.delay, '--delay');
   const timeoutMs = durationFlag(values.timeout, '--timeout') ?? 30_000;
-  const config = await readConfig(values, io);
+  const config = await readConfig(values, io, {
+    ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
+  });
   return withClient(open(config, io), async (tasq) => {
     const job = await tasq.enqueueByName(name, args, {
       ...(values.queue !== undefined ? { queue: values.queue } : {}),
@@ -73,7 +78,9 @@ export async function enqueueCommand(argv: string[], io: CommandIo): Promise<num
           ? JSON.stringify({ id: job.id, name, status: 'pending' })
           : // Not a failure of the job: say what it may be doing and how to keep waiting.
             `${job.id}\nno result within ${timeoutMs} ms: the job is still queued, running or waiting to be retried; ` +
-              `\`tasq result ${job.id} --wait 1m\` waits again`,
+              `\`tasq result ${job.id} --wait 1m\` waits again. If it never runs, check that a cluster consumes ` +
+              `queue "${job.queue}" (\`tasq info\` lists the running ones) and has this configuration's secret ` +
+              '(`tasq check` compares them)',
       );
       return 1;
     }
@@ -145,7 +152,10 @@ export async function infoCommand(argv: string[], io: CommandIo): Promise<number
       ...new Set([
         config.queue,
         ...config.queues,
-        ...Object.values(config.input.altClusters ?? {}).flatMap((alt) => alt.queues ?? []),
+        // An alt cluster consumes its own queues: `queues`, else `queue`, else its name.
+        ...Object.entries(config.input.altClusters ?? {}).flatMap(
+          ([name, alt]) => alt.queues ?? [alt.queue ?? name],
+        ),
       ]),
     ];
     const queues = await Promise.all(
@@ -322,20 +332,28 @@ export async function migrateCommand(argv: string[], io: CommandIo): Promise<num
 export const checkHelp = `Usage: tasq check [options]
 
 Validate the configuration, import the tasks modules, connect to the broker and the result backend, and
-name what is wrong. Warns when packages would be signed with the insecure development secret.
+name what is wrong. Warns when packages would be signed with the insecure development secret. Then asks
+the running clusters whether they have this configuration's key (a signed ping over the broker's
+pub/sub; without pub/sub, the key ids clusters store with their stats are compared): a cluster with
+another secret dead-letters this application's jobs unread. Only key ids are compared, never a key.
+
+Options:
+      --cluster-wait D     how long running clusters get to answer (default 1s; 0 does not ask)
 ${commonHelp}`;
 
 export async function checkCommand(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parse(argv, {});
+  const { values, positionals } = parse(argv, { 'cluster-wait': { type: 'string' } });
   if (values.help) {
     io.out(checkHelp);
     return 0;
   }
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const config = await readConfig(values, io);
+  const clusterWaitMs = durationFlag(values['cluster-wait'], '--cluster-wait') ?? 1_000;
+  const config = await readConfig(values, io, { showsWarnings: true });
   io.out(
     `ok: configuration valid (deployment ${config.name}, broker ${config.broker.module} via ${config.broker.source})`,
   );
+  for (const warning of config.warnings) io.out(`warning: ${warning}`);
   let problems = 0;
   if (config.insecureSecret) {
     io.out(
@@ -379,10 +397,47 @@ export async function checkCommand(argv: string[], io: CommandIo): Promise<numbe
       problems++;
       io.out(`problem: ${results}: ${(error as Error).message}`);
     }
+    if (clusterWaitMs > 0) problems += await reportClusterKeys(tasq, clusterWaitMs, io);
   } finally {
     await tasq.close();
   }
   return problems > 0 ? 1 : 0;
+}
+
+/** `tasq check`'s lines about the running clusters' keys; returns the number of problems. */
+async function reportClusterKeys(tasq: Tasq, waitMs: number, io: CommandIo): Promise<number> {
+  let check: KeyCheck;
+  try {
+    check = await checkClusterKeys(tasq, { waitMs, cwd: io.cwd });
+  } catch (error) {
+    io.out(`warning: could not ask the running clusters for their keys: ${(error as Error).message}`);
+    return 0;
+  }
+  const how =
+    check.source === 'control'
+      ? `a signed ping, answers within ${check.withinMs} ms`
+      : `no pub/sub on this broker: the key ids clusters stored with their stats in the last ${Math.round(check.withinMs / 1000)} s`;
+  if (check.clusters.length === 0) {
+    io.out(
+      `note: no running cluster of deployment "${tasq.config.name}" to compare keys with (${how}); ` +
+        'a cluster of another deployment `name` is not asked',
+    );
+    return 0;
+  }
+  let problems = 0;
+  for (const cluster of check.clusters) {
+    if (cluster.sameKey) {
+      io.out(`ok: cluster ${cluster.cluster} has this configuration's key (key id ${check.keyId}; ${how})`);
+      continue;
+    }
+    problems++;
+    const theirs = cluster.keyIds?.length ? `; the cluster has key id ${cluster.keyIds.join(', ')}` : '';
+    io.out(
+      `problem: cluster ${cluster.cluster} does not have this configuration's key (key id ${check.keyId}${theirs}; ${how}): ` +
+        'it dead-letters the jobs sent from here unread; give both the same `secret` (or TASQ_SECRET)',
+    );
+  }
+  return problems;
 }
 
 /**

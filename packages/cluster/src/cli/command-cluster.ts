@@ -1,6 +1,6 @@
 /** `tasq cluster`: run a cluster until SIGTERM/SIGINT (a second signal kills). */
+import { parseListenAddress } from '@tasq/core';
 import { parseAutoscale } from '../monitoring/autoscaler.js';
-import { parseListenAddress } from '../monitoring/metrics.js';
 import { startCluster } from '../start-cluster.js';
 import { type CommandIo, commonHelp, loggerFrom, parse, positiveInteger, readConfig } from './common.js';
 import { UsageError } from './errors.js';
@@ -17,8 +17,10 @@ Options:
       --concurrency N      tasks each worker runs at once (default 1)
   -q, --queues a,b         queues to consume (default: the configured queue)
       --pool KIND          process (default), thread or inline
-      --health-port P      serve GET /health on port P: 200 while consuming, 503 when not
-      --metrics [HOST]:PORT  serve Prometheus metrics at GET /metrics (e.g. :9464)
+      --health [HOST]:PORT serve GET /health: 200 while consuming, 503 when not (e.g. 127.0.0.1:9000;
+                           a port alone, :9000, listens on every interface; default: the \`health\` option)
+      --health-port P      the same as --health :P (every interface)
+      --metrics [HOST]:PORT  serve Prometheus metrics at GET /metrics (e.g. :9464, every interface)
       --autoscale MIN,MAX  grow the pool while all workers are busy and jobs wait, shrink it when idle
 ${commonHelp}`;
 
@@ -31,6 +33,7 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
       concurrency: { type: 'string' },
       queues: { type: 'string', short: 'q' },
       pool: { type: 'string' },
+      health: { type: 'string' },
       'health-port': { type: 'string' },
       metrics: { type: 'string' },
       autoscale: { type: 'string' },
@@ -65,6 +68,11 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
   if (healthPort !== undefined && (!Number.isInteger(healthPort) || healthPort < 0 || healthPort > 65535)) {
     throw new UsageError(`--health-port must be a port number, got "${values['health-port']}"`);
   }
+  const health = values.health === undefined ? undefined : parseListenAddress(values.health);
+  if (values.health !== undefined && !health) {
+    throw new UsageError(`--health must be [HOST]:PORT like 127.0.0.1:9000 or :9000, got "${values.health}"`);
+  }
+  if (health && healthPort !== undefined) throw new UsageError('give --health or --health-port, not both');
   const metrics = values.metrics === undefined ? undefined : parseListenAddress(values.metrics);
   if (values.metrics !== undefined && !metrics) {
     throw new UsageError(`--metrics must be [HOST]:PORT like :9464, got "${values.metrics}"`);
@@ -77,6 +85,8 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
   const config = await readConfig(values, io, {
     ...(values.name !== undefined ? { cluster: values.name } : {}),
     overrides,
+    // startCluster logs them.
+    showsWarnings: true,
   });
   if (autoscale && config.input.queueLimit === undefined) {
     // Room for the largest pool, so a grown pool is not starved by a limit sized for the smallest.
@@ -93,6 +103,7 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
     cwd: io.cwd,
     logger,
     ...(healthPort !== undefined ? { healthPort } : {}),
+    ...(health ? { health } : {}),
     ...(metrics ? { metrics } : {}),
     ...(autoscale ? { autoscale } : {}),
   });
@@ -109,7 +120,12 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
       identity: cluster.identity,
       scheduler: config.scheduler,
       rateLimits: cluster.rateLimitScope,
-      ...(cluster.healthPort !== undefined ? { healthPort: cluster.healthPort } : {}),
+      ...(cluster.healthAddress
+        ? {
+            health: `${cluster.healthAddress.host}:${cluster.healthAddress.port}`,
+            healthPort: cluster.healthPort,
+          }
+        : {}),
       ...(cluster.metricsPort !== undefined ? { metricsPort: cluster.metricsPort } : {}),
       ...(autoscale ? { autoscale: `${autoscale.min},${autoscale.max}` } : {}),
     },

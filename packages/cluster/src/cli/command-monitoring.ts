@@ -1,6 +1,6 @@
 /** `tasq events` (stream monitoring events) and `tasq control` (remote control of running clusters). */
-import type { TasqEvent, TasqEventType } from '@tasq/core';
-import { sendControl } from '../monitoring/control-client.js';
+import { keyIdOf, type TasqEvent, type TasqEventType } from '@tasq/core';
+import { requestControl } from '../monitoring/control-client.js';
 import { subscribeEvents } from '../monitoring/subscribe-events.js';
 import { CONTROL_COMMANDS, type ControlCommand } from '../monitoring/wire.js';
 import { type CommandIo, commonHelp, durationFlag, parse, readConfig } from './common.js';
@@ -139,7 +139,7 @@ export async function controlCommand(argv: string[], io: CommandIo): Promise<num
   }
   const timeoutMs = durationFlag(values.timeout, '--timeout', 1) ?? 2_000;
   const config = await readConfig(values, io);
-  const replies = await sendControl(config, {
+  const { replies, keyMismatches } = await requestControl(config, {
     command: command as ControlCommand,
     timeoutMs,
     cwd: io.cwd,
@@ -152,6 +152,16 @@ export async function controlCommand(argv: string[], io: CommandIo): Promise<num
     else if (!reply.ok) io.out(`${reply.cluster}: error: ${reply.error}`);
     else io.out(`${reply.cluster}: ${describeReply(command as ControlCommand, reply.result ?? {})}`);
   }
+  for (const notice of keyMismatches) {
+    // Never acted on: the cluster could not verify the request.
+    const line = {
+      cluster: notice.cluster,
+      ok: false,
+      error: `cannot verify this request: it has key id ${notice.keyIds.join(', ')}, this configuration signs with ${keyIdOf(config.secrets[0]!)} (the secrets differ)`,
+    };
+    io.out(values.json ? JSON.stringify(line) : `${line.cluster}: error: ${line.error}`);
+  }
+  if (keyMismatches.length > 0) return 1;
   if (replies.length === 0) {
     const who = values.cluster !== undefined ? `cluster "${values.cluster}"` : 'cluster';
     process.stderr.write(`tasq: no ${who} answered "${command}" within ${timeoutMs} ms\n`);

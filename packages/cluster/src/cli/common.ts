@@ -52,10 +52,14 @@ export function loggerFrom(values: Record<string, unknown>, config?: ResolvedCon
   return createLogger({ format: format as LogFormat, level: level as LogLevel });
 }
 
+/**
+ * The configuration a command runs with. Its warnings (a TASQ_* variable that sets nothing) go to
+ * stderr, unless the command shows them itself (`showsWarnings`: the cluster logs them, check reports them).
+ */
 export async function readConfig(
   values: Record<string, unknown>,
   io: CommandIo,
-  extra: { cluster?: string; overrides?: Record<string, unknown> } = {},
+  extra: { cluster?: string; overrides?: Record<string, unknown>; showsWarnings?: boolean } = {},
 ): Promise<ResolvedConfig> {
   const config = await loadConfig({
     ...(values.config !== undefined ? { file: values.config as string } : {}),
@@ -64,6 +68,8 @@ export async function readConfig(
     ...(extra.cluster !== undefined ? { cluster: extra.cluster } : {}),
     ...(extra.overrides ? { overrides: extra.overrides } : {}),
   });
+  if (!extra.showsWarnings)
+    for (const warning of config.warnings) process.stderr.write(`tasq: warning: ${warning}\n`);
   return withResolvableModules(config, io.cwd);
 }
 

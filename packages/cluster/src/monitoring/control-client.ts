@@ -5,7 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import { CapabilityError, controlChannel, type ResolvedConfig, Tasq } from '@tasq/core';
 import { openPubSub } from './open-pubsub.js';
-import { type ControlCommand, type ControlReplyMessage, replyChannel, WireCodec } from './wire.js';
+import {
+  type ControlCommand,
+  type ControlReplyMessage,
+  decodeKeyMismatch,
+  type KeyMismatchNotice,
+  replyChannel,
+  requestFingerprint,
+  WireCodec,
+} from './wire.js';
 
 export interface SendControlOptions {
   command: ControlCommand;
@@ -28,6 +36,17 @@ export async function sendControl(
   source: Tasq | ResolvedConfig,
   options: SendControlOptions,
 ): Promise<ControlReply[]> {
+  return (await requestControl(source, options)).replies;
+}
+
+/**
+ * `sendControl`, with what the clusters that could not verify the request said: a cluster that has not
+ * this configuration's key answers with a key-mismatch notice naming its key ids, never with a reply.
+ */
+export async function requestControl(
+  source: Tasq | ResolvedConfig,
+  options: SendControlOptions,
+): Promise<{ replies: ControlReply[]; keyMismatches: KeyMismatchNotice[] }> {
   const config = source instanceof Tasq ? source.config : source;
   const pubsub = await openPubSub(config, options.cwd !== undefined ? { cwd: options.cwd } : {});
   if (!pubsub) {
@@ -37,7 +56,17 @@ export async function sendControl(
   }
   const codec = WireCodec.for(config);
   const requestId = randomUUID();
+  const request = codec.encode({
+    kind: 'control',
+    requestId,
+    command: options.command,
+    sentAt: Date.now(),
+    ...(options.count !== undefined ? { count: options.count } : {}),
+    ...(options.cluster !== undefined ? { target: options.cluster } : {}),
+  });
+  const probe = requestFingerprint(request);
   const replies: ControlReply[] = [];
+  const keyMismatches: KeyMismatchNotice[] = [];
   let done!: () => void;
   const finished = new Promise<void>((resolve) => {
     done = resolve;
@@ -45,26 +74,21 @@ export async function sendControl(
   try {
     await pubsub.subscribe(replyChannel(config.name), (bytes) => {
       const message = codec.decode(bytes);
-      if (message?.kind !== 'reply' || message.requestId !== requestId) return;
+      if (!message) {
+        const notice = decodeKeyMismatch(bytes);
+        if (notice?.probe === probe) keyMismatches.push(notice);
+        return;
+      }
+      if (message.kind !== 'reply' || message.requestId !== requestId) return;
       const { kind: _kind, ...reply } = message;
       replies.push(reply);
       if (options.expectReplies !== undefined && replies.length >= options.expectReplies) done();
     });
-    await pubsub.publish(
-      controlChannel(config.name),
-      codec.encode({
-        kind: 'control',
-        requestId,
-        command: options.command,
-        sentAt: Date.now(),
-        ...(options.count !== undefined ? { count: options.count } : {}),
-        ...(options.cluster !== undefined ? { target: options.cluster } : {}),
-      }),
-    );
+    await pubsub.publish(controlChannel(config.name), request);
     const timer = setTimeout(done, options.timeoutMs ?? 2_000);
     await finished;
     clearTimeout(timer);
-    return replies;
+    return { replies, keyMismatches };
   } finally {
     await pubsub.close();
   }

@@ -2,16 +2,29 @@
  * The cluster's side of remote control: it listens on `controlChannel(name)`, acts on each signed request
  * meant for it, and answers on the reply channel. A request is acted on once (its id is remembered) and
  * only within REQUEST_MAX_AGE_MS of being sent, so a captured frame replayed later does nothing.
+ *
+ * A request signed with a key this cluster does not have is never read: the cluster answers it with a
+ * key-mismatch notice (the request's fingerprint, its id and its key ids, no secret), at most
+ * NOTICES_PER_WINDOW per NOTICE_WINDOW_MS, so `tasq check` can say the secrets differ.
  */
 import { type Clock, controlChannel, type Logger, type PubSub, type Subscription } from '@tasq/core';
 import type { ClusterIdentity, ClusterSnapshot } from './snapshot.js';
 import {
   type ControlReplyMessage,
   type ControlRequestMessage,
+  encodeKeyMismatch,
   REQUEST_MAX_AGE_MS,
   replyChannel,
+  requestFingerprint,
   type WireCodec,
 } from './wire.js';
+
+/**
+ * Key-mismatch notices answer frames nobody verified: a cap keeps a flood of forged frames from making
+ * every cluster publish as much. Five per ten seconds is plenty for people running `tasq check`.
+ */
+const NOTICES_PER_WINDOW = 5;
+const NOTICE_WINDOW_MS = 10_000;
 
 /** What the commands do, supplied by the cluster. */
 export interface ControlActions {
@@ -40,6 +53,7 @@ export class ControlResponder {
   private readonly seen = new Map<string, number>();
   private ignoredLoggedAt = 0;
   private ignored = 0;
+  private noticesSentAt: number[] = [];
 
   constructor(private readonly options: ControlResponderOptions) {}
 
@@ -69,6 +83,7 @@ export class ControlResponder {
     const { codec, clock, logger } = this.options;
     const message = codec.decode(bytes);
     if (!message) {
+      if (codec.rejectionOf(bytes) === 'unknown-key') await this.noticeKeyMismatch(bytes);
       // Logged at most every 10 s: someone sending forged frames must not flood the log.
       this.ignored++;
       if (clock.now() - this.ignoredLoggedAt >= 10_000) {
@@ -97,6 +112,26 @@ export class ControlResponder {
       logger.warn({ requestId: message.requestId }, `control reply failed: ${(error as Error).message}`);
     }
     if (message.command === 'shutdown' && reply.ok) this.options.actions.shutdown();
+  }
+
+  /** Tell the sender of a request signed with another key which keys this cluster has (rate-limited). */
+  private async noticeKeyMismatch(request: Uint8Array): Promise<void> {
+    const { clock, identity, pubsub, deployment, logger } = this.options;
+    const now = clock.now();
+    this.noticesSentAt = this.noticesSentAt.filter((at) => now - at < NOTICE_WINDOW_MS);
+    if (this.noticesSentAt.length >= NOTICES_PER_WINDOW) return;
+    this.noticesSentAt.push(now);
+    const notice = encodeKeyMismatch({
+      kind: 'key-mismatch',
+      probe: requestFingerprint(request),
+      cluster: identity.id,
+      keyIds: identity.keyIds,
+    });
+    try {
+      await pubsub.publish(replyChannel(deployment), notice);
+    } catch (error) {
+      logger.warn({}, `key-mismatch notice failed: ${(error as Error).message}`);
+    }
   }
 
   private act(request: ControlRequestMessage): Record<string, unknown> {

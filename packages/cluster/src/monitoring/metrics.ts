@@ -158,16 +158,6 @@ function labels(values: Record<string, string>): string {
     .join(',');
 }
 
-/** Parse `:9464`, `9464` or `127.0.0.1:9464` (no host: every interface). */
-export function parseListenAddress(value: string): { host: string; port: number } | undefined {
-  const match = /^(?:(.*):)?(\d{1,5})$/.exec(value.trim());
-  if (!match) return undefined;
-  const port = Number(match[2]);
-  if (port > 65_535) return undefined;
-  const host = match[1] === undefined || match[1] === '' ? '0.0.0.0' : match[1].replace(/^\[(.*)\]$/, '$1');
-  return { host, port };
-}
-
 export function startMetricsServer(
   address: { host: string; port: number },
   render: () => Promise<string>,

@@ -14,6 +14,11 @@ export interface ClusterIdentity {
   host: string;
   pid: number;
   startedAt: number;
+  /**
+   * Ids of the keys it verifies packages with (core's `keyIdOf`: no secret, every frame carries its
+   * signer's): what `tasq check` compares the application's key with.
+   */
+  keyIds: string[];
 }
 
 export interface WorkerSnapshot {
@@ -43,6 +48,8 @@ export interface ClusterSnapshot {
   /** Monitoring events dropped because pub/sub was slower than the cluster. */
   eventsDropped: number;
   stopping: boolean;
+  /** The cluster's key ids (see ClusterIdentity). */
+  keyIds: string[];
 }
 
 export function snapshotOf(
@@ -75,6 +82,7 @@ export function snapshotOf(
     stats: { ...sentinel.stats },
     eventsDropped,
     stopping: sentinel.isStopping,
+    keyIds: identity.keyIds,
   };
 }
 

@@ -3,7 +3,15 @@
  * deployment's secret), so nobody without the secret can forge an event or a control command. A frame
  * that fails verification or does not have one of these shapes is dropped and counted by the reader.
  */
-import { controlChannel, FrameCodec, type ResolvedConfig, type TasqEvent } from '@tasq/core';
+import { createHash } from 'node:crypto';
+import {
+  controlChannel,
+  FrameCodec,
+  PackageRejectedError,
+  type PackageRejectionReason,
+  type ResolvedConfig,
+  type TasqEvent,
+} from '@tasq/core';
 
 /** A batch of monitoring events from one cluster. */
 export interface EventBatchMessage {
@@ -47,6 +55,55 @@ export interface ControlReplyMessage {
 
 export type WireMessage = EventBatchMessage | ControlRequestMessage | ControlReplyMessage;
 
+/**
+ * What a cluster answers to a control request signed with a key it does not have: which request (its
+ * fingerprint), which cluster, and the ids of the keys the cluster has. Key ids are no secret (every
+ * frame carries its signer's in its header); they let `tasq check` say that the secrets differ instead
+ * of hearing nothing. Plain JSON, not a frame: the asker could not verify this cluster's signature, and
+ * nothing in a notice is acted upon; it is only reported.
+ */
+export interface KeyMismatchNotice {
+  kind: 'key-mismatch';
+  /** `requestFingerprint` of the request that could not be verified. */
+  probe: string;
+  cluster: string;
+  keyIds: string[];
+}
+
+/** A short digest of a request's bytes: how a key-mismatch notice names the request it answers. */
+export function requestFingerprint(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+export function encodeKeyMismatch(notice: KeyMismatchNotice): Uint8Array {
+  return Buffer.from(JSON.stringify(notice));
+}
+
+/** The notice in `bytes`, or undefined when they are not one (any frame, anything malformed or oversized). */
+export function decodeKeyMismatch(bytes: Uint8Array): KeyMismatchNotice | undefined {
+  // A notice is a few hundred bytes; a frame starts with its format version byte, not "{".
+  if (bytes.byteLength > 4_096 || bytes[0] !== 0x7b) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const notice = value as Partial<KeyMismatchNotice>;
+  const isText = (text: unknown, pattern: RegExp) => typeof text === 'string' && pattern.test(text);
+  if (
+    notice?.kind !== 'key-mismatch' ||
+    !isText(notice.probe, /^[0-9a-f]{16}$/) ||
+    !isText(notice.cluster, /^[^\s]{1,300}$/) ||
+    !Array.isArray(notice.keyIds) ||
+    notice.keyIds.length > 16 ||
+    !notice.keyIds.every((id) => isText(id, /^[0-9a-f]{8}$/))
+  ) {
+    return undefined;
+  }
+  return { kind: 'key-mismatch', probe: notice.probe!, cluster: notice.cluster!, keyIds: notice.keyIds };
+}
+
 /** A control request is acted on only this long after it was sent. */
 export const REQUEST_MAX_AGE_MS = 30_000;
 
@@ -68,6 +125,16 @@ export class WireCodec {
 
   encode(message: WireMessage): Uint8Array {
     return this.frames.encode(message);
+  }
+
+  /** Why a frame that `decode` refused was refused (`unknown-key`: signed with a secret this codec lacks). */
+  rejectionOf(bytes: Uint8Array): PackageRejectionReason | undefined {
+    try {
+      this.frames.decode(bytes);
+      return undefined;
+    } catch (error) {
+      return error instanceof PackageRejectedError ? error.reason : 'malformed-payload';
+    }
   }
 
   /** The message, or undefined when the frame is unsigned, signed with another secret, or malformed. */

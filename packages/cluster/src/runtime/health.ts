@@ -5,6 +5,7 @@
  * probe; a cluster whose fetcher is stuck, whose workers are all gone, or that is stopping does.
  */
 import { createServer, type Server } from 'node:http';
+import type { ListenAddress } from '@tasq/core';
 import type { Sentinel } from './sentinel.js';
 
 export interface HealthReport {
@@ -35,11 +36,8 @@ export function healthOf(sentinel: Sentinel, now: number, staleMs: number): Heal
   return { healthy, reason, lastProgressMsAgo: ago, workers, held, stats: sentinel.stats };
 }
 
-export function startHealthServer(
-  port: number,
-  report: () => HealthReport,
-  host = '0.0.0.0',
-): Promise<Server> {
+/** Serve the report at `address` (GET /, /health or /healthz): 200 while healthy, 503 otherwise. */
+export function startHealthServer(address: ListenAddress, report: () => HealthReport): Promise<Server> {
   const server = createServer((request, response) => {
     if (request.url !== '/' && request.url !== '/health' && request.url !== '/healthz') {
       response.writeHead(404).end();
@@ -51,7 +49,7 @@ export function startHealthServer(
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    server.listen(address.port, address.host, () => {
       server.off('error', reject);
       resolve(server);
     });

@@ -255,6 +255,61 @@ describe('configuration', () => {
     );
   });
 
+  it('gives an alt cluster the queue named after it, or its own `queue`, never the root queues', () => {
+    const input = {
+      queue: 'web',
+      queues: ['web', 'mail'],
+      altClusters: { short: { timeout: 10 }, long: { queue: 'slow-lane' }, both: { queues: ['a', 'b'] } },
+    };
+    const short = resolveConfig(input, { cluster: 'short', env: {} });
+    // What the cluster consumes, and where a client connected for it enqueues by default.
+    expect(short.queues).toEqual(['short']);
+    expect(short.queue).toBe('short');
+    const long = resolveConfig(input, { cluster: 'long', env: {} });
+    expect(long.queues).toEqual(['slow-lane']);
+    expect(long.queue).toBe('slow-lane');
+    expect(resolveConfig(input, { cluster: 'both', env: {} })).toMatchObject({
+      queue: 'both',
+      queues: ['a', 'b'],
+    });
+    // Scheduled runs that name no queue go to the deployment's queue, whichever cluster leads.
+    expect(short.deploymentQueue).toBe('web');
+    const root = resolveConfig(input, { env: {} });
+    expect(root).toMatchObject({ queue: 'web', queues: ['web', 'mail'], deploymentQueue: 'web' });
+    // A flag still wins over the alt entry.
+    expect(resolveConfig(input, { cluster: 'short', env: {}, overrides: { queues: ['x'] } }).queues).toEqual([
+      'x',
+    ]);
+    expect(
+      configError(() => resolveConfig({ altClusters: { bad: { queue: 'no spaces' } } }, { env: {} })).message,
+    ).toContain('altClusters.bad.queue');
+  });
+
+  it('warns about a TASQ_* variable that sets nothing, naming the closest setting', () => {
+    const config = resolveConfig(
+      { workers: 2 },
+      {
+        env: {
+          TASQ_WORKRES: '4',
+          TASQ_SAVE_LIMT: '10',
+          TASQ_REDIS_URL: 'redis://cache:6379',
+          TASQ_ZZZZZZZZZZZZ: '1',
+          TASQ_SECRET: 's',
+          TASQ_QUEUES: 'a,b',
+          OTHER_WORKRES: '1',
+        },
+      },
+    );
+    expect(config.workers).toBe(2);
+    expect(config.warnings).toEqual([
+      'TASQ_WORKRES is not a tasq setting and is ignored; did you mean TASQ_WORKERS?',
+      'TASQ_SAVE_LIMT is not a tasq setting and is ignored; did you mean TASQ_SAVE_LIMIT?',
+      'TASQ_REDIS_URL is not a tasq setting and is ignored; did you mean TASQ_REDIS?',
+      'TASQ_ZZZZZZZZZZZZ is not a tasq setting and is ignored (each option has one: TASQ_WORKERS, TASQ_SAVE_LIMIT...)',
+    ]);
+    expect(resolveConfig({}, { env: { TASQ_WORKERS: '3' } }).warnings).toEqual([]);
+  });
+
   it('loads tasq.config.json, .mjs and .ts files from the working directory', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'tasq-config-'));
     writeFileSync(path.join(dir, 'tasq.config.json'), JSON.stringify({ workers: 3 }));

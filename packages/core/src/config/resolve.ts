@@ -6,7 +6,9 @@
 import type { z } from 'zod';
 import { parseDurationMs, parseSizeBytes } from '../duration.js';
 import { ConfigError } from '../errors.js';
+import { type ListenAddress, parseListenAddress } from '../listen-address.js';
 import { defineSchedule, type ScheduleOptions } from '../schedule/schedule-definition.js';
+import { unknownVariableWarnings } from './environment-names.js';
 import { configSchemas, defaultWorkers, type TasqConfigInput } from './schema.js';
 
 /** The development secret used when none is configured; `tasq check` warns about it. */
@@ -23,8 +25,18 @@ export interface BrokerSelection {
 export interface ResolvedConfig {
   name: string;
   cluster: string;
+  /**
+   * Where an enqueue that names no queue goes: the root `queue` ("default"), or for an alt cluster its
+   * own (`altClusters.<name>.queue`, by default the alt cluster's name).
+   */
   queue: string;
+  /** The queues this cluster consumes: `queues`, else [queue]. */
   queues: string[];
+  /**
+   * The root configuration's `queue`, the same in every cluster of the deployment: scheduled runs that
+   * name no queue go there, whichever cluster's scheduler leads.
+   */
+  deploymentQueue: string;
   workers: number;
   concurrency: number;
   pool: 'process' | 'thread' | 'inline';
@@ -52,6 +64,8 @@ export interface ResolvedConfig {
   tasks: string[];
   rateLimits: Record<string, string>;
   label: string;
+  /** Where the health probe listens (`health`); undefined: no probe unless startCluster is given one. */
+  health?: ListenAddress;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   secrets: string[];
   /** True when no secret was configured and the development secret is in use. */
@@ -67,6 +81,11 @@ export interface ResolvedConfig {
   schedules: Record<string, ConfiguredSchedule>;
   /** The validated input, for tools that show it. */
   input: TasqConfigInput;
+  /**
+   * What is accepted but probably not meant: a TASQ_* variable that sets nothing (`TASQ_WORKRES`,
+   * with the closest known name). `connect`, `startCluster` and the CLI show them at start.
+   */
+  warnings: string[];
 }
 
 /** A schedule of the `schedules` option, ready for `defineSchedule(task, args, options)`. */
@@ -133,7 +152,9 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
       const runtime = Object.fromEntries(
         runtimeKeys.map((key) => [key, config[key as keyof TasqConfigInput]]),
       );
-      effective = { ...config, ...alt, ...runtime };
+      // The root's queues are the default cluster's: an alt cluster consumes its own (as in Django-Q2).
+      const { queue: _rootQueue, queues: _rootQueues, ...inherited } = config;
+      effective = { ...inherited, queue: options.cluster, ...alt, ...runtime };
     }
   }
 
@@ -173,7 +194,8 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
   const resultBackend = config.resultBackend && selectResultBackend(config.resultBackend, issues);
   const secretInput = config.secret ?? env.TASQ_SECRET;
   const secrets = secretInput === undefined ? [INSECURE_DEVELOPMENT_SECRET] : [secretInput].flat();
-  const queue = config.queue ?? 'default';
+  const deploymentQueue = config.queue ?? 'default';
+  const queue = effective.queue ?? deploymentQueue;
   const timeZone = effective.timeZone ?? 'UTC';
   const schedules = checkSchedules(config.schedules ?? {}, timeZone, issues);
   if (issues.length > 0) throw new ConfigError(issues, options.source);
@@ -183,6 +205,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
     cluster,
     queue,
     queues: effective.queues ?? [queue],
+    deploymentQueue,
     workers,
     concurrency,
     pool: effective.pool ?? 'process',
@@ -211,6 +234,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
     tasks: effective.tasks ?? [],
     rateLimits: effective.rateLimits ?? {},
     label: effective.label ?? 'tasq',
+    health: effective.health === undefined ? undefined : parseListenAddress(effective.health),
     logLevel: effective.logLevel ?? 'info',
     secrets,
     insecureSecret: secretInput === undefined,
@@ -225,6 +249,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
       : undefined,
     schedules,
     input: config,
+    warnings: unknownVariableWarnings(env, Object.keys(configSchemas().configSchema.shape).map(toEnvName)),
   };
 }
 

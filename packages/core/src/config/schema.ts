@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import type * as Zod from 'zod';
 import { parseDurationMs, parseRate, parseSizeBytes } from '../duration.js';
+import { parseListenAddress } from '../listen-address.js';
 import { SCHEDULE_KINDS } from '../schedule-store.js';
 
 // zod costs ~18 MB of memory in every process that loads it, and worker processes import @tasq/core for
@@ -107,7 +108,15 @@ function buildSchemas() {
     cached: z.union([z.boolean(), positiveInt]).optional(),
     /** CPUs per worker (Linux), as in the reference. */
     cpuAffinity: positiveInt.optional(),
-    /** Queues this cluster consumes. Default [queue]. */
+    /**
+     * Queue used when an enqueue names none, and what the cluster consumes when `queues` is not set.
+     * Default "default"; in an alt cluster, the alt cluster's name (as in Django-Q2).
+     */
+    queue: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'must be 1-80 letters, digits, "_", "-", "." or ":"')
+      .optional(),
+    /** Queues this cluster consumes. Default [queue]; an alt cluster does not inherit the root's. */
     queues: z.array(z.string().min(1)).min(1).optional(),
     /** Grace period on SIGTERM before running tasks are killed. Default 600 s. */
     stopTimeout: duration.optional(),
@@ -116,6 +125,16 @@ function buildSchemas() {
     /** Rate limits by task name or `queue:<name>`: "100/s". */
     rateLimits: z.record(z.string(), rate).optional(),
     label: z.string().optional(),
+    /**
+     * Serve the health probe (GET /health) here: `127.0.0.1:9000`, or a port alone (`:9000`, 9000) for
+     * every interface. Default: no probe (`tasq cluster --health`, `startCluster(config, { health })`).
+     */
+    health: z
+      .union([z.string(), z.number()])
+      .refine((value) => parseListenAddress(value) !== undefined, {
+        message: 'must be [HOST]:PORT like "127.0.0.1:9000" or ":9000", or a port number',
+      })
+      .optional(),
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
   };
 
@@ -125,11 +144,6 @@ function buildSchemas() {
     name: z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, "_", "-" or "."')
-      .optional(),
-    /** Queue used when an enqueue names none. Default "default". */
-    queue: z
-      .string()
-      .regex(/^[A-Za-z0-9_.:-]{1,80}$/, 'must be 1-80 letters, digits, "_", "-", "." or ":"')
       .optional(),
     /** Signing secret, or several, newest first. Default: TASQ_SECRET, else an insecure development key. */
     secret: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
@@ -173,7 +187,10 @@ function buildSchemas() {
     ...storeShorthands,
     rabbitmq: connection.optional(),
     sqs: connection.optional(),
-    /** Named clusters whose options override the root's: `tasq cluster --name long`. */
+    /**
+     * Named clusters whose options override the root's: `tasq cluster --name long`. Each consumes its
+     * own queue (`queue`, by default its name), not the root's `queue` and `queues`.
+     */
     altClusters: z
       .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), z.strictObject(clusterOptionsShape))
       .optional(),
