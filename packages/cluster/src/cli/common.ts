@@ -13,7 +13,7 @@ export const commonOptions = {
 } as const satisfies ParseArgsConfig['options'];
 
 export const commonHelp = `Common options:
-  -c, --config FILE      configuration file (default: tasq.config.{ts,mts,mjs,js,json} in this folder)
+  -c, --config FILE      configuration file (default: tasq.config.{ts,mts,cts,mjs,js,cjs,json} in this folder)
       --log-format F     text (default) or json
       --log-level L      debug, info (default), warn, error or silent
   -h, --help             this help`;
