@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import type { Registry } from 'prom-client';
 import {
   type Clock,
   type Logger,
@@ -58,8 +59,12 @@ export interface StartClusterOptions {
   monitoring?: boolean;
   /** Heartbeat interval of monitoring events. Default 2 s. */
   heartbeatMs?: number;
-  /** Serve Prometheus metrics at GET /metrics on this address (port 0 = any free port). */
-  metrics?: { host?: string; port: number };
+  /**
+   * Prometheus metrics: with `port`, served at GET /metrics on this address (port 0 = any free port);
+   * either way `handle.metrics` is the registry, to merge into an application's own. `defaultMetrics`
+   * (default true) adds prom-client's process metrics.
+   */
+  metrics?: { host?: string; port?: number; defaultMetrics?: boolean };
   /** Grow and shrink the pool with load between these sizes (checked every second by default). */
   autoscale?: AutoscaleRange & Omit<AutoscalerOptions, 'resize'>;
 }
@@ -86,6 +91,8 @@ export interface ClusterHandle {
   isSchedulerLeader(): boolean;
   /** The metrics endpoint's port, when one was asked for. */
   readonly metricsPort?: number;
+  /** The cluster's prom-client registry, when metrics were asked for: `Registry.merge([yours, it])`. */
+  readonly metrics?: Registry;
   workers(): WorkerInfo[];
   /** Pool, workers, held packages and counters right now (what `tasq control stats` answers). */
   snapshot(): ClusterSnapshot;
@@ -201,13 +208,19 @@ export async function startCluster(
     }
   }
   const metrics = options.metrics
-    ? new ClusterMetrics(sentinel.events, {
-        snapshot,
-        queueSizes: () => queueSizes(tasq, config.queues),
-      })
+    ? new ClusterMetrics(
+        sentinel.events,
+        { snapshot, queueSizes: () => queueSizes(tasq, config.queues) },
+        {
+          cluster: sentinel.identity,
+          ...(options.metrics.defaultMetrics !== undefined
+            ? { defaultMetrics: options.metrics.defaultMetrics }
+            : {}),
+        },
+      )
     : undefined;
   let metricsServer: Server | undefined;
-  if (options.metrics && metrics) {
+  if (options.metrics?.port !== undefined && metrics) {
     const address = { host: options.metrics.host ?? '0.0.0.0', port: options.metrics.port };
     try {
       metricsServer = await startMetricsServer(address, () => metrics.render());
@@ -257,6 +270,7 @@ export async function startCluster(
     rateLimitScope: sentinel.rateLimitScope,
     isSchedulerLeader: () => sentinel.isSchedulerLeader,
     ...(metricsServer ? { metricsPort: (metricsServer.address() as AddressInfo).port } : {}),
+    ...(metrics ? { metrics: metrics.registry } : {}),
     workers: () => sentinel.workerInfo(),
     snapshot,
     resize: (size) => resize(size, 'control'),
