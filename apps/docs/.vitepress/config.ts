@@ -17,6 +17,7 @@ export default defineConfig({
   vite: { build: { chunkSizeWarningLimit: 4_000 } },
   themeConfig: {
     search: { provider: 'local' },
+    outline: { level: [2, 3] },
     nav: [
       { text: 'Guide', link: '/getting-started' },
       { text: 'Brokers', link: '/brokers/' },

@@ -17,7 +17,7 @@ const started = performance.now();
 
 mkdirSync(path.join(docsFolder, 'reference'), { recursive: true });
 writeFileSync(path.join(docsFolder, 'reference/configuration.md'), configurationReference(repositoryRoot));
-writeFileSync(path.join(docsFolder, 'reference/cli.md'), cliReference(repositoryRoot));
+writeFileSync(path.join(docsFolder, 'reference/cli.md'), await cliReference(repositoryRoot));
 
 const generatedBrokers = path.join(docsFolder, 'brokers/generated');
 mkdirSync(generatedBrokers, { recursive: true });

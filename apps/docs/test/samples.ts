@@ -1,7 +1,8 @@
 /**
  * The site's TypeScript samples as files. Every ```ts block of a page is a module in a folder of that
- * page's own; a block titled `[name.ts]` is that file (so the page's other blocks import it as
- * `./name.js`), an untitled one `sample-N.ts`. A page that says `<!-- run: app.ts -->` is run too.
+ * page's own; a block whose first line is a `// name.ts` comment is that file (so the page's other
+ * blocks import it as `./name.js`), any other `sample-N.ts`. A page that says `<!-- run: app.ts -->`
+ * is run too.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -30,8 +31,9 @@ export function markdownPages(folder = docsFolder): string[] {
 export function readPage(file: string): Page {
   const text = readFileSync(path.join(docsFolder, file), 'utf8');
   const samples: Page['samples'] = [];
-  for (const match of text.matchAll(/^```ts(?: \[([\w.-]+\.ts)\])?\n([\s\S]*?)^```$/gm)) {
-    samples.push({ name: match[1] ?? `sample-${samples.length + 1}.ts`, code: match[2]! });
+  for (const [, code] of text.matchAll(/^```ts\n([\s\S]*?)^```$/gm)) {
+    const named = /^\/\/ ([\w.-]+\.ts)\b/.exec(code!)?.[1];
+    samples.push({ name: named ?? `sample-${samples.length + 1}.ts`, code: code! });
   }
   const run = /<!-- run: ([\w.-]+\.ts) -->/.exec(text)?.[1];
   return { file, samples, ...(run ? { run } : {}) };

@@ -19,6 +19,12 @@ export async function apiReference(repositoryRoot: string, outputFolder: string)
     out: outputFolder,
     readme: 'none',
     entryFileName: 'index',
+    // One page per package (about 10 pages, not 400): the site builds and is link-checked in a fraction
+    // of the time, and a package's API reads top to bottom.
+    outputFileStrategy: 'modules',
+    // Explicit anchors: names that differ only in case (BrokerCapabilities, brokerCapabilities) would
+    // otherwise get slugs the links do not expect.
+    useHTMLAnchors: true,
     excludePrivate: true,
     excludeInternal: true,
     disableSources: true,
