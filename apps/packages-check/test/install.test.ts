@@ -13,7 +13,18 @@ const config = (tasks: string) => `import { defineConfig } from '@tasq/core';
 export default defineConfig({ tasks: ['${tasks}'], workers: 1, secret: 'install-test-secret' });
 `;
 
-const EXPERIMENTAL = /ExperimentalWarning/;
+/** With `tasq cluster` running, `node app.js` prints 3 and exits 0; the cluster stops cleanly, unwarned. */
+async function expectJobRunsEndToEnd(app: ConsumerApp): Promise<void> {
+  const cluster = await app.startCluster();
+  try {
+    const run = app.run('app.js');
+    expect(run.stdout, run.stderr).toBe('3\n');
+    expect(run.status).toBe(0);
+  } finally {
+    expect(await cluster.stop()).toBe(0);
+  }
+  expect(cluster.log()).not.toMatch(/ExperimentalWarning/);
+}
 
 describe('an empty CommonJS app (npm init -y)', () => {
   let app: ConsumerApp;
@@ -41,15 +52,7 @@ const { add } = require('./tasks.js');
 })();
 `,
     );
-    const cluster = await app.startCluster();
-    try {
-      const run = app.run('app.js');
-      expect(run.stdout, run.stderr).toBe('3\n');
-      expect(run.status).toBe(0);
-    } finally {
-      expect(await cluster.stop()).toBe(0);
-    }
-    expect(cluster.log()).not.toMatch(EXPERIMENTAL);
+    await expectJobRunsEndToEnd(app);
   });
 
   it('type-checks CommonJS TypeScript that imports the packages (module nodenext)', () => {
@@ -94,15 +97,7 @@ console.log(await job.result({ timeout: 30_000 }));
 await tasq.close();
 `,
     );
-    const cluster = await app.startCluster();
-    try {
-      const run = app.run('app.js');
-      expect(run.stdout, run.stderr).toBe('3\n');
-      expect(run.status).toBe(0);
-    } finally {
-      expect(await cluster.stop()).toBe(0);
-    }
-    expect(cluster.log()).not.toMatch(EXPERIMENTAL);
+    await expectJobRunsEndToEnd(app);
   });
 
   it.each([
