@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import type { Registry } from 'prom-client';
 import {
   type Clock,
   EVERY_INTERFACE,
@@ -70,10 +71,12 @@ export interface StartClusterOptions {
   /** Heartbeat interval of monitoring events. Default 2 s. */
   heartbeatMs?: number;
   /**
-   * Serve Prometheus metrics at GET /metrics on this address: `'127.0.0.1:9464'`, `{ host, port }`, or
-   * a port alone for every interface (0.0.0.0); port 0 takes any free port.
+   * Prometheus metrics. `handle.metrics` is the registry either way, to merge into an application's own;
+   * with an address (`'127.0.0.1:9464'`, or `{ host, port }` — a port alone means every interface, port
+   * 0 any free port) it is also served at GET /metrics. `defaultMetrics` (default true) adds prom-client's
+   * process metrics.
    */
-  metrics?: string | { host?: string; port: number };
+  metrics?: string | { host?: string; port?: number; defaultMetrics?: boolean };
   /** Grow and shrink the pool with load between these sizes (checked every second by default). */
   autoscale?: AutoscaleRange & Omit<AutoscalerOptions, 'resize'>;
 }
@@ -102,6 +105,8 @@ export interface ClusterHandle {
   isSchedulerLeader(): boolean;
   /** The metrics endpoint's port, when one was asked for. */
   readonly metricsPort?: number;
+  /** The cluster's prom-client registry, when metrics were asked for: `Registry.merge([yours, it])`. */
+  readonly metrics?: Registry;
   workers(): WorkerInfo[];
   /** Pool, workers, held packages and counters right now (what `tasq control stats` answers). */
   snapshot(): ClusterSnapshot;
@@ -131,7 +136,14 @@ export async function startCluster(
   const healthAddress =
     listenAddressOption(options.health, 'health') ??
     (options.healthPort !== undefined ? { host: EVERY_INTERFACE, port: options.healthPort } : config.health);
-  const metricsAddress = listenAddressOption(options.metrics, 'metrics');
+  const metricsAddress =
+    typeof options.metrics === 'object' && options.metrics.port === undefined
+      ? undefined // the registry only, served by the application
+      : listenAddressOption(
+          options.metrics as string | { host?: string; port: number } | undefined,
+          'metrics',
+        );
+  const defaultMetrics = typeof options.metrics === 'object' ? options.metrics.defaultMetrics : undefined;
   let registry = options.registry;
   if (config.pool === 'inline' && !registry) registry = await loadTasks({ tasks: config.tasks, cwd });
   const tasq =
@@ -225,10 +237,14 @@ export async function startCluster(
     }
   }
   const metrics = options.metrics
-    ? new ClusterMetrics(sentinel.events, {
-        snapshot,
-        queueSizes: () => queueSizes(tasq, config.queues),
-      })
+    ? new ClusterMetrics(
+        sentinel.events,
+        { snapshot, queueSizes: () => queueSizes(tasq, config.queues) },
+        {
+          cluster: sentinel.identity,
+          ...(defaultMetrics !== undefined ? { defaultMetrics } : {}),
+        },
+      )
     : undefined;
   let metricsServer: Server | undefined;
   if (metricsAddress && metrics) {
@@ -286,6 +302,7 @@ export async function startCluster(
     rateLimitScope: sentinel.rateLimitScope,
     isSchedulerLeader: () => sentinel.isSchedulerLeader,
     ...(metricsServer ? { metricsPort: (metricsServer.address() as AddressInfo).port } : {}),
+    ...(metrics ? { metrics: metrics.registry } : {}),
     workers: () => sentinel.workerInfo(),
     snapshot,
     resize: (size) => resize(size, 'control'),

@@ -51,7 +51,7 @@ describe.skipIf(skipReason)(`tasq monitor, control and events${skipReason ? ` ($
     );
     cluster = spawn(
       process.execPath,
-      [cliPath, 'cluster', '--config', configFile, '--metrics', '127.0.0.1:0'],
+      [cliPath, 'cluster', '--config', configFile, '--metrics', '127.0.0.1:0', '--log-format', 'text'],
       {
         cwd: database.folder,
         stdio: ['ignore', 'ignore', 'pipe'],

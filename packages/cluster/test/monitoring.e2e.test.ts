@@ -276,7 +276,7 @@ describe.skipIf(skipReason)(
         expect(
           value(
             new RegExp(
-              `^tasq_task_duration_seconds_bucket\\{task="test.add",status="succeeded",${c},le="\\+Inf"\\}`,
+              `^tasq_task_duration_seconds_bucket\\{le="\\+Inf",task="test.add",status="succeeded",${c}\\}`,
             ),
           ),
         ).toBe(2);

@@ -13,8 +13,8 @@ export const commonOptions = {
 } as const satisfies ParseArgsConfig['options'];
 
 export const commonHelp = `Common options:
-  -c, --config FILE      configuration file (default: tasq.config.{ts,mts,mjs,js,json} in this folder)
-      --log-format F     text (default) or json
+  -c, --config FILE      configuration file (default: tasq.config.{ts,mts,cts,mjs,js,cjs,json} in this folder)
+      --log-format F     json (default), or text (default in a terminal)
       --log-level L      debug, info (default), warn, error or silent
   -h, --help             this help`;
 
@@ -42,14 +42,17 @@ export function parse<O extends NonNullable<ParseArgsConfig['options']>>(
 }
 
 export function loggerFrom(values: Record<string, unknown>, config?: ResolvedConfig): CliLogger {
-  const format = (values['log-format'] as string | undefined) ?? 'text';
-  if (format !== 'text' && format !== 'json')
+  const format = values['log-format'] as string | undefined;
+  if (format !== undefined && format !== 'text' && format !== 'json')
     throw new UsageError(`--log-format must be text or json, got "${format}"`);
   const level = (values['log-level'] as string | undefined) ?? config?.logLevel ?? 'info';
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(level)) {
     throw new UsageError(`--log-level must be debug, info, warn, error or silent, got "${level}"`);
   }
-  return createLogger({ format: format as LogFormat, level: level as LogLevel });
+  return createLogger({
+    ...(format !== undefined ? { format: format as LogFormat } : {}),
+    level: level as LogLevel,
+  });
 }
 
 /**

@@ -1,16 +1,21 @@
 /**
- * Prometheus metrics for one cluster (`tasq cluster --metrics :9464`), in the text exposition format
- * (version 0.0.4), written by hand: a handful of counters, one histogram family and some gauges do not
- * need a client library. Counters and histograms are fed by `cluster.events`; gauges (workers, queue
- * sizes) are read at scrape time.
+ * Prometheus metrics for one cluster (`tasq cluster --metrics :9464`), through prom-client: its own
+ * registry (never prom-client's global one, so an application that embeds a cluster keeps its own
+ * metrics apart and can merge this registry into its own with `Registry.merge`). Counters and histograms
+ * are fed by `cluster.events`; gauges (workers, queue sizes) are read at scrape time. Every series carries
+ * `cluster="<identity>"` as a label of its own, so it survives a merge.
  */
 import { createServer, type Server } from 'node:http';
 import type { QueueSize } from '@tasq/core';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClusterEmitter } from '../runtime/events.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
 /** Task run time buckets, in seconds: from a 5 ms no-op to a five-minute report. */
 export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/** Wait time buckets, in seconds (due → started): from a job picked at once to one that waited an hour. */
+export const WAIT_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 
 /** Task counter statuses, one per lifecycle event the cluster emits. */
 const COUNTED = {
@@ -24,42 +29,137 @@ const COUNTED = {
   'task-timed-out': 'timed_out',
 } as const;
 
-interface Histogram {
-  buckets: number[];
-  sum: number;
-  count: number;
-}
-
 export interface MetricsSources {
   snapshot(): ClusterSnapshot;
   /** Sizes of the consumed queues (the broker is asked at most once a second). */
   queueSizes(): Promise<Array<{ queue: string } & Partial<QueueSize>>>;
 }
 
+export interface ClusterMetricsOptions {
+  /** The `cluster` label of every series: the cluster's identity. */
+  cluster: string;
+  /** Also collect prom-client's default process metrics (CPU, memory, event loop lag, GC). Default true. */
+  defaultMetrics?: boolean;
+}
+
 export class ClusterMetrics {
-  private readonly counters = new Map<string, number>();
-  private readonly durations = new Map<string, Histogram>();
-  private rejected = 0;
+  /** The cluster's registry: `await registry.metrics()` is the exposition text. */
+  readonly registry = new Registry();
   private readonly off: () => void;
 
-  constructor(
-    events: ClusterEmitter,
-    private readonly sources: MetricsSources,
-  ) {
+  constructor(events: ClusterEmitter, sources: MetricsSources, options: ClusterMetricsOptions) {
+    const { registry } = this;
+    const cluster = options.cluster;
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, labels: { cluster } });
+    const tasks = new Counter({
+      name: 'tasq_tasks_total',
+      help: 'Task lifecycle events by task name, queue and status.',
+      labelNames: ['task', 'queue', 'status', 'cluster'] as const,
+      registers: [registry],
+    });
+    const duration = new Histogram({
+      name: 'tasq_task_duration_seconds',
+      help: 'Task run time by task name and status.',
+      labelNames: ['task', 'status', 'cluster'] as const,
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    });
+    const wait = new Histogram({
+      name: 'tasq_task_wait_seconds',
+      help: 'Time from when a job was due (enqueued, or its eta) until a worker started it.',
+      labelNames: ['task', 'queue', 'cluster'] as const,
+      buckets: WAIT_BUCKETS,
+      registers: [registry],
+    });
+    const rejected = new Counter({
+      name: 'tasq_packages_rejected_total',
+      help: 'Packages never run: bad signature or undecodable.',
+      labelNames: ['cluster'] as const,
+      registers: [registry],
+    });
+    rejected.inc({ cluster }, 0);
     this.off = events.onAny((name, payload) => {
       const status = COUNTED[name as keyof typeof COUNTED];
       if (status) {
         const { name: task, queue } = payload as { name: string; queue: string };
-        const key = labels({ task, queue, status });
-        this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
+        tasks.inc({ task, queue, status, cluster });
         if (name === 'task-succeeded' || name === 'task-failed') {
           const { runtimeMs } = payload as { runtimeMs: number };
-          this.observe(labels({ task, status }), runtimeMs / 1000);
+          duration.observe({ task, status, cluster }, runtimeMs / 1000);
+        } else if (name === 'task-started') {
+          const { waitMs } = payload as { waitMs?: number };
+          if (waitMs !== undefined) wait.observe({ task, queue, cluster }, waitMs / 1000);
         }
       } else if (name === 'package-rejected') {
-        this.rejected++;
+        rejected.inc({ cluster });
       }
     });
+
+    const gauge = (
+      name: string,
+      help: string,
+      labelNames: string[],
+      read: (set: (labels: Record<string, string>, value: number) => void) => void | Promise<void>,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['cluster', ...labelNames],
+        registers: [registry],
+        async collect() {
+          this.reset();
+          await read((labels, value) => this.set({ cluster, ...labels }, value));
+        },
+      });
+    let droppedSoFar = 0;
+    new Counter({
+      name: 'tasq_events_dropped_total',
+      help: 'Monitoring events dropped because pub/sub was slow.',
+      labelNames: ['cluster'] as const,
+      registers: [registry],
+      collect() {
+        const dropped = sources.snapshot().eventsDropped;
+        this.inc({ cluster }, Math.max(0, dropped - droppedSoFar));
+        droppedSoFar = Math.max(droppedSoFar, dropped);
+      },
+    });
+    gauge('tasq_pool_size', 'Workers the pool keeps.', [], (set) => set({}, sources.snapshot().poolSize));
+    gauge('tasq_workers', 'Worker processes by state.', ['state'], (set) => {
+      const workers = sources.snapshot().workers;
+      for (const state of ['busy', 'idle', 'retiring'] as const)
+        set({ state }, workers.filter((w) => w.state === state).length);
+    });
+    gauge('tasq_tasks_running', 'Tasks running now.', [], (set) => set({}, sources.snapshot().running));
+    gauge('tasq_tasks_prefetched', 'Packages fetched and waiting for a worker.', [], (set) =>
+      set({}, sources.snapshot().prefetched),
+    );
+    gauge('tasq_worker_rss_bytes', 'Resident memory of each worker.', ['worker', 'pid'], (set) => {
+      for (const w of sources.snapshot().workers)
+        set({ worker: String(w.id), pid: String(w.pid) }, w.rssBytes);
+    });
+    gauge(
+      'tasq_worker_tasks_done',
+      'Tasks each worker has finished since it started.',
+      ['worker', 'pid'],
+      (set) => {
+        for (const w of sources.snapshot().workers)
+          set({ worker: String(w.id), pid: String(w.pid) }, w.tasksDone);
+      },
+    );
+    gauge(
+      'tasq_queue_size',
+      'Packages in each consumed queue by state (as the broker counts them).',
+      ['queue', 'state'],
+      async (set) => {
+        const sizes = await sources.queueSizes().catch(() => []);
+        for (const size of sizes) {
+          for (const state of ['ready', 'delayed', 'reserved', 'dead'] as const) {
+            const value = size[state];
+            if (typeof value === 'number') set({ queue: size.queue, state }, value);
+          }
+        }
+      },
+    );
   }
 
   stop(): void {
@@ -67,95 +167,9 @@ export class ClusterMetrics {
   }
 
   /** The exposition text. */
-  async render(): Promise<string> {
-    const snapshot = this.sources.snapshot();
-    const cluster = { cluster: snapshot.cluster };
-    const out: string[] = [];
-    const family = (name: string, type: string, help: string) => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    };
-
-    family('tasq_tasks_total', 'counter', 'Task lifecycle events by task name, queue and status.');
-    for (const [key, value] of this.counters)
-      out.push(`tasq_tasks_total{${key},${labels(cluster)}} ${value}`);
-
-    family('tasq_task_duration_seconds', 'histogram', 'Task run time by task name and status.');
-    for (const [key, histogram] of this.durations) {
-      const base = `${key},${labels(cluster)}`;
-      let cumulative = 0;
-      DURATION_BUCKETS.forEach((bound, i) => {
-        cumulative += histogram.buckets[i] ?? 0;
-        out.push(`tasq_task_duration_seconds_bucket{${base},le="${bound}"} ${cumulative}`);
-      });
-      out.push(`tasq_task_duration_seconds_bucket{${base},le="+Inf"} ${histogram.count}`);
-      out.push(`tasq_task_duration_seconds_sum{${base}} ${histogram.sum}`);
-      out.push(`tasq_task_duration_seconds_count{${base}} ${histogram.count}`);
-    }
-
-    family('tasq_packages_rejected_total', 'counter', 'Packages never run: bad signature or undecodable.');
-    out.push(`tasq_packages_rejected_total{${labels(cluster)}} ${this.rejected}`);
-    family('tasq_events_dropped_total', 'counter', 'Monitoring events dropped because pub/sub was slow.');
-    out.push(`tasq_events_dropped_total{${labels(cluster)}} ${snapshot.eventsDropped}`);
-
-    family('tasq_pool_size', 'gauge', 'Workers the pool keeps.');
-    out.push(`tasq_pool_size{${labels(cluster)}} ${snapshot.poolSize}`);
-    family('tasq_workers', 'gauge', 'Worker processes by state.');
-    for (const state of ['busy', 'idle', 'retiring'] as const) {
-      const count = snapshot.workers.filter((w) => w.state === state).length;
-      out.push(`tasq_workers{${labels({ ...cluster, state })}} ${count}`);
-    }
-    family('tasq_tasks_running', 'gauge', 'Tasks running now.');
-    out.push(`tasq_tasks_running{${labels(cluster)}} ${snapshot.running}`);
-    family('tasq_tasks_prefetched', 'gauge', 'Packages fetched and waiting for a worker.');
-    out.push(`tasq_tasks_prefetched{${labels(cluster)}} ${snapshot.prefetched}`);
-    family('tasq_worker_rss_bytes', 'gauge', 'Resident memory of each worker.');
-    for (const w of snapshot.workers)
-      out.push(
-        `tasq_worker_rss_bytes{${labels({ ...cluster, worker: String(w.id), pid: String(w.pid) })}} ${w.rssBytes}`,
-      );
-    family('tasq_worker_tasks_done', 'gauge', 'Tasks each worker has finished since it started.');
-    for (const w of snapshot.workers)
-      out.push(
-        `tasq_worker_tasks_done{${labels({ ...cluster, worker: String(w.id), pid: String(w.pid) })}} ${w.tasksDone}`,
-      );
-
-    const sizes = await this.sources.queueSizes().catch(() => []);
-    family(
-      'tasq_queue_size',
-      'gauge',
-      'Packages in each consumed queue by state (as the broker counts them).',
-    );
-    for (const size of sizes) {
-      for (const state of ['ready', 'delayed', 'reserved', 'dead'] as const) {
-        const value = size[state];
-        if (typeof value === 'number')
-          out.push(`tasq_queue_size{${labels({ ...cluster, queue: size.queue, state })}} ${value}`);
-      }
-    }
-    return `${out.join('\n')}\n`;
+  render(): Promise<string> {
+    return this.registry.metrics();
   }
-
-  private observe(key: string, seconds: number): void {
-    let histogram = this.durations.get(key);
-    if (!histogram) {
-      histogram = { buckets: DURATION_BUCKETS.map(() => 0), sum: 0, count: 0 };
-      this.durations.set(key, histogram);
-    }
-    const index = DURATION_BUCKETS.findIndex((bound) => seconds <= bound);
-    if (index >= 0) histogram.buckets[index] = (histogram.buckets[index] ?? 0) + 1;
-    histogram.sum += seconds;
-    histogram.count++;
-  }
-}
-
-/** `name="value",...` with the format's escaping (backslash, double quote, newline). */
-function labels(values: Record<string, string>): string {
-  return Object.entries(values)
-    .map(
-      ([name, value]) =>
-        `${name}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`,
-    )
-    .join(',');
 }
 
 export function startMetricsServer(
@@ -169,7 +183,7 @@ export function startMetricsServer(
     }
     render().then(
       (body) => {
-        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
+        response.writeHead(200, { 'content-type': Registry.PROMETHEUS_CONTENT_TYPE });
         response.end(body);
       },
       (error) => {

@@ -42,7 +42,8 @@ export interface ClusterEvents {
   /** The pool size changed: remote control (`pool-grow`, `pool-shrink`) or autoscale. */
   'pool-resized': { size: number; previous: number; by: 'control' | 'autoscale' };
   'task-received': TaskRef;
-  'task-started': TaskRef & { workerId: number };
+  /** `waitMs`: from when the job was due (enqueued, or its eta) until now. */
+  'task-started': TaskRef & { workerId: number; waitMs: number };
   'task-succeeded': TaskRef & { runtimeMs: number };
   'task-failed': TaskRef & { runtimeMs: number; error: string; final: boolean; action: string };
   'task-retried': TaskRef & { attempt: number; delayMs: number };

@@ -836,7 +836,9 @@ export class Sentinel {
     slot.running.set(runId, entry);
     this.runningCount++;
     this.stats.started++;
-    this.events.emit('task-started', { ...entry.ref, workerId: slot.id });
+    const dueAt = Math.max(entry.pkg.enqueuedAt, entry.pkg.eta ?? 0);
+    const waitMs = Math.max(0, entry.startedAt - dueAt);
+    this.events.emit('task-started', { ...entry.ref, workerId: slot.id, waitMs });
     const timeoutMs = entry.pkg.timeoutMs ?? this.config.timeoutMs;
     const softTimeoutMs = entry.pkg.softTimeoutMs ?? this.config.softTimeoutMs;
     if (softTimeoutMs !== undefined && (timeoutMs === undefined || softTimeoutMs < timeoutMs)) {

@@ -3,8 +3,12 @@
  * Signals from the terminal (Ctrl-C reaches the whole process group) are ignored: the sentinel decides
  * when a worker stops.
  */
+import { hideSqliteExperimentalWarning } from '../sqlite-warning.js';
 import type { ToWorker, WorkerSettings } from './protocol.js';
 import { loadTasks, readyMessage, WorkerRuntime } from './worker-runtime.js';
+
+// Tasks that open SQLite (a client, a canvas) would print node:sqlite's warning from every worker.
+hideSqliteExperimentalWarning();
 
 process.on('SIGINT', () => {});
 process.on('SIGTERM', () => {});

@@ -1,8 +1,12 @@
 /** A worker thread (`pool: 'thread'`): the same runtime as a child process, over the thread's port. */
 import { getHeapStatistics } from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
+import { hideSqliteExperimentalWarning } from '../sqlite-warning.js';
 import type { ToWorker, WorkerSettings } from './protocol.js';
 import { loadTasks, readyMessage, WorkerRuntime } from './worker-runtime.js';
+
+// Tasks that open SQLite (a client, a canvas) would print node:sqlite's warning from every worker.
+hideSqliteExperimentalWarning();
 
 const settings = workerData as WorkerSettings;
 const port = parentPort!;

@@ -1,4 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -331,5 +332,39 @@ describe('configuration', () => {
     await expect(loadConfig({ file: path.join(broken, 'missing.json'), env: {} })).rejects.toThrow(
       /not found/,
     );
+  });
+  it('loads a tasq.config.ts that imports defineConfig in CommonJS and ES module projects alike', () => {
+    // In a plain Node process, as a user's project loads it (vitest's own loader would transpile anything).
+    const packageFolder = path.resolve(import.meta.dirname, '../..');
+    const load = (dir: string) =>
+      execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `const { loadConfig } = await import(${JSON.stringify(path.join(packageFolder, 'dist/index.js'))});
+           const config = await loadConfig({ cwd: process.cwd(), env: {} });
+           console.log(JSON.stringify({ workers: config.workers, label: config.label }));`,
+        ],
+        { cwd: dir, encoding: 'utf8' },
+      );
+    for (const type of ['commonjs', 'module']) {
+      const dir = mkdtempSync(path.join(tmpdir(), `tasq-config-${type}-`));
+      writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'app', type }));
+      mkdirSync(path.join(dir, 'node_modules', '@tasq'), { recursive: true });
+      symlinkSync(packageFolder, path.join(dir, 'node_modules', '@tasq', 'core'), 'dir');
+      writeFileSync(
+        path.join(dir, 'tasq.config.ts'),
+        "import { defineConfig } from '@tasq/core';\n" +
+          'const workers: number = 3;\n' +
+          `export default defineConfig({ workers, label: '${type}' });\n`,
+      );
+      expect(JSON.parse(load(dir)), type).toEqual({ workers: 3, label: type });
+      // ES module syntax in a .js file of a CommonJS project loads too.
+      const js = mkdtempSync(path.join(tmpdir(), `tasq-config-${type}-`));
+      writeFileSync(path.join(js, 'package.json'), JSON.stringify({ name: 'app', type }));
+      writeFileSync(path.join(js, 'tasq.config.js'), 'export default { workers: 4, label: "js" };\n');
+      expect(JSON.parse(load(js)), type).toEqual({ workers: 4, label: 'js' });
+    }
   });
 });

@@ -1,6 +1,8 @@
 /**
- * Finding and reading the configuration file: tasq.config.{ts,mts,mjs,js,json} in the working directory
- * (Node 24 runs .ts files natively), or an explicit path.
+ * Finding and reading the configuration file: tasq.config.{ts,mts,cts,mjs,js,cjs,json} in the working
+ * directory, or an explicit path. TypeScript files go through jiti, so `export default defineConfig(...)`
+ * loads the same in a CommonJS project (`"type": "commonjs"`, what `npm init` writes) as in an ES module
+ * one, on every Node version tasq supports; JavaScript files are imported natively first.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -12,8 +14,10 @@ import { type ResolvedConfig, type ResolveOptions, resolveConfig } from './resol
 export const CONFIG_FILE_NAMES = [
   'tasq.config.ts',
   'tasq.config.mts',
+  'tasq.config.cts',
   'tasq.config.mjs',
   'tasq.config.js',
+  'tasq.config.cjs',
   'tasq.config.json',
 ];
 
@@ -39,13 +43,33 @@ export async function readConfigFile(file: string): Promise<unknown> {
   }
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>;
+    module = await importModule(absolute);
   } catch (error) {
     throw new ConfigError([`cannot load ${absolute}: ${(error as Error).message}`]);
   }
   const value = module.default ?? module.config;
   if (value === undefined) throw new ConfigError([`${absolute} has no default export`]);
   return typeof value === 'function' ? await (value as () => unknown)() : value;
+}
+
+const TYPESCRIPT = /\.[cm]?ts$/;
+
+/**
+ * A module's exports. TypeScript through jiti; JavaScript natively, and through jiti when Node refuses its
+ * syntax (ES module syntax in a `.js` file of a CommonJS project).
+ */
+async function importModule(file: string): Promise<Record<string, unknown>> {
+  if (!TYPESCRIPT.test(file)) {
+    try {
+      return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+    }
+  }
+  // Loaded on first use: jiti (a bundled transpiler, ~2 MB) stays out of processes without such a file.
+  const { createJiti } = await import('jiti');
+  const jiti = createJiti(file, { fsCache: false, moduleCache: false });
+  return (await jiti.import(file)) as Record<string, unknown>;
 }
 
 export interface LoadConfigOptions extends ResolveOptions {

@@ -32,9 +32,11 @@ function buildSchemas() {
   const scheduleEntry = z.strictObject({
     /** Task name to enqueue. */
     task: z.string().min(1),
+    /** Arguments of every run. Default none. */
     args: z.array(z.unknown()).optional(),
     /** Five fields, or six with seconds first. Implies kind `cron`. */
     cron: z.string().min(1).optional(),
+    /** once, minutes, hourly, daily, weekly, biweekly, monthly, bimonthly, quarterly, yearly (or cron). */
     kind: scheduleKind.optional(),
     /** For kind `minutes`. */
     minutes: positiveInt.optional(),
@@ -44,6 +46,7 @@ function buildSchemas() {
     repeats: z.number().int().optional(),
     /** First run (not for cron): an ISO date-time or epoch milliseconds. Default: when it is created. */
     start: z.union([z.string().min(1), z.number()]).optional(),
+    /** Created paused: no run until `tasq schedule resume`. */
     paused: z.boolean().optional(),
     /** Enqueue options of every run: queue, priority, timeout... */
     job: z.record(z.string(), z.unknown()).optional(),
@@ -51,10 +54,15 @@ function buildSchemas() {
   const connection = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
   /** Shorthands of the packages that store results too: a broker, or `resultBackend`, by URL or options. */
   const storeShorthands = {
+    /** @tasq/redis: a `redis://` URL or the package's options. */
     redis: connection.optional(),
+    /** @tasq/orm: a PostgreSQL or SQLite URL, or the package's options. */
     orm: connection.optional(),
+    /** @tasq/orm on PostgreSQL: a `postgres://` URL or the package's options. */
     postgres: connection.optional(),
+    /** @tasq/orm on SQLite: a file path or the package's options. */
     sqlite: connection.optional(),
+    /** @tasq/mongo: a `mongodb://` URL or the package's options. */
     mongo: connection.optional(),
     /** Database for the mongo shorthand. Default: the URL's database, else "tasq". */
     mongoDb: z.string().min(1).optional(),
@@ -124,6 +132,7 @@ function buildSchemas() {
     tasks: z.array(z.string().min(1)).optional(),
     /** Rate limits by task name or `queue:<name>`: "100/s". */
     rateLimits: z.record(z.string(), rate).optional(),
+    /** Django-Q2's admin label, accepted so its settings carry over; tasq shows it nowhere yet. Default "tasq". */
     label: z.string().optional(),
     /**
      * Serve the health probe (GET /health) here: `127.0.0.1:9000`, or a port alone (`:9000`, 9000) for
@@ -135,6 +144,7 @@ function buildSchemas() {
         message: 'must be [HOST]:PORT like "127.0.0.1:9000" or ":9000", or a port number',
       })
       .optional(),
+    /** Lowest level the cluster logs. Default info. */
     logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).optional(),
   };
 
@@ -147,6 +157,7 @@ function buildSchemas() {
       .optional(),
     /** Signing secret, or several, newest first. Default: TASQ_SECRET, else an insecure development key. */
     secret: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /** How arguments and results are encoded: json (keeps Date, BigInt, Map, Set...) or msgpack. Default json. */
     serializer: z.enum(['json', 'msgpack']).optional(),
     /** Run every enqueue inline in the caller (for tests). */
     sync: z.boolean().optional(),
@@ -185,7 +196,9 @@ function buildSchemas() {
       .optional(),
     /** Shorthands: each picks its broker package and passes these options (or a URL). */
     ...storeShorthands,
+    /** @tasq/rabbitmq: an `amqp://` URL or the package's options (needs `resultBackend`). */
     rabbitmq: connection.optional(),
+    /** @tasq/sqs: an `sqs://` URL or the package's options (needs `resultBackend`). */
     sqs: connection.optional(),
     /**
      * Named clusters whose options override the root's: `tasq cluster --name long`. Each consumes its

@@ -72,6 +72,17 @@ describe('cron expressions', () => {
     ]);
   });
 
+  it('takes croner extensions: nicknames and the last day of the month', () => {
+    expect(slots({ kind: 'cron', cron: '@daily' }, utc('2030-01-01T10:00:00Z'), 1)).toEqual([
+      '2030-01-02T00:00:00.000Z',
+    ]);
+    expect(slots({ kind: 'cron', cron: '0 18 L * *' }, utc('2030-02-01T00:00:00Z'), 2)).toEqual([
+      '2030-02-28T18:00:00.000Z',
+      '2030-03-31T18:00:00.000Z',
+    ]);
+    expect(() => parseCron('0 0 32 * *')).toThrow(/day of month: 32 is outside 1-31/);
+  });
+
   it('reads wall-clock fields in the schedule time zone', () => {
     // 08:00 in Berlin is 07:00 UTC in winter and 06:00 UTC in summer.
     expect(
