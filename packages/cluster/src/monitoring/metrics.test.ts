@@ -20,6 +20,7 @@ const snapshot = (): ClusterSnapshot => ({
   stats: emptyStats(),
   eventsDropped: 4,
   stopping: false,
+  keyIds: ['k1'],
 });
 
 const ref = { id: 'j1', name: 'reports.build', queue: 'long', deliveries: 1 };
