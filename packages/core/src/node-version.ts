@@ -19,7 +19,7 @@ export function isNodeTooOld(running: string = process.versions.node): boolean {
   return false;
 }
 
-/** "<what> needs Node.js 22.13.0 or newer; this is Node.js v20.20.2 (<path>)". */
+/** `"<what> needs Node.js 22.13.0 or newer; this is Node.js v20.20.2 (<path>)"`. */
 export function nodeVersionMessage(what: string, running: string = process.versions.node): string {
   return `${what} needs Node.js ${MINIMUM_NODE_VERSION} or newer; this is Node.js v${running} (${process.execPath})`;
 }

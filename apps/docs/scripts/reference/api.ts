@@ -2,7 +2,7 @@
  * reference/api/ from the published TypeScript declarations (each package's dist/index.d.ts and the
  * TSDoc they keep), through TypeDoc with typedoc-plugin-markdown and its VitePress theme.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Application } from 'typedoc';
 
@@ -39,4 +39,31 @@ export async function apiReference(repositoryRoot: string, outputFolder: string)
   // Modules are named after their folder ("core/dist"); readers know them by package name.
   for (const module of project.children ?? []) module.name = `@tasq/${module.name.replace(/\/dist$/, '')}`;
   await app.generateOutputs(project);
+  for (const file of readdirSync(outputFolder, { recursive: true, encoding: 'utf8' })) {
+    if (!file.endsWith('.md')) continue;
+    const page = path.join(outputFolder, file);
+    writeFileSync(page, escapeTagsInProse(readFileSync(page, 'utf8')));
+  }
+}
+
+/**
+ * VitePress compiles every page as a Vue template: a `<word>` placeholder in TSDoc prose (`"<what> needs
+ * Node.js …"`) is taken for an unclosed element and fails the whole build. Outside code blocks and inline
+ * code, every `<` but the anchors TypeDoc writes and the ones it escaped itself (`\\<`) is escaped.
+ */
+export function escapeTagsInProse(markdown: string): string {
+  let fenced = false;
+  return markdown
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('```')) fenced = !fenced;
+      if (fenced || line.startsWith('```')) return line;
+      return line
+        .split(/(`[^`]*`)/)
+        .map((part, index) =>
+          index % 2 === 1 ? part : part.replace(/(?<!\\)<(?!a id="[^"]*"><\/a>|\/a>)/g, '&lt;'),
+        )
+        .join('');
+    })
+    .join('\n');
 }
