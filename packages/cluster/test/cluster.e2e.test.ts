@@ -362,8 +362,11 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           .map(Number)
           .sort((a, b) => a - b);
         expect(stamps).toHaveLength(25);
-        // A full bucket of 10 at once, then 10 per second: the 25th cannot start before 1.5 s.
-        expect(stamps[24]! - stamps[0]!).toBeGreaterThanOrEqual(1_400);
+        // A full bucket of 10 at once, then 10 per second: the 25th cannot start before 1.5 s after the
+        // first. The stamps are taken in the worker, where the first run of a fresh process can start a few
+        // hundred milliseconds after its token on a starved machine, so the bound leaves that much slack;
+        // without the limit all 25 would start within a few tens of milliseconds.
+        expect(stamps[24]! - stamps[0]!).toBeGreaterThanOrEqual(1_200);
         for (let i = 20; i < 25; i++) expect(stamps[i]! - stamps[i - 20]!).toBeGreaterThanOrEqual(900);
       } finally {
         await cluster.stop();
