@@ -29,6 +29,16 @@ describe('the CLI logger', () => {
     expect(new Date(entry.time).toISOString()).toBe(entry.time);
   });
 
+  it("keeps the cluster's pid and names a worker's pid workerPid, in JSON and in text", () => {
+    const json = capture('json');
+    json.logger.event('worker-offline', { workerId: 1, pid: 424242, code: 0, signal: null, expected: true });
+    expect(json.lines[0]!.match(/"pid":/g)).toHaveLength(1);
+    expect(JSON.parse(json.lines[0]!)).toMatchObject({ pid: process.pid, workerPid: 424242, workerId: 1 });
+    const text = capture('text');
+    text.logger.event('worker-offline', { workerId: 1, pid: 424242, code: 0, signal: null, expected: true });
+    expect(text.lines[0]).toContain('workerPid=424242');
+  });
+
   it('never writes secrets or task arguments', () => {
     const { logger, lines } = capture('json');
     logger.info({ secret: 'hunter2', args: [1, 'card 4111'], password: 'pw', queue: 'q' }, 'configured');

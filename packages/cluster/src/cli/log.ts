@@ -65,7 +65,7 @@ export function createLogger(options: CreateLoggerOptions = {}): CliLogger {
     event(name, payload) {
       // Most task events are below the usual threshold: decide before building anything.
       if (!debugWanted && (name === 'task-received' || name === 'task-started')) return;
-      const fields = payload as Record<string, unknown>;
+      const fields = withWorkerPid(payload as Record<string, unknown>);
       if (name === 'task-log') {
         const taskLevel = (fields.level as Exclude<LogLevel, 'silent'>) ?? 'info';
         logger[taskLevel](
@@ -111,6 +111,17 @@ function destinationOf(write: ((line: string) => void) | undefined, format: LogF
     },
   });
   return { write: (line: string) => raw.write(prettify(line)) };
+}
+
+/**
+ * Every line already carries the cluster's own `pid` (pino's base fields); an event's `pid` is a worker's.
+ * Written as `workerPid`, so a JSON line never holds the key twice (parsers keep only the last one) and the
+ * text format, which hides the cluster's pid, still shows the worker's.
+ */
+function withWorkerPid(fields: Record<string, unknown>): Record<string, unknown> {
+  if (!('pid' in fields)) return fields;
+  const { pid, ...rest } = fields;
+  return { ...rest, workerPid: pid };
 }
 
 function levelOf(name: ClusterEventName, fields: Record<string, unknown>): Exclude<LogLevel, 'silent'> {
