@@ -41,8 +41,9 @@ describe.skipIf(missing !== undefined)(
     async function signIn(password: string, url = dashboard.url): Promise<Page> {
       const page = await (await browser.newContext()).newPage();
       await page.goto(url);
-      await page.getByLabel('Password').fill(password);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      // The password field has focus on arrival: type and press Enter.
+      await page.keyboard.type(password);
+      await page.keyboard.press('Enter');
       await page.waitForURL((u) => !u.pathname.endsWith('/login'));
       return page;
     }
@@ -139,8 +140,10 @@ describe.skipIf(missing !== undefined)(
       await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/type the queue name/);
       expect((await tasq.broker.size(deployment.queue)).delayed).toBe(3);
       await page.goBack();
-      await page.getByLabel(`Type ${deployment.queue} to confirm purging it`).fill(deployment.queue);
-      await page.getByRole('button', { name: `Purge queue ${deployment.queue}` }).click();
+      // By keyboard, as without a mouse: focus the field, type the name, Enter submits.
+      await page.getByLabel(`Type ${deployment.queue} to confirm purging it`).focus();
+      await page.keyboard.type(deployment.queue);
+      await page.keyboard.press('Enter');
       await expect.poll(() => page.getByRole('status').textContent()).toMatch(/3 job\(s\) removed/);
       expect(await page.locator(`tr[data-queue="${deployment.queue}"] td`).nth(1).textContent()).toBe('0');
       expect((await tasq.broker.size(deployment.queue)).delayed).toBe(0);
