@@ -118,6 +118,13 @@ describe('tasq dashboard', () => {
     });
     expect(event.cluster).toMatch(/^dashboard@/);
     expect((await client.request('GET', '/queues')).status).toBe(200);
+    // The dashboard prints its audit trail too.
+    const printed = dashboard
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    expect(printed[0]).toMatchObject({ type: 'dashboard-action', action: 'login', outcome: 'ok' });
     dashboard.child.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) =>
       dashboard.child.once('exit', (c) => resolve(c)),

@@ -14,7 +14,8 @@ export const dashboardHelp = `Usage: tasq dashboard [options]
 Serve the web dashboard of this deployment (needs the @tasq/dashboard package): clusters and workers,
 live throughput, queues, schedules. Every page asks for a password: set dashboard.password (operator)
 and dashboard.viewerPassword (read only) in the configuration, or TASQ_DASHBOARD_PASSWORD and
-TASQ_DASHBOARD_VIEWER_PASSWORD. Runs until Ctrl-C.
+TASQ_DASHBOARD_VIEWER_PASSWORD. Prints each sign-in and action as a JSON line (also sent to
+tasq events as dashboard-action). Runs until Ctrl-C.
 
 Options:
       --host H       interface to listen on (default: dashboard.host, else 127.0.0.1)
@@ -26,7 +27,13 @@ ${commonHelp}`;
 interface DashboardModule {
   startDashboard(
     config: unknown,
-    options: { host?: string; port?: number; noAuth?: boolean; cwd?: string },
+    options: {
+      host?: string;
+      port?: number;
+      noAuth?: boolean;
+      cwd?: string;
+      onAction?: (event: unknown) => void;
+    },
   ): Promise<{ url: string; close(): Promise<void> }>;
 }
 
@@ -47,6 +54,8 @@ export async function dashboardCommand(argv: string[], io: CommandIo): Promise<n
   const dashboard = await loadDashboard(io.cwd);
   const server = await dashboard.startDashboard(config, {
     cwd: io.cwd,
+    // The audit trail in the dashboard's own output too, also where the broker has no pub/sub.
+    onAction: (event) => io.out(JSON.stringify(event)),
     ...(values.host !== undefined ? { host: values.host } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(values['no-auth'] ? { noAuth: true } : {}),
