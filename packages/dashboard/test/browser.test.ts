@@ -6,8 +6,8 @@
  */
 import type { ClusterHandle } from '@tasq/cluster';
 import { Tasq } from '@tasq/core';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDashboard, startDashboard } from '../src/index.js';
 import { chromiumMissing, launchChromium, screenshot } from './browser.js';
 import { eventually, OPERATOR_PASSWORD, runCluster, testDeployment, VIEWER_PASSWORD } from './support.js';
@@ -38,10 +38,22 @@ describe.skipIf(missing !== undefined)(
       deployment.cleanup();
     });
 
+    const contexts: BrowserContext[] = [];
+    async function newContext(): Promise<BrowserContext> {
+      const context = await browser.newContext();
+      contexts.push(context);
+      return context;
+    }
+    afterEach(async () => {
+      for (const context of contexts.splice(0)) await context.close();
+    });
+
     async function signIn(password: string, url = dashboard.url): Promise<Page> {
-      const page = await (await browser.newContext()).newPage();
+      const page = await (await newContext()).newPage();
       await page.goto(url);
-      // The password field has focus on arrival: type and press Enter.
+      // By keyboard: focus the password field (autofocus needs a focused window, which a headless page
+      // among several may not be), type, press Enter.
+      await page.getByLabel('Password').focus();
       await page.keyboard.type(password);
       await page.keyboard.press('Enter');
       await page.waitForURL((u) => !u.pathname.endsWith('/login'));
@@ -55,7 +67,7 @@ describe.skipIf(missing !== undefined)(
         loginLimit: { maxFailures: 2, windowMs: 60_000 },
       });
       try {
-        const page = await (await browser.newContext()).newPage();
+        const page = await (await newContext()).newPage();
         await page.goto(limited.url);
         expect(new URL(page.url()).pathname).toBe('/login');
         await screenshot(page, 'login');
