@@ -28,7 +28,9 @@ export { checkClusterKeys, type ClusterKey, type KeyCheck } from './monitoring/k
 export { findLiveClusters, type LiveClusters } from './monitoring/live-clusters.js';
 export { DURATION_BUCKETS } from './monitoring/metrics.js';
 export { openPubSub } from './monitoring/open-pubsub.js';
-export type { ClusterSnapshot, WorkerSnapshot } from './monitoring/snapshot.js';
+export { publishEvents } from './monitoring/publish-events.js';
+export type { ClusterLimits, ClusterSnapshot, WorkerSnapshot } from './monitoring/snapshot.js';
+export { STATS_STALE_MS } from './monitoring/cluster-stats-record.js';
 export {
   type EventStream,
   type SubscribeEventsOptions,

@@ -26,6 +26,8 @@ export interface TaskEvent extends EventBase {
   attempt: number;
   /** Run time, on succeeded / failed. */
   runtimeMs?: number;
+  /** How long it waited from when it was due (enqueued, or its eta) until a worker started it, on started. */
+  waitMs?: number;
   /** Error name and message, on failed / retried; the reason, on rejected (bad signature, unknown task...). */
   error?: string;
   /** Worker pid that ran it. */
@@ -59,7 +61,28 @@ export interface ClusterEvent extends EventBase {
   failed?: number;
 }
 
-export type TasqEvent = TaskEvent | WorkerEvent | ClusterEvent;
+/**
+ * An operator's action in the dashboard (purge a queue, pause a schedule, grow a pool...), and sign-ins:
+ * who did what, when, and how it ended, so `tasq events` keeps an audit trail. `cluster` names the
+ * dashboard process (`dashboard@<host>:<pid>`).
+ */
+export interface DashboardActionEvent extends EventBase {
+  type: 'dashboard-action';
+  /** The role signed in (`operator`, `viewer`; `anonymous` for a sign-in attempt or with --no-auth). */
+  role: string;
+  /** The client's address as the dashboard saw it. */
+  address: string;
+  /** What was asked: `queue.purge`, `schedule.pause`, `cluster.pool-grow`, `login`... */
+  action: string;
+  /** What it applied to: a queue, a schedule or a cluster name; empty when nothing in particular. */
+  target: string;
+  /** `ok`, `failed` (it was tried and went wrong) or `refused` (not allowed, nothing was tried). */
+  outcome: 'ok' | 'failed' | 'refused';
+  /** A short description of the result or the reason ("purged 12 jobs"). */
+  detail?: string;
+}
+
+export type TasqEvent = TaskEvent | WorkerEvent | ClusterEvent | DashboardActionEvent;
 export type TasqEventType = TasqEvent['type'];
 
 /** Channel names, per deployment, so two projects sharing a server do not hear each other. */

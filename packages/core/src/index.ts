@@ -22,6 +22,7 @@ export {
   applyEnvironment,
   type BrokerSelection,
   type ConfiguredSchedule,
+  type DashboardSettings,
   INSECURE_DEVELOPMENT_SECRET,
   type ResolvedConfig,
   resolveConfig,
@@ -53,6 +54,7 @@ export { ResultSaveCoalescer, type WriteResultBatch } from './result-save-coales
 export * from './schedule-store.js';
 export { CronSyntaxError, nextCronWall, parseCron } from './schedule/cron.js';
 export { advance, firstSlot, slotAfter } from './schedule/next-run.js';
+export { withPaused } from './schedule/pause.js';
 export { defineSchedule, type ScheduleOptions } from './schedule/schedule-definition.js';
 export { Scheduler, type SchedulerOptions } from './schedule/scheduler.js';
 export { assertTimeZone, fromWall, toWall } from './schedule/time-zone.js';

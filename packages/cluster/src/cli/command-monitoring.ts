@@ -19,6 +19,7 @@ const EVENT_TYPES: readonly TasqEventType[] = [
   'cluster-online',
   'cluster-heartbeat',
   'cluster-offline',
+  'dashboard-action',
 ];
 
 export const eventsHelp = `Usage: tasq events [options]
@@ -88,6 +89,8 @@ export function describeEvent(event: TasqEvent): string {
     case 'worker-heartbeat':
     case 'worker-offline':
       return `${head} pid=${event.pid} rss=${Math.round(event.rssBytes / 2 ** 20)}MB tasksDone=${event.tasksDone} busy=${event.busy}${event.reason ? ` reason=${JSON.stringify(event.reason)}` : ''}`;
+    case 'dashboard-action':
+      return `${head} ${event.action} ${event.target || '-'} ${event.outcome} role=${event.role} from=${event.address}${event.detail ? ` ${JSON.stringify(event.detail)}` : ''}`;
     default:
       return `${head} ${event.name || '-'} ${event.jobId} queue=${event.queue} attempt=${event.attempt}${event.runtimeMs !== undefined ? ` runtime=${event.runtimeMs}ms` : ''}${event.worker !== undefined ? ` worker=${event.worker}` : ''}${event.error ? ` error=${JSON.stringify(event.error)}` : ''}`;
   }

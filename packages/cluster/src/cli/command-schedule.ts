@@ -1,6 +1,5 @@
 /** `tasq schedule add|list|remove|pause|resume|run-now`: schedules as stored data, by name. */
 import {
-  advance,
   defineSchedule,
   type ResolvedConfig,
   type ScheduleKind,
@@ -8,6 +7,7 @@ import {
   type ScheduleRecord,
   type ScheduleStore,
   Tasq,
+  withPaused,
 } from '@tasq/core';
 import { type CommandIo, commonHelp, parse, readConfig, taskArguments, withClient } from './common.js';
 import { UsageError } from './errors.js';
@@ -202,13 +202,8 @@ async function pauseOrResume(
     io.out(`schedule ${name} is already ${pause ? 'paused' : 'running'}`);
     return 0;
   }
-  const updated: ScheduleRecord = { ...schedule, paused: pause };
-  const now = tasq.clock.now();
-  if (!pause && schedule.repeats !== 0 && schedule.nextRunAt < now) {
-    // Resuming does not run what was missed while paused: the schedule moves to its first slot after now.
-    const next = advance(schedule, schedule.nextRunAt, now, false, tasq.config.timeZone);
-    if (next.nextRunAt > now) updated.nextRunAt = next.nextRunAt;
-  }
+  // Resuming does not run what was missed while paused: the schedule moves to its first slot after now.
+  const updated = withPaused(schedule, pause, tasq.clock.now(), tasq.config.timeZone);
   await store.save(updated);
   const shown = view(updated, tasq.config);
   io.out(`${pause ? 'paused' : 'resumed'} schedule ${name}${pause ? '' : `; next run ${shown.nextRun}`}`);

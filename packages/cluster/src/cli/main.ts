@@ -1,5 +1,6 @@
 /** The `tasq` command line. Every command exits non-zero with a one-line reason on bad input. */
 import { clusterCommand } from './command-cluster.js';
+import { dashboardCommand } from './command-dashboard.js';
 import {
   checkCommand,
   enqueueCommand,
@@ -26,6 +27,7 @@ const commands: Record<string, (argv: string[], io: CommandIo) => Promise<number
   events: eventsCommand,
   monitor: monitorCommand,
   control: controlCommand,
+  dashboard: dashboardCommand,
 };
 
 export const mainHelp = `Usage: tasq COMMAND [options]
@@ -43,6 +45,7 @@ Commands:
   events                       stream monitoring events from every cluster (--json)
   monitor                      live view: clusters, workers, queues, rates, recent failures
   control COMMAND              ping|stats|restart|shutdown|pool-grow N|pool-shrink N running clusters
+  dashboard                    web dashboard: clusters, workers, live rates, queues, schedules
 
 Run "tasq COMMAND --help" for a command's options.`;
 

@@ -44,7 +44,10 @@ export class EventMapper {
       case 'task-started': {
         const event = payload as ClusterEvents['task-started'];
         const worker = this.context.pidOf(event.workerId);
-        return task('task-started', event, worker !== undefined ? { worker } : {});
+        return task('task-started', event, {
+          waitMs: event.waitMs,
+          ...(worker !== undefined ? { worker } : {}),
+        });
       }
       case 'task-succeeded': {
         const event = payload as ClusterEvents['task-succeeded'];

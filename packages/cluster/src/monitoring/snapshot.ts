@@ -28,6 +28,21 @@ export interface WorkerSnapshot {
   tasksDone: number;
   busy: number;
   state: 'busy' | 'idle' | 'retiring';
+  /** What it runs now; absent in snapshots from clusters older than this field. */
+  jobs?: { id: string; name: string; queue: string; startedAt: number }[];
+}
+
+/** The settings that bound a cluster's workers, for views that show how close each worker is. */
+export interface ClusterLimits {
+  /** Tasks a worker runs before it is replaced. */
+  recycle: number;
+  /** Memory past which a worker is replaced after its task; undefined: no limit. */
+  maxRssBytes?: number;
+  /** Grace period for running tasks on stop. */
+  stopTimeoutMs: number;
+  /** Hard limit of one run; undefined: none. */
+  timeoutMs?: number;
+  pool: string;
 }
 
 export interface ClusterSnapshot {
@@ -50,6 +65,8 @@ export interface ClusterSnapshot {
   stopping: boolean;
   /** The cluster's key ids (see ClusterIdentity). */
   keyIds: string[];
+  /** Absent in snapshots from clusters older than this field. */
+  limits?: ClusterLimits;
 }
 
 export function snapshotOf(
@@ -76,6 +93,7 @@ export function snapshotOf(
       tasksDone: worker.tasksDone,
       busy: worker.running,
       state: worker.retiring ? 'retiring' : worker.running > 0 ? 'busy' : 'idle',
+      jobs: worker.jobs,
     })),
     prefetched: held.buffered,
     running: held.running,
@@ -83,6 +101,13 @@ export function snapshotOf(
     eventsDropped,
     stopping: sentinel.isStopping,
     keyIds: identity.keyIds,
+    limits: {
+      recycle: sentinel.config.recycle,
+      ...(sentinel.config.maxRssBytes !== undefined ? { maxRssBytes: sentinel.config.maxRssBytes } : {}),
+      stopTimeoutMs: sentinel.config.stopTimeoutMs,
+      ...(sentinel.config.timeoutMs !== undefined ? { timeoutMs: sentinel.config.timeoutMs } : {}),
+      pool: sentinel.config.pool,
+    },
   };
 }
 

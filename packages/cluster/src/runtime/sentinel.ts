@@ -76,6 +76,8 @@ export interface WorkerInfo {
   tasksDone: number;
   rssBytes?: number;
   retiring: boolean;
+  /** What it runs now (id, task name, queue, since when). */
+  jobs: { id: string; name: string; queue: string; startedAt: number }[];
 }
 
 /** Why a worker is retired while healthy: its task count, its memory, an operator's restart, a smaller pool. */
@@ -247,6 +249,12 @@ export class Sentinel {
       tasksDone: slot.tasksDone,
       ...(slot.rssBytes !== undefined ? { rssBytes: slot.rssBytes } : {}),
       retiring: slot.retiring,
+      jobs: [...slot.running.values()].map((entry) => ({
+        id: entry.ref.id,
+        name: entry.ref.name,
+        queue: entry.ref.queue,
+        startedAt: entry.startedAt ?? 0,
+      })),
     }));
   }
 

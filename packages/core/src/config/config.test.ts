@@ -368,3 +368,42 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('dashboard settings', () => {
+  it('has no password by default, listens on loopback, and keeps a sign-in for 8 hours', () => {
+    const { dashboard } = resolveConfig({}, { env: {} });
+    expect(dashboard).toEqual({ sessionTtlMs: 8 * 3_600_000, host: '127.0.0.1', port: 7077 });
+  });
+
+  it('reads passwords from the file, and TASQ_DASHBOARD_* over them without a warning', () => {
+    const input = {
+      dashboard: { password: 'file-operator', viewerPassword: 'file-viewer', sessionTtl: '30m' },
+    };
+    expect(resolveConfig(input, { env: {} }).dashboard).toMatchObject({
+      password: 'file-operator',
+      viewerPassword: 'file-viewer',
+      sessionTtlMs: 1_800_000,
+    });
+    const env = { TASQ_DASHBOARD_PASSWORD: 'env-operator', TASQ_DASHBOARD_VIEWER_PASSWORD: 'env-viewer' };
+    const config = resolveConfig(input, { env });
+    expect(config.dashboard).toMatchObject({ password: 'env-operator', viewerPassword: 'env-viewer' });
+    expect(config.warnings).toEqual([]);
+  });
+
+  it('refuses short passwords and one password for both roles, naming where they came from', () => {
+    expect(
+      configError(() => resolveConfig({ dashboard: { password: 'short' } }, { env: {} })).message,
+    ).toMatch(/dashboard\.password.*at least 8 characters/);
+    expect(
+      configError(() => resolveConfig({}, { env: { TASQ_DASHBOARD_PASSWORD: 'short' } })).message,
+    ).toContain('TASQ_DASHBOARD_PASSWORD must be at least 8 characters');
+    expect(
+      configError(() =>
+        resolveConfig(
+          { dashboard: { password: 'same-password', viewerPassword: 'same-password' } },
+          { env: {} },
+        ),
+      ).message,
+    ).toContain('the operator and viewer passwords are the same');
+  });
+});

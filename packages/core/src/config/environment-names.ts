@@ -7,6 +7,9 @@ import { closestMatch } from 'leven';
 /** TASQ_* variables read besides one per configuration option. */
 const OTHER_VARIABLES = [
   'TASQ_SECRET',
+  // The dashboard's passwords (config `dashboard`), kept out of files.
+  'TASQ_DASHBOARD_PASSWORD',
+  'TASQ_DASHBOARD_VIEWER_PASSWORD',
   // Set by a cluster for its own worker processes.
   'TASQ_WORKER_SETTINGS',
 ];

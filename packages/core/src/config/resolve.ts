@@ -79,6 +79,8 @@ export interface ResolvedConfig {
   errorReporter?: { module: string; options: Record<string, unknown> };
   /** Schedules from the configuration, by name (checked: cron syntax, zone, kind, repeats). */
   schedules: Record<string, ConfiguredSchedule>;
+  /** The web dashboard's settings, with the passwords from TASQ_DASHBOARD_* over the file's. */
+  dashboard: DashboardSettings;
   /** The validated input, for tools that show it. */
   input: TasqConfigInput;
   /**
@@ -86,6 +88,16 @@ export interface ResolvedConfig {
    * with the closest known name). `connect`, `startCluster` and the CLI show them at start.
    */
   warnings: string[];
+}
+
+export interface DashboardSettings {
+  /** Operator password (pages and actions); undefined: none configured. */
+  password?: string;
+  /** Viewer password (pages only). */
+  viewerPassword?: string;
+  sessionTtlMs: number;
+  host: string;
+  port: number;
 }
 
 /** A schedule of the `schedules` option, ready for `defineSchedule(task, args, options)`. */
@@ -198,6 +210,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
   const queue = effective.queue ?? deploymentQueue;
   const timeZone = effective.timeZone ?? 'UTC';
   const schedules = checkSchedules(config.schedules ?? {}, timeZone, issues);
+  const dashboard = resolveDashboard(config.dashboard, env, issues);
   if (issues.length > 0) throw new ConfigError(issues, options.source);
 
   return {
@@ -248,8 +261,37 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
       ? { module: config.errorReporter.module, options: config.errorReporter.options ?? {} }
       : undefined,
     schedules,
+    dashboard,
     input: config,
     warnings: unknownVariableWarnings(env, Object.keys(configSchemas().configSchema.shape).map(toEnvName)),
+  };
+}
+
+function resolveDashboard(
+  input: TasqConfigInput['dashboard'],
+  env: Record<string, string | undefined>,
+  issues: string[],
+): DashboardSettings {
+  const fromEnv = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
+  const password = fromEnv('TASQ_DASHBOARD_PASSWORD') ?? input?.password;
+  const viewerPassword = fromEnv('TASQ_DASHBOARD_VIEWER_PASSWORD') ?? input?.viewerPassword;
+  for (const [name, value] of [
+    ['TASQ_DASHBOARD_PASSWORD', fromEnv('TASQ_DASHBOARD_PASSWORD')],
+    ['TASQ_DASHBOARD_VIEWER_PASSWORD', fromEnv('TASQ_DASHBOARD_VIEWER_PASSWORD')],
+  ] as const) {
+    if (value !== undefined && value.length < 8) issues.push(`${name} must be at least 8 characters`);
+  }
+  if (password !== undefined && password === viewerPassword) {
+    issues.push(
+      'dashboard: the operator and viewer passwords are the same, so a viewer could act; make them differ',
+    );
+  }
+  return {
+    ...(password !== undefined ? { password } : {}),
+    ...(viewerPassword !== undefined ? { viewerPassword } : {}),
+    sessionTtlMs: input?.sessionTtl === undefined ? 8 * 3_600_000 : parseDurationMs(input.sessionTtl)!,
+    host: input?.host ?? '127.0.0.1',
+    port: input?.port ?? 7077,
   };
 }
 

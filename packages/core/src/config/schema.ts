@@ -194,6 +194,26 @@ function buildSchemas() {
     errorReporter: z
       .strictObject({ module: z.string().min(1), options: z.record(z.string(), z.unknown()).optional() })
       .optional(),
+    /**
+     * The web dashboard (`tasq dashboard`, or `@tasq/dashboard` mounted in an application's server). It
+     * answers no page without a password: set `password` (operator: every page and every action) and
+     * optionally `viewerPassword` (pages only), or TASQ_DASHBOARD_PASSWORD and
+     * TASQ_DASHBOARD_VIEWER_PASSWORD, which take precedence. Keep passwords out of committed files.
+     */
+    dashboard: z
+      .strictObject({
+        /** Operator password: every page and every action. At least 8 characters. */
+        password: z.string().min(8, 'must be at least 8 characters').optional(),
+        /** Viewer password: every page, no action. At least 8 characters. */
+        viewerPassword: z.string().min(8, 'must be at least 8 characters').optional(),
+        /** How long a sign-in lasts without use. Default 8 h. */
+        sessionTtl: duration.optional(),
+        /** Interface `tasq dashboard` listens on. Default 127.0.0.1. */
+        host: z.string().min(1).optional(),
+        /** Port `tasq dashboard` listens on. Default 7077. */
+        port: z.number().int().min(0).max(65_535).optional(),
+      })
+      .optional(),
     /** Shorthands: each picks its broker package and passes these options (or a URL). */
     ...storeShorthands,
     /** @tasq/rabbitmq: an `amqp://` URL or the package's options (needs `resultBackend`). */

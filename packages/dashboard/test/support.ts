@@ -1,0 +1,119 @@
+/**
+ * Test support: a deployment on a real SQLite file of the test's own (unique deployment name and
+ * queue), a real cluster running in this process, and an HTTP client that keeps cookies like a browser.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ClusterHandle, startCluster } from '@tasq/cluster';
+import { type ResolvedConfig, resolveConfig, type TasqConfigInput } from '@tasq/core';
+
+export const tasksModule = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
+export const OPERATOR_PASSWORD = 'operator-password-1';
+export const VIEWER_PASSWORD = 'viewer-password-1';
+
+export interface TestDeployment {
+  config: ResolvedConfig;
+  queue: string;
+  folder: string;
+  cleanup(): void;
+}
+
+export function testDeployment(options: TasqConfigInput = {}): TestDeployment {
+  const folder = mkdtempSync(path.join(tmpdir(), 'tasq-dashboard-'));
+  const id = randomBytes(4).toString('hex');
+  const queue = `dash-${id}`;
+  const config = resolveConfig(
+    {
+      name: `dash-${id}`,
+      sqlite: path.join(folder, 'tasq.db'),
+      tasks: [tasksModule],
+      workers: 1,
+      concurrency: 4,
+      queue,
+      guardCycle: '100ms',
+      secret: 'dashboard-test-secret',
+      dashboard: { password: OPERATOR_PASSWORD, viewerPassword: VIEWER_PASSWORD },
+      ...options,
+    },
+    { env: {} },
+  );
+  return { config, queue, folder, cleanup: () => rmSync(folder, { recursive: true, force: true }) };
+}
+
+export function runCluster(config: ResolvedConfig): Promise<ClusterHandle> {
+  return startCluster(config, { workerExecArgv: [], reserveWaitMs: 500, heartbeatMs: 1_000 });
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Wait until `check` returns a value other than undefined/false/null, or fail after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false && value !== null) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** A client that keeps the session cookie, as a browser does. */
+export class Client {
+  private cookie: string | undefined;
+
+  constructor(readonly baseUrl: string) {}
+
+  async request(
+    method: string,
+    pathname: string,
+    options: {
+      form?: Record<string, string>;
+      json?: unknown;
+      headers?: Record<string, string>;
+      body?: string;
+    } = {},
+  ): Promise<{ status: number; text: string; headers: Headers }> {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    if (this.cookie) headers.cookie = this.cookie;
+    let body: string | undefined = options.body;
+    if (options.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(options.form).toString();
+    } else if (options.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(options.json);
+    }
+    const response = await fetch(new URL(pathname.replace(/^\//, ''), this.baseUrl), {
+      method,
+      headers,
+      body,
+      redirect: 'manual',
+    });
+    const setCookie = response.headers.get('set-cookie');
+    if (setCookie) {
+      const [pair] = setCookie.split(';');
+      this.cookie = /=$/.test(pair!) ? undefined : pair;
+    }
+    return { status: response.status, text: await response.text(), headers: response.headers };
+  }
+
+  /** Sign in; returns the status of the answer (303 on success). */
+  async login(password: string): Promise<number> {
+    return (await this.request('POST', '/login', { form: { password } })).status;
+  }
+
+  /** The CSRF token the signed-in pages carry. */
+  async csrf(): Promise<string> {
+    const page = await this.request('GET', '/queues');
+    const match = /data-csrf="([^"]+)"/.exec(page.text);
+    if (!match) throw new Error(`no CSRF token on the page (status ${page.status})`);
+    return match[1]!;
+  }
+}
