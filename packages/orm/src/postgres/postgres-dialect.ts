@@ -75,6 +75,14 @@ export interface PostgresDialectOptions {
   onRelease: () => void;
 }
 
+/**
+ * Statements planned for their values on every call (unnamed), never prepared: an operator's page of a
+ * queue. They are rare, and their best plan depends on the queue asked for: a generic plan, made for
+ * an average queue, may walk the primary key backwards, which is cheap on the busiest queue and reads
+ * the busy queue's rows to page a small one.
+ */
+const PLANNED_PER_CALL: ReadonlySet<QueryName> = new Set(['admin-list']);
+
 export class PostgresDialect implements SqlDialect {
   readonly kind = 'postgres' as const;
   readonly names: TableNames;
@@ -100,7 +108,7 @@ export class PostgresDialect implements SqlDialect {
   async execute(query: QueryName, parameters: Parameters | Record<string, unknown>): Promise<QueryOutcome> {
     const loaded = this.catalog.get(query);
     let name = this.statementNames.get(query);
-    if (!name) {
+    if (!name && !PLANNED_PER_CALL.has(query)) {
       // Prepared statement names are per connection; a hash of the text keeps two schemas sharing one
       // handed-in pool from colliding.
       name = `tasq_${query}_${createHash('sha1').update(loaded.text).digest('hex').slice(0, 10)}`;
@@ -109,7 +117,9 @@ export class PostgresDialect implements SqlDialect {
     const values = loaded.parameters.map((parameter) =>
       toPostgresValue(parameters[parameter] as ParameterValue | readonly Uint8Array[]),
     );
-    const result = await this.pool.query({ name, text: loaded.text, values });
+    const result = await this.pool.query(
+      name ? { name, text: loaded.text, values } : { text: loaded.text, values },
+    );
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
   }
 
@@ -117,6 +127,9 @@ export class PostgresDialect implements SqlDialect {
     const { rows } = await this.execute('enqueue', {
       queue: input.queue,
       bodies: input.bodies as never,
+      job_ids: input.bodies.map((_body, index) => input.labels?.[index]?.jobId ?? null) as never,
+      tasks: input.bodies.map((_body, index) => input.labels?.[index]?.task ?? null) as never,
+      expires_ats: input.bodies.map((_body, index) => input.labels?.[index]?.expiresAt ?? null) as never,
       priority: input.priority,
       visible_at: input.visibleAt,
       now: input.now,
