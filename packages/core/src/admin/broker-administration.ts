@@ -68,7 +68,9 @@ export interface PackageListQuery {
 }
 
 /**
- * One page, newest first: live packages by the order the broker stored them, latest first (`list`);
+ * One page, newest first: live packages by the time each became or becomes deliverable, latest first
+ * (its enqueue time when enqueued without a delay, its due time while delayed, its lease end while
+ * reserved; ties in the order the broker stored them, latest first) (`list`);
  * dead letters by the time they died, latest first (`listDead`). `next` is absent on the last page.
  */
 export interface PackagePage {
