@@ -263,6 +263,7 @@ function checkLimit(limit: number): number {
 
 function pairCursor(cursor: string): [number, number] {
   const match = /^(\d{1,16}):(\d{1,16})$/.exec(cursor);
-  if (!match) throw new InvalidArgumentError(`cursor ${JSON.stringify(cursor)} did not come from this broker`);
+  if (!match)
+    throw new InvalidArgumentError(`cursor ${JSON.stringify(cursor)} did not come from this broker`);
   return [Number(match[1]), Number(match[2])];
 }
