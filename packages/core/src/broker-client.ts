@@ -110,6 +110,13 @@ export class BrokerClient {
     if (options.delayMs !== undefined && options.delayMs > 0) {
       brokerOptions.delayMs = this.checkDelay(options.delayMs, options.allowDelayHops ?? false);
     }
+    if (options.labels !== undefined) {
+      if (!Array.isArray(options.labels) || options.labels.length !== bodies.length) {
+        throw new InvalidArgumentError('enqueue labels must be a list with one label per body');
+      }
+      // Only a broker that stores them gets them: the others' options stay as they were.
+      if (this.broker.administration !== undefined) brokerOptions.labels = options.labels;
+    }
     return this.call('enqueue', this.callTimeoutMs, () => this.broker.enqueue(queue, bodies, brokerOptions));
   }
 

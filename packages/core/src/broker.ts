@@ -3,6 +3,7 @@
  * opaque bytes under leases and knows nothing about tasks. `@tasq/testing`'s `brokerConformance` suite
  * is its executable definition; docs/broker-contract.md is its prose.
  */
+import type { BrokerAdministration, PackageLabel } from './admin/broker-administration.js';
 
 /** The version of this contract. The cluster refuses to load a broker that declares another. */
 export const BROKER_SPECIFICATION_VERSION = 'tasq.broker/v1' as const;
@@ -35,6 +36,11 @@ export interface EnqueueOptions {
   delayMs?: number;
   /** 0 (default) to 9; higher runs first. Only on brokers with `capabilities.priority`. */
   priority?: number;
+  /**
+   * One label per body, in body order: the job id, task name and expiry inside it, for brokers with an
+   * `administration` capability to store beside the body (indexed). Other brokers ignore it.
+   */
+  labels?: readonly PackageLabel[];
 }
 
 export interface ReserveOptions {
@@ -117,4 +123,10 @@ export interface Broker {
 
   /** Release connections and end pending waits (they resolve with no deliveries). Idempotent. */
   close(): Promise<void>;
+
+  /**
+   * Optional: job administration (look up, browse, dead letters, remove, pause flags, cancel marks),
+   * each part declared by a flag in `administration.capabilities`. Absent: the broker offers none of it.
+   */
+  readonly administration?: BrokerAdministration;
 }

@@ -6,6 +6,7 @@
  *   const job = await tasq.enqueue(add, 1, 2);
  *   const sum = await job.result({ timeout: 5_000 });
  */
+import { packageLabel } from './admin/package-label.js';
 import { BrokerClient } from './broker-client.js';
 import { type CanvasFailure, followUps } from './canvas.js';
 import type { Clock } from './clock.js';
@@ -58,6 +59,8 @@ export interface EnqueueJobOptions {
   retry?: RetryPolicy;
   /** Job id, used as an idempotency key: a second enqueue with the same id is not sent again. */
   id?: string;
+  /** Not started by then (a date, or a duration from now): not run, stored as expired. */
+  expires?: Date | Duration;
 }
 
 export interface ConnectOptions {
@@ -361,6 +364,11 @@ export class Tasq {
     };
     if (options.id !== undefined) chosenIds.add(pkg);
     if (eta !== undefined && eta > now) pkg.eta = eta;
+    if (options.expires !== undefined)
+      pkg.expiresAt =
+        options.expires instanceof Date
+          ? options.expires.getTime()
+          : now + durationMs(options.expires, 'expires');
     if (options.group !== undefined) pkg.group = options.group;
     // The per-job settings have the same names and units in a package as in a carried signature.
     Object.assign(pkg, toJobOptions(options));
@@ -426,6 +434,7 @@ export class Tasq {
     try {
       for (const batch of ordered) {
         await this.broker.enqueue(batch.queue, batch.bodies, {
+          labels: batch.packages.map(packageLabel),
           priority: batch.priority,
           delayMs: batch.delayMs,
           allowDelayHops: true,
@@ -698,6 +707,7 @@ function withTaskDefaults(task: Task<any, any>, options: EnqueueJobOptions): Enq
     ...(defaults.softTimeout !== undefined ? { softTimeout: defaults.softTimeout } : {}),
     ...(defaults.maxAttempts !== undefined ? { maxAttempts: defaults.maxAttempts } : {}),
     ...(defaults.ackFailure !== undefined ? { ackFailure: defaults.ackFailure } : {}),
+    ...(defaults.expires !== undefined ? { expires: defaults.expires } : {}),
     ...(defaults.saveResult !== undefined ? { saveResult: defaults.saveResult } : {}),
     ...(defaults.retry !== undefined ? { retry: defaults.retry } : {}),
     ...options,
@@ -705,7 +715,7 @@ function withTaskDefaults(task: Task<any, any>, options: EnqueueJobOptions): Enq
 }
 
 /** What a carried signature keeps of the caller's options: when and as what the canvas starts is not. */
-type TravellingOptions = Omit<EnqueueJobOptions, 'delay' | 'eta' | 'id' | 'group'>;
+type TravellingOptions = Omit<EnqueueJobOptions, 'delay' | 'eta' | 'id' | 'group' | 'expires'>;
 
 /**
  * The per-job settings of enqueue options, as a package and a carried signature hold them: durations in

@@ -66,3 +66,9 @@ export { currentTraceparent, parseTraceparent, runInTaskSpan } from './trace-con
 export function defineConfig(config: import('./config/schema.js').TasqConfigInput) {
   return config;
 }
+export * from './admin/administration.js';
+export * from './admin/broker-administration.js';
+export * from './admin/errors.js';
+export * from './admin/job-view.js';
+export { packageLabel } from './admin/package-label.js';
+export * from './admin/result-administration.js';

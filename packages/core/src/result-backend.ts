@@ -3,6 +3,7 @@
  * `resultBackendConformance` suite is its executable definition.
  */
 
+import type { ResultAdministration } from './admin/result-administration.js';
 import { InvalidArgumentError } from './errors.js';
 
 export type TaskStatus = 'success' | 'failure';
@@ -124,6 +125,12 @@ export interface ResultBackend {
 
   /** Release connections and pending waits (they resolve undefined). Idempotent. */
   close(): Promise<void>;
+
+  /**
+   * Optional: outcome deletion (one job, one group) and job progress, each part declared by a flag in
+   * `administration.capabilities`. Absent: the backend offers none of it.
+   */
+  readonly administration?: ResultAdministration;
 }
 
 /**

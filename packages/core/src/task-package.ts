@@ -68,6 +68,8 @@ export interface TaskPackage extends JobOptionsData {
   traceparent?: string;
   /** The job whose completion enqueued this one (chains, hooks, chords). */
   parentId?: string;
+  /** Epoch ms after which the job must not start: it is stored as expired instead. */
+  expiresAt?: number;
 }
 
 /** Structural check of a decoded package: the codec proved who sent it, this proves it is usable. */
@@ -84,7 +86,15 @@ function describeProblem(value: unknown): string | undefined {
   if (!Array.isArray(pkg.args)) return '`args` is not a list';
   if (typeof pkg.queue !== 'string') return '`queue` is missing';
   if (typeof pkg.enqueuedAt !== 'number') return '`enqueuedAt` is missing';
-  for (const key of ['eta', 'timeoutMs', 'softTimeoutMs', 'maxAttempts', 'priority', 'attempt'] as const) {
+  for (const key of [
+    'eta',
+    'timeoutMs',
+    'softTimeoutMs',
+    'maxAttempts',
+    'priority',
+    'attempt',
+    'expiresAt',
+  ] as const) {
     if (pkg[key] !== undefined && typeof pkg[key] !== 'number') return `\`${key}\` is not a number`;
   }
   return undefined;

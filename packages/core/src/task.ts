@@ -42,6 +42,8 @@ export interface TaskOptions {
   retry?: RetryPolicy;
   /** Rate limit for this task across the deployment: "100/s". */
   rateLimit?: string;
+  /** Default `expires` of its jobs: a job not started within this duration is not run. */
+  expires?: Duration;
 }
 
 // Handler parameter lists are inferred from user code, so the constraint must accept any parameters.

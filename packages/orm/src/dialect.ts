@@ -3,6 +3,7 @@
  * and nothing else. PostgreSQL and SQLite implement it today; MySQL/MariaDB would add one more file
  * here and one more `queries/<dialect>/` + `migrations/<dialect>/` folder.
  */
+import type { PackageLabel } from '@tasq/core';
 import type { SettledLease } from './settle-coalescer.js';
 import type { DialectKind, QueryName } from './queries.js';
 import type { TableNames } from './table-names.js';
@@ -21,6 +22,8 @@ export interface QueryOutcome {
 export interface InsertPackagesInput {
   queue: string;
   bodies: readonly Uint8Array[];
+  /** One per body when the client sent labels (job id, task, expiry), stored in indexed columns. */
+  labels?: readonly PackageLabel[] | undefined;
   priority: number;
   visibleAt: number;
   now: number;

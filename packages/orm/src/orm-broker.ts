@@ -12,10 +12,12 @@ import {
   type EnqueueOptions,
   InvalidArgumentError,
   LeaseLostError,
+  type PackageLabel,
   type QueueSize,
   type ReserveOptions,
   systemClock,
 } from '@tasq/core';
+import { OrmBrokerAdministration } from './orm-broker-administration.js';
 import { SettleCoalescer } from './settle-coalescer.js';
 import type { ReleasedLease, Row, SqlDialect } from './dialect.js';
 import { mapDatabaseError } from './orm-errors.js';
@@ -62,7 +64,24 @@ function checkMilliseconds(
   return Math.trunc(value);
 }
 
-function toBytes(body: unknown): Uint8Array {
+/** Labels are optional; when given, one per body, each with a job id and a task name. */
+function checkLabels(
+  labels: readonly PackageLabel[] | undefined,
+  count: number,
+): readonly PackageLabel[] | undefined {
+  if (labels === undefined) return undefined;
+  if (!Array.isArray(labels) || labels.length !== count) {
+    throw new InvalidArgumentError('enqueue labels must be a list with one label per body');
+  }
+  for (const label of labels) {
+    if (typeof label?.jobId !== 'string' || typeof label.task !== 'string') {
+      throw new InvalidArgumentError('each enqueue label needs a jobId and a task name (strings)');
+    }
+  }
+  return labels;
+}
+
+export function toBytes(body: unknown): Uint8Array {
   if (body instanceof Uint8Array) {
     // pg returns Buffers; hand out plain Uint8Arrays over the same memory.
     return Buffer.isBuffer(body) ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : body;
@@ -82,6 +101,7 @@ export class OrmBroker implements Broker {
   readonly specificationVersion = BROKER_SPECIFICATION_VERSION;
   readonly name: string;
   readonly capabilities: BrokerCapabilities;
+  readonly administration: OrmBrokerAdministration;
   private readonly clock: Clock;
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
@@ -105,6 +125,7 @@ export class OrmBroker implements Broker {
       pubsub: true,
     };
     this.clock = options.clock ?? systemClock;
+    this.administration = new OrmBrokerAdministration(dialect, this.clock, () => this.assertOpen());
     this.acks = new SettleCoalescer((leases) => dialect.ackPackages(leases));
     this.releases = new SettleCoalescer<ReleasedLease>((leases) => dialect.releasePackages(leases));
   }
@@ -128,7 +149,14 @@ export class OrmBroker implements Broker {
     this.assertOpen();
     const now = this.clock.now();
     try {
-      return await this.dialect.insertPackages({ queue, bodies, priority, visibleAt: now + delayMs, now });
+      return await this.dialect.insertPackages({
+        queue,
+        bodies,
+        labels: checkLabels(options.labels, bodies.length),
+        priority,
+        visibleAt: now + delayMs,
+        now,
+      });
     } catch (error) {
       throw mapDatabaseError(error, `enqueue on queue "${queue}"`, this.dialect.address);
     }

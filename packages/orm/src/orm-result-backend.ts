@@ -22,6 +22,7 @@ import {
 } from '@tasq/core';
 import type { ResultRow, Row, SqlDialect } from './dialect.js';
 import { mapDatabaseError } from './orm-errors.js';
+import { OrmResultAdministration } from './orm-result-administration.js';
 import { decodeStored, encodeStored } from './stored-value.js';
 
 /**
@@ -75,6 +76,7 @@ const MAX_SWEEP_INTERVAL_MS = 60_000;
 /** Outcomes in the `results` table. Obtain one with `createOrmResultBackend(options)` or the plugin. */
 export class OrmResultBackend implements ResultBackend {
   readonly name: string;
+  readonly administration: OrmResultAdministration;
   private readonly clock: Clock;
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
@@ -90,6 +92,7 @@ export class OrmResultBackend implements ResultBackend {
   ) {
     this.name = dialect.kind;
     this.clock = options.clock ?? systemClock;
+    this.administration = new OrmResultAdministration(dialect, () => this.assertOpen(), this.clock);
     this.ttlMs = checkCachedSeconds(dialect.kind, options.cached);
     this.sweepIntervalMs = Math.min(
       MAX_SWEEP_INTERVAL_MS,

@@ -42,7 +42,26 @@ export type QueryName =
   | 'publish'
   | 'messages-since'
   | 'messages-latest'
-  | 'messages-prune';
+  | 'messages-prune'
+  | 'admin-find'
+  | 'admin-list'
+  | 'admin-list-dead'
+  | 'admin-requeue-dead'
+  | 'admin-delete-dead'
+  | 'admin-purge-dead'
+  | 'admin-trim-dead-age'
+  | 'admin-trim-dead-count'
+  | 'admin-remove'
+  | 'admin-set-paused'
+  | 'admin-paused-queues'
+  | 'admin-mark-cancelled'
+  | 'admin-cancel-marks'
+  | 'admin-clear-cancel-marks'
+  | 'result-delete'
+  | 'result-delete-group'
+  | 'progress-save'
+  | 'progress-get'
+  | 'progress-delete';
 
 export interface LoadedQuery {
   readonly name: QueryName;

@@ -18,6 +18,9 @@ export const tableNames = [
   'locks',
   'messages',
   'migrations',
+  'queue_flags',
+  'cancel_marks',
+  'progress',
 ] as const;
 export type TableName = (typeof tableNames)[number];
 

@@ -20,6 +20,7 @@ import {
   PackageTooLargeError,
 } from '@tasq/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { administrationCases } from './admin-conformance.js';
 import { readText, reserveUntil, sleep, text, uniqueName } from './support.js';
 
 export interface ConformanceOptions {
@@ -71,6 +72,10 @@ export function brokerConformance(
       afterEach(async () => {
         for (const { broker, queue } of queues.splice(0)) {
           await broker.purge(queue).catch(() => undefined);
+          // What the administration cases leave behind: dead letters and pause flags.
+          const admin = broker.administration;
+          if (admin?.capabilities.deadLetters) await admin.purgeDead!({ queue }).catch(() => undefined);
+          if (admin?.capabilities.pause) await admin.setPaused!(queue, false).catch(() => undefined);
         }
         for (const broker of opened.splice(0)) await broker.close();
       });
@@ -451,6 +456,11 @@ export function brokerConformance(
         expect(await brokers[0]!.reserve(queue, { max: 5, leaseMs: 5000, waitMs: 300 }), separated).toEqual(
           [],
         );
+      });
+
+      administrationCases({
+        open: () => open(),
+        newQueue: (broker, prefix) => newQueue(broker, uniqueName(prefix ?? 'admin')),
       });
 
       it('close is idempotent and releases a pending reserve with no deliveries', async () => {

@@ -7,3 +7,4 @@ export { type ResultBackendSettings, resultBackendConformance } from './result-b
 export { type ScheduleStoreSettings, scheduleStoreConformance } from './schedule-store-conformance.js';
 export { readText, reserveUntil, sleep, text, uniqueName } from './support.js';
 export { type DelayingProxy, type DelayingProxyOptions, startDelayingProxy } from './delaying-proxy.js';
+export { type AdministrationCaseHooks, administrationCases, newLabel } from './admin-conformance.js';

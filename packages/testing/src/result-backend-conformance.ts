@@ -447,6 +447,47 @@ export function resultBackendConformance(
         expect(await backend.list({ limit: 10 })).toEqual([]);
       });
 
+      it('admin delete: drops outcomes by id and a whole group in one call, nothing else', async (context) => {
+        const backend = await open();
+        const admin = backend.administration;
+        if (admin?.capabilities.delete !== true) {
+          context.skip(
+            `the ${backend.name} result backend does not declare the "delete" administration capability`,
+          );
+        }
+        const group = uniqueName('group');
+        const members = [0, 1, 2].map((groupIndex) => result({ group, groupIndex }));
+        const loose = [result(), result({ status: 'failure', error: { name: 'Error', message: 'x' } })];
+        for (const saved of [...members, ...loose]) await backend.save(saved);
+        expect(await admin!.deleteGroup!(group)).toBe(3);
+        expect(await backend.group(group)).toEqual([]);
+        expect(await admin!.deleteGroup!(group)).toBe(0);
+        expect(await admin!.delete!([loose[0]!.id, 'no-such-id'])).toBe(1);
+        expect(await backend.get(loose[0]!.id)).toBeUndefined();
+        expect(await backend.get(loose[1]!.id)).toMatchObject({ id: loose[1]!.id, status: 'failure' });
+      });
+
+      it('admin progress: keeps the latest progress of a job, a number or a small object', async (context) => {
+        const backend = await open();
+        const admin = backend.administration;
+        if (admin?.capabilities.progress !== true) {
+          context.skip(
+            `the ${backend.name} result backend does not declare the "progress" administration capability`,
+          );
+        }
+        const id = nextId();
+        expect(await admin!.progress!(id)).toBeUndefined();
+        await admin!.saveProgress!(id, { value: 0.25, at: 1_000 });
+        await admin!.saveProgress!(id, { value: { done: 3, of: 10, step: 'copying' }, at: 2_000 });
+        const other = await open();
+        expect(await other.administration!.progress!(id)).toEqual({
+          value: { done: 3, of: 10, step: 'copying' },
+          at: 2_000,
+        });
+        await admin!.saveProgress!(id, { value: 1, at: 3_000 });
+        expect(await admin!.progress!(id)).toEqual({ value: 1, at: 3_000 });
+      });
+
       it('close is idempotent and releases a pending wait', async () => {
         const backend = await open();
         const waiting = backend.wait('pending-forever', 20_000);

@@ -13,13 +13,19 @@ import {
   type QueueSize,
   type ReserveOptions,
 } from '../broker.js';
+import type { BrokerAdministration, PackageLabel } from '../admin/broker-administration.js';
 import { type Clock, systemClock } from '../clock.js';
 import { BrokerConnectionError, LeaseLostError } from '../errors.js';
 import { uuidv7 } from '../ids.js';
 import { nodeCrypto } from '../node-builtins.js';
+import { MemoryBrokerAdministration } from './memory-broker-administration.js';
 
-interface Entry {
+/** @internal */
+export interface Entry {
   id: string;
+  /** What the client said the body holds (job id, task, expiry), when it said. */
+  label?: PackageLabel;
+  enqueuedAt: number;
   body: Uint8Array;
   priority: number;
   /** Enqueue order, for FIFO within a priority. */
@@ -32,9 +38,19 @@ interface Entry {
   lockedUntil?: number;
 }
 
-interface QueueState {
+/** A dead letter: the entry, why and when it died. */
+export interface DeadEntry {
+  entry: Entry;
+  reason: string;
+  deadAt: number;
+}
+
+/** @internal */
+export interface QueueState {
+  /** In enqueue order (a Map keeps insertion order): newest last. */
   entries: Map<string, Entry>;
-  dead: { entry: Entry; reason: string }[];
+  /** By package id, in order of death: newest last. */
+  dead: Map<string, DeadEntry>;
   waiters: Set<() => void>;
 }
 
@@ -47,11 +63,15 @@ interface MemoryReceipt {
 export class MemoryBrokerStore {
   readonly queues = new Map<string, QueueState>();
   sequence = 0;
+  /** Job id to the queue and package id of its newest package: the lookup index. */
+  readonly jobs = new Map<string, { queue: string; packageId: string }>();
+  readonly paused = new Set<string>();
+  readonly cancelMarks = new Map<string, { reason: string; at: number }>();
 
   queue(name: string): QueueState {
     let state = this.queues.get(name);
     if (!state) {
-      state = { entries: new Map(), dead: [], waiters: new Set() };
+      state = { entries: new Map(), dead: new Map(), waiters: new Set() };
       this.queues.set(name, state);
     }
     return state;
@@ -70,6 +90,7 @@ export class MemoryBroker implements Broker {
   readonly name = 'memory';
   readonly capabilities: BrokerCapabilities;
   readonly store: MemoryBrokerStore;
+  readonly administration: BrokerAdministration;
   private readonly clock: Clock;
   private closed = false;
   private readonly closing = new AbortController();
@@ -87,6 +108,7 @@ export class MemoryBroker implements Broker {
       maxPackageBytes: options.maxPackageBytes ?? 10 * 1024 * 1024,
       pubsub: false,
     };
+    this.administration = new MemoryBrokerAdministration(this.store, this.clock, () => this.checkOpen());
   }
 
   async enqueue(
@@ -98,10 +120,14 @@ export class MemoryBroker implements Broker {
     const state = this.store.queue(queue);
     const now = this.clock.now();
     const ids: string[] = [];
-    for (const body of bodies) {
+    for (const [index, body] of bodies.entries()) {
       const id = uuidv7();
+      const label = options.labels?.[index];
+      if (label) this.store.jobs.set(label.jobId, { queue, packageId: id });
       state.entries.set(id, {
         id,
+        ...(label ? { label } : {}),
+        enqueuedAt: now,
         body: body.slice(),
         priority: options.priority ?? 0,
         sequence: this.store.sequence++,
@@ -144,7 +170,8 @@ export class MemoryBroker implements Broker {
     const { state, entry } = this.leased(delivery);
     state.entries.delete(entry.id);
     entry.leaseToken = undefined;
-    state.dead.push({ entry, reason });
+    entry.lockedUntil = undefined;
+    state.dead.set(entry.id, { entry, reason, deadAt: this.clock.now() });
   }
 
   async extend(delivery: Delivery, leaseMs: number): Promise<void> {
@@ -156,7 +183,7 @@ export class MemoryBroker implements Broker {
     this.checkOpen();
     const state = this.store.queue(queue);
     const now = this.clock.now();
-    const size = { ready: 0, delayed: 0, reserved: 0, dead: state.dead.length };
+    const size = { ready: 0, delayed: 0, reserved: 0, dead: state.dead.size };
     for (const entry of state.entries.values()) {
       if (entry.leaseToken !== undefined && (entry.lockedUntil ?? 0) > now) size.reserved++;
       else if (entry.readyAt > now) size.delayed++;
@@ -180,9 +207,11 @@ export class MemoryBroker implements Broker {
 
   /** Dead-lettered packages of a queue with their reasons, for inspection in tests and tools. */
   deadLetters(queue: string): { id: string; body: Uint8Array; reason: string }[] {
-    return this.store
-      .queue(queue)
-      .dead.map(({ entry, reason }) => ({ id: entry.id, body: entry.body, reason }));
+    return [...this.store.queue(queue).dead.values()].map(({ entry, reason }) => ({
+      id: entry.id,
+      body: entry.body,
+      reason,
+    }));
   }
 
   async close(): Promise<void> {

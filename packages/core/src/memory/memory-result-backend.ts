@@ -2,6 +2,7 @@
  * Results kept in one process's memory. Values are stored in their encoded form, exactly as a real
  * backend stores them, so a test on the memory backend catches a value that would not survive a real one.
  */
+import type { ResultAdministration, StoredProgress } from '../admin/result-administration.js';
 import { type Clock, systemClock } from '../clock.js';
 import { decodeStoredValue, encodeStoredValue } from '../codec/json-value.js';
 import {
@@ -20,11 +21,14 @@ export class MemoryResultStore {
   readonly expiries = new Map<string, number>();
   readonly claims = new Map<string, number>();
   readonly waiters = new Map<string, Set<(result: TaskResult) => void>>();
+  /** The latest progress per job id (encoded, as results are). */
+  readonly progress = new Map<string, string>();
 }
 
 export class MemoryResultBackend implements ResultBackend {
   readonly name = 'memory';
   readonly store: MemoryResultStore;
+  readonly administration: ResultAdministration;
   private readonly clock: Clock;
   private readonly pending = new Set<() => void>();
   private readonly ttlMs: number;
@@ -34,6 +38,36 @@ export class MemoryResultBackend implements ResultBackend {
     this.store = options.store ?? new MemoryResultStore();
     this.clock = options.clock ?? systemClock;
     this.ttlMs = checkCachedSeconds('memory', options.cached);
+    const store = this.store;
+    const all = () => this.all();
+    this.administration = {
+      capabilities: Object.freeze({ delete: true, progress: true }),
+      async delete(ids: readonly string[]): Promise<number> {
+        let deleted = 0;
+        for (const id of new Set(ids)) {
+          store.progress.delete(id);
+          store.expiries.delete(id);
+          if (store.results.delete(id)) deleted++;
+        }
+        return deleted;
+      },
+      async deleteGroup(group: string): Promise<number> {
+        const members = all().filter((result) => result.group === group);
+        for (const result of members) {
+          store.results.delete(result.id);
+          store.expiries.delete(result.id);
+          store.progress.delete(result.id);
+        }
+        return members.length;
+      },
+      async saveProgress(id: string, progress: StoredProgress): Promise<void> {
+        store.progress.set(id, encodeStoredValue(progress));
+      },
+      async progress(id: string): Promise<StoredProgress | undefined> {
+        const stored = store.progress.get(id);
+        return stored === undefined ? undefined : (decodeStoredValue(stored) as StoredProgress);
+      },
+    };
   }
 
   async save(result: TaskResult): Promise<void> {

@@ -109,7 +109,9 @@ export class PostgresDialect implements SqlDialect {
     const values = loaded.parameters.map((parameter) =>
       toPostgresValue(parameters[parameter] as ParameterValue | readonly Uint8Array[]),
     );
-    const result = await this.pool.query({ name, text: loaded.text, values });
+    const result = await this.pool.query(
+      name ? { name, text: loaded.text, values } : { text: loaded.text, values },
+    );
     return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
   }
 
@@ -117,6 +119,9 @@ export class PostgresDialect implements SqlDialect {
     const { rows } = await this.execute('enqueue', {
       queue: input.queue,
       bodies: input.bodies as never,
+      job_ids: input.bodies.map((_body, index) => input.labels?.[index]?.jobId ?? null) as never,
+      tasks: input.bodies.map((_body, index) => input.labels?.[index]?.task ?? null) as never,
+      expires_ats: input.bodies.map((_body, index) => input.labels?.[index]?.expiresAt ?? null) as never,
       priority: input.priority,
       visible_at: input.visibleAt,
       now: input.now,

@@ -158,10 +158,14 @@ export class SqliteDialect implements SqlDialect {
 
   async insertPackages(input: InsertPackagesInput): Promise<string[]> {
     const ids = this.immediate(() =>
-      input.bodies.map((body) => {
+      input.bodies.map((body, index) => {
+        const label = input.labels?.[index];
         const { rows } = this.run('enqueue', {
           queue: input.queue,
           body,
+          job_id: label?.jobId ?? null,
+          task: label?.task ?? null,
+          expires_at: label?.expiresAt ?? null,
           priority: input.priority,
           visible_at: input.visibleAt,
           now: input.now,

@@ -1,0 +1,129 @@
+/**
+ * What the administration API answers about jobs: the states a job can be in and the view of one job,
+ * whichever source (broker, result backend, cancel marks) the answer came from.
+ */
+import type { TaskErrorInfo } from '../result-backend.js';
+import type { CancelMark } from './broker-administration.js';
+import type { StoredProgress } from './result-administration.js';
+
+/**
+ * Every state a job can be reported in. `unknown` is the answer when no source knows the job: never a
+ * guess. `scheduled` waits for its delay or eta; `retrying` waits for its next attempt.
+ */
+export const JOB_STATES = [
+  'queued',
+  'scheduled',
+  'running',
+  'retrying',
+  'succeeded',
+  'failed',
+  'dead',
+  'cancelled',
+  'expired',
+  'unknown',
+] as const;
+
+export type JobState = (typeof JOB_STATES)[number];
+
+/** States whose jobs will not run again by themselves. */
+export const FINISHED_JOB_STATES: readonly JobState[] = [
+  'succeeded',
+  'failed',
+  'dead',
+  'cancelled',
+  'expired',
+];
+
+/**
+ * The error name of the outcome stored for a cancelled job. A cancelled job is stored as a failure with
+ * this name (the result contract keeps two statuses), so `job.result()` rejects with it and every
+ * backend stores it as it stores any failure.
+ */
+export const CANCELLED_ERROR_NAME = 'JobCancelledError';
+/** The error name of the outcome stored for a job that expired before it started. */
+export const EXPIRED_ERROR_NAME = 'JobExpiredError';
+
+/** Which source answered. */
+export type JobViewSource = 'broker' | 'results' | 'cancel-mark' | 'none';
+
+export interface JobView {
+  readonly id: string;
+  readonly state: JobState;
+  readonly source: JobViewSource;
+  readonly queue?: string;
+  readonly task?: string;
+  /** Deliveries so far (broker) or the attempts the outcome took (results). */
+  readonly attempts?: number;
+  /** The run of the task's retry policy the queued package is (1 = first), when the package was read. */
+  readonly attempt?: number;
+  readonly enqueuedAt?: number;
+  readonly startedAt?: number;
+  readonly finishedAt?: number;
+  /** When a scheduled or retrying job becomes due. */
+  readonly dueAt?: number;
+  /** When it stops being allowed to start (`expires`). */
+  readonly expiresAt?: number;
+  readonly deadAt?: number;
+  readonly deadReason?: string;
+  readonly group?: string;
+  readonly progress?: StoredProgress;
+  readonly cancelMark?: CancelMark;
+  readonly error?: TaskErrorInfo;
+  /** Only when asked for (`include.result`). */
+  readonly result?: unknown;
+  /** Only when asked for (`include.args`), and only where the package or the saved outcome holds them. */
+  readonly args?: unknown[];
+}
+
+export interface JobViewInclude {
+  args?: boolean;
+  result?: boolean;
+}
+
+export interface JobListQuery {
+  /** Default: the configured queue. */
+  queue?: string;
+  /** Default: every state the broker can browse (queued, scheduled, retrying, running). */
+  state?: JobState;
+  task?: string;
+  /** 1..1000, default 50. */
+  limit?: number;
+  /** The `next` of the page before. */
+  cursor?: string;
+  include?: JobViewInclude;
+}
+
+export interface JobPage {
+  readonly jobs: JobView[];
+  /** Absent on the last page. */
+  readonly next?: string;
+}
+
+/** What `cancel` did. */
+export interface CancelOutcome {
+  readonly id: string;
+  /**
+   * `cancelled`: taken out before it started and stored as cancelled. `cancelling`: it is running (or
+   * was being reserved); the mark is set and running clusters abort it. `marked`: the broker cannot say
+   * where the job is; the mark stops it on every cluster that checks marks before starting a job.
+   */
+  readonly outcome: 'cancelled' | 'cancelling' | 'marked';
+}
+
+export interface RequeueOutcome {
+  /** Job ids put back on their queue. */
+  readonly requeued: string[];
+  /** Job ids asked for that were not dead letters (already requeued by someone else, or never dead). */
+  readonly notDead: string[];
+}
+
+/** A queue's counts and pause flag. */
+export interface QueueStatus {
+  readonly queue: string;
+  readonly ready: number;
+  readonly delayed?: number;
+  readonly reserved?: number;
+  readonly dead?: number;
+  /** Undefined when the broker keeps no pause flags. */
+  readonly paused?: boolean;
+}

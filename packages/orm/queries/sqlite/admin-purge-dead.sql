@@ -1,0 +1,6 @@
+-- admin-purge-dead: delete every dead letter of a queue, or of one task in it.
+-- Inputs:  $queue text, $task text (NULL = every task)
+-- Outputs: row count = dead letters deleted.
+DELETE FROM {{packages}}
+WHERE queue = $queue AND dead_at IS NOT NULL
+  AND ($task IS NULL OR task = $task)
