@@ -17,6 +17,7 @@ import type { TasqConfigInput } from './config/schema.js';
 import { type Duration, durationMs } from './duration.js';
 import { InvalidArgumentError, ResultTimeoutError, TaskFailedError } from './errors.js';
 import { executeTask, toErrorInfo } from './execute.js';
+import { decideOutcome, maxAttemptsOf } from './lifecycle/decide.js';
 import { uuidv7 } from './ids.js';
 import { createBroker, createResultBackend, loadResultBackendModule, pluginContext } from './load-plugin.js';
 import type { Logger } from './logger.js';
@@ -632,35 +633,51 @@ export class Tasq {
   }
 
   /**
-   * Sync mode: run `pkg` here, with its retry policy, store the result and run what follows. When the
-   * task fails for good, throws an InlineTaskFailure carrying what it threw, after its failure is stored
-   * and its follow-ups (a hook, the end of a chain) have run; a follow-up's own failure comes up the same way.
+   * Sync mode: run `pkg` here, and settle each run as a cluster would (`decideOutcome`, the one job
+   * lifecycle): a retry of the task's own policy runs again at once (its delay is not waited for); a
+   * release runs again as the next delivery would, while `maxAttempts` bounds the deliveries (with no
+   * bound a cluster would redeliver for ever: sync mode stops after the first run, as that run's stored
+   * outcome says). The result is stored when the decision says so, and a final run's follow-ups are run.
+   * When the task fails for good, throws an InlineTaskFailure carrying what it threw, after its failure
+   * is stored and its follow-ups (a hook, the end of a chain) have run; a follow-up's own failure comes up
+   * the same way.
    */
-  private async runInline(pkg: TaskPackage): Promise<void> {
-    const policy = pkg.retry;
-    let result: TaskResult;
-    let thrown: unknown;
-    let attempt = pkg.attempt ?? 1;
+  private async runInline(original: TaskPackage): Promise<void> {
+    const settings = {
+      maxAttempts: this.config.maxAttempts,
+      ackFailures: this.config.ackFailures,
+      saveLimit: this.config.saveLimit,
+      retryMs: this.config.retryMs,
+    };
+    let pkg = original;
+    let deliveries = 1;
     for (;;) {
-      result = await executeTask(
-        this.registry,
-        { ...pkg, attempt },
-        {
-          logger: this.logger,
-          saveArgs: this.config.saveArgs,
-          now: () => this.clock.now(),
-          onThrow: (error) => {
-            thrown = error;
-          },
+      let thrown: unknown;
+      const result = await executeTask(this.registry, pkg, {
+        logger: this.logger,
+        saveArgs: this.config.saveArgs,
+        deliveries,
+        now: () => this.clock.now(),
+        onThrow: (error) => {
+          thrown = error;
         },
-      );
-      if (result.status === 'success' || !policy || attempt >= policy.attempts) break;
-      attempt++;
+      });
+      const decision = decideOutcome({ pkg, result, deliveries }, settings);
+      if (decision.save) await this.results.save(result);
+      const { action } = decision;
+      if (action.kind === 'retry') {
+        pkg = { ...pkg, attempt: action.attempt };
+        deliveries = 1;
+        continue;
+      }
+      if (action.kind === 'release' && maxAttemptsOf(pkg, settings.maxAttempts) > 0) {
+        deliveries++;
+        continue;
+      }
+      if (decision.final) await this.sendFollowUps(pkg, result);
+      if (result.status === 'failure') throw new InlineTaskFailure(thrown);
+      return;
     }
-    // A chord member's result is what its callback is built from: saved even with saveResult false.
-    if (pkg.saveResult !== false || pkg.chord !== undefined) await this.results.save(result);
-    await this.sendFollowUps(pkg, result);
-    if (result.status === 'failure') throw new InlineTaskFailure(thrown);
   }
 }
 

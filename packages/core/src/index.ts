@@ -35,6 +35,16 @@ export * from './errors.js';
 export * from './events.js';
 export * from './execute.js';
 export { uuidv7, uuidv7Time } from './ids.js';
+export { canRetry, retryDelayMs } from './lifecycle/backoff.js';
+export {
+  decideAfterFailedStep,
+  decideOutcome,
+  maxAttemptsOf,
+  type OutcomeAction,
+  type OutcomeDecision,
+  type OutcomeInput,
+  type OutcomeSettings,
+} from './lifecycle/decide.js';
 export * from './load-plugin.js';
 export * from './logger.js';
 export { EVERY_INTERFACE, type ListenAddress, parseListenAddress } from './listen-address.js';
