@@ -18,6 +18,7 @@ import { type Duration, durationMs } from './duration.js';
 import { InvalidArgumentError, ResultTimeoutError, TaskFailedError } from './errors.js';
 import { executeTask, toErrorInfo } from './execute.js';
 import { decideOutcome, maxAttemptsOf } from './lifecycle/decide.js';
+import type { RuntimeServices } from './runtime-services.js';
 import { uuidv7 } from './ids.js';
 import { createBroker, createResultBackend, loadResultBackendModule, pluginContext } from './load-plugin.js';
 import type { Logger } from './logger.js';
@@ -86,7 +87,7 @@ export async function connect(config?: TasqConfigInput, options: ConnectOptions 
   return Tasq.open(resolved, options);
 }
 
-export class Tasq {
+export class Tasq implements RuntimeServices {
   readonly config: ResolvedConfig;
   readonly broker: BrokerClient;
   readonly results: ResultBackend;

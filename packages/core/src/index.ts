@@ -57,6 +57,7 @@ export * from './plugin.js';
 export * from './pubsub.js';
 export * from './rate-limiter.js';
 export * from './retry-unreachable.js';
+export type { RuntimeServices } from './runtime-services.js';
 export { MemoryPubSub, MemoryPubSubHub } from './memory/memory-pubsub.js';
 export * from './result-backend.js';
 export { ResultSaveCoalescer, type WriteResultBatch } from './result-save-coalescer.js';

@@ -17,7 +17,7 @@ interface Row {
   stored: Partial<TaskResult> | undefined;
 }
 
-const broken = { status: 'failure', error: expect.objectContaining({ name: 'TypeError' }) };
+const broken = { status: 'failure' as const, error: expect.objectContaining({ name: 'TypeError' }) };
 
 const table: Row[] = [
   { title: 'a success', task: 'test.add', args: [1, 2], stored: { status: 'success', result: 3 } },

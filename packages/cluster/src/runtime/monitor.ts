@@ -24,8 +24,8 @@ import {
   type OutcomeDecision,
   type OutcomeSettings,
   retryWhileUnreachable,
+  type RuntimeServices,
   type TaskResult,
-  type Tasq,
 } from '@tasq/core';
 import type { ClusterEmitter, ClusterStats } from './events.js';
 import type { FailureReporting } from './failure-reporting.js';
@@ -34,7 +34,8 @@ import { leaseMarginMs, leaseStanding } from './lease.js';
 import { ResultPruner } from './result-pruner.js';
 
 export interface MonitorOptions {
-  tasq: Tasq;
+  /** The broker, result backend and sends of the runtime (not the application's client). */
+  services: RuntimeServices;
   clock: Clock;
   logger: Logger;
   events: ClusterEmitter;
@@ -60,10 +61,10 @@ export class Monitor {
   reporting: FailureReporting | undefined;
 
   constructor(private readonly options: MonitorOptions) {
-    this.broker = options.tasq.broker;
+    this.broker = options.services.broker;
     const { saveLimit, saveLimitPer, retryMs } = options.settings;
     this.pruner = new ResultPruner({
-      results: options.tasq.results,
+      results: options.services.results,
       clock: options.clock,
       logger: options.logger,
       saveLimit,
@@ -123,7 +124,7 @@ export class Monitor {
   }
 
   private async settleRun(entry: HeldPackage, ran: TaskResult, how: RunEnding): Promise<void> {
-    const { events, stats, tasq, logger } = this.options;
+    const { events, stats, services, logger } = this.options;
     entry.state = 'settling';
     const runtimeMs = Math.max(0, ran.stoppedAt - ran.startedAt);
     // Most runs end well inside their lease: only a lease near its end costs a call (and an await).
@@ -144,7 +145,7 @@ export class Monitor {
       entry.pkg.hook !== undefined || (entry.pkg.chain?.length ?? 0) > 0 || entry.pkg.chord !== undefined;
     if (decision.final && followed) {
       try {
-        await tasq.sendFollowUps(entry.pkg, result);
+        await services.sendFollowUps(entry.pkg, result);
       } catch (error) {
         logger.error(
           { jobId: entry.ref.id, err: String(error) },
@@ -200,7 +201,7 @@ export class Monitor {
         };
         if (action.delayMs === 0) delete next.eta;
         try {
-          await tasq.send([next]);
+          await services.send([next]);
         } catch (error) {
           logger.error({ jobId: entry.ref.id, err: String(error) }, 'enqueueing the retry failed; releasing');
           const instead = decideAfterFailedStep('retry', decision, error).action;
@@ -237,7 +238,7 @@ export class Monitor {
       result = unstorable;
       const decision = this.decide(entry, result, how);
       try {
-        if (decision.save) await this.options.tasq.results.save(result);
+        if (decision.save) await this.options.services.results.save(result);
         return { result, decision };
       } catch (again) {
         failure = again;
@@ -313,7 +314,7 @@ export class Monitor {
         if (entry.leaseLost || this.options.clock.now() >= entry.leaseUntil) {
           throw new LeaseLostError(`the lease of job ${entry.ref.id} ended before its result was saved`);
         }
-        await this.options.tasq.results.save(result);
+        await this.options.services.results.save(result);
       },
       (error, attempt) =>
         this.options.logger.warn(

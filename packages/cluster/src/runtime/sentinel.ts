@@ -19,8 +19,8 @@ import {
   type ResolvedConfig,
   type Scheduler,
   type TaskRegistry,
+  type RuntimeServices,
   type TaskResult,
-  type Tasq,
   taskResultOf,
 } from '@tasq/core';
 import { Pool, type WorkerInfo } from '../pool/pool.js';
@@ -77,18 +77,18 @@ export class Sentinel {
 
   constructor(
     readonly config: ResolvedConfig,
-    readonly tasq: Tasq,
+    readonly services: RuntimeServices,
     private readonly options: SentinelOptions,
   ) {
     const { clock, logger } = options;
     const { events, stats } = this;
-    const broker = tasq.broker;
+    const broker = services.broker;
     this.identity = clusterIdentity(config);
     this.lastProgressAt = clock.now();
     this.ledger = new HeldLedger(config.queueLimit);
     this.rateLimits = new RateLimits(config.rateLimits, clock);
     this.monitor = new Monitor({
-      tasq,
+      services,
       clock,
       logger,
       events,
@@ -102,7 +102,7 @@ export class Sentinel {
       },
     });
     this.intake = new Intake({
-      codec: tasq.codec,
+      codec: services.codec,
       capabilities: broker.capabilities,
       ledger: this.ledger,
       monitor: this.monitor,
@@ -235,11 +235,11 @@ export class Sentinel {
       await this.pool.start();
       // Every worker has said which tasks carry their own rateLimit: the limits are all known now.
       if (!this.rateLimits.empty) {
-        const limiter = await this.tasq.rateLimiter();
+        const limiter = await this.services.rateLimiter();
         if (limiter) this.rateLimits.share(limiter, () => this.dispatcher.dispatch(), logger);
       }
       if (this.config.scheduler) {
-        this.scheduler = await startClusterScheduler(this.tasq, this.identity, {
+        this.scheduler = await startClusterScheduler(this.services, this.identity, {
           ...this.options.scheduler,
           logger,
         });
@@ -258,7 +258,7 @@ export class Sentinel {
       workers: this.config.workers,
       pool: this.config.pool,
       queues: this.config.queues,
-      broker: this.tasq.broker.name,
+      broker: this.services.broker.name,
     });
   }
 
@@ -328,7 +328,7 @@ export class Sentinel {
       this.rateLimits.close();
       await schedulerStopped;
       await this.reporting?.close();
-      await this.tasq.close();
+      await this.services.close();
       this.events.emit('cluster-stopped', { reason, forced });
     })();
     return this.stopped;
@@ -366,5 +366,3 @@ export class Sentinel {
     return first;
   }
 }
-
-export type { Tasq };
