@@ -17,6 +17,7 @@ import type { TasqConfigInput } from './config/schema.js';
 import { type Duration, durationMs } from './duration.js';
 import { InvalidArgumentError, ResultTimeoutError, TaskFailedError } from './errors.js';
 import { executeTask, toErrorInfo } from './execute.js';
+import { jobOptionFields, jobOptionsOf, taskDefaultOptions } from './job-options.js';
 import { decideOutcome, maxAttemptsOf } from './lifecycle/decide.js';
 import type { RuntimeServices } from './runtime-services.js';
 import { uuidv7 } from './ids.js';
@@ -365,7 +366,7 @@ export class Tasq implements RuntimeServices {
     if (eta !== undefined && eta > now) pkg.eta = eta;
     if (options.group !== undefined) pkg.group = options.group;
     // The per-job settings have the same names and units in a package as in a carried signature.
-    Object.assign(pkg, toJobOptions(options));
+    Object.assign(pkg, toJobOptions(options, `the enqueue options of ${signature.name}`));
     const traceparent = currentTraceparent();
     if (traceparent !== undefined) pkg.traceparent = traceparent;
     return pkg;
@@ -708,16 +709,8 @@ const chosenIds = new WeakSet<TaskPackage>();
 function withTaskDefaults(task: Task<any, any>, options: EnqueueJobOptions): EnqueueJobOptions {
   // Checked before merging: spreading a string or a list would turn it into an object of indexes.
   checkEnqueueOptions(task.name, options);
-  const defaults = task.options;
   return {
-    ...(defaults.queue !== undefined ? { queue: defaults.queue } : {}),
-    ...(defaults.priority !== undefined ? { priority: defaults.priority } : {}),
-    ...(defaults.timeout !== undefined ? { timeout: defaults.timeout } : {}),
-    ...(defaults.softTimeout !== undefined ? { softTimeout: defaults.softTimeout } : {}),
-    ...(defaults.maxAttempts !== undefined ? { maxAttempts: defaults.maxAttempts } : {}),
-    ...(defaults.ackFailure !== undefined ? { ackFailure: defaults.ackFailure } : {}),
-    ...(defaults.saveResult !== undefined ? { saveResult: defaults.saveResult } : {}),
-    ...(defaults.retry !== undefined ? { retry: defaults.retry } : {}),
+    ...(taskDefaultOptions(task.options as Record<string, unknown>) as EnqueueJobOptions),
     ...options,
   };
 }
@@ -726,32 +719,15 @@ function withTaskDefaults(task: Task<any, any>, options: EnqueueJobOptions): Enq
 type TravellingOptions = Omit<EnqueueJobOptions, 'delay' | 'eta' | 'id' | 'group'>;
 
 /**
- * The per-job settings of enqueue options, as a package and a carried signature hold them: durations in
- * milliseconds, the hook by name, unset ones left out.
+ * The per-job settings of enqueue options, as a package and a carried signature hold them (the table
+ * in job-options.ts): durations in milliseconds, the hook by name, unset ones left out.
  */
-function toJobOptions(options: TravellingOptions): JobOptionsData {
-  const data: JobOptionsData = {};
-  if (options.queue !== undefined) data.queue = options.queue;
-  if (options.priority !== undefined) data.priority = options.priority;
-  if (options.hook !== undefined)
-    data.hook = typeof options.hook === 'string' ? options.hook : options.hook.name;
-  if (options.timeout !== undefined) data.timeoutMs = durationMs(options.timeout, 'timeout');
-  if (options.softTimeout !== undefined) data.softTimeoutMs = durationMs(options.softTimeout, 'softTimeout');
-  if (options.maxAttempts !== undefined) data.maxAttempts = options.maxAttempts;
-  if (options.ackFailure !== undefined) data.ackFailure = options.ackFailure;
-  if (options.saveResult !== undefined) data.saveResult = options.saveResult;
-  if (options.retry !== undefined) data.retry = options.retry;
-  return data;
+function toJobOptions(options: TravellingOptions, where = 'enqueue options'): JobOptionsData {
+  return jobOptionFields(options as Record<string, unknown>, where);
 }
 
 function fromJobOptions(options: JobOptionsData | undefined): EnqueueJobOptions {
-  if (!options) return {};
-  const { timeoutMs, softTimeoutMs, ...rest } = options;
-  return {
-    ...rest,
-    ...(timeoutMs !== undefined ? { timeout: `${timeoutMs}ms` } : {}),
-    ...(softTimeoutMs !== undefined ? { softTimeout: `${softTimeoutMs}ms` } : {}),
-  };
+  return jobOptionsOf(options) as EnqueueJobOptions;
 }
 
 /** A handle on one job: wait for its result. */

@@ -35,6 +35,13 @@ export * from './errors.js';
 export * from './events.js';
 export * from './execute.js';
 export { uuidv7, uuidv7Time } from './ids.js';
+export {
+  JOB_OPTIONS,
+  type JobOptionSpec,
+  type OptionTravel,
+  RUN_OPTION_FIELDS,
+  runFieldsOfTask,
+} from './job-options.js';
 export { canRetry, retryDelayMs } from './lifecycle/backoff.js';
 export {
   decideAfterFailedStep,

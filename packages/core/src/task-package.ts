@@ -4,6 +4,7 @@
  */
 import { PackageRejectedError } from './errors.js';
 import { FrameCodec, type FrameCodecOptions } from './codec/package-codec.js';
+import { NUMERIC_OPTION_FIELDS } from './job-options.js';
 
 /** How a task's own failures are retried: re-enqueued with a delay, `attempts` times at most. */
 export interface RetryPolicy {
@@ -84,7 +85,7 @@ function describeProblem(value: unknown): string | undefined {
   if (!Array.isArray(pkg.args)) return '`args` is not a list';
   if (typeof pkg.queue !== 'string') return '`queue` is missing';
   if (typeof pkg.enqueuedAt !== 'number') return '`enqueuedAt` is missing';
-  for (const key of ['eta', 'timeoutMs', 'softTimeoutMs', 'maxAttempts', 'priority', 'attempt'] as const) {
+  for (const key of ['eta', 'attempt', ...NUMERIC_OPTION_FIELDS] as const) {
     if (pkg[key] !== undefined && typeof pkg[key] !== 'number') return `\`${key}\` is not a number`;
   }
   return undefined;
