@@ -12,7 +12,35 @@
  */
 import { durationMs } from './duration.js';
 import { InvalidArgumentError } from './errors.js';
-import type { JobOptionsData, RetryPolicy } from './task-package.js';
+
+/** How a task's own failures are retried: re-enqueued with a delay, `attempts` times at most. */
+export interface RetryPolicy {
+  /** Total runs allowed, the first included. */
+  attempts: number;
+  backoff?: {
+    type: 'fixed' | 'exponential';
+    /** First delay (fixed: every delay). */
+    delayMs: number;
+    /** Cap for exponential growth. */
+    maxDelayMs?: number;
+    /** Randomize each delay by up to ±this fraction (0..1), so retries of many jobs spread out. */
+    jitter?: number;
+  };
+}
+
+/** The per-job options that travel with a package (all optional; the cluster's config fills the rest). */
+export interface JobOptionsData {
+  queue?: string;
+  priority?: number;
+  timeoutMs?: number;
+  softTimeoutMs?: number;
+  maxAttempts?: number;
+  ackFailure?: boolean;
+  saveResult?: boolean;
+  retry?: RetryPolicy;
+  /** A task name run with this job's TaskResult when it finishes (success or failure). */
+  hook?: string;
+}
 
 export type OptionTravel = 'route' | 'run' | 'follow-up';
 

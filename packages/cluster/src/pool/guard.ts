@@ -7,7 +7,7 @@
 import type { Clock, Logger } from '@tasq/core';
 import { after, type CancelTimer, every } from '../runtime/clock-timers.js';
 import type { ClusterEmitter } from '../runtime/events.js';
-import type { RetireReason, WorkerSlot } from './pool.js';
+import type { RetireReason, WorkerSlot } from './worker-slot.js';
 
 /** The hard memory ceiling, as a multiple of maxRss: past it a running task's worker is killed. */
 export const HARD_RSS_FACTOR = 2;

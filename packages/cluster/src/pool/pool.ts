@@ -11,6 +11,7 @@ import type { FromWorker, RunDone, WorkerSettings } from '../worker/protocol.js'
 import { after } from '../runtime/clock-timers.js';
 import { Guard, HARD_RSS_FACTOR } from './guard.js';
 import { type LostRun, lostRunOf } from './lost-run.js';
+import type { RetireReason, WorkerInfo, WorkerSlot } from './worker-slot.js';
 import {
   createInlineWorker,
   spawnProcessWorker,
@@ -20,36 +21,7 @@ import {
 } from './worker-handle.js';
 
 export { HARD_RSS_FACTOR } from './guard.js';
-
-/** Why a worker is retired while healthy: its task count, its memory, an operator's restart, a smaller pool. */
-export type RetireReason = 'recycle' | 'max-rss' | 'restart' | 'pool-shrink';
-
-export interface WorkerSlot {
-  readonly id: number;
-  handle: WorkerHandle;
-  ready: boolean;
-  retiring: boolean;
-  /** Runs this worker holds, by run id. */
-  readonly running: Map<number, HeldPackage>;
-  tasksDone: number;
-  rssBytes?: number;
-  /** Its replacement is starting (recycle, maxRss); it serves until that one is ready. */
-  successorStarting?: boolean;
-  exited: boolean;
-  whenExited: Promise<void>;
-  onExited: () => void;
-  onReady?: (error?: Error) => void;
-}
-
-export interface WorkerInfo {
-  id: number;
-  pid?: number;
-  kind: string;
-  running: number;
-  tasksDone: number;
-  rssBytes?: number;
-  retiring: boolean;
-}
+export type { RetireReason, WorkerInfo, WorkerSlot } from './worker-slot.js';
 
 export interface PoolSettings {
   pool: 'process' | 'thread' | 'inline';
