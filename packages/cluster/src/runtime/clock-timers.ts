@@ -9,13 +9,19 @@ export type CancelTimer = () => void;
 
 const ignore = () => {};
 
+/**
+ * The reason every cancelled wait is aborted with: one shared value, since the fetch loop cancels a wait
+ * about once per job and a fresh DOMException (with its stack) each time costs more than the wait itself.
+ */
+const CANCELLED = Object.freeze({ cancelled: true });
+
 /** Call `fn` once after `ms` of `clock` time, unless cancelled first. */
 export function after(clock: Clock, ms: number, fn: () => void): CancelTimer {
   const control = new AbortController();
   clock.sleep(Math.max(0, ms), control.signal).then(() => {
     if (!control.signal.aborted) fn();
   }, ignore);
-  return () => control.abort();
+  return () => control.abort(CANCELLED);
 }
 
 /** Call `fn` every `ms` of `clock` time until cancelled (the next wait starts once `fn` has returned). */
@@ -29,7 +35,7 @@ export function every(clock: Clock, ms: number, fn: () => void): CancelTimer {
     }, ignore);
   };
   loop();
-  return () => control.abort();
+  return () => control.abort(CANCELLED);
 }
 
 /** Wait for the first of `promises` or `ms` of `clock` time; the timer is cancelled either way. */
@@ -38,6 +44,6 @@ export async function waitAtMost(clock: Clock, ms: number, ...promises: Promise<
   try {
     await Promise.race([...promises, clock.sleep(ms, control.signal)]);
   } finally {
-    control.abort();
+    control.abort(CANCELLED);
   }
 }
