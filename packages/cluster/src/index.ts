@@ -10,8 +10,14 @@ export {
   type TaskRef,
 } from './runtime/events.js';
 export type { HealthReport } from './runtime/health.js';
-export { decideOutcome, type OutcomeDecision, type OutcomeSettings } from './runtime/outcome.js';
-export { canRetry, retryDelayMs } from './runtime/backoff.js';
+// The job lifecycle lives in @tasq/core (sync mode and the cluster share it); re-exported where it was.
+export {
+  canRetry,
+  decideOutcome,
+  type OutcomeDecision,
+  type OutcomeSettings,
+  retryDelayMs,
+} from '@tasq/core';
 export { RateLimits, TokenBucket } from './runtime/rate-limiter.js';
 export { HARD_RSS_FACTOR, type WorkerInfo } from './runtime/sentinel.js';
 export { type ClusterHandle, type StartClusterOptions, startCluster } from './start-cluster.js';

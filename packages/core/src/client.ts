@@ -18,6 +18,9 @@ import type { TasqConfigInput } from './config/schema.js';
 import { type Duration, durationMs } from './duration.js';
 import { InvalidArgumentError, ResultTimeoutError, TaskFailedError } from './errors.js';
 import { executeTask, toErrorInfo } from './execute.js';
+import { jobOptionFields, jobOptionsOf, taskDefaultOptions } from './job-options.js';
+import { decideOutcome, maxAttemptsOf } from './lifecycle/decide.js';
+import type { RuntimeServices } from './runtime-services.js';
 import { uuidv7 } from './ids.js';
 import { createBroker, createResultBackend, loadResultBackendModule, pluginContext } from './load-plugin.js';
 import type { Logger } from './logger.js';
@@ -88,7 +91,7 @@ export async function connect(config?: TasqConfigInput, options: ConnectOptions 
   return Tasq.open(resolved, options);
 }
 
-export class Tasq {
+export class Tasq implements RuntimeServices {
   readonly config: ResolvedConfig;
   readonly broker: BrokerClient;
   readonly results: ResultBackend;
@@ -371,7 +374,7 @@ export class Tasq {
           : now + durationMs(options.expires, 'expires');
     if (options.group !== undefined) pkg.group = options.group;
     // The per-job settings have the same names and units in a package as in a carried signature.
-    Object.assign(pkg, toJobOptions(options));
+    Object.assign(pkg, toJobOptions(options, `the enqueue options of ${signature.name}`));
     const traceparent = currentTraceparent();
     if (traceparent !== undefined) pkg.traceparent = traceparent;
     return pkg;
@@ -641,35 +644,51 @@ export class Tasq {
   }
 
   /**
-   * Sync mode: run `pkg` here, with its retry policy, store the result and run what follows. When the
-   * task fails for good, throws an InlineTaskFailure carrying what it threw, after its failure is stored
-   * and its follow-ups (a hook, the end of a chain) have run; a follow-up's own failure comes up the same way.
+   * Sync mode: run `pkg` here, and settle each run as a cluster would (`decideOutcome`, the one job
+   * lifecycle): a retry of the task's own policy runs again at once (its delay is not waited for); a
+   * release runs again as the next delivery would, while `maxAttempts` bounds the deliveries (with no
+   * bound a cluster would redeliver for ever: sync mode stops after the first run, as that run's stored
+   * outcome says). The result is stored when the decision says so, and a final run's follow-ups are run.
+   * When the task fails for good, throws an InlineTaskFailure carrying what it threw, after its failure
+   * is stored and its follow-ups (a hook, the end of a chain) have run; a follow-up's own failure comes up
+   * the same way.
    */
-  private async runInline(pkg: TaskPackage): Promise<void> {
-    const policy = pkg.retry;
-    let result: TaskResult;
-    let thrown: unknown;
-    let attempt = pkg.attempt ?? 1;
+  private async runInline(original: TaskPackage): Promise<void> {
+    const settings = {
+      maxAttempts: this.config.maxAttempts,
+      ackFailures: this.config.ackFailures,
+      saveLimit: this.config.saveLimit,
+      retryMs: this.config.retryMs,
+    };
+    let pkg = original;
+    let deliveries = 1;
     for (;;) {
-      result = await executeTask(
-        this.registry,
-        { ...pkg, attempt },
-        {
-          logger: this.logger,
-          saveArgs: this.config.saveArgs,
-          now: () => this.clock.now(),
-          onThrow: (error) => {
-            thrown = error;
-          },
+      let thrown: unknown;
+      const result = await executeTask(this.registry, pkg, {
+        logger: this.logger,
+        saveArgs: this.config.saveArgs,
+        deliveries,
+        now: () => this.clock.now(),
+        onThrow: (error) => {
+          thrown = error;
         },
-      );
-      if (result.status === 'success' || !policy || attempt >= policy.attempts) break;
-      attempt++;
+      });
+      const decision = decideOutcome({ pkg, result, deliveries }, settings);
+      if (decision.save) await this.results.save(result);
+      const { action } = decision;
+      if (action.kind === 'retry') {
+        pkg = { ...pkg, attempt: action.attempt };
+        deliveries = 1;
+        continue;
+      }
+      if (action.kind === 'release' && maxAttemptsOf(pkg, settings.maxAttempts) > 0) {
+        deliveries++;
+        continue;
+      }
+      if (decision.final) await this.sendFollowUps(pkg, result);
+      if (result.status === 'failure') throw new InlineTaskFailure(thrown);
+      return;
     }
-    // A chord member's result is what its callback is built from: saved even with saveResult false.
-    if (pkg.saveResult !== false || pkg.chord !== undefined) await this.results.save(result);
-    await this.sendFollowUps(pkg, result);
-    if (result.status === 'failure') throw new InlineTaskFailure(thrown);
   }
 }
 
@@ -699,17 +718,11 @@ const chosenIds = new WeakSet<TaskPackage>();
 function withTaskDefaults(task: Task<any, any>, options: EnqueueJobOptions): EnqueueJobOptions {
   // Checked before merging: spreading a string or a list would turn it into an object of indexes.
   checkEnqueueOptions(task.name, options);
-  const defaults = task.options;
   return {
-    ...(defaults.queue !== undefined ? { queue: defaults.queue } : {}),
-    ...(defaults.priority !== undefined ? { priority: defaults.priority } : {}),
-    ...(defaults.timeout !== undefined ? { timeout: defaults.timeout } : {}),
-    ...(defaults.softTimeout !== undefined ? { softTimeout: defaults.softTimeout } : {}),
-    ...(defaults.maxAttempts !== undefined ? { maxAttempts: defaults.maxAttempts } : {}),
-    ...(defaults.ackFailure !== undefined ? { ackFailure: defaults.ackFailure } : {}),
-    ...(defaults.expires !== undefined ? { expires: defaults.expires } : {}),
-    ...(defaults.saveResult !== undefined ? { saveResult: defaults.saveResult } : {}),
-    ...(defaults.retry !== undefined ? { retry: defaults.retry } : {}),
+    ...(taskDefaultOptions(task.options as Record<string, unknown>) as EnqueueJobOptions),
+    // `expires` is dated when the job is enqueued (now + the duration) and never carried by a signature,
+    // so it is not one of the table's job options.
+    ...(task.options.expires !== undefined ? { expires: task.options.expires } : {}),
     ...options,
   };
 }
@@ -718,32 +731,15 @@ function withTaskDefaults(task: Task<any, any>, options: EnqueueJobOptions): Enq
 type TravellingOptions = Omit<EnqueueJobOptions, 'delay' | 'eta' | 'id' | 'group' | 'expires'>;
 
 /**
- * The per-job settings of enqueue options, as a package and a carried signature hold them: durations in
- * milliseconds, the hook by name, unset ones left out.
+ * The per-job settings of enqueue options, as a package and a carried signature hold them (the table
+ * in job-options.ts): durations in milliseconds, the hook by name, unset ones left out.
  */
-function toJobOptions(options: TravellingOptions): JobOptionsData {
-  const data: JobOptionsData = {};
-  if (options.queue !== undefined) data.queue = options.queue;
-  if (options.priority !== undefined) data.priority = options.priority;
-  if (options.hook !== undefined)
-    data.hook = typeof options.hook === 'string' ? options.hook : options.hook.name;
-  if (options.timeout !== undefined) data.timeoutMs = durationMs(options.timeout, 'timeout');
-  if (options.softTimeout !== undefined) data.softTimeoutMs = durationMs(options.softTimeout, 'softTimeout');
-  if (options.maxAttempts !== undefined) data.maxAttempts = options.maxAttempts;
-  if (options.ackFailure !== undefined) data.ackFailure = options.ackFailure;
-  if (options.saveResult !== undefined) data.saveResult = options.saveResult;
-  if (options.retry !== undefined) data.retry = options.retry;
-  return data;
+function toJobOptions(options: TravellingOptions, where = 'enqueue options'): JobOptionsData {
+  return jobOptionFields(options as Record<string, unknown>, where);
 }
 
 function fromJobOptions(options: JobOptionsData | undefined): EnqueueJobOptions {
-  if (!options) return {};
-  const { timeoutMs, softTimeoutMs, ...rest } = options;
-  return {
-    ...rest,
-    ...(timeoutMs !== undefined ? { timeout: `${timeoutMs}ms` } : {}),
-    ...(softTimeoutMs !== undefined ? { softTimeout: `${softTimeoutMs}ms` } : {}),
-  };
+  return jobOptionsOf(options) as EnqueueJobOptions;
 }
 
 /** A handle on one job: wait for its result. */

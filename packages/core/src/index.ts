@@ -36,6 +36,23 @@ export * from './errors.js';
 export * from './events.js';
 export * from './execute.js';
 export { uuidv7, uuidv7Time } from './ids.js';
+export {
+  JOB_OPTIONS,
+  type JobOptionSpec,
+  type OptionTravel,
+  RUN_OPTION_FIELDS,
+  runFieldsOfTask,
+} from './job-options.js';
+export { canRetry, retryDelayMs } from './lifecycle/backoff.js';
+export {
+  decideAfterFailedStep,
+  decideOutcome,
+  maxAttemptsOf,
+  type OutcomeAction,
+  type OutcomeDecision,
+  type OutcomeInput,
+  type OutcomeSettings,
+} from './lifecycle/decide.js';
 export * from './load-plugin.js';
 export * from './logger.js';
 export { EVERY_INTERFACE, type ListenAddress, parseListenAddress } from './listen-address.js';
@@ -48,6 +65,7 @@ export * from './plugin.js';
 export * from './pubsub.js';
 export * from './rate-limiter.js';
 export * from './retry-unreachable.js';
+export type { RuntimeServices } from './runtime-services.js';
 export { MemoryPubSub, MemoryPubSubHub } from './memory/memory-pubsub.js';
 export * from './result-backend.js';
 export { ResultSaveCoalescer, type WriteResultBatch } from './result-save-coalescer.js';

@@ -4,21 +4,9 @@
  */
 import { PackageRejectedError } from './errors.js';
 import { FrameCodec, type FrameCodecOptions } from './codec/package-codec.js';
+import { type JobOptionsData, NUMERIC_OPTION_FIELDS } from './job-options.js';
 
-/** How a task's own failures are retried: re-enqueued with a delay, `attempts` times at most. */
-export interface RetryPolicy {
-  /** Total runs allowed, the first included. */
-  attempts: number;
-  backoff?: {
-    type: 'fixed' | 'exponential';
-    /** First delay (fixed: every delay). */
-    delayMs: number;
-    /** Cap for exponential growth. */
-    maxDelayMs?: number;
-    /** Randomize each delay by up to ±this fraction (0..1), so retries of many jobs spread out. */
-    jitter?: number;
-  };
-}
+export type { JobOptionsData, RetryPolicy } from './job-options.js';
 
 /** A task call that has not been enqueued yet: what chains, groups, chords and hooks are made of. */
 export interface SignatureData {
@@ -31,20 +19,6 @@ export interface SignatureData {
   group?: string;
   /** Its place in that group's results (a chain link's: its place in the chain). */
   groupIndex?: number;
-}
-
-/** The per-job options that travel with a package (all optional; the cluster's config fills the rest). */
-export interface JobOptionsData {
-  queue?: string;
-  priority?: number;
-  timeoutMs?: number;
-  softTimeoutMs?: number;
-  maxAttempts?: number;
-  ackFailure?: boolean;
-  saveResult?: boolean;
-  retry?: RetryPolicy;
-  /** A task name run with this job's TaskResult when it finishes (success or failure). */
-  hook?: string;
 }
 
 export interface TaskPackage extends JobOptionsData {
@@ -86,15 +60,7 @@ function describeProblem(value: unknown): string | undefined {
   if (!Array.isArray(pkg.args)) return '`args` is not a list';
   if (typeof pkg.queue !== 'string') return '`queue` is missing';
   if (typeof pkg.enqueuedAt !== 'number') return '`enqueuedAt` is missing';
-  for (const key of [
-    'eta',
-    'timeoutMs',
-    'softTimeoutMs',
-    'maxAttempts',
-    'priority',
-    'attempt',
-    'expiresAt',
-  ] as const) {
+  for (const key of ['eta', 'attempt', 'expiresAt', ...NUMERIC_OPTION_FIELDS] as const) {
     if (pkg[key] !== undefined && typeof pkg[key] !== 'number') return `\`${key}\` is not a number`;
   }
   return undefined;

@@ -15,7 +15,7 @@ import {
   type Scheduler,
   type ScheduleRecord,
   type ScheduleStore,
-  type Tasq,
+  type RuntimeServices,
 } from '@tasq/core';
 
 export interface ClusterSchedulerOptions {
@@ -47,23 +47,23 @@ export function clusterIdentity(config: ResolvedConfig): string {
  * when the broker package has no schedule store and the configuration names no schedules.
  */
 export async function startClusterScheduler(
-  tasq: Tasq,
+  services: RuntimeServices,
   owner: string,
   options: ClusterSchedulerOptions & { logger: Logger },
 ): Promise<Scheduler | undefined> {
-  const { config, clock } = tasq;
+  const { config, clock } = services;
   let store: ScheduleStore;
   try {
-    store = await tasq.schedules();
+    store = await services.schedules();
   } catch (error) {
     if (Object.keys(config.schedules).length > 0) {
       throw new ConfigError([`schedules: ${(error as Error).message}; schedules cannot be stored`]);
     }
-    options.logger.info({ broker: tasq.broker.name }, `scheduler off: ${(error as Error).message}`);
+    options.logger.info({ broker: services.broker.name }, `scheduler off: ${(error as Error).message}`);
     return undefined;
   }
   await writeConfiguredSchedules(store, config, owner, clock, options.logger);
-  const scheduler = await tasq.createScheduler(owner, {
+  const scheduler = await services.createScheduler(owner, {
     ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
     ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
   });

@@ -4,12 +4,7 @@
  * limit checked only when a run fails, such a job would run forever (a poison pill). So a delivery past
  * the limit is not run at all: the job fails for good, with a failure that says why.
  */
-import { type TaskPackage, type TaskResult, taskResultOf } from '@tasq/core';
-
-/** The attempts a job may use: its package's own `maxAttempts`, else the configuration's. 0 = unlimited. */
-export function maxAttemptsOf(pkg: TaskPackage, configured: number): number {
-  return pkg.maxAttempts ?? configured;
-}
+import { maxAttemptsOf, type TaskPackage, type TaskResult, taskResultOf } from '@tasq/core';
 
 /**
  * For a delivery beyond the job's `maxAttempts`, the failure that ends the job without running it;

@@ -1,5 +1,6 @@
 /** A delivery the cluster holds, from reserve to settle, with the lease it was given. */
 import type { Delivery, TaskPackage } from '@tasq/core';
+import type { CancelTimer } from './clock-timers.js';
 import type { TaskRef } from './events.js';
 
 export type HeldState = 'buffered' | 'running' | 'settling';
@@ -20,7 +21,8 @@ export interface HeldPackage {
   runId?: number;
   workerId?: number;
   startedAt?: number;
-  timers: NodeJS.Timeout[];
+  /** The run's soft and hard timeouts, cancelled when it ends. */
+  timers: CancelTimer[];
   /** Set when the hard timeout fired: the worker is being killed for this run. */
   timedOutAfterMs?: number;
   /** Set when the worker passed the hard memory ceiling while running this. */

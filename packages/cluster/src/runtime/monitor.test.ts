@@ -29,7 +29,7 @@ async function setup(retryMs = 1_000, settings: { maxAttempts?: number; saveLimi
   const stats = emptyStats();
   const events = new ClusterEmitter();
   const monitor = new Monitor({
-    tasq,
+    services: tasq,
     clock,
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     events,

@@ -1,6 +1,8 @@
 /**
- * The monitor carries out what `decideOutcome` decided for a finished run: saves the result, sends the
- * follow-ups (hook, next chain link, chord callback), then acks, releases, dead-letters or re-enqueues.
+ * The monitor carries out what the job lifecycle (`decideOutcome` in @tasq/core, the same table sync
+ * mode uses) decided for a finished run: saves the result, sends the follow-ups (hook, next chain link,
+ * chord callback), then acks, releases, dead-letters or re-enqueues. When a step fails part way, the
+ * lifecycle decides again (`decideAfterFailedStep`); the monitor never picks an action of its own.
  * Every delivery is settled here and nowhere else.
  *
  * Order: save → follow-ups → settle. A cluster that dies between the save and the ack sees the package
@@ -13,23 +15,27 @@ import {
   type BrokerClient,
   type BrokerConnectionError,
   type Clock,
+  decideAfterFailedStep,
+  decideOutcome,
   encodeStoredValue,
   LeaseLostError,
   type Logger,
+  maxAttemptsOf,
+  type OutcomeDecision,
+  type OutcomeSettings,
   retryWhileUnreachable,
+  type RuntimeServices,
   type TaskResult,
-  type Tasq,
 } from '@tasq/core';
-import { maxAttemptsOf } from './delivery-limit.js';
 import type { ClusterEmitter, ClusterStats } from './events.js';
 import type { FailureReporting } from './failure-reporting.js';
 import type { HeldPackage } from './held-package.js';
 import { leaseMarginMs, leaseStanding } from './lease.js';
-import { decideOutcome, type OutcomeAction, type OutcomeDecision, type OutcomeSettings } from './outcome.js';
 import { ResultPruner } from './result-pruner.js';
 
 export interface MonitorOptions {
-  tasq: Tasq;
+  /** The broker, result backend and sends of the runtime (not the application's client). */
+  services: RuntimeServices;
   clock: Clock;
   logger: Logger;
   events: ClusterEmitter;
@@ -55,10 +61,10 @@ export class Monitor {
   reporting: FailureReporting | undefined;
 
   constructor(private readonly options: MonitorOptions) {
-    this.broker = options.tasq.broker;
+    this.broker = options.services.broker;
     const { saveLimit, saveLimitPer, retryMs } = options.settings;
     this.pruner = new ResultPruner({
-      results: options.tasq.results,
+      results: options.services.results,
       clock: options.clock,
       logger: options.logger,
       saveLimit,
@@ -118,7 +124,7 @@ export class Monitor {
   }
 
   private async settleRun(entry: HeldPackage, ran: TaskResult, how: RunEnding): Promise<void> {
-    const { events, stats, tasq, logger } = this.options;
+    const { events, stats, services, logger } = this.options;
     entry.state = 'settling';
     const runtimeMs = Math.max(0, ran.stoppedAt - ran.startedAt);
     // Most runs end well inside their lease: only a lease near its end costs a call (and an await).
@@ -126,35 +132,29 @@ export class Monitor {
     if (!leased) return this.lateCompletion(entry);
     let result = ran;
     let decision = this.decide(entry, result, how);
-    let action = decision.action;
     if (decision.save) {
       try {
         await this.saveWhileLeased(entry, result);
         if (result.status === 'success') this.pruner.saved();
       } catch (error) {
         if (error instanceof LeaseLostError) return this.lateCompletion(entry);
-        ({ result, decision, action } = await this.afterFailedSave(entry, result, decision, how, error));
+        ({ result, decision } = await this.afterFailedSave(entry, result, how, error));
       }
     }
     const followed =
       entry.pkg.hook !== undefined || (entry.pkg.chain?.length ?? 0) > 0 || entry.pkg.chord !== undefined;
-    if (decision.final && followed && action === decision.action) {
+    if (decision.final && followed) {
       try {
-        await tasq.sendFollowUps(entry.pkg, result);
+        await services.sendFollowUps(entry.pkg, result);
       } catch (error) {
-        // Acked, the job would take its chain link or chord callback with it: run it again instead, and
-        // that run sends them (their ids are fixed, so none goes out twice).
         logger.error(
           { jobId: entry.ref.id, err: String(error) },
           'enqueueing follow-ups failed; releasing the job so its next run sends them',
         );
-        action = {
-          kind: 'release',
-          delayMs: 1_000,
-          reason: `follow-ups: ${(error as Error)?.message ?? String(error)}`,
-        };
+        decision = decideAfterFailedStep('follow-ups', decision, error);
       }
     }
+    const { action } = decision;
 
     if (result.status === 'success') {
       stats.succeeded++;
@@ -168,8 +168,7 @@ export class Monitor {
         final: decision.final,
         action: action.kind,
       });
-      // Final only when nothing changed the decision (a failed save releases the job: it runs again).
-      this.reporting?.report(entry, result, decision.final && action === decision.action);
+      this.reporting?.report(entry, result, decision.final);
     }
 
     switch (action.kind) {
@@ -202,11 +201,13 @@ export class Monitor {
         };
         if (action.delayMs === 0) delete next.eta;
         try {
-          await tasq.send([next]);
+          await services.send([next]);
         } catch (error) {
           logger.error({ jobId: entry.ref.id, err: String(error) }, 'enqueueing the retry failed; releasing');
+          const instead = decideAfterFailedStep('retry', decision, error).action;
+          if (instead.kind !== 'release') return;
           await this.settle(entry, 'release', () =>
-            this.broker.release(entry.delivery, { delayMs: action.delayMs, allowDelayHops: true }),
+            this.broker.release(entry.delivery, { delayMs: instead.delayMs, allowDelayHops: true }),
           );
           return;
         }
@@ -221,26 +222,24 @@ export class Monitor {
   /**
    * A save failed. A success whose value cannot be stored (a function, a Float64Array: it would fail the
    * same way on every run) becomes a failure that says why, decided and saved in its place. Any other
-   * failure releases the job, to run again once the backend answers: nothing is lost. The returned
-   * `action` differs from `decision.action` only then.
+   * failure is the lifecycle's `save` step failing: the job is released, to run again once the backend
+   * answers, and nothing is lost.
    */
   private async afterFailedSave(
     entry: HeldPackage,
     unsaved: TaskResult,
-    unsavedDecision: OutcomeDecision,
     how: RunEnding,
     error: unknown,
-  ): Promise<{ result: TaskResult; decision: OutcomeDecision; action: OutcomeAction }> {
+  ): Promise<{ result: TaskResult; decision: OutcomeDecision }> {
     let result = unsaved;
-    let decision = unsavedDecision;
     let failure = error;
     const unstorable = unstorableValue(result);
     if (unstorable) {
       result = unstorable;
-      decision = this.decide(entry, result, how);
+      const decision = this.decide(entry, result, how);
       try {
-        if (decision.save) await this.options.tasq.results.save(result);
-        return { result, decision, action: decision.action };
+        if (decision.save) await this.options.services.results.save(result);
+        return { result, decision };
       } catch (again) {
         failure = again;
       }
@@ -249,8 +248,7 @@ export class Monitor {
       { jobId: entry.ref.id, err: String(failure) },
       'saving the result failed; releasing the job',
     );
-    const reason = `result backend: ${(failure as Error)?.message ?? String(failure)}`;
-    return { result, decision, action: { kind: 'release', delayMs: 1_000, reason } };
+    return { result, decision: decideAfterFailedStep('save', this.decide(entry, result, how), failure) };
   }
 
   private decide(entry: HeldPackage, result: TaskResult, how: RunEnding): OutcomeDecision {
@@ -316,7 +314,7 @@ export class Monitor {
         if (entry.leaseLost || this.options.clock.now() >= entry.leaseUntil) {
           throw new LeaseLostError(`the lease of job ${entry.ref.id} ended before its result was saved`);
         }
-        await this.options.tasq.results.save(result);
+        await this.options.services.results.save(result);
       },
       (error, attempt) =>
         this.options.logger.warn(

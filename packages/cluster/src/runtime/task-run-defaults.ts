@@ -8,34 +8,29 @@
  * What the package carries wins (the producer chose it). `queue` and `priority` are not among them: they
  * decided where the package went, before any cluster saw it.
  */
-import { type JobOptionsData, parseDurationMs, type TaskOptions, type TaskPackage } from '@tasq/core';
+import {
+  type JobOptionsData,
+  RUN_OPTION_FIELDS,
+  runFieldsOfTask,
+  type TaskOptions,
+  type TaskPackage,
+} from '@tasq/core';
 
-export type TaskRunDefaults = Pick<
-  JobOptionsData,
-  'timeoutMs' | 'softTimeoutMs' | 'maxAttempts' | 'ackFailure' | 'saveResult' | 'retry'
->;
-
-const FIELDS = ['timeoutMs', 'softTimeoutMs', 'maxAttempts', 'ackFailure', 'saveResult', 'retry'] as const;
+/** The run settings of a package (the options that travel as `run` in core's job-options table). */
+export type TaskRunDefaults = Pick<JobOptionsData, (typeof RUN_OPTION_FIELDS)[number]>;
 
 /** The run settings of one task definition; undefined when it sets none. */
 export function runDefaultsOf(options: TaskOptions): TaskRunDefaults | undefined {
-  const defaults: TaskRunDefaults = {};
-  // An unreadable duration is refused when a client enqueues with it; here it is simply not applied.
-  const timeoutMs = options.timeout === undefined ? undefined : parseDurationMs(options.timeout);
-  const softTimeoutMs = options.softTimeout === undefined ? undefined : parseDurationMs(options.softTimeout);
-  if (timeoutMs !== undefined) defaults.timeoutMs = timeoutMs;
-  if (softTimeoutMs !== undefined) defaults.softTimeoutMs = softTimeoutMs;
-  if (options.maxAttempts !== undefined) defaults.maxAttempts = options.maxAttempts;
-  if (options.ackFailure !== undefined) defaults.ackFailure = options.ackFailure;
-  if (options.saveResult !== undefined) defaults.saveResult = options.saveResult;
-  if (options.retry !== undefined) defaults.retry = options.retry;
+  const defaults = runFieldsOfTask(options as Record<string, unknown>) as TaskRunDefaults;
   return Object.keys(defaults).length > 0 ? defaults : undefined;
 }
 
 /** `pkg` with every run setting it leaves out taken from `defaults`; `pkg` itself when nothing is missing. */
 export function withRunDefaults(pkg: TaskPackage, defaults: TaskRunDefaults | undefined): TaskPackage {
   if (!defaults) return pkg;
-  const missing = FIELDS.filter((field) => pkg[field] === undefined && defaults[field] !== undefined);
+  const missing = RUN_OPTION_FIELDS.filter(
+    (field) => pkg[field] === undefined && defaults[field] !== undefined,
+  );
   if (missing.length === 0) return pkg;
   return { ...pkg, ...Object.fromEntries(missing.map((field) => [field, defaults[field]])) };
 }

@@ -27,7 +27,10 @@ export function memoryConfig(options: TasqConfigInput = {}): ResolvedConfig {
   );
 }
 
-/** A cluster on `config` whose leases, waits and due times follow `clock`; reserves never wait. */
+/**
+ * A cluster on `config` whose leases, waits, timers and due times follow `clock`. Its reserves wait (on
+ * the clock) until the memory broker is given a package, so work flows without the clock moving.
+ */
 export function startOnClock(config: ResolvedConfig, clock: ManualClock): Promise<ClusterHandle> {
-  return startCluster(config, { clock, reserveWaitMs: 0, monitoring: false });
+  return startCluster(config, { clock, reserveWaitMs: 60_000, monitoring: false });
 }

@@ -1,7 +1,8 @@
-import type { TaskPackage, TaskResult } from '@tasq/core';
+import type { TaskResult } from '../result-backend.js';
+import type { TaskPackage } from '../task-package.js';
 import { describe, expect, it } from 'vitest';
 import { retryDelayMs } from './backoff.js';
-import { decideOutcome, type OutcomeSettings } from './outcome.js';
+import { decideAfterFailedStep, decideOutcome, type OutcomeSettings } from './decide.js';
 
 const settings: OutcomeSettings = { maxAttempts: 0, ackFailures: false, saveLimit: 250, retryMs: 60_000 };
 const pkg = (extra: Partial<TaskPackage> = {}): TaskPackage => ({
@@ -122,6 +123,21 @@ describe('decideOutcome', () => {
     expect(decision.save).toBe(true);
   });
 
+  it('dead-letters at once a run whose arguments do not fit the task, retry policy or not', () => {
+    // No later run can succeed with the same arguments: retrying would only burn attempts.
+    for (const extra of [{}, { retry: { attempts: 5 } }, { maxAttempts: 3 }]) {
+      const decision = decideOutcome(
+        { pkg: pkg(extra), result: failure('TaskArgumentsError'), deliveries: 1 },
+        settings,
+      );
+      expect(decision).toEqual({
+        action: { kind: 'dead-letter', reason: 'TaskArgumentsError: boom' },
+        save: true,
+        final: true,
+      });
+    }
+  });
+
   it('releases at once a run whose worker was lost, until maxAttempts', () => {
     const lost = failure('WorkerLostError');
     expect(
@@ -160,5 +176,34 @@ describe('retryDelayMs', () => {
 
   it('is zero without a backoff', () => {
     expect(retryDelayMs({ attempts: 2 }, 2)).toBe(0);
+  });
+});
+
+describe('decideAfterFailedStep', () => {
+  const ack = { action: { kind: 'ack' as const }, save: true, final: true };
+  it('releases the job after a second when its result or follow-ups could not be stored or sent', () => {
+    expect(decideAfterFailedStep('save', ack, new Error('down'))).toEqual({
+      action: { kind: 'release', delayMs: 1_000, reason: 'result backend: down' },
+      save: false,
+      final: false,
+    });
+    expect(decideAfterFailedStep('follow-ups', ack, new Error('down')).action).toEqual({
+      kind: 'release',
+      delayMs: 1_000,
+      reason: 'follow-ups: down',
+    });
+  });
+
+  it("releases with the retry's own delay when the retry could not be enqueued", () => {
+    const retry = {
+      action: { kind: 'retry' as const, attempt: 2, delayMs: 5_000 },
+      save: false,
+      final: false,
+    };
+    expect(decideAfterFailedStep('retry', retry, new Error('down')).action).toEqual({
+      kind: 'release',
+      delayMs: 5_000,
+      reason: 'enqueueing the retry: down',
+    });
   });
 });

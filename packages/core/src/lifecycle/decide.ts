@@ -1,10 +1,12 @@
 /**
- * What happens to a delivery once its run is over, decided in one place from the package, the result and
- * the configuration. Pure: the monitor carries the decision out; tests check the table directly.
+ * The job lifecycle: what happens to a delivery once its run is over, decided here and nowhere else,
+ * for the cluster (the monitor carries the decision out) and for sync mode (the client does) alike.
+ * Pure: tests check the table directly.
  *
  *   success                                   → save (unless saveResult/saveLimit say no; chord members
  *                                               always), ack, follow-ups
- *   failure, task unknown to this cluster     → save, dead-letter (it can never run here), follow-ups
+ *   failure that can never succeed            → save, dead-letter at once, follow-ups
+ *     (task unknown here, arguments that do not fit the task)
  *   failure, task retry policy has runs left  → re-enqueue with backoff, ack this delivery
  *   failure, ackFailure / ackFailures         → save, ack, follow-ups
  *   failure, deliveries ≥ maxAttempts (> 0)   → save, dead-letter with the reason, follow-ups
@@ -12,10 +14,12 @@
  *   delivered beyond maxAttempts (not run)    → save the failure, dead-letter with its reason, follow-ups
  *   other failure                             → release after `retry` (the reference's redelivery), saved
  *                                               only when maxAttempts is 0, since no run is ever final then
+ *
+ * Carrying a decision out can fail part way; `decideAfterFailedStep` says what happens then.
  */
-import type { TaskPackage, TaskResult } from '@tasq/core';
+import type { TaskPackage } from '../task-package.js';
+import type { TaskResult } from '../result-backend.js';
 import { canRetry, retryDelayMs } from './backoff.js';
-import { maxAttemptsOf } from './delivery-limit.js';
 
 export type OutcomeAction =
   | { kind: 'ack' }
@@ -43,10 +47,18 @@ export interface OutcomeInput {
   result: TaskResult;
   deliveries: number;
   /** The worker died under this run for a reason that is not this run's own (a neighbour's timeout, kill -9). */
-  workerLost?: boolean;
+  workerLost?: boolean | undefined;
   /** Delivered more times than maxAttempts allows: not run; `result` is the failure that says so. */
-  beyondMaxAttempts?: boolean;
+  beyondMaxAttempts?: boolean | undefined;
   random?: () => number;
+}
+
+/** Failures that no later run can turn into a success: they end the job at once. */
+const NEVER_SUCCEEDS = new Set(['UnknownTaskError', 'TaskArgumentsError']);
+
+/** The attempts a job may use: its package's own `maxAttempts`, else the configuration's. 0 = unlimited. */
+export function maxAttemptsOf(pkg: TaskPackage, configured: number): number {
+  return pkg.maxAttempts ?? configured;
 }
 
 export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): OutcomeDecision {
@@ -77,7 +89,7 @@ export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): O
     }
     return { action: { kind: 'release', delayMs: 0, reason: described }, save: false, final: false };
   }
-  if (error.name === 'UnknownTaskError') {
+  if (NEVER_SUCCEEDS.has(error.name)) {
     return { action: { kind: 'dead-letter', reason: described }, save: true, final: true };
   }
   const attempt = pkg.attempt ?? 1;
@@ -106,6 +118,34 @@ export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): O
     save: maxAttempts === 0,
     final: false,
   };
+}
+
+/**
+ * A step of carrying out a decision failed:
+ * - `save`: the result backend did not take the result (an unstorable value is decided anew first, as
+ *   a failure that says why, by the caller);
+ * - `follow-ups`: the hook, next chain link or chord callback could not be sent (acked, the job would
+ *   take them with it);
+ * - `retry`: the retry's package could not be enqueued.
+ * The job is released to run again, and that run does the step: nothing is lost, and follow-ups keep
+ * their ids, so none goes out twice. The result is not saved and the run is not final.
+ */
+export function decideAfterFailedStep(
+  step: 'save' | 'follow-ups' | 'retry',
+  decision: OutcomeDecision,
+  error: unknown,
+): OutcomeDecision {
+  const message = (error as Error)?.message ?? String(error);
+  if (step === 'retry') {
+    const delayMs = decision.action.kind === 'retry' ? decision.action.delayMs : 0;
+    return {
+      action: { kind: 'release', delayMs, reason: `enqueueing the retry: ${message}` },
+      save: false,
+      final: false,
+    };
+  }
+  const reason = step === 'save' ? `result backend: ${message}` : `follow-ups: ${message}`;
+  return { action: { kind: 'release', delayMs: 1_000, reason }, save: false, final: false };
 }
 
 function plural(count: number, noun: string): string {

@@ -2,7 +2,7 @@
  * Delays for a task's own retry policy: fixed, or exponential (delay × 2^(attempt-1), capped), each
  * optionally spread by ±jitter so many jobs failing together do not come back together.
  */
-import type { RetryPolicy } from '@tasq/core';
+import type { RetryPolicy } from '../task-package.js';
 
 /** The delay before run `nextAttempt` (2 = first retry). `random` returns [0, 1). */
 export function retryDelayMs(

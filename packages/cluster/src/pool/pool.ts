@@ -1,0 +1,395 @@
+/**
+ * The pool: starts the workers, keeps which runs each holds, retires and replaces them, and resizes on
+ * request. When to recycle, what memory is too much and how soon to replace the dead is the guard's
+ * call (guard.ts); what happens to a run's delivery is the sentinel's.
+ */
+import { availableParallelism } from 'node:os';
+import { type Clock, defaultRegistry, type Logger, type TaskRegistry } from '@tasq/core';
+import type { ClusterEmitter, ClusterStats } from '../runtime/events.js';
+import type { HeldPackage } from '../runtime/held-package.js';
+import type { FromWorker, RunDone, WorkerSettings } from '../worker/protocol.js';
+import { after } from '../runtime/clock-timers.js';
+import { Guard, HARD_RSS_FACTOR } from './guard.js';
+import { type LostRun, lostRunOf } from './lost-run.js';
+import type { RetireReason, WorkerInfo, WorkerSlot } from './worker-slot.js';
+import {
+  createInlineWorker,
+  spawnProcessWorker,
+  spawnThreadWorker,
+  type WorkerCallbacks,
+  type WorkerHandle,
+} from './worker-handle.js';
+
+export { HARD_RSS_FACTOR } from './guard.js';
+export type { RetireReason, WorkerInfo, WorkerSlot } from './worker-slot.js';
+
+export interface PoolSettings {
+  pool: 'process' | 'thread' | 'inline';
+  workers: number;
+  concurrency: number;
+  recycle: number;
+  maxRssBytes?: number;
+  guardCycleMs: number;
+  cpuAffinity?: number;
+}
+
+/** What the pool tells its owner. */
+export interface PoolEvents {
+  /** A worker is ready: the rate limits and run settings of its tasks. */
+  onReady(message: Extract<FromWorker, { type: 'ready' }>): void;
+  /** A run finished; `entry` has left its worker's list. */
+  onRunDone(entry: HeldPackage, item: RunDone): void;
+  /** A worker ended under a run. */
+  onRunLost(entry: HeldPackage, lost: LostRun): void;
+  /** A worker has room again, or a new one is ready: dispatch. */
+  onCapacity(): void;
+}
+
+export interface PoolOptions {
+  settings: PoolSettings;
+  workerSettings: WorkerSettings;
+  clock: Clock;
+  logger: Logger;
+  events: ClusterEmitter;
+  stats: ClusterStats;
+  on: PoolEvents;
+  /** Registry for the inline pool (the tasks modules are imported into it). */
+  registry?: TaskRegistry;
+  /** Node flags for worker processes. */
+  workerExecArgv?: string[];
+  /** How a worker is started; by default from `settings.pool`. */
+  startWorker?: (callbacks: WorkerCallbacks) => WorkerHandle;
+}
+
+export class Pool {
+  private readonly workers = new Map<number, WorkerSlot>();
+  private nextWorkerId = 1;
+  private stopping = false;
+  private readonly guard: Guard;
+  private readonly cpuCount = availableParallelism();
+  private nextCpu = 0;
+  /** Workers the pool keeps: `workers` from the configuration until remote control or autoscale resizes it. */
+  private target: number;
+
+  constructor(private readonly options: PoolOptions) {
+    this.target = options.settings.workers;
+    this.guard = new Guard(
+      {
+        slots: () => this.workers.values(),
+        missing: () => this.target - this.aliveCount(),
+        spawn: () => this.spawnInBackground(),
+        startSuccessor: (slot) => this.startSuccessor(slot),
+        retire: (slot, reason) => this.retire(slot, reason),
+      },
+      options.settings,
+      options.clock,
+      options.logger,
+      options.events,
+    );
+  }
+
+  /** Workers the pool keeps now. */
+  get size(): number {
+    return this.target;
+  }
+
+  /** Start the configured workers and wait until each has imported the tasks. */
+  async start(): Promise<void> {
+    const starting = Array.from({ length: this.target }, () => this.spawn());
+    const failure = (await Promise.allSettled(starting)).find(
+      (r): r is PromiseRejectedResult => r.status === 'rejected',
+    );
+    if (failure) {
+      this.killAll();
+      throw failure.reason;
+    }
+  }
+
+  startGuard(): void {
+    this.guard.start();
+  }
+
+  /** The idlest worker with a free slot, if any. */
+  pick(): WorkerSlot | undefined {
+    let best: WorkerSlot | undefined;
+    for (const slot of this.workers.values()) {
+      if (!slot.ready || slot.retiring || slot.exited) continue;
+      if (slot.running.size >= this.options.settings.concurrency) continue;
+      if (!best || slot.running.size < best.running.size) best = slot;
+    }
+    return best;
+  }
+
+  /** Workers that take runs. */
+  readyCount(): number {
+    let count = 0;
+    for (const slot of this.workers.values()) if (slot.ready && !slot.retiring) count++;
+    return count;
+  }
+
+  /** Run slots free in workers that take runs. */
+  freeSlots(): number {
+    let free = 0;
+    for (const slot of this.workers.values()) {
+      if (slot.ready && !slot.retiring && !slot.exited)
+        free += this.options.settings.concurrency - slot.running.size;
+    }
+    return free;
+  }
+
+  runningCount(): number {
+    let running = 0;
+    for (const slot of this.workers.values()) running += slot.running.size;
+    return running;
+  }
+
+  info(): WorkerInfo[] {
+    return [...this.workers.values()].map((slot) => ({
+      id: slot.id,
+      ...(slot.handle.pid !== undefined ? { pid: slot.handle.pid } : {}),
+      kind: slot.handle.kind,
+      running: slot.running.size,
+      tasksDone: slot.tasksDone,
+      ...(slot.rssBytes !== undefined ? { rssBytes: slot.rssBytes } : {}),
+      retiring: slot.retiring,
+      jobs: [...slot.running.values()].map((entry) => ({
+        id: entry.ref.id,
+        name: entry.ref.name,
+        queue: entry.ref.queue,
+        startedAt: entry.startedAt ?? 0,
+      })),
+    }));
+  }
+
+  // ---------------------------------------------------------------- starting and ending workers
+
+  private spawn(): Promise<void> {
+    let onExited: () => void = () => {};
+    const whenExited = new Promise<void>((resolve) => (onExited = resolve));
+    const slot: WorkerSlot = {
+      id: this.nextWorkerId++,
+      handle: undefined as unknown as WorkerHandle,
+      ready: false,
+      retiring: false,
+      running: new Map(),
+      tasksDone: 0,
+      exited: false,
+      whenExited,
+      onExited,
+    };
+    const ready = new Promise<void>((resolve, reject) => {
+      slot.onReady = (error) => (error ? reject(error) : resolve());
+    });
+    const callbacks: WorkerCallbacks = {
+      onMessage: (message) => this.onMessage(slot, message),
+      onExit: (code, signal) => this.onExit(slot, code, signal),
+    };
+    slot.handle = (this.options.startWorker ?? ((c) => this.startByKind(c)))(callbacks);
+    this.workers.set(slot.id, slot);
+    this.options.stats.workersStarted++;
+    return ready;
+  }
+
+  private startByKind(callbacks: WorkerCallbacks): WorkerHandle {
+    const { settings, workerSettings } = this.options;
+    if (settings.pool === 'inline') {
+      return createInlineWorker(this.options.registry ?? defaultRegistry, workerSettings, callbacks);
+    }
+    if (settings.pool === 'thread') {
+      const maxHeapMb = settings.maxRssBytes
+        ? Math.ceil((settings.maxRssBytes * HARD_RSS_FACTOR) / 2 ** 20)
+        : undefined;
+      return spawnThreadWorker(workerSettings, callbacks, maxHeapMb ? { maxHeapMb } : {});
+    }
+    return spawnProcessWorker(workerSettings, callbacks, {
+      ...(this.options.workerExecArgv ? { execArgv: this.options.workerExecArgv } : {}),
+      ...(settings.cpuAffinity ? { cpus: this.pickCpus(settings.cpuAffinity) } : {}),
+    });
+  }
+
+  private spawnInBackground(): void {
+    void this.spawn().catch((error) => this.guard.spawnFailed(error));
+  }
+
+  private pickCpus(count: number): number[] {
+    const cpus: number[] = [];
+    for (let i = 0; i < Math.min(count, this.cpuCount); i++) {
+      cpus.push(this.nextCpu % this.cpuCount);
+      this.nextCpu++;
+    }
+    return cpus;
+  }
+
+  private onMessage(slot: WorkerSlot, message: FromWorker): void {
+    switch (message.type) {
+      case 'ready':
+        slot.ready = true;
+        this.guard.workerReady();
+        this.options.on.onReady(message);
+        this.options.events.emit('worker-online', {
+          workerId: slot.id,
+          pid: slot.handle.pid,
+          tasks: message.tasks.length,
+        });
+        slot.onReady?.();
+        this.options.on.onCapacity();
+        return;
+      case 'load-error':
+        slot.onReady?.(new Error(message.message));
+        this.options.logger.error({ workerId: slot.id }, message.message);
+        return;
+      case 'memory':
+        slot.rssBytes = message.rssBytes;
+        this.guard.checkMemory(slot, message.rssBytes);
+        return;
+      case 'log':
+        this.options.events.emit('task-log', {
+          workerId: slot.id,
+          level: message.level,
+          fields: message.fields,
+          ...(message.message !== undefined ? { message: message.message } : {}),
+        });
+        return;
+      case 'done':
+        slot.tasksDone = message.tasksDone;
+        slot.rssBytes = message.rssBytes;
+        for (const item of message.items) {
+          const entry = slot.running.get(item.runId);
+          if (!entry) continue; // already settled (its worker was declared lost)
+          slot.running.delete(item.runId);
+          this.options.on.onRunDone(entry, item);
+        }
+        this.guard.afterRuns(slot);
+        this.options.on.onCapacity();
+        return;
+    }
+  }
+
+  private onExit(slot: WorkerSlot, code: number | null, signal: string | null): void {
+    if (slot.exited) return;
+    slot.exited = true;
+    this.workers.delete(slot.id);
+    slot.onExited();
+    const expected = (slot.retiring && slot.running.size === 0 && code === 0) || this.stopping;
+    if (!slot.ready)
+      slot.onReady?.(
+        new Error(`worker ${slot.id} exited (code ${code}, signal ${signal}) before it was ready`),
+      );
+    if (!expected) this.options.stats.workersCrashed++;
+    this.options.events.emit('worker-offline', {
+      workerId: slot.id,
+      pid: slot.handle.pid,
+      code,
+      signal,
+      expected,
+    });
+    const now = this.options.clock.now();
+    for (const entry of slot.running.values()) {
+      this.options.on.onRunLost(entry, lostRunOf(entry, now, { code, signal }));
+    }
+    slot.running.clear();
+    if (this.stopping) return;
+    // A retired worker was replaced when it retired; any other loss is replaced now.
+    if (!slot.retiring && !slot.successorStarting) {
+      if (slot.ready) this.spawnInBackground();
+      else this.guard.spawnFailed(new Error(`worker ${slot.id} failed to start`));
+    }
+    this.options.on.onCapacity();
+  }
+
+  // ---------------------------------------------------------------- retiring
+
+  private startSuccessor(slot: WorkerSlot): void {
+    if (slot.successorStarting || this.stopping) return;
+    slot.successorStarting = true;
+    this.spawnInBackground();
+  }
+
+  private retire(slot: WorkerSlot, reason: RetireReason): void {
+    if (slot.retiring || slot.exited) return;
+    slot.retiring = true;
+    this.options.stats.workersRecycled++;
+    this.options.events.emit('worker-recycled', {
+      workerId: slot.id,
+      pid: slot.handle.pid,
+      reason,
+      tasksDone: slot.tasksDone,
+      ...(slot.rssBytes !== undefined ? { rssBytes: slot.rssBytes } : {}),
+    });
+    if (slot.running.size === 0) slot.handle.send({ type: 'retire' });
+    this.options.on.onCapacity();
+  }
+
+  private aliveCount(): number {
+    let count = 0;
+    for (const slot of this.workers.values()) if (!slot.retiring) count++;
+    return count;
+  }
+
+  // ---------------------------------------------------------------- resizing (remote control, autoscale)
+
+  /**
+   * Keep `size` workers from now on. Growing starts the new workers at once; shrinking retires the idlest
+   * workers, which finish what they run and exit (nothing is interrupted). Returns the new size.
+   */
+  resize(size: number): number {
+    if (!Number.isInteger(size) || size < 1)
+      throw new RangeError(`pool size must be at least 1, got ${size}`);
+    if (this.stopping) return this.target;
+    this.target = size;
+    const alive = [...this.workers.values()].filter((slot) => !slot.retiring && !slot.exited);
+    if (alive.length < size) {
+      for (let i = alive.length; i < size; i++) this.spawnInBackground();
+    } else if (alive.length > size) {
+      alive.sort((a, b) => a.running.size - b.running.size || b.id - a.id);
+      for (const slot of alive.slice(0, alive.length - size)) this.retire(slot, 'pool-shrink');
+    }
+    return this.target;
+  }
+
+  /** Recycle every worker gracefully: each gets a successor started now, finishes what it runs and exits. */
+  restartAll(): number {
+    if (this.stopping) return 0;
+    const current = [...this.workers.values()].filter((slot) => !slot.retiring && !slot.exited);
+    for (const slot of current) {
+      this.startSuccessor(slot);
+      this.retire(slot, 'restart');
+    }
+    return current.length;
+  }
+
+  /** Read each worker process's memory now (Linux: /proc, without the worker's help). */
+  sampleMemory(): void {
+    for (const slot of this.workers.values()) {
+      const rss = slot.handle.sampleRssBytes();
+      if (rss !== undefined) slot.rssBytes = rss;
+    }
+  }
+
+  // ---------------------------------------------------------------- stopping
+
+  /** No more replacing, recycling or growing: the cluster is stopping. */
+  beginStop(): void {
+    this.stopping = true;
+    this.guard.stop();
+  }
+
+  /** Kill every worker now; what they run ends as lost runs. */
+  killAll(): void {
+    for (const slot of this.workers.values()) slot.handle.kill();
+  }
+
+  /** Ask every worker to finish and exit; kill one that has not exited after `killAfterMs`. */
+  async retireAll(killAfterMs = 5_000): Promise<void> {
+    await Promise.all(
+      [...this.workers.values()].map(async (slot) => {
+        if (slot.exited) return;
+        const cancelKill = after(this.options.clock, killAfterMs, () => slot.handle.kill());
+        slot.retiring = true;
+        slot.handle.send({ type: 'retire' });
+        await slot.whenExited;
+        cancelKill();
+      }),
+    );
+  }
+}

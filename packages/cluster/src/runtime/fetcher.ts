@@ -1,0 +1,128 @@
+/**
+ * The fetcher: one or two reserve loops per queue keep up to `queueLimit` packages held ahead of the
+ * workers, in whole bulks, within the queue's rate limit; a failing broker is retried with a growing
+ * pause, an empty one that cannot wait is polled every `poll`.
+ */
+import type { BrokerClient, Clock, Delivery, Logger } from '@tasq/core';
+import type { Pool } from '../pool/pool.js';
+import { waitAtMost } from './clock-timers.js';
+import type { ClusterEmitter } from './events.js';
+import type { HeldLedger } from './held-ledger.js';
+import type { RateLimits } from './rate-limiter.js';
+
+export interface FetchSettings {
+  queues: string[];
+  bulk: number;
+  queueLimit: number;
+  /** The lease asked for each package. */
+  leaseMs: number;
+  pollMs: number;
+  guardCycleMs: number;
+  /** Longest a single reserve waits for a first package. */
+  reserveWaitMs: number;
+}
+
+export interface FetcherOptions {
+  settings: FetchSettings;
+  broker: Pick<BrokerClient, 'reserve' | 'capabilities'>;
+  ledger: HeldLedger;
+  pool: Pick<Pool, 'readyCount' | 'freeSlots'>;
+  rateLimits: Pick<RateLimits, 'forQueue'>;
+  clock: Clock;
+  logger: Logger;
+  events: ClusterEmitter;
+  /** Take in what a reserve brought; its lease is dated from `requestSentAt`. */
+  intake(delivery: Delivery, requestSentAt: number): void;
+  dispatch(): void;
+  /** A reserve answered (with or without packages): the health probe's signal. */
+  onProgress(): void;
+}
+
+export class Fetcher {
+  private readonly control = new AbortController();
+  /** Resolves when stopping begins; raced against every wait of the loops. */
+  private readonly whenStopping: Promise<void>;
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly options: FetcherOptions) {
+    this.whenStopping = new Promise((resolve) =>
+      this.control.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+  }
+
+  start(): void {
+    const { queues, bulk, queueLimit } = this.options.settings;
+    // Two reserves in flight per queue when queueLimit holds two bulks: one claim round trip no longer
+    // bounds how fast a busy pool is fed.
+    // (Measured on PostgreSQL, c=50, bulk 100: +9% in two of three paired runs; within noise in the third.)
+    const perQueue = bulk > 1 && queueLimit >= 2 * bulk ? 2 : 1;
+    this.loops = queues.flatMap((queue) => Array.from({ length: perQueue }, () => this.loop(queue)));
+  }
+
+  /** Stop reserving; resolves once every loop has returned (a reserve in flight is aborted). */
+  async stop(): Promise<void> {
+    this.control.abort();
+    this.options.ledger.wake();
+    await Promise.allSettled(this.loops);
+  }
+
+  /** Fewer packages wait in the buffer than worker slots are free: the pool will idle without a reserve. */
+  private starving(): boolean {
+    return this.options.ledger.buffer.length < Math.max(1, this.options.pool.freeSlots());
+  }
+
+  private async loop(queue: string): Promise<void> {
+    const { settings, broker, ledger, pool, rateLimits, clock, logger, events } = this.options;
+    const signal = this.control.signal;
+    const maxBatch = broker.capabilities.maxBatch;
+    // A lease is dated from when the reserve left, and the broker may grant it at any moment of the
+    // wait: a wait of at most a quarter lease leaves a package three quarters of its lease to be started.
+    const waitMs = Math.min(settings.reserveWaitMs, settings.leaseMs / 4);
+    let errorPause = 0;
+    const wholeBulk = Math.min(settings.bulk, maxBatch, settings.queueLimit);
+    while (!signal.aborted) {
+      // (A paused queue would be checked here, before any room is counted.)
+      const room = ledger.room();
+      // Refill in whole bulks while the buffer still feeds every free slot: topping up one package per
+      // finished run costs one reserve round trip per job at low concurrency.
+      if (room <= 0 || pool.readyCount() === 0 || (room < wholeBulk && !this.starving())) {
+        await waitAtMost(clock, settings.guardCycleMs, ledger.whenRoomMayChange(), this.whenStopping);
+        continue;
+      }
+      let max = Math.min(room, settings.bulk, maxBatch);
+      const limiter = rateLimits.forQueue(queue);
+      if (limiter) {
+        max = limiter.take(max);
+        if (max === 0) {
+          await waitAtMost(clock, limiter.waitMs(), this.whenStopping);
+          continue;
+        }
+      }
+      ledger.reserveStarted(max);
+      const requestSentAt = clock.now();
+      let deliveries: Delivery[] = [];
+      try {
+        deliveries = await broker.reserve(queue, { max, leaseMs: settings.leaseMs, waitMs, signal });
+        errorPause = 0;
+        this.options.onProgress();
+      } catch (error) {
+        if (signal.aborted) break;
+        errorPause = Math.min(10_000, errorPause === 0 ? 250 : errorPause * 2);
+        events.emit('fetch-error', { queue, error: String((error as Error).message ?? error) });
+        logger.warn({ queue, retryInMs: errorPause }, `reserve failed: ${(error as Error).message}`);
+        await waitAtMost(clock, errorPause, this.whenStopping);
+        continue;
+      } finally {
+        ledger.reserveEnded(max);
+        if (limiter) limiter.giveBack(max - deliveries.length);
+      }
+      for (const delivery of deliveries) this.options.intake(delivery, requestSentAt);
+      if (deliveries.length > 0) this.options.dispatch();
+      if (signal.aborted) break;
+      // A broker that cannot wait returns at once when empty: poll instead of spinning.
+      if (deliveries.length === 0 && clock.now() - requestSentAt < settings.pollMs) {
+        await waitAtMost(clock, settings.pollMs, this.whenStopping);
+      }
+    }
+  }
+}
