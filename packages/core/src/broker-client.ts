@@ -115,7 +115,7 @@ export class BrokerClient {
         throw new InvalidArgumentError('enqueue labels must be a list with one label per body');
       }
       // Only a broker that stores them gets them: the others' options stay as they were.
-      if (this.broker.admin !== undefined) brokerOptions.labels = options.labels;
+      if (this.broker.administration !== undefined) brokerOptions.labels = options.labels;
     }
     return this.call('enqueue', this.callTimeoutMs, () => this.broker.enqueue(queue, bodies, brokerOptions));
   }

@@ -38,7 +38,7 @@ export interface EnqueueOptions {
   priority?: number;
   /**
    * One label per body, in body order: the job id, task name and expiry inside it, for brokers with an
-   * `admin` capability to store beside the body (indexed). Other brokers ignore it.
+   * `administration` capability to store beside the body (indexed). Other brokers ignore it.
    */
   labels?: readonly PackageLabel[];
 }
@@ -126,7 +126,7 @@ export interface Broker {
 
   /**
    * Optional: job administration (look up, browse, dead letters, remove, pause flags, cancel marks),
-   * each part declared by a flag in `admin.capabilities`. Absent: the broker offers none of it.
+   * each part declared by a flag in `administration.capabilities`. Absent: the broker offers none of it.
    */
-  readonly admin?: BrokerAdministration;
+  readonly administration?: BrokerAdministration;
 }

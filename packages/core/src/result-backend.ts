@@ -128,9 +128,9 @@ export interface ResultBackend {
 
   /**
    * Optional: outcome deletion (one job, one group) and job progress, each part declared by a flag in
-   * `admin.capabilities`. Absent: the backend offers none of it.
+   * `administration.capabilities`. Absent: the backend offers none of it.
    */
-  readonly admin?: ResultAdministration;
+  readonly administration?: ResultAdministration;
 }
 
 /**

@@ -58,29 +58,40 @@ export class OrmBrokerAdministration implements BrokerAdministration {
         );
       }
     }
+    const now = this.clock.now();
+    const [beforeAt, beforeId] =
+      query.cursor === undefined ? [MAX_BIGINT, MAX_BIGINT] : pairCursor(query.cursor);
+    const ready = states.includes('ready');
+    const waiting = states.includes('delayed') || states.includes('reserved');
     // One row more than the page: whether there is a next page, without a count.
     const { rows } = await this.run(
       'admin-list',
       {
         queue: query.queue,
-        now: this.clock.now(),
-        ready: states.includes('ready') ? 1 : 0,
-        delayed: states.includes('delayed') ? 1 : 0,
-        reserved: states.includes('reserved') ? 1 : 0,
+        now,
+        after_at: ready ? MIN_BIGINT : String(now),
+        until_at: minimum(waiting ? MAX_BIGINT : String(now), beforeAt),
+        skip_reserved: states.includes('reserved') ? 0 : 1,
+        skip_delayed: states.includes('delayed') ? 0 : 1,
         task: query.task ?? null,
-        before: query.cursor === undefined ? null : integerCursor(query.cursor),
+        before_at: beforeAt,
+        before_id: beforeId,
         limit: limit + 1,
       },
       `list queue "${query.queue}"`,
     );
-    const page = rows.slice(0, limit).map((row) => this.describe(row));
-    return rows.length > limit ? { packages: page, next: page.at(-1)!.packageId } : { packages: page };
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    const packages = page.map((row) => this.describe(row));
+    return rows.length > limit && last
+      ? { packages, next: `${String(last.visible_at)}:${String(last.id)}` }
+      : { packages };
   }
 
   async listDead(query: Omit<PackageListQuery, 'states'>): Promise<PackagePage> {
     checkText('queue', query.queue);
     const limit = checkLimit(query.limit);
-    const [beforeAt, beforeId] = query.cursor === undefined ? [null, null] : deadCursor(query.cursor);
+    const [beforeAt, beforeId] = query.cursor === undefined ? [null, null] : pairCursor(query.cursor);
     const { rows } = await this.run(
       'admin-list-dead',
       {
@@ -275,10 +286,18 @@ function integerCursor(value: string): string {
   return value;
 }
 
-/** A dead-letter cursor: "deadAt:id" of the last row shown. */
-function deadCursor(cursor: string): [number, string] {
-  const match = /^(\d{1,16}):(\d{1,19})$/.exec(cursor);
-  if (!match)
-    throw new InvalidArgumentError(`${JSON.stringify(cursor)} is not a dead-letter cursor of this broker`);
-  return [Number(match[1]), match[2]!];
+/** A list cursor: "time:id" of the last row shown (its visible_at, or its dead_at for dead letters). */
+function pairCursor(cursor: string): [string, string] {
+  const match = /^(\d{1,18}):(\d{1,18})$/.exec(cursor);
+  if (!match) throw new InvalidArgumentError(`${JSON.stringify(cursor)} is not a list cursor of this broker`);
+  return [match[1]!, match[2]!];
+}
+
+/** Bounds of a bigint column, as text (bound as values; beyond a JavaScript number's safe range). */
+const MAX_BIGINT = '9223372036854775807';
+const MIN_BIGINT = '-9223372036854775808';
+
+/** The smaller of two decimal integers given as text. */
+function minimum(a: string, b: string): string {
+  return BigInt(a) <= BigInt(b) ? a : b;
 }

@@ -101,7 +101,7 @@ export class OrmBroker implements Broker {
   readonly specificationVersion = BROKER_SPECIFICATION_VERSION;
   readonly name: string;
   readonly capabilities: BrokerCapabilities;
-  readonly admin: OrmBrokerAdministration;
+  readonly administration: OrmBrokerAdministration;
   private readonly clock: Clock;
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
@@ -125,7 +125,7 @@ export class OrmBroker implements Broker {
       pubsub: true,
     };
     this.clock = options.clock ?? systemClock;
-    this.admin = new OrmBrokerAdministration(dialect, this.clock, () => this.assertOpen());
+    this.administration = new OrmBrokerAdministration(dialect, this.clock, () => this.assertOpen());
     this.acks = new SettleCoalescer((leases) => dialect.ackPackages(leases));
     this.releases = new SettleCoalescer<ReleasedLease>((leases) => dialect.releasePackages(leases));
   }

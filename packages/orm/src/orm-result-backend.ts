@@ -76,7 +76,7 @@ const MAX_SWEEP_INTERVAL_MS = 60_000;
 /** Outcomes in the `results` table. Obtain one with `createOrmResultBackend(options)` or the plugin. */
 export class OrmResultBackend implements ResultBackend {
   readonly name: string;
-  readonly admin: OrmResultAdministration;
+  readonly administration: OrmResultAdministration;
   private readonly clock: Clock;
   private readonly closing = new AbortController();
   private closed: Promise<void> | undefined;
@@ -92,7 +92,7 @@ export class OrmResultBackend implements ResultBackend {
   ) {
     this.name = dialect.kind;
     this.clock = options.clock ?? systemClock;
-    this.admin = new OrmResultAdministration(dialect, () => this.assertOpen(), this.clock);
+    this.administration = new OrmResultAdministration(dialect, () => this.assertOpen(), this.clock);
     this.ttlMs = checkCachedSeconds(dialect.kind, options.cached);
     this.sweepIntervalMs = Math.min(
       MAX_SWEEP_INTERVAL_MS,

@@ -1,7 +1,7 @@
 /**
  * The broker administration capability, executable: the cases every broker runs as part of
- * `brokerConformance`, each gated by the flag it needs in `broker.admin.capabilities`. A broker that
- * declares no `admin` (or a flag as false) has those cases reported as skipped, never failed, so a broker
+ * `brokerConformance`, each gated by the flag it needs in `broker.administration.capabilities`. A broker that
+ * declares no `administration` (or a flag as false) has those cases reported as skipped, never failed, so a broker
  * gains administration one capability at a time.
  */
 import {
@@ -34,7 +34,7 @@ function declared(
   flag: keyof BrokerAdministrationCapabilities,
   context: TestContext,
 ): BrokerAdministration {
-  const admin = broker.admin;
+  const admin = broker.administration;
   if (admin?.capabilities[flag] !== true) {
     context.skip(`the ${broker.name} broker does not declare the "${flag}" administration capability`);
   }
@@ -94,7 +94,7 @@ export function administrationCases(hooks: AdministrationCaseHooks): void {
 
   it('admin: declares every capability flag as a boolean, with the methods each flag promises', async () => {
     const broker = await hooks.open();
-    const admin = broker.admin;
+    const admin = broker.administration;
     if (admin === undefined) return;
     const methods: Record<keyof BrokerAdministrationCapabilities, (keyof BrokerAdministration)[]> = {
       lookup: ['find'],
@@ -255,7 +255,7 @@ export function administrationCases(hooks: AdministrationCaseHooks): void {
 
   it('admin dead letters: two callers requeueing the same dead letter at once requeue it once', async (context) => {
     const { broker, admin, queue } = await setup(context, 'deadLetters');
-    const other = (await hooks.open()).admin!;
+    const other = (await hooks.open()).administration!;
     await enqueueLabelled(broker, queue, [newLabel(), newLabel(), newLabel()]);
     await deadLetterAll(broker, queue, 3);
     const dead = (await admin.listDead!({ queue, limit: 10 })).packages.map((stored) => ({
@@ -301,7 +301,7 @@ export function administrationCases(hooks: AdministrationCaseHooks): void {
 
   it('admin pause: the flag is persisted and seen by every instance; enqueues still succeed', async (context) => {
     const { broker, admin, queue } = await setup(context, 'pause');
-    const other = (await hooks.open()).admin!;
+    const other = (await hooks.open()).administration!;
     expect(await other.pausedQueues!()).not.toContain(queue);
     await admin.setPaused!(queue, true);
     await admin.setPaused!(queue, true);
@@ -314,7 +314,7 @@ export function administrationCases(hooks: AdministrationCaseHooks): void {
   it('admin cancel marks: persisted, seen by every instance, the first reason kept, cleared on demand', async (context) => {
     const { broker, admin } = await setup(context, 'cancelMarks');
     void broker;
-    const other = (await hooks.open()).admin!;
+    const other = (await hooks.open()).administration!;
     const [marked, unmarked] = [uuidv7(), uuidv7()];
     const before = Date.now();
     await admin.markCancelled!(marked, 'first reason');

@@ -73,7 +73,7 @@ export function brokerConformance(
         for (const { broker, queue } of queues.splice(0)) {
           await broker.purge(queue).catch(() => undefined);
           // What the administration cases leave behind: dead letters and pause flags.
-          const admin = broker.admin;
+          const admin = broker.administration;
           if (admin?.capabilities.deadLetters) await admin.purgeDead!({ queue }).catch(() => undefined);
           if (admin?.capabilities.pause) await admin.setPaused!(queue, false).catch(() => undefined);
         }

@@ -449,7 +449,7 @@ export function resultBackendConformance(
 
       it('admin delete: drops outcomes by id and a whole group in one call, nothing else', async (context) => {
         const backend = await open();
-        const admin = backend.admin;
+        const admin = backend.administration;
         if (admin?.capabilities.delete !== true) {
           context.skip(
             `the ${backend.name} result backend does not declare the "delete" administration capability`,
@@ -469,7 +469,7 @@ export function resultBackendConformance(
 
       it('admin progress: keeps the latest progress of a job, a number or a small object', async (context) => {
         const backend = await open();
-        const admin = backend.admin;
+        const admin = backend.administration;
         if (admin?.capabilities.progress !== true) {
           context.skip(
             `the ${backend.name} result backend does not declare the "progress" administration capability`,
@@ -480,7 +480,7 @@ export function resultBackendConformance(
         await admin!.saveProgress!(id, { value: 0.25, at: 1_000 });
         await admin!.saveProgress!(id, { value: { done: 3, of: 10, step: 'copying' }, at: 2_000 });
         const other = await open();
-        expect(await other.admin!.progress!(id)).toEqual({
+        expect(await other.administration!.progress!(id)).toEqual({
           value: { done: 3, of: 10, step: 'copying' },
           at: 2_000,
         });

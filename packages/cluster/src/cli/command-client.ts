@@ -1,5 +1,12 @@
 /** Client commands: enqueue, result, info, queue size|purge, migrate, check. */
-import { importFromApplication, type ResolvedConfig, type TaskResult, Tasq } from '@tasq/core';
+import {
+  Administration,
+  importFromApplication,
+  type ResolvedConfig,
+  type TaskResult,
+  Tasq,
+} from '@tasq/core';
+import { describeStatus } from './command-jobs.js';
 import { checkClusterKeys, type KeyCheck } from '../monitoring/key-check.js';
 import { findLiveClusters, isTaskOutcome, type LiveClusters } from '../monitoring/live-clusters.js';
 import type { ClusterSnapshot } from '../monitoring/snapshot.js';
@@ -256,10 +263,12 @@ function brief(r: TaskResult) {
   };
 }
 
-export const queueHelp = `Usage: tasq queue size|purge QUEUE [options]
+export const queueHelp = `Usage: tasq queue size|purge|pause|resume QUEUE [options]
 
-  size QUEUE     print ready, delayed, reserved and dead counts
+  size QUEUE     print ready, delayed, reserved and dead counts, and "(paused)" for a paused queue
   purge QUEUE    delete every ready and delayed package of QUEUE; prints how many
+  pause QUEUE    no cluster takes new jobs from QUEUE (persisted; enqueues still succeed)
+  resume QUEUE   clusters take jobs from QUEUE again
 
 Options:
       --json       print JSON
@@ -272,21 +281,28 @@ export async function queueCommand(argv: string[], io: CommandIo): Promise<numbe
     return 0;
   }
   const [action, queue, extra] = positionals;
-  if (action !== 'size' && action !== 'purge') {
+  if (action !== 'size' && action !== 'purge' && action !== 'pause' && action !== 'resume') {
     throw new UsageError(
-      `queue needs "size" or "purge", got ${action === undefined ? 'nothing' : `"${action}"`}`,
+      `queue needs "size", "purge", "pause" or "resume", got ${action === undefined ? 'nothing' : `"${action}"`}`,
     );
   }
   if (!queue) throw new UsageError(`queue ${action} needs a QUEUE name`);
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
   const config = await readConfig(values, io);
   return withClient(open(config, io), async (tasq) => {
+    const admin = Administration.of(tasq);
     if (action === 'size') {
-      const size = await tasq.broker.size(queue);
+      const status = await admin.queueStatus(queue);
+      io.out(values.json ? JSON.stringify(status) : `${queue}: ${describeStatus(status)}`);
+    } else if (action === 'pause' || action === 'resume') {
+      await (action === 'pause' ? admin.pause(queue) : admin.resume(queue));
+      const paused = action === 'pause';
       io.out(
         values.json
-          ? JSON.stringify({ queue, ...size })
-          : `${queue}: ready ${size.ready}  delayed ${size.delayed ?? '-'}  reserved ${size.reserved ?? '-'}  dead ${size.dead ?? '-'}`,
+          ? JSON.stringify({ queue, paused })
+          : paused
+            ? `${queue}: paused (clusters take no new jobs from it; enqueues still succeed)`
+            : `${queue}: resumed`,
       );
     } else {
       const removed = await tasq.broker.purge(queue);

@@ -8,6 +8,7 @@ import {
   queueCommand,
   resultCommand,
 } from './command-client.js';
+import { deadCommand, jobCommand, jobsCommand } from './command-jobs.js';
 import { scheduleCommand } from './command-schedule.js';
 import type { CommandIo } from './common.js';
 import { monitorCommand } from './command-monitor.js';
@@ -26,6 +27,9 @@ const commands: Record<string, (argv: string[], io: CommandIo) => Promise<number
   events: eventsCommand,
   monitor: monitorCommand,
   control: controlCommand,
+  jobs: jobsCommand,
+  job: jobCommand,
+  dead: deadCommand,
 };
 
 export const mainHelp = `Usage: tasq COMMAND [options]
@@ -35,7 +39,12 @@ Commands:
   enqueue NAME [ARGS_JSON]     enqueue a job; --wait prints its result
   result ID                    print a job's stored result
   info                         queues, sizes, recent successes and failures
-  queue size|purge QUEUE       count or empty a queue
+  queue size|purge|pause|resume QUEUE
+                               count, empty, pause or resume a queue
+  jobs                         list a queue's jobs by state and task, newest first (--json)
+  job show|cancel|retry|remove ID
+                               one job: its state, or cancel, retry or remove it
+  dead list|requeue|purge      dead letters: list, requeue with fresh attempts, delete
   migrate                      apply the broker's database migrations
   check                        validate the configuration and connect to the broker and backend
   schedule add|list|remove|pause|resume|run-now

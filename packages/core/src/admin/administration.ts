@@ -107,9 +107,9 @@ export class Administration {
 
   constructor(private readonly sources: AdministrationSources) {
     this.broker = sources.broker;
-    this.brokerAdmin = sources.broker.admin;
+    this.brokerAdmin = sources.broker.administration;
     this.results = sources.results;
-    this.resultAdmin = sources.results.admin;
+    this.resultAdmin = sources.results.administration;
   }
 
   /** The administration API over a connected client (`connect()`), sharing its connections. */

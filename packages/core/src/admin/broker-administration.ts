@@ -1,6 +1,6 @@
 /**
  * The broker's optional administration capability: what an operator may ask of the packages a broker
- * holds. A broker offers it as `broker.admin`; a broker without it (a custom one, or one whose server
+ * holds. A broker offers it as `broker.administration`; a broker without it (a custom one, or one whose server
  * cannot look inside its queues) still works, and the administration API says what it cannot answer
  * instead of guessing. Each flag in `capabilities` promises the methods it names; a flag that is false
  * means those methods are absent or must not be called. `@tasq/testing`'s broker conformance suite runs
@@ -10,7 +10,7 @@
  * beside the bodies (`EnqueueOptions.labels`): the job id, the task name and the expiry time.
  */
 
-/** What the client tells a broker about one body it enqueues. Brokers without `admin` ignore labels. */
+/** What the client tells a broker about one body it enqueues. Brokers without `administration` ignore labels. */
 export interface PackageLabel {
   /** The job id inside the package (the same on every copy of a job: retries, requeues). */
   readonly jobId: string;
@@ -68,7 +68,9 @@ export interface PackageListQuery {
 }
 
 /**
- * One page, newest first: live packages by the order the broker stored them, latest first (`list`);
+ * One page, newest first: live packages by the time each became or becomes deliverable, latest first
+ * (its enqueue time when enqueued without a delay, its due time while delayed, its lease end while
+ * reserved; ties in the order the broker stored them, latest first) (`list`);
  * dead letters by the time they died, latest first (`listDead`). `next` is absent on the last page.
  */
 export interface PackagePage {

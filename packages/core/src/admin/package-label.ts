@@ -1,4 +1,4 @@
-/** The label a client sends beside each body, so a broker with an `admin` capability can index the job. */
+/** The label a client sends beside each body, so a broker with an `administration` capability can index the job. */
 import type { TaskPackage } from '../task-package.js';
 import type { PackageLabel } from './broker-administration.js';
 

@@ -1,5 +1,5 @@
 /**
- * The result backend's optional administration capability (`results.admin`): delete outcomes, delete a
+ * The result backend's optional administration capability (`results.administration`): delete outcomes, delete a
  * group's outcomes in one call, and keep the latest progress of a running job. A backend without it
  * still works; the administration API says what it cannot do.
  */

@@ -51,19 +51,24 @@ export class MemoryBrokerAdministration implements BrokerAdministration {
     this.checkOpen();
     const limit = checkLimit(query.limit);
     const states = query.states && query.states.length > 0 ? new Set(query.states) : undefined;
-    const after = query.cursor === undefined ? undefined : cursorNumber(query.cursor);
+    const after = query.cursor === undefined ? undefined : pairCursor(query.cursor);
+    const now = this.clock.now();
+    // Newest first by the time each became or becomes deliverable (a lease's end while reserved), as
+    // the SQL broker orders by visible_at; ties in enqueue order, latest first.
+    const ordered = [...this.store.queue(query.queue).entries.values()]
+      .map((entry) => ({ entry, at: leased(entry, now) ? entry.lockedUntil! : entry.readyAt }))
+      .sort((a, b) => b.at - a.at || b.entry.sequence - a.entry.sequence);
     const packages: StoredPackage[] = [];
-    let last = 0;
-    const entries = [...this.store.queue(query.queue).entries.values()].reverse();
-    for (const entry of entries) {
-      if (after !== undefined && entry.sequence >= after) continue;
+    let last: { at: number; sequence: number } | undefined;
+    for (const { entry, at } of ordered) {
+      if (after && (at > after[0] || (at === after[0] && entry.sequence >= after[1]))) continue;
       if (query.task !== undefined && entry.label?.task !== query.task) continue;
       const stored = this.describe(query.queue, entry);
       if (states && !states.has(stored.state as never)) continue;
-      // One more match than the page holds: there is a next page, starting below the last one shown.
-      if (packages.length === limit) return { packages, next: String(last) };
+      // One more match than the page holds: there is a next page, starting after the last one shown.
+      if (packages.length === limit) return { packages, next: `${last!.at}:${last!.sequence}` };
       packages.push(stored);
-      last = entry.sequence;
+      last = { at, sequence: entry.sequence };
     }
     return { packages };
   }
@@ -256,10 +261,9 @@ function checkLimit(limit: number): number {
   return limit;
 }
 
-function cursorNumber(cursor: string): number {
-  const value = Number(cursor);
-  if (!/^\d+$/.test(cursor) || !Number.isSafeInteger(value)) {
+function pairCursor(cursor: string): [number, number] {
+  const match = /^(\d{1,16}):(\d{1,16})$/.exec(cursor);
+  if (!match)
     throw new InvalidArgumentError(`cursor ${JSON.stringify(cursor)} did not come from this broker`);
-  }
-  return value;
+  return [Number(match[1]), Number(match[2])];
 }

@@ -90,7 +90,7 @@ export class MemoryBroker implements Broker {
   readonly name = 'memory';
   readonly capabilities: BrokerCapabilities;
   readonly store: MemoryBrokerStore;
-  readonly admin: BrokerAdministration;
+  readonly administration: BrokerAdministration;
   private readonly clock: Clock;
   private closed = false;
   private readonly closing = new AbortController();
@@ -108,7 +108,7 @@ export class MemoryBroker implements Broker {
       maxPackageBytes: options.maxPackageBytes ?? 10 * 1024 * 1024,
       pubsub: false,
     };
-    this.admin = new MemoryBrokerAdministration(this.store, this.clock, () => this.checkOpen());
+    this.administration = new MemoryBrokerAdministration(this.store, this.clock, () => this.checkOpen());
   }
 
   async enqueue(

@@ -28,7 +28,7 @@ export class MemoryResultStore {
 export class MemoryResultBackend implements ResultBackend {
   readonly name = 'memory';
   readonly store: MemoryResultStore;
-  readonly admin: ResultAdministration;
+  readonly administration: ResultAdministration;
   private readonly clock: Clock;
   private readonly pending = new Set<() => void>();
   private readonly ttlMs: number;
@@ -40,7 +40,7 @@ export class MemoryResultBackend implements ResultBackend {
     this.ttlMs = checkCachedSeconds('memory', options.cached);
     const store = this.store;
     const all = () => this.all();
-    this.admin = {
+    this.administration = {
       capabilities: Object.freeze({ delete: true, progress: true }),
       async delete(ids: readonly string[]): Promise<number> {
         let deleted = 0;

@@ -1,18 +1,105 @@
--- admin-list: live packages of a queue, newest first, a page at a time: a backward walk of
--- packages_list_index (queue, id) from the cursor (an index range: `id <` the cursor, the largest id
--- when there is none), the state and task tested on the rows walked.
--- States as size.sql counts them: ready = visible_at <= now; delayed = no lease and visible_at > now;
--- reserved = a lease and visible_at > now.
--- Inputs:  $queue text, $now bigint, $ready/$delayed/$reserved integer (1 = include that state),
---          $task text (NULL = every task), $before bigint (NULL = from the newest), $limit integer
--- Outputs: up to $limit rows of fragments/package-columns.sql, id DESC.
-SELECT {{> package-columns}}
-FROM {{packages}}
-WHERE queue = $queue::text AND dead_at IS NULL
-  AND id < coalesce($before::bigint, 9223372036854775807)
-  AND ($task::text IS NULL OR task = $task::text)
-  AND (($ready::integer = 1 AND visible_at <= $now::bigint)
-    OR ($delayed::integer = 1 AND lease_token IS NULL AND visible_at > $now::bigint)
-    OR ($reserved::integer = 1 AND lease_token IS NOT NULL AND visible_at > $now::bigint))
-ORDER BY id DESC
+-- admin-list: live packages of a queue, newest first (by the time each became or becomes deliverable:
+-- its enqueue time when it was enqueued without a delay, its due time when delayed, its lease end when
+-- reserved; ties by id), a page at a time. One branch per priority, each a backward range scan of the
+-- claim index (queue, priority, visible_at, id) from the cursor, as the claim reads it forwards: no
+-- index of its own, so listing costs the hot path nothing. The outer sort orders at most 10 x $limit
+-- rows. The states narrow the visible_at range (ready = (-inf, now]; delayed and reserved = (now, +inf),
+-- told apart by the lease token); the cursor's visible_at caps it, so a deep page starts at the cursor.
+-- Inputs:  $queue text; $after_at, $until_at bigint (the visible_at range, exclusive and inclusive);
+--          $now bigint; $skip_reserved, $skip_delayed integer (1 = leave that state out);
+--          $task text (NULL = every task); $before_at, $before_id bigint (the cursor: the last row's
+--          visible_at and id, or the largest values for the first page); $limit integer
+-- Outputs: up to $limit rows of fragments/package-columns.sql, visible_at DESC, id DESC.
+SELECT * FROM (
+  SELECT * FROM (SELECT {{> package-columns}} FROM {{packages}}
+                 WHERE queue = $queue::text AND priority = 9 AND dead_at IS NULL
+                   AND visible_at > $after_at::bigint AND visible_at <= $until_at::bigint
+                   AND (visible_at, id) < ($before_at::bigint, $before_id::bigint)
+                   AND ($task::text IS NULL OR task = $task::text)
+                   AND ($skip_reserved::integer = 0 OR lease_token IS NULL OR visible_at <= $now::bigint)
+                   AND ($skip_delayed::integer = 0 OR lease_token IS NOT NULL OR visible_at <= $now::bigint)
+                 ORDER BY visible_at DESC, id DESC LIMIT $limit::integer) AS priority_9
+  UNION ALL
+  SELECT * FROM (SELECT {{> package-columns}} FROM {{packages}}
+                 WHERE queue = $queue::text AND priority = 8 AND dead_at IS NULL
+                   AND visible_at > $after_at::bigint AND visible_at <= $until_at::bigint
+                   AND (visible_at, id) < ($before_at::bigint, $before_id::bigint)
+                   AND ($task::text IS NULL OR task = $task::text)
+                   AND ($skip_reserved::integer = 0 OR lease_token IS NULL OR visible_at <= $now::bigint)
+                   AND ($skip_delayed::integer = 0 OR lease_token IS NOT NULL OR visible_at <= $now::bigint)
+                 ORDER BY visible_at DESC, id DESC LIMIT $limit::integer) AS priority_8
+  UNION ALL
+  SELECT * FROM (SELECT {{> package-columns}} FROM {{packages}}
+                 WHERE queue = $queue::text AND priority = 7 AND dead_at IS NULL
+                   AND visible_at > $after_at::bigint AND visible_at <= $until_at::bigint
+                   AND (visible_at, id) < ($before_at::bigint, $before_id::bigint)
+                   AND ($task::text IS NULL OR task = $task::text)
+                   AND ($skip_reserved::integer = 0 OR lease_token IS NULL OR visible_at <= $now::bigint)
+                   AND ($skip_delayed::integer = 0 OR lease_token IS NOT NULL OR visible_at <= $now::bigint)
+                 ORDER BY visible_at DESC, id DESC LIMIT $limit::integer) AS priority_7
+  UNION ALL
+  SELECT * FROM (SELECT {{> package-columns}} FROM {{packages}}
+                 WHERE queue = $queue::text AND priority = 6 AND dead_at IS NULL
+                   AND visible_at > $after_at::bigint AND visible_at <= $until_at::bigint
+                   AND (visible_at, id) < ($before_at::bigint, $before_id::bigint)
+                   AND ($task::text IS NULL OR task = $task::text)
+                   AND ($skip_reserved::integer = 0 OR lease_token IS NULL OR visible_at <= $now::bigint)
+                   AND ($skip_delayed::integer = 0 OR lease_token IS NOT NULL OR visible_at <= $now::bigint)
+                 ORDER BY visible_at DESC, id DESC LIMIT $limit::integer) AS priority_6
+  UNION ALL
+  SELECT * FROM (SELECT {{> package-columns}} FROM {{packages}}
+                 WHERE queue = $queue::text AND priority = 5 AND dead_at IS NULL
+                   AND visible_at > $after_at::bigint AND visible_at <= $until_at::bigint
+                   AND (visible_at, id) < ($before_at::bigint, $before_id::bigint)
+                   AND ($task::text IS NULL OR task = $task::text)
+                   AND ($skip_reserved::integer = 0 OR lease_token IS NULL OR visible_at <= $now::bigint)
+                   AND ($skip_delayed::integer = 0 OR lease_token IS NOT NULL OR visible_at <= $now::bigint)
+                 ORDER BY visible_at DESC, id DESC LIMIT $limit::integer) AS priority_5
+  UNION ALL
+  SELECT * FROM (SELECT {{> package-columns}} FROM {{packages}}
+                 WHERE queue = $queue::text AND priority = 4 AND dead_at IS NULL
+                   AND visible_at > $after_at::bigint AND visible_at <= $until_at::bigint
+                   AND (visible_at, id) < ($before_at::bigint, $before_id::bigint)
+                   AND ($task::text IS NULL OR task = $task::text)
+                   AND ($skip_reserved::integer = 0 OR lease_token IS NULL OR visible_at <= $now::bigint)
+                   AND ($skip_delayed::integer = 0 OR lease_token IS NOT NULL OR visible_at <= $now::bigint)
+                 ORDER BY visible_at DESC, id DESC LIMIT $limit::integer) AS priority_4
+  UNION ALL
+  SELECT * FROM (SELECT {{> package-columns}} FROM {{packages}}
+                 WHERE queue = $queue::text AND priority = 3 AND dead_at IS NULL
+                   AND visible_at > $after_at::bigint AND visible_at <= $until_at::bigint
+                   AND (visible_at, id) < ($before_at::bigint, $before_id::bigint)
+                   AND ($task::text IS NULL OR task = $task::text)
+                   AND ($skip_reserved::integer = 0 OR lease_token IS NULL OR visible_at <= $now::bigint)
+                   AND ($skip_delayed::integer = 0 OR lease_token IS NOT NULL OR visible_at <= $now::bigint)
+                 ORDER BY visible_at DESC, id DESC LIMIT $limit::integer) AS priority_3
+  UNION ALL
+  SELECT * FROM (SELECT {{> package-columns}} FROM {{packages}}
+                 WHERE queue = $queue::text AND priority = 2 AND dead_at IS NULL
+                   AND visible_at > $after_at::bigint AND visible_at <= $until_at::bigint
+                   AND (visible_at, id) < ($before_at::bigint, $before_id::bigint)
+                   AND ($task::text IS NULL OR task = $task::text)
+                   AND ($skip_reserved::integer = 0 OR lease_token IS NULL OR visible_at <= $now::bigint)
+                   AND ($skip_delayed::integer = 0 OR lease_token IS NOT NULL OR visible_at <= $now::bigint)
+                 ORDER BY visible_at DESC, id DESC LIMIT $limit::integer) AS priority_2
+  UNION ALL
+  SELECT * FROM (SELECT {{> package-columns}} FROM {{packages}}
+                 WHERE queue = $queue::text AND priority = 1 AND dead_at IS NULL
+                   AND visible_at > $after_at::bigint AND visible_at <= $until_at::bigint
+                   AND (visible_at, id) < ($before_at::bigint, $before_id::bigint)
+                   AND ($task::text IS NULL OR task = $task::text)
+                   AND ($skip_reserved::integer = 0 OR lease_token IS NULL OR visible_at <= $now::bigint)
+                   AND ($skip_delayed::integer = 0 OR lease_token IS NOT NULL OR visible_at <= $now::bigint)
+                 ORDER BY visible_at DESC, id DESC LIMIT $limit::integer) AS priority_1
+  UNION ALL
+  SELECT * FROM (SELECT {{> package-columns}} FROM {{packages}}
+                 WHERE queue = $queue::text AND priority = 0 AND dead_at IS NULL
+                   AND visible_at > $after_at::bigint AND visible_at <= $until_at::bigint
+                   AND (visible_at, id) < ($before_at::bigint, $before_id::bigint)
+                   AND ($task::text IS NULL OR task = $task::text)
+                   AND ($skip_reserved::integer = 0 OR lease_token IS NULL OR visible_at <= $now::bigint)
+                   AND ($skip_delayed::integer = 0 OR lease_token IS NOT NULL OR visible_at <= $now::bigint)
+                 ORDER BY visible_at DESC, id DESC LIMIT $limit::integer) AS priority_0
+) AS page
+ORDER BY visible_at DESC, id DESC
 LIMIT $limit::integer

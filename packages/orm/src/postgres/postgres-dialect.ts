@@ -75,14 +75,6 @@ export interface PostgresDialectOptions {
   onRelease: () => void;
 }
 
-/**
- * Statements planned for their values on every call (unnamed), never prepared: an operator's page of a
- * queue. They are rare, and their best plan depends on the queue asked for: a generic plan, made for
- * an average queue, may walk the primary key backwards, which is cheap on the busiest queue and reads
- * the busy queue's rows to page a small one.
- */
-const PLANNED_PER_CALL: ReadonlySet<QueryName> = new Set(['admin-list']);
-
 export class PostgresDialect implements SqlDialect {
   readonly kind = 'postgres' as const;
   readonly names: TableNames;
@@ -108,7 +100,7 @@ export class PostgresDialect implements SqlDialect {
   async execute(query: QueryName, parameters: Parameters | Record<string, unknown>): Promise<QueryOutcome> {
     const loaded = this.catalog.get(query);
     let name = this.statementNames.get(query);
-    if (!name && !PLANNED_PER_CALL.has(query)) {
+    if (!name) {
       // Prepared statement names are per connection; a hash of the text keeps two schemas sharing one
       // handed-in pool from colliding.
       name = `tasq_${query}_${createHash('sha1').update(loaded.text).digest('hex').slice(0, 10)}`;
