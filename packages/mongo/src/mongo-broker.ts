@@ -78,7 +78,7 @@ export class MongoBroker implements Broker {
   readonly name = 'mongo';
   readonly capabilities = MONGO_BROKER_CAPABILITIES;
   /** Job administration: every part, each read served by an index (see mongo-collections.ts). */
-  readonly admin: MongoBrokerAdministration;
+  readonly administration: MongoBrokerAdministration;
 
   private readonly packages: Collection<PackageDocument>;
   private readonly closing = new AbortController();
@@ -90,7 +90,7 @@ export class MongoBroker implements Broker {
     private readonly clock: Clock,
   ) {
     this.packages = connection.database.collection<PackageDocument>(connection.collections.packages);
-    this.admin = new MongoBrokerAdministration(
+    this.administration = new MongoBrokerAdministration(
       this.packages,
       connection.database.collection<QueueFlagDocument>(connection.collections.queueFlags),
       connection.database.collection<CancelMarkDocument>(connection.collections.cancelMarks),

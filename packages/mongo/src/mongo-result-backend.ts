@@ -40,7 +40,7 @@ interface ClaimDocument {
 export class MongoResultBackend implements ResultBackend {
   readonly name = 'mongo';
   /** Delete outcomes (by id, by group) and keep each job's latest progress. */
-  readonly admin: MongoResultAdministration;
+  readonly administration: MongoResultAdministration;
 
   private readonly results: Collection<ResultDocument>;
   private readonly claims: Collection<ClaimDocument>;
@@ -54,7 +54,7 @@ export class MongoResultBackend implements ResultBackend {
   ) {
     this.results = connection.database.collection<ResultDocument>(connection.collections.results);
     this.claims = connection.database.collection<ClaimDocument>(connection.collections.claims);
-    this.admin = new MongoResultAdministration(
+    this.administration = new MongoResultAdministration(
       this.results,
       connection.database.collection<ProgressDocument>(connection.collections.progress),
       clock,

@@ -28,7 +28,7 @@ describe.skipIf(skipReason !== undefined)(
   () => {
     it('declares dead letters only: ready messages cannot be browsed, looked up or removed', async () => {
       const broker = await pool.open();
-      expect(broker.admin.capabilities).toEqual({
+      expect(broker.administration.capabilities).toEqual({
         lookup: false,
         browse: false,
         deadLetters: true,
@@ -42,8 +42,8 @@ describe.skipIf(skipReason !== undefined)(
       const broker = await pool.open();
       const queue = uniqueName('admin-rabbit-keep');
       const ids = await deadLetters(broker, queue, ['a.task', 'b.task', 'a.task', 'c.task']);
-      const first = await broker.admin.listDead!({ queue, limit: 2 });
-      const second = await broker.admin.listDead!({ queue, limit: 2, cursor: first.next! });
+      const first = await broker.administration.listDead!({ queue, limit: 2 });
+      const second = await broker.administration.listDead!({ queue, limit: 2, cursor: first.next! });
       expect([...first.packages, ...second.packages].map((stored) => stored.packageId)).toEqual(
         [...ids].reverse(),
       );
@@ -52,12 +52,12 @@ describe.skipIf(skipReason !== undefined)(
       // An operator reading at the same moment as another sees what the other does not hold; nothing is
       // taken by either.
       const [one, two] = await Promise.all([
-        broker.admin.listDead!({ queue, limit: 10 }),
-        broker.admin.listDead!({ queue, limit: 10 }),
+        broker.administration.listDead!({ queue, limit: 10 }),
+        broker.administration.listDead!({ queue, limit: 10 }),
       ]);
       expect(one.packages.length + two.packages.length).toBeGreaterThanOrEqual(4);
       expect((await broker.size(queue)).dead).toBe(4);
-      const again = await broker.admin.listDead!({ queue, limit: 10 });
+      const again = await broker.administration.listDead!({ queue, limit: 10 });
       expect(again.packages.map((stored) => stored.packageId)).toEqual([...ids].reverse());
       expect(readText(again.packages[0]!.body)).toBe('body of c.task');
       expect(again.packages[0]).toMatchObject({ task: 'c.task', deadReason: `gave up on ${ids[3]}` });
@@ -67,12 +67,12 @@ describe.skipIf(skipReason !== undefined)(
       const broker = await pool.open();
       const queue = uniqueName('admin-rabbit-requeue');
       const [id] = await deadLetters(broker, queue, ['requeue.task']);
-      expect(await broker.admin.requeueDead!([{ packageId: id! }])).toEqual([id]);
+      expect(await broker.administration.requeueDead!([{ packageId: id! }])).toEqual([id]);
       expect(await broker.size(queue)).toMatchObject({ ready: 1, dead: 0 });
       const [delivery] = await reserveUntil(broker, queue, 1);
       expect(delivery).toMatchObject({ id, deliveries: 1 });
       await broker.deadLetter(delivery!, 'again');
-      const [stored] = (await broker.admin.listDead!({ queue, limit: 1 })).packages;
+      const [stored] = (await broker.administration.listDead!({ queue, limit: 1 })).packages;
       expect(stored).toMatchObject({ packageId: id, task: 'requeue.task', deadReason: 'again' });
     });
 
@@ -81,9 +81,9 @@ describe.skipIf(skipReason !== undefined)(
       const stranger = await pool.open();
       const queue = uniqueName('admin-rabbit-known');
       const [id] = await deadLetters(broker, queue, ['known.task']);
-      expect(await stranger.admin.deleteDead!([id!])).toEqual([]);
-      expect((await stranger.admin.listDead!({ queue, limit: 1 })).packages).toHaveLength(1);
-      expect(await stranger.admin.deleteDead!([id!])).toEqual([id]);
+      expect(await stranger.administration.deleteDead!([id!])).toEqual([]);
+      expect((await stranger.administration.listDead!({ queue, limit: 1 })).packages).toHaveLength(1);
+      expect(await stranger.administration.deleteDead!([id!])).toEqual([id]);
       expect((await broker.size(queue)).dead).toBe(0);
     });
   },

@@ -73,7 +73,7 @@ export class RabbitMqBroker implements Broker {
    * Job administration: dead letters (list, requeue, delete, purge, trim). Ready messages cannot be
    * browsed, looked up or removed, and there are no pause flags or cancel marks (see README).
    */
-  readonly admin: RabbitMqBrokerAdministration;
+  readonly administration: RabbitMqBrokerAdministration;
   /** The tasq queues this instance enqueued to, reserved from or administered: where ids are looked for. */
   private readonly usedQueues = new Set<string>();
 
@@ -137,7 +137,7 @@ export class RabbitMqBroker implements Broker {
       this.adminChannelOpening = undefined;
     });
     this.consumeConnection.on('connected', (_model, generation) => this.onConsumeReconnected(generation));
-    this.admin = new RabbitMqBrokerAdministration({
+    this.administration = new RabbitMqBrokerAdministration({
       connection: this.connection,
       publisher: this.publisher,
       serverQueue: (queue) => this.serverQueue(queue),

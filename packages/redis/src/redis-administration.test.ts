@@ -54,7 +54,7 @@ describe.skipIf(skipReason !== undefined)(
       let cursor: string | undefined;
       let pages = 0;
       do {
-        const page = await subject.admin.list!({
+        const page = await subject.administration.list!({
           queue: name,
           states: ['reserved'],
           limit: 10,
@@ -86,7 +86,7 @@ describe.skipIf(skipReason !== undefined)(
       await subject.enqueue(name, [text('registers the queue')]);
       expect((await subject.size(name)).dead).toBe(1);
 
-      const [dead] = (await subject.admin.listDead!({ queue: name, limit: 10 })).packages;
+      const [dead] = (await subject.administration.listDead!({ queue: name, limit: 10 })).packages;
       expect(dead).toMatchObject({
         packageId: 'old-1',
         state: 'dead',
@@ -94,7 +94,7 @@ describe.skipIf(skipReason !== undefined)(
         deliveries: 3,
       });
       expect(await client.exists(`${base}dead`)).toBe(0);
-      expect(await subject.admin.requeueDead!([{ packageId: 'old-1' }])).toEqual(['old-1']);
+      expect(await subject.administration.requeueDead!([{ packageId: 'old-1' }])).toEqual(['old-1']);
       expect(await subject.size(name)).toMatchObject({ ready: 2, dead: 0 });
     });
 
@@ -102,7 +102,7 @@ describe.skipIf(skipReason !== undefined)(
       const subject = broker();
       const name = queue();
       const [id] = await subject.enqueue(name, [text('no label')]);
-      const page = await subject.admin.list!({ queue: name, limit: 10 });
+      const page = await subject.administration.list!({ queue: name, limit: 10 });
       expect(page.packages).toHaveLength(1);
       expect(page.packages[0]).toMatchObject({ packageId: id, state: 'ready', deliveries: 0 });
       expect(page.packages[0]!.jobId).toBeUndefined();
@@ -111,10 +111,10 @@ describe.skipIf(skipReason !== undefined)(
 
     it('refuses a cursor it did not make, and a limit out of range, naming the problem', async () => {
       const subject = broker();
-      await expect(subject.admin.list!({ queue: queue(), limit: 10, cursor: 'page-2' })).rejects.toThrow(
-        /cursor "page-2" was not made by the Redis broker/,
-      );
-      await expect(subject.admin.listDead!({ queue: queue(), limit: 0 })).rejects.toThrow(
+      await expect(
+        subject.administration.list!({ queue: queue(), limit: 10, cursor: 'page-2' }),
+      ).rejects.toThrow(/cursor "page-2" was not made by the Redis broker/);
+      await expect(subject.administration.listDead!({ queue: queue(), limit: 0 })).rejects.toThrow(
         /limit must be an integer from 1 to 1000/,
       );
     });
@@ -123,7 +123,7 @@ describe.skipIf(skipReason !== undefined)(
       const backend = new RedisResultBackend({ connection: REDIS_URL, prefix });
       opened.push(backend);
       const id = uuidv7();
-      await backend.admin.saveProgress!(id, { value: { done: 1, of: 2 }, at: 1_000 });
+      await backend.administration.saveProgress!(id, { value: { done: 1, of: 2 }, at: 1_000 });
       await backend.save({
         id,
         name: 'progress.task',
@@ -135,10 +135,10 @@ describe.skipIf(skipReason !== undefined)(
         startedAt: 1_500,
         stoppedAt: 2_000,
       });
-      expect(await backend.admin.delete!([id])).toBe(1);
-      expect(await backend.admin.progress!(id)).toBeUndefined();
+      expect(await backend.administration.delete!([id])).toBe(1);
+      expect(await backend.administration.progress!(id)).toBeUndefined();
       await expect(
-        backend.admin.saveProgress!(id, { value: { text: 'x'.repeat(2_000) }, at: 3_000 }),
+        backend.administration.saveProgress!(id, { value: { text: 'x'.repeat(2_000) }, at: 3_000 }),
       ).rejects.toThrow(/at most 1024 bytes/);
     });
   },

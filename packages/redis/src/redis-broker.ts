@@ -114,8 +114,7 @@ export class RedisBroker implements Broker {
    * Job administration: every part (lookup, browse, dead letters, remove, pause, cancel marks), from
    * indexes the scripts keep beside the queue (see README "Administration").
    */
-  readonly admin: RedisBrokerAdministration;
-  private readonly administration: RedisBrokerAdministration;
+  readonly administration: RedisBrokerAdministration;
   private readonly client: RedisClient;
   private readonly withErrors: RedisCall;
   private readonly ownsClient: boolean;
@@ -142,7 +141,6 @@ export class RedisBroker implements Broker {
     this.withErrors = redisCallsThrough(client);
     this.ownsClient = owned;
     this.administration = new RedisBrokerAdministration(this, client, this.withErrors);
-    this.admin = this.administration;
   }
 
   /**

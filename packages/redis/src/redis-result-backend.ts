@@ -66,7 +66,7 @@ export class RedisResultBackend implements ResultBackend {
   /** The key prefix of this deployment. */
   readonly prefix: string;
   /** Delete outcomes (by id, by group) and keep each job's latest progress. */
-  readonly admin: RedisResultAdministration;
+  readonly administration: RedisResultAdministration;
   private readonly client: RedisClient;
   private readonly withErrors: RedisCall;
   private readonly ownsClient: boolean;
@@ -93,7 +93,7 @@ export class RedisResultBackend implements ResultBackend {
     this.client = client;
     this.withErrors = redisCallsThrough(client);
     this.ownsClient = owned;
-    this.admin = new RedisResultAdministration(client, this.withErrors, this.keys, this.ttlMs, () =>
+    this.administration = new RedisResultAdministration(client, this.withErrors, this.keys, this.ttlMs, () =>
       this.checkOpen(),
     );
   }

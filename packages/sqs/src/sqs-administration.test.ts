@@ -27,7 +27,7 @@ describe.skipIf(skipReason !== undefined)(
     }
 
     it('declares dead letters only: ready messages cannot be browsed, looked up or removed', () => {
-      expect(broker().admin.capabilities).toEqual({
+      expect(broker().administration.capabilities).toEqual({
         lookup: false,
         browse: false,
         deadLetters: true,
@@ -47,7 +47,7 @@ describe.skipIf(skipReason !== undefined)(
       });
       const [delivery] = await reserveUntil(small, queue, 1);
       await small.deadLetter(delivery!, `failed: ${'x'.repeat(5000)}`);
-      const [dead] = (await small.admin.listDead!({ queue, limit: 1 })).packages;
+      const [dead] = (await small.administration.listDead!({ queue, limit: 1 })).packages;
       expect(dead).toMatchObject({
         packageId: delivery!.id,
         jobId,
@@ -73,14 +73,16 @@ describe.skipIf(skipReason !== undefined)(
       await target.enqueue(other, [text('elsewhere')]);
       for (const delivery of await reserveUntil(target, queue, 2)) await target.deadLetter(delivery, 'no');
       for (let read = 0; read < 3; read++) {
-        expect((await target.admin.listDead!({ queue, limit: 10 })).packages).toHaveLength(2);
+        expect((await target.administration.listDead!({ queue, limit: 10 })).packages).toHaveLength(2);
       }
       expect((await target.size(queue)).dead).toBe(2);
-      const [newest] = (await target.admin.listDead!({ queue, limit: 1 })).packages;
+      const [newest] = (await target.administration.listDead!({ queue, limit: 1 })).packages;
       // A fresh instance finds the letter by its package id alone: it looks through every dead-letter queue.
       const fresh = broker();
-      expect(await fresh.admin.requeueDead!([{ packageId: newest!.packageId }])).toEqual([newest!.packageId]);
-      expect(await fresh.admin.requeueDead!([{ packageId: newest!.packageId }])).toEqual([]);
+      expect(await fresh.administration.requeueDead!([{ packageId: newest!.packageId }])).toEqual([
+        newest!.packageId,
+      ]);
+      expect(await fresh.administration.requeueDead!([{ packageId: newest!.packageId }])).toEqual([]);
       expect(await target.size(queue)).toMatchObject({ ready: 1, dead: 1 });
       expect(await target.size(other)).toMatchObject({ ready: 1, dead: 0 });
       const [again] = await reserveUntil(target, queue, 1);

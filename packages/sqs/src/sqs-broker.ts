@@ -103,7 +103,7 @@ export class SqsBroker implements Broker {
    * Job administration: dead letters (list, requeue, delete, purge, trim). Ready messages cannot be
    * browsed, looked up or removed, and there are no pause flags or cancel marks (see README).
    */
-  readonly admin: SqsBrokerAdministration;
+  readonly administration: SqsBrokerAdministration;
 
   private readonly options: ResolvedSqsOptions;
   /** `queuePrefix`, then the deployment's part. */
@@ -153,7 +153,7 @@ export class SqsBroker implements Broker {
       this.client = new SQSClient(config);
       this.ownsClient = true;
     }
-    this.admin = new SqsBrokerAdministration({
+    this.administration = new SqsBrokerAdministration({
       fifo: this.options.fifo,
       queuePrefix: this.queuePrefix,
       deadLetterSuffix: this.options.deadLetterSuffix,
