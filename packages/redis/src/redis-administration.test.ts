@@ -1,5 +1,5 @@
-import { uuidv7 } from '@tasq/core';
-import { readText, text } from '@tasq/testing';
+import { LeaseLostError, uuidv7 } from '@tasq/core';
+import { readText, reserveUntil, text } from '@tasq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RedisBroker } from './redis-broker.js';
@@ -96,6 +96,28 @@ describe.skipIf(skipReason !== undefined)(
       expect(await client.exists(`${base}dead`)).toBe(0);
       expect(await subject.administration.requeueDead!([{ packageId: 'old-1' }])).toEqual(['old-1']);
       expect(await subject.size(name)).toMatchObject({ ready: 2, dead: 0 });
+    });
+
+    it('a stale delivery from before a letter died cannot settle the lease it has after a requeue', async () => {
+      const subject = broker();
+      const name = queue();
+      const [label] = [{ jobId: uuidv7(), task: 'stale.task' }];
+      await subject.enqueue(name, [text('once')], { labels: [label!] });
+      const [stale] = await subject.reserve(name, { max: 1, leaseMs: 1, waitMs: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const [second] = await reserveUntil(subject, name, 1);
+      expect(second!.deliveries).toBe(2);
+      await subject.deadLetter(second!, 'gave up');
+      const [dead] = (await subject.administration.listDead!({ queue: name, limit: 1 })).packages;
+      expect(await subject.administration.requeueDead!([{ packageId: dead!.packageId }])).toEqual([
+        dead!.packageId,
+      ]);
+      const [fresh] = await reserveUntil(subject, name, 1);
+      // Same count as the stale delivery had, so only the new id tells the leases apart.
+      expect(fresh!.deliveries).toBe(stale!.deliveries);
+      await expect(subject.ack(stale!)).rejects.toBeInstanceOf(LeaseLostError);
+      await subject.ack(fresh!);
+      expect(await subject.administration.find!(label!.jobId)).toBeUndefined();
     });
 
     it('lists packages enqueued without labels, and finds none of them by job id', async () => {

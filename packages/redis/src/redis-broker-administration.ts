@@ -166,6 +166,8 @@ export class RedisBrokerAdministration implements BrokerAdministration {
       }
       argumentsList.push(
         request.packageId,
+        // A requeued letter goes back under a new id: see admin-requeue-dead.lua.
+        this.broker.nextId(),
         request.body === undefined ? '0' : '1',
         request.body === undefined ? '' : asBuffer(request.body),
       );

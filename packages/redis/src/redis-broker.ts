@@ -482,7 +482,8 @@ export class RedisBroker implements Broker {
     return connection;
   }
 
-  private nextId(): string {
+  /** @internal A new package id (also for a requeued dead letter). */
+  nextId(): string {
     this.idCounter = (this.idCounter + 1) % Number.MAX_SAFE_INTEGER;
     return `${this.idPrefix}${this.idCounter.toString(36)}`;
   }
