@@ -87,7 +87,7 @@ describe('tasq CLI', () => {
         ['cluster', '--health', ':9000', '--health-port', '9000'],
         /^tasq: give --health or --health-port, not both/,
       ],
-      [['queue', 'shrink', 'q'], /^tasq: queue needs "size" or "purge"/],
+      [['queue', 'shrink', 'q'], /^tasq: queue needs "size", "purge", "pause" or "resume", got "shrink"/],
       [['result'], /^tasq: result needs a job ID/],
       [['info', '--colour'], /^tasq: Unknown option '--colour'/],
       [['info', '--cluster-wait', 'soon'], /^tasq: --cluster-wait must be a duration like 10s/],

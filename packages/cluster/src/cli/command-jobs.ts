@@ -134,7 +134,7 @@ export async function jobsCommand(argv: string[], io: CommandIo): Promise<number
       values.json === true,
       `no ${state ?? 'waiting or running'} jobs on queue "${queue}"${values.task ? ` for task ${values.task}` : ''}`,
       (next) =>
-        `more: tasq jobs --queue ${queue}${state ? ` --state ${state}` : ''}${values.task ? ` --task ${values.task}` : ''} --cursor ${next}`,
+        `more: tasq jobs --queue ${queue}${state ? ` --state ${state}` : ''}${values.task ? ` --task ${values.task}` : ''}${limit !== undefined ? ` --limit ${limit}` : ''} --cursor ${next}`,
     );
     return 0;
   });
@@ -284,7 +284,7 @@ export async function deadCommand(argv: string[], io: CommandIo): Promise<number
         values.json === true,
         `no dead letters on queue "${queue}"${values.task ? ` for task ${values.task}` : ''}`,
         (next) =>
-          `more: tasq dead list --queue ${queue}${values.task ? ` --task ${values.task}` : ''} --cursor ${next}`,
+          `more: tasq dead list --queue ${queue}${values.task ? ` --task ${values.task}` : ''}${limit !== undefined ? ` --limit ${limit}` : ''} --cursor ${next}`,
       );
       return 0;
     }

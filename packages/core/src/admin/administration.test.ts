@@ -192,6 +192,8 @@ describe('Administration', () => {
     await work(tasq, 'default', { saveArgs: true });
     expect(await admin.job(kept.id)).toMatchObject({ state: 'failed', error: { message: 'kept' } });
     expect(await admin.retry(kept.id)).toEqual({ id: kept.id, from: 'result' });
+    // The failure retried is gone: a waiter gets the new run's outcome.
+    expect(await tasq.results.get(kept.id)).toBeUndefined();
     expect(await admin.job(kept.id, { args: true })).toMatchObject({ state: 'queued', args: ['kept'] });
     await work(tasq);
     const lost = await tasq.enqueue(fail, 'lost');

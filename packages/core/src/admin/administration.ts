@@ -347,7 +347,17 @@ export class Administration {
       enqueuedAt: this.sources.clock.now(),
       ...optional('group', view.group),
     };
-    await this.sources.send([pkg]);
+    // The old outcome goes first, so a waiter on the job sees the new run's, not the one retried; it
+    // is put back when the send fails, so nothing is lost.
+    const previous = await this.results.get(id);
+    const deletes = this.resultAdmin?.capabilities.delete === true;
+    if (previous && deletes) await this.resultAdmin!.delete!([id]);
+    try {
+      await this.sources.send([pkg]);
+    } catch (error) {
+      if (previous && deletes) await this.results.save(previous);
+      throw error;
+    }
     return { id, from: 'result' };
   }
 
