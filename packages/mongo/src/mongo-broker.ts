@@ -15,12 +15,18 @@ import {
   type EnqueueOptions,
   InvalidArgumentError,
   type Logger,
+  type PackageLabel,
   type QueueSize,
   type ReserveOptions,
   silentLogger,
   systemClock,
 } from '@tasq/core';
 import type { Collection, Filter, UpdateFilter } from 'mongodb';
+import {
+  type CancelMarkDocument,
+  MongoBrokerAdministration,
+  type QueueFlagDocument,
+} from './mongo-broker-administration.js';
 import { ChangeNotifier, sleepUntilChanged } from './mongo-change-notifier.js';
 import { CLAIM_SORT, ensureIndexes, PACKAGE_CLAIM_INDEX, PACKAGE_INDEXES } from './mongo-collections.js';
 import { MongoConnection } from './mongo-connection.js';
@@ -71,6 +77,8 @@ export class MongoBroker implements Broker {
   readonly specificationVersion = BROKER_SPECIFICATION_VERSION;
   readonly name = 'mongo';
   readonly capabilities = MONGO_BROKER_CAPABILITIES;
+  /** Job administration: every part, each read served by an index (see mongo-collections.ts). */
+  readonly administration: MongoBrokerAdministration;
 
   private readonly packages: Collection<PackageDocument>;
   private readonly closing = new AbortController();
@@ -82,6 +90,13 @@ export class MongoBroker implements Broker {
     private readonly clock: Clock,
   ) {
     this.packages = connection.database.collection<PackageDocument>(connection.collections.packages);
+    this.administration = new MongoBrokerAdministration(
+      this.packages,
+      connection.database.collection<QueueFlagDocument>(connection.collections.queueFlags),
+      connection.database.collection<CancelMarkDocument>(connection.collections.cancelMarks),
+      clock,
+      () => this.checkOpen(),
+    );
   }
 
   /**
@@ -136,11 +151,12 @@ export class MongoBroker implements Broker {
     const now = this.clock.now();
     const runAt = now + (options.delayMs ?? 0);
     const priority = options.priority ?? 0;
+    const labels = checkLabels(options.labels, bodies.length);
     const documents = bodies.map((body, index) => {
       if (!(body instanceof Uint8Array)) {
         throw new InvalidArgumentError(`enqueue: body ${index} is not a Uint8Array (got ${typeof body})`);
       }
-      return newPackageDocument(queue, body, { priority, runAt, now });
+      return newPackageDocument(queue, body, { priority, runAt, now, label: labels?.[index] });
     });
     await mapDriverErrors(`enqueue on queue "${queue}"`, () =>
       this.packages.insertMany(documents, { ordered: true }),
@@ -348,6 +364,20 @@ export class MongoBroker implements Broker {
 }
 
 /** Packages of `queue` that are due and not locked (expired leases included; dead letters never). */
+/** Labels are optional; when given, one per body, each with a job id and a task name. */
+function checkLabels(labels: unknown, count: number): readonly PackageLabel[] | undefined {
+  if (labels === undefined) return undefined;
+  if (!Array.isArray(labels) || labels.length !== count) {
+    throw new InvalidArgumentError('enqueue labels must be a list with one label per body');
+  }
+  for (const label of labels as PackageLabel[]) {
+    if (typeof label?.jobId !== 'string' || typeof label.task !== 'string') {
+      throw new InvalidArgumentError('each enqueue label needs a jobId and a task name (strings)');
+    }
+  }
+  return labels as PackageLabel[];
+}
+
 function claimableFilter(queue: string, now: number): Filter<PackageDocument> {
   return { queue, runAt: { $lte: now }, lockedUntil: { $lte: now } };
 }

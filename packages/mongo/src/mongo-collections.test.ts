@@ -33,6 +33,14 @@ describe('indexes', () => {
     }
   });
 
+  it('serves each administration read from an index in the order it reads', () => {
+    const byName = new Map(PACKAGE_INDEXES.map((index) => [index.name, index]));
+    expect(byName.get('tasq_job')?.key).toEqual({ jobId: 1, _id: -1 });
+    expect(byName.get('tasq_browse')?.key).toEqual({ queue: 1, _id: -1 });
+    expect(byName.get('tasq_browse_task')?.key).toEqual({ queue: 1, task: 1, _id: -1 });
+    expect(byName.get('tasq_dead')?.key).toEqual({ queue: 1, 'deadLetter.at': -1, _id: -1 });
+  });
+
   it('makes schedule names unique', () => {
     expect(SCHEDULE_INDEXES.find((index) => index.unique)?.key).toEqual({ name: 1 });
   });
@@ -46,6 +54,9 @@ describe('collection names', () => {
       'app_claims',
       'app_schedules',
       'app_locks',
+      'app_queue_flags',
+      'app_cancel_marks',
+      'app_progress',
     ]);
   });
 });

@@ -17,6 +17,12 @@ export interface CollectionNames {
   readonly schedules: string;
   /** Leader locks. */
   readonly locks: string;
+  /** Pause flags, one document per paused queue (administration). */
+  readonly queueFlags: string;
+  /** Cancel marks, one document per job id (administration). */
+  readonly cancelMarks: string;
+  /** The latest progress of each job (result administration). */
+  readonly progress: string;
 }
 
 export function collectionNames(prefix: string): CollectionNames {
@@ -26,6 +32,9 @@ export function collectionNames(prefix: string): CollectionNames {
     claims: `${prefix}claims`,
     schedules: `${prefix}schedules`,
     locks: `${prefix}locks`,
+    queueFlags: `${prefix}queue_flags`,
+    cancelMarks: `${prefix}cancel_marks`,
+    progress: `${prefix}progress`,
   };
 }
 
@@ -54,7 +63,41 @@ export const PACKAGE_LEASE_INDEX: IndexDescription = {
   key: { queue: 1, lockedUntil: 1 },
 };
 
-export const PACKAGE_INDEXES: readonly IndexDescription[] = [PACKAGE_CLAIM_INDEX, PACKAGE_LEASE_INDEX];
+/**
+ * Administration: a job's newest package by job id (only labelled packages carry `jobId`); a queue's
+ * packages newest stored first (`_id` is made at enqueue, so its order is the store order), also per
+ * task; and its dead letters newest death first.
+ */
+export const PACKAGE_JOB_INDEX: IndexDescription = {
+  name: 'tasq_job',
+  key: { jobId: 1, _id: -1 },
+  partialFilterExpression: { jobId: { $exists: true } },
+};
+export const PACKAGE_BROWSE_INDEX: IndexDescription = { name: 'tasq_browse', key: { queue: 1, _id: -1 } };
+export const PACKAGE_BROWSE_TASK_INDEX: IndexDescription = {
+  name: 'tasq_browse_task',
+  key: { queue: 1, task: 1, _id: -1 },
+  partialFilterExpression: { task: { $exists: true } },
+};
+export const PACKAGE_DEAD_INDEX: IndexDescription = {
+  name: 'tasq_dead',
+  key: { queue: 1, 'deadLetter.at': -1, _id: -1 },
+  partialFilterExpression: { 'deadLetter.at': { $exists: true } },
+};
+
+export const PACKAGE_INDEXES: readonly IndexDescription[] = [
+  PACKAGE_CLAIM_INDEX,
+  PACKAGE_LEASE_INDEX,
+  PACKAGE_JOB_INDEX,
+  PACKAGE_BROWSE_INDEX,
+  PACKAGE_BROWSE_TASK_INDEX,
+  PACKAGE_DEAD_INDEX,
+];
+
+/** Progress: TTL on `expiresAt`, set only when the result backend has `cached`. */
+export const PROGRESS_INDEXES: readonly IndexDescription[] = [
+  { name: 'tasq_expiry', key: { expiresAt: 1 }, expireAfterSeconds: 0 },
+];
 
 /**
  * Results: TTL on `expiresAt` (set only when `cached` is configured; a document without the field never

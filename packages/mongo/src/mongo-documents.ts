@@ -4,6 +4,7 @@
 import {
   type Delivery,
   InvalidArgumentError,
+  type PackageLabel,
   type ScheduleRecord,
   type TaskErrorInfo,
   type TaskResult,
@@ -36,6 +37,10 @@ export interface PackageDocument {
   enqueuedAt: number;
   /** Why and when the package was dead-lettered. */
   deadLetter?: { reason: string; at: number };
+  /** The job's label (`EnqueueOptions.labels`), for administration; absent on unlabelled packages. */
+  jobId?: string;
+  task?: string;
+  expiresAt?: number;
 }
 
 /**
@@ -58,8 +63,9 @@ export interface LeaseFilter {
 export function newPackageDocument(
   queue: string,
   body: Uint8Array,
-  options: { priority: number; runAt: number; now: number },
+  options: { priority: number; runAt: number; now: number; label?: PackageLabel | undefined },
 ): PackageDocument {
+  const label = options.label;
   return {
     _id: new ObjectId(),
     queue,
@@ -70,6 +76,8 @@ export function newPackageDocument(
     lockedUntil: 0,
     deliveries: 0,
     enqueuedAt: options.now,
+    ...(label ? { jobId: label.jobId, task: label.task } : {}),
+    ...(label?.expiresAt !== undefined ? { expiresAt: label.expiresAt } : {}),
   };
 }
 

@@ -17,7 +17,8 @@ import {
 import type { Collection, Filter } from 'mongodb';
 import type { MongoRuntime } from './mongo-broker.js';
 import { ChangeNotifier, sleepUntilChanged } from './mongo-change-notifier.js';
-import { CLAIM_INDEXES, ensureIndexes, RESULT_INDEXES } from './mongo-collections.js';
+import { CLAIM_INDEXES, ensureIndexes, PROGRESS_INDEXES, RESULT_INDEXES } from './mongo-collections.js';
+import { MongoResultAdministration, type ProgressDocument } from './mongo-result-administration.js';
 import { MongoConnection } from './mongo-connection.js';
 import { type ResultDocument, resultFromDocument, resultToDocument } from './mongo-documents.js';
 import { isDuplicateKeyError, mapDriverErrors, toTasqError } from './mongo-errors.js';
@@ -38,6 +39,8 @@ interface ClaimDocument {
 
 export class MongoResultBackend implements ResultBackend {
   readonly name = 'mongo';
+  /** Delete outcomes (by id, by group) and keep each job's latest progress. */
+  readonly administration: MongoResultAdministration;
 
   private readonly results: Collection<ResultDocument>;
   private readonly claims: Collection<ClaimDocument>;
@@ -51,6 +54,13 @@ export class MongoResultBackend implements ResultBackend {
   ) {
     this.results = connection.database.collection<ResultDocument>(connection.collections.results);
     this.claims = connection.database.collection<ClaimDocument>(connection.collections.claims);
+    this.administration = new MongoResultAdministration(
+      this.results,
+      connection.database.collection<ProgressDocument>(connection.collections.progress),
+      clock,
+      connection.options.cachedSeconds,
+      () => this.checkOpen(),
+    );
   }
 
   /** Connect and create the indexes (TTL included). `BrokerConnectionError` when the server cannot be reached. */
@@ -64,6 +74,7 @@ export class MongoResultBackend implements ResultBackend {
       await mapDriverErrors('create result indexes', async () => {
         await ensureIndexes(connection.database, connection.collections.results, RESULT_INDEXES);
         await ensureIndexes(connection.database, connection.collections.claims, CLAIM_INDEXES);
+        await ensureIndexes(connection.database, connection.collections.progress, PROGRESS_INDEXES);
       });
       let notifier: ChangeNotifier | undefined;
       if (await connection.useChangeStreams()) {

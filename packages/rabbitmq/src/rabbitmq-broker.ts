@@ -8,11 +8,13 @@ import {
   type EnqueueOptions,
   InvalidArgumentError,
   type Logger,
+  type PackageLabel,
   type QueueSize,
   type ReserveOptions,
   silentLogger,
 } from '@tasq/core';
 import type { Channel, ChannelModel } from 'amqplib';
+import { RabbitMqBrokerAdministration } from './rabbitmq-broker-administration.js';
 import { RabbitConnection } from './rabbitmq-connection.js';
 import { type ChannelLease, QueueConsumer, RabbitReceipt } from './rabbitmq-consumer.js';
 import { alreadySettledLease, channelClosedLease, toTasqError } from './rabbitmq-errors.js';
@@ -67,6 +69,13 @@ export class RabbitMqBroker implements Broker {
   readonly specificationVersion = BROKER_SPECIFICATION_VERSION;
   readonly name = 'rabbitmq';
   readonly capabilities: BrokerCapabilities;
+  /**
+   * Job administration: dead letters (list, requeue, delete, purge, trim). Ready messages cannot be
+   * browsed, looked up or removed, and there are no pause flags or cancel marks (see README).
+   */
+  readonly administration: RabbitMqBrokerAdministration;
+  /** The tasq queues this instance enqueued to, reserved from or administered: where ids are looked for. */
+  private readonly usedQueues = new Set<string>();
 
   private readonly options: ResolvedRabbitMqOptions;
   private readonly logger: Logger;
@@ -80,7 +89,7 @@ export class RabbitMqBroker implements Broker {
   /** Declarations done on the current connection; cleared on reconnect (cheap to repeat, and the server may have been reset). */
   private declared = new Map<string, Promise<void>>();
   private readonly everDeclared = new Set<string>();
-  private admin: Promise<Channel> | undefined;
+  private adminChannelOpening: Promise<Channel> | undefined;
   private adminTail: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -125,9 +134,17 @@ export class RabbitMqBroker implements Broker {
     this.connection.on('connected', (_model, generation) => {
       if (generation === 1) return;
       this.declared = new Map();
-      this.admin = undefined;
+      this.adminChannelOpening = undefined;
     });
     this.consumeConnection.on('connected', (_model, generation) => this.onConsumeReconnected(generation));
+    this.administration = new RabbitMqBrokerAdministration({
+      connection: this.connection,
+      publisher: this.publisher,
+      serverQueue: (queue) => this.serverQueue(queue),
+      knownQueues: () => this.usedQueues,
+      remember: (queue) => this.usedQueues.add(queue),
+      checkOpen: () => this.checkOpen(),
+    });
   }
 
   /** The client-provided connection name (before its `:publish` / `:consume` suffix). */
@@ -154,6 +171,7 @@ export class RabbitMqBroker implements Broker {
     checkQueueName(queue);
     const delayMs = this.checkDelay(options.delayMs);
     const priority = this.checkPriority(options.priority);
+    const labels = checkLabels(options.labels, bodies.length);
     for (const body of bodies) {
       if (!(body instanceof Uint8Array)) throw new InvalidArgumentError('package bodies must be Uint8Array');
       if (body.byteLength > this.options.maxPackageBytes) {
@@ -167,10 +185,17 @@ export class RabbitMqBroker implements Broker {
     await this.declareQueue(server, context);
     if (delayMs > 0) await this.declareDelayLadder(server, context);
     const ids: string[] = [];
-    const messages: OutgoingMessage[] = bodies.map((body) => {
+    this.usedQueues.add(queue);
+    const messages: OutgoingMessage[] = bodies.map((body, index) => {
       const id = randomUUID();
       ids.push(id);
-      return this.message(server, toBuffer(body), { id, priority, delayMs, priorDeliveries: 0 });
+      return this.message(server, toBuffer(body), {
+        id,
+        priority,
+        delayMs,
+        priorDeliveries: 0,
+        labelHeaders: labels ? labelHeaders(labels[index] as PackageLabel) : undefined,
+      });
     });
     try {
       await this.publisher.publish(messages, context);
@@ -201,6 +226,7 @@ export class RabbitMqBroker implements Broker {
     }
     if (!(waitMs >= 0)) throw new InvalidArgumentError(`waitMs must be 0 or more, got ${waitMs}`);
     if (this.closed) return [];
+    this.usedQueues.add(queue);
     let consumer = this.consumers.get(queue);
     if (!consumer) {
       consumer = new QueueConsumer(this.serverQueue(queue), {
@@ -253,6 +279,7 @@ export class RabbitMqBroker implements Broker {
             priority: typeof properties.priority === 'number' ? properties.priority : 0,
             delayMs,
             priorDeliveries: delivery.deliveries,
+            labelHeaders: keptLabelHeaders(properties.headers),
           }),
         ],
         context,
@@ -419,10 +446,18 @@ export class RabbitMqBroker implements Broker {
   private message(
     queue: string,
     content: Buffer,
-    fields: { id: string; priority: number; delayMs: number; priorDeliveries: number },
+    fields: {
+      id: string;
+      priority: number;
+      delayMs: number;
+      priorDeliveries: number;
+      /** The job's label as headers (job id, task, expiry), kept for dead-letter listings. */
+      labelHeaders?: Record<string, unknown> | undefined;
+    },
   ): OutgoingMessage {
-    const headers =
+    let headers: Record<string, unknown> | undefined =
       fields.priorDeliveries > 0 ? { [HEADERS.priorDeliveries]: fields.priorDeliveries } : undefined;
+    if (fields.labelHeaders) headers = { ...headers, ...fields.labelHeaders };
     const properties: OutgoingMessage['properties'] = { persistent: true, messageId: fields.id };
     if (headers) properties.headers = headers;
     if (fields.priority > 0) properties.priority = fields.priority;
@@ -595,7 +630,8 @@ export class RabbitMqBroker implements Broker {
       try {
         return await action(channel);
       } catch (error) {
-        if (this.admin && (await this.admin.catch(() => undefined)) === channel) this.admin = undefined;
+        if (this.adminChannelOpening && (await this.adminChannelOpening.catch(() => undefined)) === channel)
+          this.adminChannelOpening = undefined;
         channel.close().catch(() => undefined);
         throw toTasqError(error, context);
       }
@@ -608,23 +644,54 @@ export class RabbitMqBroker implements Broker {
   }
 
   private adminChannel(): Promise<Channel> {
-    if (!this.admin) {
+    if (!this.adminChannelOpening) {
       const opening = (async () => {
         const { model }: { model: ChannelModel } = await this.connection.current();
         const channel = await model.createChannel();
         channel.on('error', () => undefined);
         channel.on('close', () => {
-          if (this.admin === opening) this.admin = undefined;
+          if (this.adminChannelOpening === opening) this.adminChannelOpening = undefined;
         });
         return channel;
       })();
-      this.admin = opening;
+      this.adminChannelOpening = opening;
       opening.catch(() => {
-        if (this.admin === opening) this.admin = undefined;
+        if (this.adminChannelOpening === opening) this.adminChannelOpening = undefined;
       });
     }
-    return this.admin;
+    return this.adminChannelOpening;
   }
+}
+
+/** Labels are optional; when given, one per body, each with a job id and a task name. */
+function checkLabels(labels: unknown, count: number): readonly PackageLabel[] | undefined {
+  if (labels === undefined) return undefined;
+  if (!Array.isArray(labels) || labels.length !== count) {
+    throw new InvalidArgumentError('enqueue labels must be a list with one label per body');
+  }
+  for (const label of labels as PackageLabel[]) {
+    if (typeof label?.jobId !== 'string' || typeof label.task !== 'string') {
+      throw new InvalidArgumentError('each enqueue label needs a jobId and a task name (strings)');
+    }
+  }
+  return labels as PackageLabel[];
+}
+
+/** A label as message headers. */
+function labelHeaders(label: PackageLabel): Record<string, unknown> {
+  const headers: Record<string, unknown> = { [HEADERS.jobId]: label.jobId, [HEADERS.task]: label.task };
+  if (label.expiresAt !== undefined) headers[HEADERS.expiresAt] = label.expiresAt;
+  return headers;
+}
+
+/** The label headers of a message being published again (release), if it had them. */
+function keptLabelHeaders(headers: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (!headers || headers[HEADERS.jobId] === undefined) return undefined;
+  const kept: Record<string, unknown> = {};
+  for (const name of [HEADERS.jobId, HEADERS.task, HEADERS.expiresAt]) {
+    if (headers[name] !== undefined) kept[name] = headers[name];
+  }
+  return kept;
 }
 
 function toBuffer(body: Uint8Array): Buffer {

@@ -31,6 +31,10 @@ export const HEADERS = {
   deadReason: 'tasq-dead-reason',
   deadAt: 'tasq-dead-at',
   deadFrom: 'tasq-dead-from',
+  /** The job's label (`EnqueueOptions.labels`), for dead-letter listings. */
+  jobId: 'tasq-job-id',
+  task: 'tasq-task',
+  expiresAt: 'tasq-expires-at',
   /** Quorum queues: returns (nacks, channel closes) of this message so far; absent on the first delivery. */
   quorumDeliveryCount: 'x-delivery-count',
 } as const;

@@ -3,7 +3,9 @@ ack: settle deliveries of one queue for good; each package is deleted and never 
 The broker gathers the acks issued in the same tick into one call (one round trip for a batch).
 
 KEYS[1]    reserved  sorted set: id -> lease deadline
-KEYS[2..]  job hashes "<prefix>:{<queue>}:job:<id>", one per delivery, in ARGV order
+KEYS[2]    stored    sorted set of live packages (administration index)
+KEYS[3]    job-ids   hash: job id -> id of the newest package labelled with it
+KEYS[4..]  job hashes "<prefix>:{<queue>}:job:<id>", one per delivery, in ARGV order
 ARGV       id, lease token, id, lease token, ... (token = the delivery count the delivery was given)
 
 Returns: one number per delivery, in order: 1 when settled; 0 when its lease moved on (the package is
@@ -11,15 +13,23 @@ no longer reserved, or it was delivered again since), which the caller reports a
 Error codes: none.
 ]]
 local out = {}
-for i = 1, #KEYS - 1 do
+local settled = {}
+for i = 1, #KEYS - 3 do
   local id = ARGV[i * 2 - 1]
-  local key = KEYS[i + 1]
-  if redis.call('ZSCORE', KEYS[1], id) and redis.call('HGET', key, 'deliveries') == ARGV[i * 2] then
-    redis.call('ZREM', KEYS[1], id)
+  local key = KEYS[i + 3]
+  local fields = redis.call('HMGET', key, 'deliveries', 'jobId')
+  if fields[1] == ARGV[i * 2] and redis.call('ZSCORE', KEYS[1], id) then
+    local job_id = fields[2]
+    if job_id and redis.call('HGET', KEYS[3], job_id) == id then redis.call('HDEL', KEYS[3], job_id) end
     redis.call('DEL', key)
+    settled[#settled + 1] = id
     out[i] = 1
   else
     out[i] = 0
   end
+end
+if #settled > 0 then
+  redis.call('ZREM', KEYS[1], unpack(settled))
+  redis.call('ZREM', KEYS[2], unpack(settled))
 end
 return out

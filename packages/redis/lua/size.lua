@@ -5,7 +5,8 @@ are due and reserved packages whose lease ran out count as ready. Read-only.
 KEYS[1] ready     sorted set
 KEYS[2] delayed   sorted set: id -> due time
 KEYS[3] reserved  sorted set: id -> lease deadline
-KEYS[4] dead      list
+KEYS[4] dead      list of dead ids written before dead-at existed
+KEYS[5] dead-at   sorted set of dead ids by death time
 ARGV[1] now (epoch ms; '' = the Redis server's clock, read with TIME)
 
 Returns: { ready, delayed, reserved, dead }
@@ -22,5 +23,5 @@ return {
   redis.call('ZCARD', KEYS[1]) + due + expired,
   redis.call('ZCARD', KEYS[2]) - due,
   redis.call('ZCARD', KEYS[3]) - expired,
-  redis.call('LLEN', KEYS[4]),
+  redis.call('LLEN', KEYS[4]) + redis.call('ZCARD', KEYS[5]),
 }

@@ -7,6 +7,7 @@ import {
   type Delivery,
   type EnqueueOptions,
   InvalidArgumentError,
+  type PackageLabel,
   type Logger,
   type QueueSize,
   type ReserveOptions,
@@ -19,6 +20,7 @@ import {
   type RedisClient,
   type RedisConnectionOptions,
 } from './redis-connection.js';
+import { RedisBrokerAdministration } from './redis-broker-administration.js';
 import { leaseLost, mapRedisError, type RedisCall, redisCallsThrough } from './redis-errors.js';
 import { deploymentPrefix, QueueKeys } from './redis-keys.js';
 import { runScript, runScriptBuffer, runScriptPipeline } from './redis-scripts.js';
@@ -27,6 +29,7 @@ import {
   checkBodies,
   checkDuration,
   checkInteger,
+  checkLabels,
   checkNonEmptyString,
 } from './redis-validation.js';
 
@@ -107,6 +110,11 @@ export class RedisBroker implements Broker {
 
   /** The key prefix of this deployment. */
   readonly prefix: string;
+  /**
+   * Job administration: every part (lookup, browse, dead letters, remove, pause, cancel marks), from
+   * indexes the scripts keep beside the queue (see README "Administration").
+   */
+  readonly administration: RedisBrokerAdministration;
   private readonly client: RedisClient;
   private readonly withErrors: RedisCall;
   private readonly ownsClient: boolean;
@@ -132,6 +140,7 @@ export class RedisBroker implements Broker {
     this.client = client;
     this.withErrors = redisCallsThrough(client);
     this.ownsClient = owned;
+    this.administration = new RedisBrokerAdministration(this, client, this.withErrors);
   }
 
   /**
@@ -149,6 +158,7 @@ export class RedisBroker implements Broker {
     const priority = checkInteger('priority', options.priority ?? 0, 0, 9);
     this.checkOpen();
     if (bodies.length === 0) return [];
+    const labels = checkLabels(options.labels, bodies.length);
     const ids = bodies.map(() => this.nextId());
     const now = this.now();
     const callArguments = (start: number) => {
@@ -158,23 +168,34 @@ export class RedisBroker implements Broker {
         keys.delayed,
         keys.wake,
         keys.sequence,
+        keys.stored,
+        keys.jobIds,
         now,
         delayMs,
         priority,
         keys.jobPrefix,
+        labels ? '1' : '0',
       ];
-      for (let index = start; index < end; index++)
+      for (let index = start; index < end; index++) {
         list.push(ids[index] as string, asBuffer(bodies[index] as Uint8Array));
+        if (labels) {
+          const label = labels[index] as PackageLabel;
+          list.push(label.jobId, label.task, label.expiresAt ?? '');
+        }
+      }
       return list;
     };
+    // The queue joins the list `find` looks through: sent beside the first enqueue of each queue (and
+    // again every few minutes), never as a round trip of its own.
+    const registered = this.administration.register(queue);
     await this.withErrors('enqueue', async () => {
       if (bodies.length <= ENQUEUE_CHUNK) {
-        await runScript(this.client, 'tasqEnqueue', ...callArguments(0));
+        await Promise.all([runScript(this.client, 'tasqEnqueue', ...callArguments(0)), registered]);
         return;
       }
       const calls = [];
       for (let start = 0; start < bodies.length; start += ENQUEUE_CHUNK) calls.push(callArguments(start));
-      await runScriptPipeline(this.client, 'tasqEnqueue', calls);
+      await Promise.all([runScriptPipeline(this.client, 'tasqEnqueue', calls), registered]);
     });
     return ids;
   }
@@ -280,8 +301,10 @@ export class RedisBroker implements Broker {
         this.client,
         'tasqDeadLetter',
         keys.reserved,
-        keys.dead,
+        keys.deadAt,
         keys.job(delivery.id),
+        keys.stored,
+        keys.sequence,
         delivery.id,
         token,
         reason,
@@ -315,7 +338,16 @@ export class RedisBroker implements Broker {
     const keys = this.keys(queue);
     this.checkOpen();
     const [ready, delayed, reserved, dead] = (await this.withErrors('size', () =>
-      runScript(this.client, 'tasqSize', keys.ready, keys.delayed, keys.reserved, keys.dead, this.now()),
+      runScript(
+        this.client,
+        'tasqSize',
+        keys.ready,
+        keys.delayed,
+        keys.reserved,
+        keys.dead,
+        keys.deadAt,
+        this.now(),
+      ),
     )) as number[];
     return { ready: ready ?? 0, delayed: delayed ?? 0, reserved: reserved ?? 0, dead: dead ?? 0 };
   }
@@ -325,7 +357,7 @@ export class RedisBroker implements Broker {
     const keys = this.keys(queue);
     this.checkOpen();
     return (await this.withErrors('purge', () =>
-      runScript(this.client, 'tasqPurge', keys.ready, keys.delayed, keys.jobPrefix),
+      runScript(this.client, 'tasqPurge', keys.ready, keys.delayed, keys.stored, keys.jobIds, keys.jobPrefix),
     )) as number;
   }
 
@@ -357,7 +389,7 @@ export class RedisBroker implements Broker {
   }
 
   private async sendAcks(keys: QueueKeys, items: PendingAck[]): Promise<void> {
-    const callArguments: (string | number)[] = [items.length + 1, keys.reserved];
+    const callArguments: (string | number)[] = [items.length + 3, keys.reserved, keys.stored, keys.jobIds];
     for (const item of items) callArguments.push(keys.job(item.delivery.id));
     for (const item of items) callArguments.push(item.delivery.id, item.token);
     let outcomes: number[];
@@ -375,7 +407,8 @@ export class RedisBroker implements Broker {
     });
   }
 
-  private keys(queue: string): QueueKeys {
+  /** @internal The keys of `queue` (checked), for the administration. */
+  keys(queue: string): QueueKeys {
     let keys = this.queueKeys.get(queue);
     if (!keys) {
       keys = new QueueKeys(this.prefix, checkNonEmptyString('queue', queue));
@@ -449,17 +482,19 @@ export class RedisBroker implements Broker {
     return connection;
   }
 
-  private nextId(): string {
+  /** @internal A new package id (also for a requeued dead letter). */
+  nextId(): string {
     this.idCounter = (this.idCounter + 1) % Number.MAX_SAFE_INTEGER;
     return `${this.idPrefix}${this.idCounter.toString(36)}`;
   }
 
-  /** The `now` argument of the scripts: '' lets the script read the server's clock. */
-  private now(): number | string {
+  /** @internal The `now` argument of the scripts: '' lets the script read the server's clock. */
+  now(): number | string {
     return this.clock ? this.clock.now() : '';
   }
 
-  private checkOpen(): void {
+  /** @internal Throws when the broker is closed. */
+  checkOpen(): void {
     if (this.closed) throw new InvalidArgumentError('the Redis broker is closed');
   }
 }

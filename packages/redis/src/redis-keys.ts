@@ -41,8 +41,14 @@ export class QueueKeys {
   readonly reserved: string;
   /** Sorted set: id → due time (epoch ms). */
   readonly delayed: string;
-  /** List of dead-lettered ids. */
+  /** List of dead-lettered ids written before `deadAt` existed (moved into it on first administration use). */
   readonly dead: string;
+  /** Sorted set: dead id → deadAt × 1000 + (sequence mod 1000): newest death first, unique scores. */
+  readonly deadAt: string;
+  /** Sorted set: live id → store sequence: the administration listing, newest stored first. */
+  readonly stored: string;
+  /** Hash: job id → id of the newest package labelled with it (live or dead). */
+  readonly jobIds: string;
   /** List of wake-up tokens blocked reservers wait on (BLPOP). */
   readonly wake: string;
   /** Counter for FIFO order within a priority. */
@@ -57,6 +63,9 @@ export class QueueKeys {
     this.reserved = `${base}reserved`;
     this.delayed = `${base}delayed`;
     this.dead = `${base}dead`;
+    this.deadAt = `${base}dead-at`;
+    this.stored = `${base}stored`;
+    this.jobIds = `${base}job-ids`;
     this.wake = `${base}wake`;
     this.sequence = `${base}sequence`;
     this.jobPrefix = `${base}job:`;
@@ -64,6 +73,24 @@ export class QueueKeys {
 
   job(id: string): string {
     return this.jobPrefix + id;
+  }
+}
+
+/**
+ * Keys of the administration state that spans queues. Each is a single key, so on Redis Cluster every
+ * command on it touches one slot.
+ */
+export class AdministrationKeys {
+  /** Sorted set: queue → epoch ms an instance last enqueued to it (where `find` looks for a job id). */
+  readonly queues: string;
+  /** Set of paused queues. */
+  readonly paused: string;
+  /** Hash: job id → cancel mark as JSON ({ reason, at }). */
+  readonly cancelMarks: string;
+  constructor(prefix: string) {
+    this.queues = `${prefix}:admin:queues`;
+    this.paused = `${prefix}:admin:paused`;
+    this.cancelMarks = `${prefix}:admin:cancel-marks`;
   }
 }
 
@@ -100,6 +127,10 @@ export class ResultKeys {
   /** Pub/sub channel a save publishes on, so waiters wake without polling. */
   savedChannel(id: string): string {
     return `${this.base}saved:${id}`;
+  }
+  /** A job's latest progress (JSON { value, at }). */
+  progress(id: string): string {
+    return `${this.base}progress:${id}`;
   }
   claim(key: string): string {
     return `${this.base}claim:${key}`;

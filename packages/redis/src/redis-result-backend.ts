@@ -23,6 +23,7 @@ import {
 } from './redis-connection.js';
 import { mapRedisError, resultKeyTaken, type RedisCall, redisCallsThrough } from './redis-errors.js';
 import { deploymentPrefix, ResultKeys } from './redis-keys.js';
+import { RedisResultAdministration } from './redis-result-administration.js';
 import { runScript } from './redis-scripts.js';
 import { checkInteger, checkNonEmptyString } from './redis-validation.js';
 
@@ -64,6 +65,8 @@ export class RedisResultBackend implements ResultBackend {
   readonly name = 'redis';
   /** The key prefix of this deployment. */
   readonly prefix: string;
+  /** Delete outcomes (by id, by group) and keep each job's latest progress. */
+  readonly administration: RedisResultAdministration;
   private readonly client: RedisClient;
   private readonly withErrors: RedisCall;
   private readonly ownsClient: boolean;
@@ -90,6 +93,9 @@ export class RedisResultBackend implements ResultBackend {
     this.client = client;
     this.withErrors = redisCallsThrough(client);
     this.ownsClient = owned;
+    this.administration = new RedisResultAdministration(client, this.withErrors, this.keys, this.ttlMs, () =>
+      this.checkOpen(),
+    );
   }
 
   /**

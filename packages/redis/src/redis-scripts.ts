@@ -10,15 +10,25 @@ import type { RedisClient } from './redis-connection.js';
  * same, but its per-call wrapper cost about 10 µs of CPU per call here, a quarter of an enqueue.)
  */
 const SCRIPTS = {
-  tasqEnqueue: { file: 'enqueue.lua', keys: 4 },
+  tasqEnqueue: { file: 'enqueue.lua', keys: 6 },
   tasqReserve: { file: 'reserve.lua', keys: 5 },
   // Variable number of keys: the first argument of a call is the key count.
   tasqAck: { file: 'ack.lua', keys: undefined },
   tasqRelease: { file: 'release.lua', keys: 6 },
-  tasqDeadLetter: { file: 'dead-letter.lua', keys: 3 },
+  tasqDeadLetter: { file: 'dead-letter.lua', keys: 5 },
   tasqExtend: { file: 'extend.lua', keys: 2 },
-  tasqSize: { file: 'size.lua', keys: 4 },
-  tasqPurge: { file: 'purge.lua', keys: 2 },
+  tasqSize: { file: 'size.lua', keys: 5 },
+  tasqPurge: { file: 'purge.lua', keys: 4 },
+  // Administration: each file runs after admin-common.lua (its helpers), joined into one script.
+  tasqAdminFind: { file: 'admin-find.lua', keys: 7, common: true },
+  tasqAdminList: { file: 'admin-list.lua', keys: 4, common: true },
+  tasqAdminListDead: { file: 'admin-list-dead.lua', keys: 2, common: true },
+  tasqAdminRequeueDead: { file: 'admin-requeue-dead.lua', keys: 7, common: true },
+  tasqAdminDeleteDead: { file: 'admin-delete-dead.lua', keys: 3, common: true },
+  tasqAdminPurgeDead: { file: 'admin-purge-dead.lua', keys: 3, common: true },
+  tasqAdminTrimDead: { file: 'admin-trim-dead.lua', keys: 3, common: true },
+  tasqAdminRemove: { file: 'admin-remove.lua', keys: 4, common: true },
+  tasqResultDelete: { file: 'result-delete.lua', keys: 1 },
   // Variable number of keys: the first argument of a call is the key count.
   tasqResultSave: { file: 'result-save.lua', keys: undefined },
   // Variable number of keys: the first argument of a call is the key count.
@@ -43,9 +53,11 @@ interface LoadedScript {
 }
 
 const LUA_DIRECTORY = new URL('../lua/', import.meta.url);
+const ADMIN_COMMON = readFileSync(new URL('admin-common.lua', LUA_DIRECTORY), 'utf8');
 const loaded = new Map<ScriptName, LoadedScript>();
 for (const [name, script] of Object.entries(SCRIPTS) as [ScriptName, (typeof SCRIPTS)[ScriptName]][]) {
-  const lua = readFileSync(new URL(script.file, LUA_DIRECTORY), 'utf8');
+  const own = readFileSync(new URL(script.file, LUA_DIRECTORY), 'utf8');
+  const lua = 'common' in script && script.common ? `${ADMIN_COMMON}\n${own}` : own;
   loaded.set(name, { lua, sha: createHash('sha1').update(lua).digest('hex'), keys: script.keys });
 }
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, PackageTooLargeError } from '@tasq/core';
+import { InvalidArgumentError, type PackageLabel, PackageTooLargeError } from '@tasq/core';
 
 /** Argument checks shared by the Redis classes: each throws `InvalidArgumentError` naming the value. */
 
@@ -45,4 +45,23 @@ export function checkNonEmptyString(name: string, value: unknown): string {
 /** A Buffer view of `bytes` without copying (ioredis sends Buffers as bulk strings, byte for byte). */
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Labels are optional; when given, one per body, each with a job id and a task name. */
+export function checkLabels(labels: unknown, count: number): readonly PackageLabel[] | undefined {
+  if (labels === undefined) return undefined;
+  if (!Array.isArray(labels) || labels.length !== count) {
+    throw new InvalidArgumentError('enqueue labels must be a list with one label per body');
+  }
+  for (const label of labels as PackageLabel[]) {
+    if (typeof label?.jobId !== 'string' || typeof label.task !== 'string') {
+      throw new InvalidArgumentError('each enqueue label needs a jobId and a task name (strings)');
+    }
+    if (label.expiresAt !== undefined && !Number.isFinite(label.expiresAt)) {
+      throw new InvalidArgumentError(
+        `enqueue label expiresAt must be epoch ms, got ${String(label.expiresAt)}`,
+      );
+    }
+  }
+  return labels as PackageLabel[];
 }

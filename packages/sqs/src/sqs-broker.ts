@@ -29,6 +29,7 @@ import {
   type Delivery,
   type EnqueueOptions,
   InvalidArgumentError,
+  type PackageLabel,
   LeaseLostError,
   PackageTooLargeError,
   type QueueSize,
@@ -43,6 +44,7 @@ import {
   largestPackageBytes,
   SQS_MAX_BATCH_ENTRIES,
 } from './sqs-body.js';
+import { ATTRIBUTES, LABEL_ATTRIBUTES, SqsBrokerAdministration } from './sqs-broker-administration.js';
 import { DeleteBatcher } from './sqs-delete-batcher.js';
 import { CredentialsReporter, isQueueMissing, mapSqsError, QUEUE_MISSING_CODE } from './sqs-errors.js';
 import { createReceipt, LeaseBook, receiptOf, type SqsReceipt } from './sqs-leases.js';
@@ -76,10 +78,13 @@ const ENQUEUE_CONCURRENCY = 4;
 /** Attempts for batch entries SQS failed on its side (SenderFault false) before the enqueue gives up. */
 const BATCH_ENTRY_ATTEMPTS = 3;
 
-const REASON_ATTRIBUTE = 'tasq.reason';
-const SOURCE_QUEUE_ATTRIBUTE = 'tasq.queue';
-const DELIVERIES_ATTRIBUTE = 'tasq.deliveries';
-const DEAD_AT_ATTRIBUTE = 'tasq.dead-at';
+const REASON_ATTRIBUTE = ATTRIBUTES.reason;
+const SOURCE_QUEUE_ATTRIBUTE = ATTRIBUTES.sourceQueue;
+const DELIVERIES_ATTRIBUTE = ATTRIBUTES.deliveries;
+const DEAD_AT_ATTRIBUTE = ATTRIBUTES.deadAt;
+/** Longest label values kept as attributes: the label and the dead-letter attributes share the headroom. */
+const LABEL_JOB_ID_BYTES = 128;
+const LABEL_TASK_BYTES = 256;
 
 /**
  * Amazon SQS broker. Standard queues by default; FIFO queues with `fifo: true`.
@@ -94,6 +99,11 @@ export class SqsBroker implements Broker {
   readonly capabilities: BrokerCapabilities;
   /** The SQS client in use (the one passed in `options.client`, or the broker's own). */
   readonly client: SQSClient;
+  /**
+   * Job administration: dead letters (list, requeue, delete, purge, trim). Ready messages cannot be
+   * browsed, looked up or removed, and there are no pause flags or cancel marks (see README).
+   */
+  readonly administration: SqsBrokerAdministration;
 
   private readonly options: ResolvedSqsOptions;
   /** `queuePrefix`, then the deployment's part. */
@@ -143,6 +153,16 @@ export class SqsBroker implements Broker {
       this.client = new SQSClient(config);
       this.ownsClient = true;
     }
+    this.administration = new SqsBrokerAdministration({
+      fifo: this.options.fifo,
+      queuePrefix: this.queuePrefix,
+      deadLetterSuffix: this.options.deadLetterSuffix,
+      send: (command, context) => this.send(command, context),
+      names: (queue) => this.names(queue),
+      findUrl: (name) => this.findUrl(name),
+      requireQueueUrl: (name) => this.requireUrl(name, 'queue'),
+      checkOpen: (operation) => this.checkOpen(operation),
+    });
     this.credentials = new CredentialsReporter(this.options.logger);
     this.urls = new QueueUrls((command, context) => this.send(command, context));
     this.deletes = new DeleteBatcher(
@@ -184,12 +204,15 @@ export class SqsBroker implements Broker {
     for (const body of bodies) {
       if (body.byteLength > limit) throw new PackageTooLargeError(body.byteLength, limit, this.name);
     }
+    const labels = checkLabels(options.labels, bodies.length);
     const encoded = bodies.map(encodeBody);
+    const labelAttributes = labels?.map(labelAttributesOf);
     const url = await this.requireUrl(names.queue, 'queue');
     const entries: SendMessageBatchRequestEntry[] = encoded.map((text, index) => ({
       Id: String(index),
       MessageBody: text,
       ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
+      ...(labelAttributes ? { MessageAttributes: labelAttributes[index] } : {}),
       ...this.fifoFields(bodies[index]!),
     }));
     if (entries.length === 1) {
@@ -205,7 +228,13 @@ export class SqsBroker implements Broker {
     }
     const ids: string[] = new Array(entries.length);
     const chunks = chunkForBatches(
-      encoded.map((text) => Buffer.byteLength(text, 'utf8')),
+      encoded.map(
+        (text, index) =>
+          Buffer.byteLength(text, 'utf8') +
+          (labelAttributes
+            ? attributeBytes(labelAttributes[index] as Record<string, MessageAttributeValue>)
+            : 0),
+      ),
       this.options.maxPackageBytes,
     );
     const concurrency = this.options.fifo ? 1 : ENQUEUE_CONCURRENCY;
@@ -257,6 +286,8 @@ export class SqsBroker implements Broker {
             VisibilityTimeout: leaseSeconds,
             WaitTimeSeconds: waitSeconds,
             MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
+            // The label, so a dead-letter copy keeps it for listings.
+            MessageAttributeNames: [...LABEL_ATTRIBUTES],
           }),
           { operation: 'reserve', queue: names.queue },
           signal,
@@ -330,6 +361,8 @@ export class SqsBroker implements Broker {
         await this.confirmLease(receipt, 'deadLetter', true);
         const deadUrl = await this.requireUrl(receipt.deadLetterQueueName, 'deadLetter');
         const attributes: Record<string, MessageAttributeValue> = {
+          ...receipt.labelAttributes,
+          [ATTRIBUTES.packageId]: { DataType: 'String', StringValue: attributeText(delivery.id, 128) },
           [SOURCE_QUEUE_ATTRIBUTE]: { DataType: 'String', StringValue: attributeText(delivery.queue, 80) },
           [DELIVERIES_ATTRIBUTE]: { DataType: 'Number', StringValue: String(delivery.deliveries) },
           [DEAD_AT_ATTRIBUTE]: { DataType: 'String', StringValue: new Date().toISOString() },
@@ -616,6 +649,7 @@ export class SqsBroker implements Broker {
       receiptHandle: message.ReceiptHandle!,
       encodedBody: message.Body ?? '',
       ...(attributes.MessageGroupId !== undefined ? { messageGroupId: attributes.MessageGroupId } : {}),
+      ...(message.MessageAttributes ? { labelAttributes: keptLabel(message.MessageAttributes) } : {}),
       leaseEndsAt,
     });
     this.leases.track(receipt);
@@ -667,4 +701,49 @@ export class SqsBroker implements Broker {
       throw new BrokerError(`sqs broker: ${operation} after close()`, { code: 'BROKER_CLOSED' });
     }
   }
+}
+
+/** Labels are optional; when given, one per body, each with a job id and a task name. */
+function checkLabels(labels: unknown, count: number): readonly PackageLabel[] | undefined {
+  if (labels === undefined) return undefined;
+  if (!Array.isArray(labels) || labels.length !== count) {
+    throw new InvalidArgumentError('sqs broker: enqueue labels must be a list with one label per body');
+  }
+  for (const label of labels as PackageLabel[]) {
+    if (typeof label?.jobId !== 'string' || typeof label.task !== 'string') {
+      throw new InvalidArgumentError(
+        'sqs broker: each enqueue label needs a jobId and a task name (strings)',
+      );
+    }
+  }
+  return labels as PackageLabel[];
+}
+
+/**
+ * A label as message attributes. They fit in the room every message keeps free for dead-letter
+ * attributes (values cut to LABEL_JOB_ID_BYTES and LABEL_TASK_BYTES), so a package that fits still fits.
+ */
+function labelAttributesOf(label: PackageLabel): Record<string, MessageAttributeValue> {
+  const attributes: Record<string, MessageAttributeValue> = {
+    [ATTRIBUTES.jobId]: { DataType: 'String', StringValue: attributeText(label.jobId, LABEL_JOB_ID_BYTES) },
+    [ATTRIBUTES.task]: { DataType: 'String', StringValue: attributeText(label.task, LABEL_TASK_BYTES) },
+  };
+  if (label.expiresAt !== undefined && Number.isFinite(label.expiresAt)) {
+    attributes[ATTRIBUTES.expiresAt] = { DataType: 'Number', StringValue: String(label.expiresAt) };
+  }
+  // SQS refuses an empty string attribute: a label with an empty job id or task goes without it.
+  for (const [name, value] of Object.entries(attributes))
+    if (value.StringValue === '') delete attributes[name];
+  return attributes;
+}
+
+/** The label attributes of a received message. */
+function keptLabel(attributes: Record<string, MessageAttributeValue>): Record<string, MessageAttributeValue> {
+  const kept: Record<string, MessageAttributeValue> = {};
+  for (const name of LABEL_ATTRIBUTES) {
+    const value = attributes[name];
+    if (value?.StringValue !== undefined)
+      kept[name] = { DataType: value.DataType!, StringValue: value.StringValue };
+  }
+  return kept;
 }

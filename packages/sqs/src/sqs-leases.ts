@@ -26,6 +26,11 @@ export interface SqsReceipt {
   /** The message body exactly as SQS holds it, so a dead-lettered copy is byte for byte the original. */
   readonly encodedBody: string;
   readonly messageGroupId?: string;
+  /** The package's label attributes (job id, task, expiry), copied onto a dead letter. */
+  readonly labelAttributes?: Record<
+    string,
+    { DataType?: string | undefined; StringValue?: string | undefined }
+  >;
   /** Wall-clock time (ms) by which SQS ends the lease at the latest, as given by reserve. */
   readonly leaseEndsAt: number;
 }

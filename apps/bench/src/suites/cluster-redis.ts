@@ -50,7 +50,24 @@ const { hostname: HOST, port: PORT_TEXT } = new URL(REDIS_URL);
 const PORT = Number(PORT_TEXT || 6379);
 const thisFile = fileURLToPath(import.meta.url);
 
-type SystemName = 'tasq' | 'tasq-no-results' | 'tasq-inline' | 'bullmq' | 'bullmq-lean' | 'bee' | 'bee-lean';
+type SystemName =
+  | 'tasq'
+  | 'tasq-no-results'
+  | 'tasq-inline'
+  | 'tasq-baseline'
+  | 'bullmq'
+  | 'bullmq-lean'
+  | 'bee'
+  | 'bee-lean';
+
+/**
+ * `TASQ_BENCH_BASELINE`: the root of another built checkout of this repository (say, the commit before
+ * a change). Its tasq system ("tasq-baseline") runs beside this one, rounds interleaved, from that
+ * checkout's own cluster-redis child, so a change is measured against what came before in one run.
+ * The jobs are enqueued (untimed) by this checkout's client in both cases.
+ */
+const BASELINE = process.env.TASQ_BENCH_BASELINE;
+const BASELINE_CHILD = BASELINE ? `${BASELINE}/apps/bench/dist/suites/cluster-redis.js` : undefined;
 
 interface Spec {
   system: SystemName;
@@ -66,6 +83,7 @@ const LABELS: Record<SystemName, string> = {
   tasq: 'tasq cluster (results saved)',
   'tasq-no-results': 'tasq cluster (saveLimit -1)',
   'tasq-inline': 'tasq cluster, pool inline (results saved)',
+  'tasq-baseline': 'tasq cluster (results saved), TASQ_BENCH_BASELINE build',
   bullmq: 'BullMQ 6.7 (defaults)',
   'bullmq-lean': 'BullMQ 6.7, removeOnComplete',
   bee: 'bee-queue 2.0 (defaults)',
@@ -338,6 +356,12 @@ const PLANS: Plan[] = [
   { system: 'tasq-no-results', concurrency: 50 },
   { system: 'tasq-inline', concurrency: 1 },
   { system: 'tasq-inline', concurrency: 50 },
+  ...(BASELINE_CHILD
+    ? ([
+        { system: 'tasq-baseline', concurrency: 1 },
+        { system: 'tasq-baseline', concurrency: 50 },
+      ] as const)
+    : []),
   { system: 'bullmq', concurrency: 1 },
   { system: 'bullmq', concurrency: 50 },
   { system: 'bullmq-lean', concurrency: 1 },
@@ -388,7 +412,9 @@ export const suite: BenchSuite = {
         try {
           await preload(spec);
           const report = await withServerCpu('redis-server', spec.jobs, () =>
-            runChild(thisFile, spec, `${spec.system} ${spec.mode}`, !spec.system.startsWith('tasq')),
+            spec.system === 'tasq-baseline'
+              ? runChild(BASELINE_CHILD!, { ...spec, system: 'tasq' }, 'tasq-baseline throughput', false)
+              : runChild(thisFile, spec, `${spec.system} ${spec.mode}`, !spec.system.startsWith('tasq')),
           );
           context.log(
             `round ${round} ${results.addThroughput(LABELS[plan.system], plan.concurrency, report)}`,
