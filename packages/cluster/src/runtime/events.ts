@@ -52,6 +52,10 @@ export interface ClusterEvents {
   'task-memory-exceeded': TaskRef & { workerId: number; rssBytes: number; limitBytes: number };
   'task-released': TaskRef & { reason: string; delayMs: number };
   'task-dead-lettered': TaskRef & { reason: string };
+  /** A cancel mark stopped the job before it started: stored as cancelled, never run. */
+  'task-cancelled': TaskRef & { reason: string };
+  /** The job's `expiresAt` passed before it started: stored as expired, never run. */
+  'task-expired': TaskRef & { reason: string };
   /** A package that failed to decode (bad signature, garbage, unknown format): never run. */
   'package-rejected': { deliveryId: string; queue: string; reason: string };
   /** A completion arrived after its lease moved on: counted, never applied. */
@@ -125,6 +129,10 @@ export interface ClusterStats {
   released: number;
   deadLettered: number;
   rejected: number;
+  /** Stopped by a cancel mark before they started. */
+  cancelled: number;
+  /** Not started before their `expiresAt`. */
+  expired: number;
   timedOut: number;
   lateCompletions: number;
   leasesLost: number;
@@ -144,6 +152,8 @@ export function emptyStats(): ClusterStats {
     released: 0,
     deadLettered: 0,
     rejected: 0,
+    cancelled: 0,
+    expired: 0,
     timedOut: 0,
     lateCompletions: 0,
     leasesLost: 0,

@@ -9,6 +9,7 @@ import { heldPackage, memoryBroker, quietLogger } from '../test-support/runtime-
 import { ClusterEmitter } from './events.js';
 import { type FetchSettings, Fetcher } from './fetcher.js';
 import { HeldLedger } from './held-ledger.js';
+import { PausedQueues } from './paused-queues.js';
 import { RateLimits } from './rate-limiter.js';
 
 const fetchers: Fetcher[] = [];
@@ -25,6 +26,7 @@ function setup(
   clock: ManualClock,
   settings: Partial<FetchSettings> = {},
   freeSlots = 1,
+  paused?: PausedQueues,
 ) {
   const ledger = new HeldLedger(settings.queueLimit ?? 10);
   const events = new ClusterEmitter();
@@ -47,9 +49,12 @@ function setup(
     clock,
     logger: quietLogger,
     events,
-    intake: (delivery, sentAt) => {
-      taken.push(delivery);
-      ledger.enqueue(heldPackage(sentAt + 60_000, { delivery }));
+    ...(paused ? { paused } : {}),
+    intake: (deliveries, sentAt) => {
+      for (const delivery of deliveries) {
+        taken.push(delivery);
+        ledger.enqueue(heldPackage(sentAt + 60_000, { delivery }));
+      }
     },
     dispatch() {},
     onProgress() {},
@@ -140,5 +145,40 @@ describe('the fetcher', () => {
     const gaps = at.slice(1).map((t, i) => t - at[i]!);
     expect(gaps.slice(0, 3)).toEqual([250, 500, 1_000]);
     expect(errors[0]).toEqual({ queue: 'q', error: 'connection refused' });
+  });
+
+  it('takes nothing from a paused queue, reads the flags at most once a second, and goes on after a resume', async () => {
+    const { clock, broker } = await filled(3);
+    const admin = broker.broker.administration!;
+    await admin.setPaused!('q', true);
+    let reads = 0;
+    const paused = new PausedQueues({
+      read: () => {
+        reads++;
+        return admin.pausedQueues!();
+      },
+      clock,
+      logger: quietLogger,
+    });
+    const { taken, fetcher } = setup(broker, clock, { pollMs: 200 }, 1, paused);
+    fetcher.start();
+    for (let i = 0; i < 10; i++) {
+      await settle();
+      await clock.advance(100);
+    }
+    await settle();
+    // A second went by with two loops checking: one or two reads, no reserve, and enqueues still land.
+    expect(taken).toHaveLength(0);
+    expect(reads).toBeLessThanOrEqual(2);
+    await broker.enqueue('q', [new Uint8Array([9])], {});
+    expect((await broker.size('q')).ready).toBe(4);
+
+    await admin.setPaused!('q', false);
+    for (let i = 0; i < 10; i++) {
+      await settle();
+      await clock.advance(100);
+    }
+    await settle();
+    expect(taken).toHaveLength(4);
   });
 });

@@ -1,13 +1,15 @@
 /**
  * The fetcher: one or two reserve loops per queue keep up to `queueLimit` packages held ahead of the
  * workers, in whole bulks, within the queue's rate limit; a failing broker is retried with a growing
- * pause, an empty one that cannot wait is polled every `poll`.
+ * pause, an empty one that cannot wait is polled every `poll`. A queue an operator paused is not
+ * reserved from until it is resumed (packages already held still run).
  */
 import type { BrokerClient, Clock, Delivery, Logger } from '@tasq/core';
 import type { Pool } from '../pool/pool.js';
 import { waitAtMost } from './clock-timers.js';
 import type { ClusterEmitter } from './events.js';
 import type { HeldLedger } from './held-ledger.js';
+import type { PausedQueues } from './paused-queues.js';
 import type { RateLimits } from './rate-limiter.js';
 
 export interface FetchSettings {
@@ -31,8 +33,13 @@ export interface FetcherOptions {
   clock: Clock;
   logger: Logger;
   events: ClusterEmitter;
-  /** Take in what a reserve brought; its lease is dated from `requestSentAt`. */
-  intake(delivery: Delivery, requestSentAt: number): void;
+  /** The operator's pause flags, where the broker keeps them. */
+  paused?: Pick<PausedQueues, 'isPaused' | 'refreshMs'>;
+  /**
+   * Take in what one reserve brought; its lease is dated from `requestSentAt`. Never rejects; the
+   * batch's room stays counted as reserved until it resolves.
+   */
+  intake(deliveries: Delivery[], requestSentAt: number): void | Promise<void>;
   dispatch(): void;
   /** A reserve answered (with or without packages): the health probe's signal. */
   onProgress(): void;
@@ -81,7 +88,12 @@ export class Fetcher {
     let errorPause = 0;
     const wholeBulk = Math.min(settings.bulk, maxBatch, settings.queueLimit);
     while (!signal.aborted) {
-      // (A paused queue would be checked here, before any room is counted.)
+      // A paused queue is checked before any room is counted, on a cached read (no round trip per reserve).
+      const paused = this.options.paused?.isPaused(queue) ?? false;
+      if (paused === true || (paused !== false && (await paused))) {
+        await waitAtMost(clock, this.options.paused!.refreshMs, this.whenStopping);
+        continue;
+      }
       const room = ledger.room();
       // Refill in whole bulks while the buffer still feeds every free slot: topping up one package per
       // finished run costs one reserve round trip per job at low concurrency.
@@ -105,6 +117,7 @@ export class Fetcher {
         deliveries = await broker.reserve(queue, { max, leaseMs: settings.leaseMs, waitMs, signal });
         errorPause = 0;
         this.options.onProgress();
+        if (deliveries.length > 0) await this.options.intake(deliveries, requestSentAt);
       } catch (error) {
         if (signal.aborted) break;
         errorPause = Math.min(10_000, errorPause === 0 ? 250 : errorPause * 2);
@@ -116,7 +129,6 @@ export class Fetcher {
         ledger.reserveEnded(max);
         if (limiter) limiter.giveBack(max - deliveries.length);
       }
-      for (const delivery of deliveries) this.options.intake(delivery, requestSentAt);
       if (deliveries.length > 0) this.options.dispatch();
       if (signal.aborted) break;
       // A broker that cannot wait returns at once when empty: poll instead of spinning.

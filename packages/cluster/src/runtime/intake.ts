@@ -1,14 +1,22 @@
 /**
  * Intake: what the fetcher brought becomes a held package. A delivery that does not decode is rejected
- * (never run); one delivered beyond its maxAttempts fails for good without running; one that came before
- * its eta goes back until then; the rest wait for a worker. Each is dated from when its reserve left.
+ * (never run); one an operator cancelled (a cancel mark, read once for the whole batch) or whose
+ * `expiresAt` has passed is stored as cancelled or expired and acked, never run; one delivered beyond its
+ * maxAttempts fails for good without running; one that came before its eta goes back until then; the
+ * rest wait for a worker. Each is dated from when its reserve left.
  */
 import {
   type BrokerCapabilities,
+  CANCELLED_ERROR_NAME,
+  type CancelMark,
   type Clock,
   type Delivery,
+  EXPIRED_ERROR_NAME,
+  type Logger,
   PackageRejectedError,
   type TaskPackage,
+  type TaskResult,
+  taskResultOf,
 } from '@tasq/core';
 import { beyondMaxAttempts } from './delivery-limit.js';
 import type { ClusterEmitter, ClusterStats } from './events.js';
@@ -24,11 +32,14 @@ export interface IntakeOptions {
   ledger: HeldLedger;
   monitor: Pick<Monitor, 'complete' | 'release' | 'rejectDelivery'>;
   clock: Clock;
+  logger: Logger;
   events: ClusterEmitter;
   stats: ClusterStats;
   leaseMs: number;
   maxAttempts: number;
   saveArgs: boolean;
+  /** The cancel marks among a batch's job ids, where the broker keeps them (one read per batch). */
+  cancelMarks?: (jobIds: readonly string[]) => Promise<CancelMark[]>;
 }
 
 export class Intake {
@@ -41,11 +52,27 @@ export class Intake {
     this.runDefaults.set(name, defaults);
   }
 
+  /** Take in one reserve's deliveries. Never rejects. */
+  async acceptBatch(deliveries: readonly Delivery[], requestSentAt: number): Promise<void> {
+    const decoded: Array<{ delivery: Delivery; pkg: TaskPackage }> = [];
+    for (const delivery of deliveries) {
+      const pkg = this.decode(delivery);
+      if (pkg) decoded.push({ delivery, pkg });
+    }
+    const marks = await this.marksOf(decoded.map(({ pkg }) => pkg.id));
+    for (const { delivery, pkg } of decoded) this.admit(delivery, pkg, requestSentAt, marks.get(pkg.id));
+  }
+
+  /** Take in one delivery (no cancel marks are read). */
   accept(delivery: Delivery, requestSentAt: number): void {
-    const { codec, ledger, monitor, clock, events, stats } = this.options;
-    let pkg: HeldPackage['pkg'];
+    const pkg = this.decode(delivery);
+    if (pkg) this.admit(delivery, pkg, requestSentAt, undefined);
+  }
+
+  private decode(delivery: Delivery): TaskPackage | undefined {
+    const { codec, monitor, events, stats } = this.options;
     try {
-      pkg = codec.decode(delivery.body);
+      return codec.decode(delivery.body);
     } catch (error) {
       const reason =
         error instanceof PackageRejectedError
@@ -54,9 +81,31 @@ export class Intake {
       stats.rejected++;
       events.emit('package-rejected', { deliveryId: delivery.id, queue: delivery.queue, reason });
       void monitor.rejectDelivery(delivery, reason);
-      return;
+      return undefined;
     }
-    pkg = withRunDefaults(pkg, this.runDefaults.get(pkg.name));
+  }
+
+  private async marksOf(jobIds: string[]): Promise<Map<string, CancelMark>> {
+    const read = this.options.cancelMarks;
+    if (!read || jobIds.length === 0) return new Map();
+    try {
+      return new Map((await read(jobIds)).map((mark) => [mark.jobId, mark]));
+    } catch (error) {
+      // The batch runs: a broker that cannot answer for the marks will not settle the runs either
+      // until it is back, and a job whose mark is set while it runs is the running-cancel's business.
+      this.options.logger.warn({ err: String(error), jobs: jobIds.length }, 'reading cancel marks failed');
+      return new Map();
+    }
+  }
+
+  private admit(
+    delivery: Delivery,
+    decoded: TaskPackage,
+    requestSentAt: number,
+    mark: CancelMark | undefined,
+  ): void {
+    const { ledger, monitor, clock, events, stats } = this.options;
+    const pkg = withRunDefaults(decoded, this.runDefaults.get(decoded.name));
     const now = clock.now();
     const entry: HeldPackage = {
       delivery,
@@ -69,6 +118,28 @@ export class Intake {
       timers: [],
     };
     stats.received++;
+    const stopped = mark
+      ? this.notStarted(
+          pkg,
+          delivery,
+          CANCELLED_ERROR_NAME,
+          `job ${pkg.id} was cancelled before it started: ${mark.reason}`,
+        )
+      : pkg.expiresAt !== undefined && pkg.expiresAt <= now
+        ? this.notStarted(
+            pkg,
+            delivery,
+            EXPIRED_ERROR_NAME,
+            `job ${pkg.id} expired at ${new Date(pkg.expiresAt).toISOString()} before it started`,
+          )
+        : undefined;
+    if (stopped) {
+      ledger.hold(entry);
+      events.emit('task-received', entry.ref);
+      const notStarted = mark ? 'cancelled' : 'expired';
+      void monitor.complete(entry, stopped, { notStarted }).finally(() => ledger.forget(entry));
+      return;
+    }
     const refusal = beyondMaxAttempts(pkg, delivery.deliveries, {
       maxAttempts: this.options.maxAttempts,
       now,
@@ -88,5 +159,15 @@ export class Intake {
     }
     ledger.enqueue(entry);
     events.emit('task-received', entry.ref);
+  }
+
+  /** The outcome stored for a job stopped before it started. */
+  private notStarted(pkg: TaskPackage, delivery: Delivery, name: string, message: string): TaskResult {
+    const now = this.options.clock.now();
+    return taskResultOf(
+      pkg,
+      { status: 'failure', error: { name, message }, startedAt: now, stoppedAt: now },
+      { deliveries: delivery.deliveries, ...(this.options.saveArgs ? { saveArgs: true } : {}) },
+    );
   }
 }

@@ -46,10 +46,14 @@ export interface MonitorOptions {
 /** Pauses between tries of a settle call or a result save while the broker or backend is unreachable. */
 const SETTLE_RETRY_PAUSES_MS = [100, 500, 2_000];
 
-/** How a run ended besides its result: its worker died under it, or it was never run (past maxAttempts). */
+/**
+ * How a run ended besides its result: its worker died under it, or it was never run (past maxAttempts,
+ * cancelled or expired before it started).
+ */
 export interface RunEnding {
   workerLost?: boolean;
   beyondMaxAttempts?: boolean;
+  notStarted?: 'cancelled' | 'expired';
 }
 
 export class Monitor {
@@ -156,7 +160,17 @@ export class Monitor {
     }
     const { action } = decision;
 
-    if (result.status === 'success') {
+    if (how.notStarted && result.status === 'failure') {
+      // Not a failure of the task: counted apart, and not reported to the error reporter.
+      const reason = result.error?.message ?? how.notStarted;
+      if (how.notStarted === 'cancelled') {
+        stats.cancelled++;
+        events.emit('task-cancelled', { ...entry.ref, reason });
+      } else {
+        stats.expired++;
+        events.emit('task-expired', { ...entry.ref, reason });
+      }
+    } else if (result.status === 'success') {
       stats.succeeded++;
       events.emit('task-succeeded', { ...entry.ref, runtimeMs });
     } else {
@@ -259,6 +273,7 @@ export class Monitor {
         deliveries: entry.delivery.deliveries,
         workerLost: how.workerLost,
         beyondMaxAttempts: how.beyondMaxAttempts,
+        notStarted: how.notStarted,
       },
       this.options.settings,
     );

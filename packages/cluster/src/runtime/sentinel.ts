@@ -33,6 +33,7 @@ import { Fetcher } from './fetcher.js';
 import { HeldLedger } from './held-ledger.js';
 import type { HeldPackage } from './held-package.js';
 import { Intake } from './intake.js';
+import { PausedQueues } from './paused-queues.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Monitor, type RunEnding } from './monitor.js';
 import { type RateLimitScope, RateLimits } from './rate-limiter.js';
@@ -69,6 +70,8 @@ export class Sentinel {
   private readonly intake: Intake;
   private readonly dispatcher: Dispatcher;
   private readonly fetcher: Fetcher;
+  /** The operator's pause flags, where the broker keeps them. */
+  private readonly pausedQueues: PausedQueues | undefined;
   private readonly leaseKeeper: LeaseKeeper | undefined;
   private stopping = false;
   private stopped: Promise<void> | undefined;
@@ -83,6 +86,8 @@ export class Sentinel {
     const { clock, logger } = options;
     const { events, stats } = this;
     const broker = services.broker;
+    // Pause flags and cancel marks, where the broker keeps them.
+    const admin = broker.broker.administration;
     this.identity = clusterIdentity(config);
     this.lastProgressAt = clock.now();
     this.ledger = new HeldLedger(config.queueLimit);
@@ -107,11 +112,15 @@ export class Sentinel {
       ledger: this.ledger,
       monitor: this.monitor,
       clock,
+      logger,
       events,
       stats,
       leaseMs: config.retryMs,
       maxAttempts: config.maxAttempts,
       saveArgs: config.saveArgs,
+      ...(admin?.capabilities.cancelMarks && admin.cancelMarks
+        ? { cancelMarks: (ids: readonly string[]) => admin.cancelMarks!(ids) }
+        : {}),
     });
     this.pool = new Pool({
       settings: config,
@@ -160,6 +169,9 @@ export class Sentinel {
       softTimeoutMs: config.softTimeoutMs,
       giveBack: (entry, reason) => this.giveBack(entry, 0, reason),
     });
+    if (admin?.capabilities.pause && admin.pausedQueues) {
+      this.pausedQueues = new PausedQueues({ read: () => admin.pausedQueues!(), clock, logger });
+    }
     this.fetcher = new Fetcher({
       settings: {
         queues: config.queues,
@@ -177,7 +189,8 @@ export class Sentinel {
       clock,
       logger,
       events,
-      intake: (delivery, sentAt) => this.intake.accept(delivery, sentAt),
+      ...(this.pausedQueues ? { paused: this.pausedQueues } : {}),
+      intake: (deliveries, sentAt) => this.intake.acceptBatch(deliveries, sentAt),
       dispatch: () => this.dispatcher.dispatch(),
       onProgress: () => {
         this.lastProgressAt = clock.now();
@@ -251,6 +264,8 @@ export class Sentinel {
     }
     this.pool.startGuard();
     this.leaseKeeper?.start();
+    // The pause flags read before the first reserve: a cluster started on a paused queue takes nothing.
+    await this.pausedQueues?.refresh();
     this.fetcher.start();
     this.events.emit('cluster-started', {
       name: this.config.name,

@@ -32,6 +32,22 @@ const failure = (name = 'Error'): TaskResult => ({
 });
 
 describe('decideOutcome', () => {
+  it('acks and saves a job cancelled or expired before it started, without its chain or hook', () => {
+    const chained = pkg({
+      hook: { name: 'demo.hook', args: [] } as never,
+      retry: { max: 5 } as never,
+      maxAttempts: 3,
+    });
+    for (const [notStarted, name] of [
+      ['cancelled', 'JobCancelledError'],
+      ['expired', 'JobExpiredError'],
+    ] as const) {
+      expect(
+        decideOutcome({ pkg: chained, result: failure(name), deliveries: 9, notStarted }, settings),
+      ).toEqual({ action: { kind: 'ack' }, save: true, final: false });
+    }
+  });
+
   it('acks and saves a success, and runs its follow-ups', () => {
     expect(decideOutcome({ pkg: pkg(), result: success, deliveries: 1 }, settings)).toEqual({
       action: { kind: 'ack' },

@@ -12,6 +12,8 @@
  *   failure, deliveries ≥ maxAttempts (> 0)   → save, dead-letter with the reason, follow-ups
  *   worker crashed under it (not its timeout) → release at once (or dead-letter at maxAttempts)
  *   delivered beyond maxAttempts (not run)    → save the failure, dead-letter with its reason, follow-ups
+ *   cancelled or expired before it started    → save (JobCancelledError / JobExpiredError), ack; no
+ *     (not run)                                 follow-ups: the job's chain and hook are cancelled with it
  *   other failure                             → release after `retry` (the reference's redelivery), saved
  *                                               only when maxAttempts is 0, since no run is ever final then
  *
@@ -50,6 +52,8 @@ export interface OutcomeInput {
   workerLost?: boolean | undefined;
   /** Delivered more times than maxAttempts allows: not run; `result` is the failure that says so. */
   beyondMaxAttempts?: boolean | undefined;
+  /** Not run: a cancel mark or its expiry stopped it before it started; `result` says which. */
+  notStarted?: 'cancelled' | 'expired' | undefined;
   random?: () => number;
 }
 
@@ -69,6 +73,7 @@ export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): O
   if (result.status === 'success') return { action: { kind: 'ack' }, save: saveSuccess, final: true };
 
   const error = result.error ?? { name: 'Error', message: 'failed' };
+  if (input.notStarted) return { action: { kind: 'ack' }, save: true, final: false };
   if (input.beyondMaxAttempts) {
     return { action: { kind: 'dead-letter', reason: error.message }, save: true, final: true };
   }
