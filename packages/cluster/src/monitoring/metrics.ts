@@ -27,6 +27,8 @@ const COUNTED = {
   'task-released': 'released',
   'task-dead-lettered': 'dead_lettered',
   'task-timed-out': 'timed_out',
+  'task-cancelled': 'cancelled',
+  'task-expired': 'expired',
 } as const;
 
 export interface MetricsSources {
