@@ -181,4 +181,26 @@ describe('the fetcher', () => {
     await settle();
     expect(taken).toHaveLength(4);
   });
+
+  it('ends a waiting reserve when its pause read grows stale, so a pause stops a loop already waiting', async () => {
+    const { clock, broker } = memoryBroker();
+    const admin = broker.broker.administration!;
+    const paused = new PausedQueues({ read: () => admin.pausedQueues!(), clock, logger: quietLogger });
+    const { taken, fetcher } = setup(broker, clock, { reserveWaitMs: 5_000 }, 1, paused);
+    await paused.refresh();
+    fetcher.start();
+    await settle();
+    // Both loops now wait in a reserve on the empty queue; the pause lands while they wait.
+    await admin.setPaused!('q', true);
+    for (let i = 0; i < 15; i++) {
+      await settle();
+      await clock.advance(100);
+    }
+    await broker.enqueue('q', [new Uint8Array([1])], {});
+    for (let i = 0; i < 40; i++) {
+      await settle();
+      await clock.advance(100);
+    }
+    expect(taken).toHaveLength(0);
+  });
 });

@@ -34,7 +34,7 @@ export interface FetcherOptions {
   logger: Logger;
   events: ClusterEmitter;
   /** The operator's pause flags, where the broker keeps them. */
-  paused?: Pick<PausedQueues, 'isPaused' | 'refreshMs'>;
+  paused?: Pick<PausedQueues, 'isPaused' | 'refreshMs' | 'freshForMs'>;
   /**
    * Take in what one reserve brought; its lease is dated from `requestSentAt`. Never rejects; the
    * batch's room stays counted as reserved until it resolves.
@@ -114,7 +114,10 @@ export class Fetcher {
       const requestSentAt = clock.now();
       let deliveries: Delivery[] = [];
       try {
-        deliveries = await broker.reserve(queue, { max, leaseMs: settings.leaseMs, waitMs, signal });
+        // With pause flags, a reserve waits only while the last read is fresh, so a pause takes effect
+        // within a second even for a loop already waiting on an empty queue.
+        const wait = this.options.paused ? Math.min(waitMs, this.options.paused.freshForMs()) : waitMs;
+        deliveries = await broker.reserve(queue, { max, leaseMs: settings.leaseMs, waitMs: wait, signal });
         errorPause = 0;
         this.options.onProgress();
         if (deliveries.length > 0) await this.options.intake(deliveries, requestSentAt);

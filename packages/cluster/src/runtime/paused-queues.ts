@@ -33,6 +33,14 @@ export class PausedQueues {
     return this.refresh().then(() => this.paused.has(queue));
   }
 
+  /**
+   * How long the last read stays fresh. A reserve waits no longer than this: one that started before a
+   * pause landed would otherwise still take the queue's new jobs for the rest of its wait.
+   */
+  freshForMs(): number {
+    return Math.max(0, this.readAt + this.refreshMs - this.options.clock.now());
+  }
+
   /** Read the flags now (one read shared by every caller that asks meanwhile). */
   refresh(): Promise<void> {
     this.reading ??= this.read().finally(() => {
