@@ -17,7 +17,8 @@ import {
   type DeadLetterFilter,
   type DeadLetterRetention,
   checkLimit,
-  checkText,
+  checkPackageIds,
+  checkRequeueRequests,
   InvalidArgumentError,
   optionalCount,
   optionalText,
@@ -81,17 +82,8 @@ export class RabbitMqBrokerAdministration implements BrokerAdministration {
   }
 
   async requeueDead(requests: readonly RequeueRequest[]): Promise<string[]> {
-    if (!Array.isArray(requests)) throw new InvalidArgumentError('requeueDead takes a list of requests');
     const wanted = new Map<string, RequeueRequest>();
-    for (const request of requests) {
-      checkText('packageId', request?.packageId);
-      if (request.body !== undefined && !(request.body instanceof Uint8Array)) {
-        throw new InvalidArgumentError(
-          `the new body of dead letter ${request.packageId} must be a Uint8Array`,
-        );
-      }
-      wanted.set(request.packageId, request);
-    }
+    for (const request of checkRequeueRequests(requests)) wanted.set(request.packageId, request);
     const requeued: string[] = [];
     for (const queue of this.queuesToSearch()) {
       if (requeued.length === wanted.size) break;
@@ -114,9 +106,7 @@ export class RabbitMqBrokerAdministration implements BrokerAdministration {
   }
 
   async deleteDead(packageIds: readonly string[]): Promise<string[]> {
-    if (!Array.isArray(packageIds)) throw new InvalidArgumentError('deleteDead takes a list of package ids');
-    for (const id of packageIds) checkText('packageId', id);
-    const wanted = new Set(packageIds);
+    const wanted = new Set(checkPackageIds(packageIds));
     const deleted: string[] = [];
     for (const queue of this.queuesToSearch()) {
       if (deleted.length === wanted.size) break;

@@ -16,6 +16,8 @@ import {
   type DeadLetterRetention,
   checkLimit,
   checkLiveStates,
+  checkPackageIds,
+  checkRequeueRequests,
   checkText,
   InvalidArgumentError,
   LIVE_PACKAGE_STATES,
@@ -157,16 +159,9 @@ export class RedisBrokerAdministration implements BrokerAdministration {
   }
 
   async requeueDead(requests: readonly RequeueRequest[]): Promise<string[]> {
-    if (!Array.isArray(requests)) throw new InvalidArgumentError('requeueDead takes a list of requests');
-    if (requests.length === 0) return [];
+    if (checkRequeueRequests(requests).length === 0) return [];
     const argumentsList: (string | Buffer)[] = [];
     for (const request of requests) {
-      checkText('packageId', request?.packageId);
-      if (request.body !== undefined && !(request.body instanceof Uint8Array)) {
-        throw new InvalidArgumentError(
-          `the new body of dead letter ${request.packageId} must be a Uint8Array`,
-        );
-      }
       argumentsList.push(
         request.packageId,
         // A requeued letter goes back under a new id: see admin-requeue-dead.lua.
@@ -194,9 +189,7 @@ export class RedisBrokerAdministration implements BrokerAdministration {
   }
 
   async deleteDead(packageIds: readonly string[]): Promise<string[]> {
-    if (!Array.isArray(packageIds)) throw new InvalidArgumentError('deleteDead takes a list of package ids');
-    if (packageIds.length === 0) return [];
-    for (const id of packageIds) checkText('packageId', id);
+    if (checkPackageIds(packageIds).length === 0) return [];
     return this.onEveryQueue('admin deleteDead', (keys) =>
       runScript(
         this.client,

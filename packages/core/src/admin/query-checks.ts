@@ -4,7 +4,7 @@
  * anything reaches the server.
  */
 import { InvalidArgumentError } from '../errors.js';
-import type { LivePackageState } from './broker-administration.js';
+import type { LivePackageState, RequeueRequest } from './broker-administration.js';
 
 /** The largest page a list may ask for. */
 export const MAX_LIST_LIMIT = 1_000;
@@ -57,4 +57,23 @@ export function checkLiveStates(
     }
   }
   return [...new Set(states)];
+}
+
+/** The argument of `requeueDead`: a list of requests, each naming a package id, with a new body as bytes if any. */
+export function checkRequeueRequests(requests: unknown): readonly RequeueRequest[] {
+  if (!Array.isArray(requests)) throw new InvalidArgumentError('requeueDead takes a list of requests');
+  for (const request of requests as RequeueRequest[]) {
+    checkText('packageId', request?.packageId);
+    if (request.body !== undefined && !(request.body instanceof Uint8Array)) {
+      throw new InvalidArgumentError(`the new body of dead letter ${request.packageId} must be a Uint8Array`);
+    }
+  }
+  return requests;
+}
+
+/** The argument of `deleteDead`: a list of non-empty package ids. */
+export function checkPackageIds(packageIds: unknown): readonly string[] {
+  if (!Array.isArray(packageIds)) throw new InvalidArgumentError('deleteDead takes a list of package ids');
+  for (const id of packageIds) checkText('packageId', id);
+  return packageIds;
 }
