@@ -86,7 +86,9 @@ export function defineConfig(config: import('./config/schema.js').TasqConfigInpu
 }
 export * from './admin/administration.js';
 export * from './admin/broker-administration.js';
+export * from './admin/dead-letter-page.js';
 export * from './admin/errors.js';
 export * from './admin/job-view.js';
 export { packageLabel } from './admin/package-label.js';
+export * from './admin/query-checks.js';
 export * from './admin/result-administration.js';

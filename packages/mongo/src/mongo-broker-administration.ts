@@ -13,7 +13,12 @@ import {
   type Clock,
   type DeadLetterFilter,
   type DeadLetterRetention,
+  checkLimit,
+  checkLiveStates,
+  checkText,
   InvalidArgumentError,
+  LIVE_PACKAGE_STATES,
+  optionalCount,
   type LivePackageState,
   type PackageListQuery,
   type PackagePage,
@@ -23,9 +28,6 @@ import {
 import { Binary, type Collection, type Filter, ObjectId } from 'mongodb';
 import { bodyBytes, DEAD_LETTER_LOCK, type PackageDocument } from './mongo-documents.js';
 import { mapDriverErrors } from './mongo-errors.js';
-
-const MAX_LIMIT = 1_000;
-const LIVE_STATES: readonly LivePackageState[] = ['ready', 'delayed', 'reserved'];
 
 /** A paused queue. */
 export interface QueueFlagDocument {
@@ -71,13 +73,14 @@ export class MongoBrokerAdministration implements BrokerAdministration {
   async list(query: PackageListQuery): Promise<PackagePage> {
     const queue = checkQueue(query?.queue);
     const limit = checkLimit(query.limit);
-    const states = checkStates(query.states);
+    const states = checkLiveStates(query.states);
     this.checkOpen();
     const now = this.clock.now();
     const filter: Filter<PackageDocument> = { queue, lockedUntil: { $ne: DEAD_LETTER_LOCK } };
     if (query.task !== undefined) filter.task = checkText('task', query.task);
     if (query.cursor !== undefined) filter._id = { $lt: objectId(query.cursor) };
-    if (states.length < LIVE_STATES.length) filter.$or = states.map((state) => stateFilter(state, now));
+    if (states.length < LIVE_PACKAGE_STATES.length)
+      filter.$or = states.map((state) => stateFilter(state, now));
     const documents = await mapDriverErrors(`list the packages of "${queue}"`, () =>
       this.packages
         .find(filter, {
@@ -364,38 +367,4 @@ function deadCursor(cursor: unknown): { at: number; id: ObjectId } {
 
 function checkQueue(queue: unknown): string {
   return checkText('queue', queue);
-}
-
-function checkText(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new InvalidArgumentError(`${name} must be a non-empty string, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function checkLimit(limit: unknown): number {
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
-  }
-  return limit;
-}
-
-function checkStates(states: readonly LivePackageState[] | undefined): readonly LivePackageState[] {
-  if (states === undefined || states.length === 0) return LIVE_STATES;
-  for (const state of states) {
-    if (!LIVE_STATES.includes(state)) {
-      throw new InvalidArgumentError(
-        `unknown package state ${JSON.stringify(state)}: use ${LIVE_STATES.join(', ')}`,
-      );
-    }
-  }
-  return [...new Set(states)];
-}
-
-function optionalCount(name: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`${name} must be a number of 0 or more, got ${String(value)}`);
-  }
-  return Math.floor(value);
 }

@@ -10,8 +10,10 @@ import {
   type Clock,
   type DeadLetterFilter,
   type DeadLetterRetention,
+  checkLimit,
+  checkText,
   InvalidArgumentError,
-  type LivePackageState,
+  checkLiveStates,
   type PackageListQuery,
   type PackagePage,
   type RequeueRequest,
@@ -21,9 +23,6 @@ import type { Parameters, Row, SqlDialect } from './dialect.js';
 import { toBytes } from './orm-broker.js';
 import { mapDatabaseError } from './orm-errors.js';
 import type { QueryName } from './queries.js';
-
-const MAX_LIMIT = 1_000;
-const LIVE_STATES: readonly LivePackageState[] = ['ready', 'delayed', 'reserved'];
 
 export class OrmBrokerAdministration implements BrokerAdministration {
   readonly capabilities: BrokerAdministrationCapabilities = Object.freeze({
@@ -50,14 +49,7 @@ export class OrmBrokerAdministration implements BrokerAdministration {
   async list(query: PackageListQuery): Promise<PackagePage> {
     checkText('queue', query.queue);
     const limit = checkLimit(query.limit);
-    const states = query.states && query.states.length > 0 ? query.states : LIVE_STATES;
-    for (const state of states) {
-      if (!LIVE_STATES.includes(state)) {
-        throw new InvalidArgumentError(
-          `list states are ${LIVE_STATES.join(', ')}; got ${JSON.stringify(state)}`,
-        );
-      }
-    }
+    const states = checkLiveStates(query.states);
     const now = this.clock.now();
     const [beforeAt, beforeId] =
       query.cursor === undefined ? [MAX_BIGINT, MAX_BIGINT] : pairCursor(query.cursor);
@@ -263,19 +255,6 @@ export class OrmBrokerAdministration implements BrokerAdministration {
       body: toBytes(row.body),
     };
   }
-}
-
-function checkText(name: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new InvalidArgumentError(`${name} must be a non-empty string, got ${JSON.stringify(value)}`);
-  }
-}
-
-function checkLimit(limit: number): number {
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
-  }
-  return limit;
 }
 
 /** A package id or list cursor: the decimal id of a row. */

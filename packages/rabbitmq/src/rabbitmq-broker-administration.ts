@@ -16,9 +16,17 @@ import {
   type BrokerAdministrationCapabilities,
   type DeadLetterFilter,
   type DeadLetterRetention,
+  checkLimit,
+  checkPackageIds,
+  checkRequeueRequests,
   InvalidArgumentError,
+  optionalCount,
+  optionalText,
   type PackageListQuery,
   type PackagePage,
+  pageOfDeadLetters,
+  parseDeadLetterCursor,
+  newestDeathFirst,
   type RequeueRequest,
   type StoredPackage,
 } from '@tasq/core';
@@ -28,7 +36,6 @@ import { toTasqError } from './rabbitmq-errors.js';
 import type { ConfirmPublisher, OutgoingMessage } from './rabbitmq-publisher.js';
 import { checkQueueName, deadQueueName, HEADERS } from './rabbitmq-topology.js';
 
-const MAX_LIMIT = 1_000;
 /**
  * Most dead letters one operation reads (and holds in memory) from a dead queue. Beyond it, the oldest
  * this many are what listing, requeueing by id, deleting by id and trimming see.
@@ -67,31 +74,16 @@ export class RabbitMqBrokerAdministration implements BrokerAdministration {
   async listDead(query: Omit<PackageListQuery, 'states'>): Promise<PackagePage> {
     const queue = this.checkQueue(query?.queue);
     const limit = checkLimit(query.limit);
-    const after = query.cursor === undefined ? undefined : parseCursor(query.cursor);
+    const after = query.cursor === undefined ? undefined : parseDeadLetterCursor(query.cursor, 'rabbitmq');
     const task = optionalText('task', query.task);
-    const letters = (await this.withDeadLetters(queue, 'list the dead letters', (held) => held)) ?? [];
-    const matching = letters
-      .map((held) => held.stored)
-      .filter((stored) => task === undefined || stored.task === task)
-      .sort(newestDeathFirst)
-      .filter((stored) => after === undefined || newestDeathFirst(stored, after) > 0);
-    const packages = matching.slice(0, limit);
-    const last = packages.at(-1);
-    return matching.length > limit && last ? { packages, next: cursorOf(last) } : { packages };
+    const letters =
+      (await this.withDeadLetters(queue, 'list the dead letters', (held) => held.map((l) => l.stored))) ?? [];
+    return pageOfDeadLetters(letters, { limit, after, task });
   }
 
   async requeueDead(requests: readonly RequeueRequest[]): Promise<string[]> {
-    if (!Array.isArray(requests)) throw new InvalidArgumentError('requeueDead takes a list of requests');
     const wanted = new Map<string, RequeueRequest>();
-    for (const request of requests) {
-      checkText('packageId', request?.packageId);
-      if (request.body !== undefined && !(request.body instanceof Uint8Array)) {
-        throw new InvalidArgumentError(
-          `the new body of dead letter ${request.packageId} must be a Uint8Array`,
-        );
-      }
-      wanted.set(request.packageId, request);
-    }
+    for (const request of checkRequeueRequests(requests)) wanted.set(request.packageId, request);
     const requeued: string[] = [];
     for (const queue of this.queuesToSearch()) {
       if (requeued.length === wanted.size) break;
@@ -114,9 +106,7 @@ export class RabbitMqBrokerAdministration implements BrokerAdministration {
   }
 
   async deleteDead(packageIds: readonly string[]): Promise<string[]> {
-    if (!Array.isArray(packageIds)) throw new InvalidArgumentError('deleteDead takes a list of package ids');
-    for (const id of packageIds) checkText('packageId', id);
-    const wanted = new Set(packageIds);
+    const wanted = new Set(checkPackageIds(packageIds));
     const deleted: string[] = [];
     for (const queue of this.queuesToSearch()) {
       if (deleted.length === wanted.size) break;
@@ -290,58 +280,6 @@ function describe(queue: string, message: GetMessage): StoredPackage {
     deadReason: text(HEADERS.deadReason) ?? text('x-first-death-reason') ?? '',
     body: new Uint8Array(message.content.buffer, message.content.byteOffset, message.content.byteLength),
   };
-}
-
-/** Newest death first; within one millisecond, by package id (descending), so the order is total. */
-function newestDeathFirst(
-  a: { deadAt?: number; packageId: string },
-  b: { deadAt?: number; packageId: string },
-) {
-  const byTime = (b.deadAt ?? 0) - (a.deadAt ?? 0);
-  if (byTime !== 0) return byTime;
-  return a.packageId < b.packageId ? 1 : a.packageId > b.packageId ? -1 : 0;
-}
-
-/** The cursor after a dead letter: its death time and package id. */
-function cursorOf(stored: StoredPackage): string {
-  return `${stored.deadAt ?? 0}:${stored.packageId}`;
-}
-
-function parseCursor(cursor: unknown): { deadAt: number; packageId: string } {
-  const match = typeof cursor === 'string' ? /^(\d+):(.+)$/.exec(cursor) : null;
-  if (!match) {
-    throw new InvalidArgumentError(
-      `cursor ${JSON.stringify(cursor)} was not made by the rabbitmq broker: pass the \`next\` of the previous page`,
-    );
-  }
-  return { deadAt: Number(match[1]), packageId: match[2] as string };
-}
-
-function checkLimit(limit: unknown): number {
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
-  }
-  return limit;
-}
-
-function checkText(name: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new InvalidArgumentError(`${name} must be a non-empty string, got ${JSON.stringify(value)}`);
-  }
-}
-
-function optionalText(name: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  checkText(name, value);
-  return value as string;
-}
-
-function optionalCount(name: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`${name} must be a number of 0 or more, got ${String(value)}`);
-  }
-  return Math.floor(value);
 }
 
 function isNotFound(error: unknown): boolean {

@@ -14,8 +14,15 @@ import {
   type CancelMark,
   type DeadLetterFilter,
   type DeadLetterRetention,
+  checkLimit,
+  checkLiveStates,
+  checkPackageIds,
+  checkRequeueRequests,
+  checkText,
   InvalidArgumentError,
-  type LivePackageState,
+  LIVE_PACKAGE_STATES,
+  optionalCount,
+  optionalText,
   type PackageListQuery,
   type PackagePage,
   type PackageState,
@@ -29,8 +36,6 @@ import { AdministrationKeys, type QueueKeys } from './redis-keys.js';
 import { runScript, runScriptBuffer } from './redis-scripts.js';
 import { asBuffer } from './redis-validation.js';
 
-const MAX_LIMIT = 1_000;
-const LIVE_PACKAGE_STATES: readonly LivePackageState[] = ['ready', 'delayed', 'reserved'];
 /** Values per record in a script reply: id, state, visibleAt, then the fields of admin-common.lua. */
 const RECORD_LENGTH = 12;
 /**
@@ -113,7 +118,7 @@ export class RedisBrokerAdministration implements BrokerAdministration {
   async list(query: PackageListQuery): Promise<PackagePage> {
     const keys = this.queueKeys(query?.queue);
     const limit = checkLimit(query.limit);
-    const states = checkStates(query.states);
+    const states = checkLiveStates(query.states);
     const reply = (await this.withErrors('admin list', () =>
       runScriptBuffer(
         this.client,
@@ -126,7 +131,7 @@ export class RedisBrokerAdministration implements BrokerAdministration {
         this.broker.now(),
         limit,
         checkCursor(query.cursor),
-        optionalText('task', query.task),
+        optionalText('task', query.task) ?? '',
         states.length === LIVE_PACKAGE_STATES.length ? '' : states.join(' '),
         scanBudget(limit),
       ),
@@ -146,7 +151,7 @@ export class RedisBrokerAdministration implements BrokerAdministration {
         keys.jobPrefix,
         limit,
         checkCursor(query.cursor),
-        optionalText('task', query.task),
+        optionalText('task', query.task) ?? '',
         scanBudget(limit),
       ),
     )) as Buffer[];
@@ -154,16 +159,9 @@ export class RedisBrokerAdministration implements BrokerAdministration {
   }
 
   async requeueDead(requests: readonly RequeueRequest[]): Promise<string[]> {
-    if (!Array.isArray(requests)) throw new InvalidArgumentError('requeueDead takes a list of requests');
-    if (requests.length === 0) return [];
+    if (checkRequeueRequests(requests).length === 0) return [];
     const argumentsList: (string | Buffer)[] = [];
     for (const request of requests) {
-      checkText('packageId', request?.packageId);
-      if (request.body !== undefined && !(request.body instanceof Uint8Array)) {
-        throw new InvalidArgumentError(
-          `the new body of dead letter ${request.packageId} must be a Uint8Array`,
-        );
-      }
       argumentsList.push(
         request.packageId,
         // A requeued letter goes back under a new id: see admin-requeue-dead.lua.
@@ -191,9 +189,7 @@ export class RedisBrokerAdministration implements BrokerAdministration {
   }
 
   async deleteDead(packageIds: readonly string[]): Promise<string[]> {
-    if (!Array.isArray(packageIds)) throw new InvalidArgumentError('deleteDead takes a list of package ids');
-    if (packageIds.length === 0) return [];
-    for (const id of packageIds) checkText('packageId', id);
+    if (checkPackageIds(packageIds).length === 0) return [];
     return this.onEveryQueue('admin deleteDead', (keys) =>
       runScript(
         this.client,
@@ -209,7 +205,7 @@ export class RedisBrokerAdministration implements BrokerAdministration {
 
   async purgeDead(filter: DeadLetterFilter): Promise<number> {
     const keys = this.queueKeys(filter?.queue);
-    const task = optionalText('task', filter.task);
+    const task = optionalText('task', filter.task) ?? '';
     return (await this.withErrors('admin purgeDead', () =>
       runScript(this.client, 'tasqAdminPurgeDead', keys.deadAt, keys.dead, keys.jobIds, keys.jobPrefix, task),
     )) as number;
@@ -217,8 +213,8 @@ export class RedisBrokerAdministration implements BrokerAdministration {
 
   async trimDead(queue: string, retention: DeadLetterRetention): Promise<number> {
     const keys = this.queueKeys(queue);
-    const maxAgeMs = optionalCount('maxAgeMs', retention?.maxAgeMs);
-    const maxCount = optionalCount('maxCount', retention?.maxCount);
+    const maxAgeMs = optionalCount('maxAgeMs', retention?.maxAgeMs) ?? '';
+    const maxCount = optionalCount('maxCount', retention?.maxCount) ?? '';
     return (await this.withErrors('admin trimDead', () =>
       runScript(
         this.client,
@@ -389,25 +385,6 @@ function scanBudget(limit: number): number {
   return Math.max(1_000, limit * 20);
 }
 
-function checkLimit(limit: unknown): number {
-  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
-  }
-  return limit;
-}
-
-function checkStates(states: readonly LivePackageState[] | undefined): readonly LivePackageState[] {
-  if (states === undefined || states.length === 0) return LIVE_PACKAGE_STATES;
-  for (const state of states) {
-    if (!LIVE_PACKAGE_STATES.includes(state)) {
-      throw new InvalidArgumentError(
-        `unknown package state ${JSON.stringify(state)}: use ${LIVE_PACKAGE_STATES.join(', ')}`,
-      );
-    }
-  }
-  return states;
-}
-
 /** A cursor is the score of the last entry a page showed (a number), or absent for the first page. */
 function checkCursor(cursor: unknown): string {
   if (cursor === undefined) return '';
@@ -417,24 +394,4 @@ function checkCursor(cursor: unknown): string {
     );
   }
   return cursor;
-}
-
-function checkText(name: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length === 0) {
-    throw new InvalidArgumentError(`${name} must be a non-empty string, got ${JSON.stringify(value)}`);
-  }
-}
-
-function optionalText(name: string, value: unknown): string {
-  if (value === undefined) return '';
-  checkText(name, value);
-  return value as string;
-}
-
-function optionalCount(name: string, value: unknown): number | string {
-  if (value === undefined) return '';
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new InvalidArgumentError(`${name} must be a number of 0 or more, got ${String(value)}`);
-  }
-  return Math.floor(value);
 }

@@ -29,6 +29,7 @@ import {
   type StoredPackage,
 } from './broker-administration.js';
 import { JobStateError, UnknownJobError, UnsupportedOperationError } from './errors.js';
+import { checkLimit, MAX_LIST_LIMIT } from './query-checks.js';
 import {
   CANCELLED_ERROR_NAME,
   type CancelOutcome,
@@ -87,7 +88,7 @@ const NO_RESULT_ADMINISTRATION: ResultAdministrationCapabilities = Object.freeze
 });
 
 const DEFAULT_LIMIT = 50;
-const MAX_LIMIT = 1000;
+const MAX_LIMIT = MAX_LIST_LIMIT;
 /** Dead letters requeued per broker call when requeueing by filter. */
 const REQUEUE_BATCH = 100;
 
@@ -180,7 +181,7 @@ export class Administration {
    */
   async jobs(query: JobListQuery = {}): Promise<JobPage> {
     const queue = query.queue ?? this.sources.defaultQueue;
-    const limit = checkLimit(query.limit);
+    const limit = limitOrDefault(query.limit);
     const state = query.state;
     if (state !== undefined && !(JOB_STATES as readonly string[]).includes(state)) {
       throw new InvalidArgumentError(
@@ -232,7 +233,7 @@ export class Administration {
       this.brokerAdmin!.listDead!({
         queue,
         ...optional('task', query.task),
-        limit: checkLimit(query.limit),
+        limit: limitOrDefault(query.limit),
         ...optional('cursor', query.cursor),
       }),
     );
@@ -713,12 +714,8 @@ function checkJobId(id: unknown): asserts id is string {
   }
 }
 
-function checkLimit(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_LIMIT}, got ${String(limit)}`);
-  }
-  return limit;
+function limitOrDefault(limit: number | undefined): number {
+  return limit === undefined ? DEFAULT_LIMIT : checkLimit(limit);
 }
 
 function checkRetention(retention: DeadLetterRetention): void {

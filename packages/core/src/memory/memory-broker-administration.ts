@@ -14,6 +14,7 @@ import type {
   RequeueRequest,
   StoredPackage,
 } from '../admin/broker-administration.js';
+import { checkLimit } from '../admin/query-checks.js';
 import type { Clock } from '../clock.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { DeadEntry, Entry, MemoryBrokerStore } from './memory-broker.js';
@@ -252,13 +253,6 @@ function labelled(entry: Entry): Partial<Pick<StoredPackage, 'jobId' | 'task' | 
   return label.expiresAt === undefined
     ? { jobId: label.jobId, task: label.task }
     : { jobId: label.jobId, task: label.task, expiresAt: label.expiresAt };
-}
-
-function checkLimit(limit: number): number {
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
-    throw new InvalidArgumentError(`limit must be an integer from 1 to 1000, got ${String(limit)}`);
-  }
-  return limit;
 }
 
 function pairCursor(cursor: string): [number, number] {
