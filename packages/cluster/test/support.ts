@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ResolvedConfig, resolveConfig, type TasqConfigInput } from '@tasq/core';
-import { freePort, requireService } from '@tasq/testing';
+import { eventually, freePort, requireService, sleep } from '@tasq/testing';
 import { startFauxqs } from 'fauxqs';
 import { afterAll } from 'vitest';
 import pg from 'pg';
@@ -91,22 +91,8 @@ export async function runCluster(
   return startCluster(config, { workerExecArgv: [], reserveWaitMs: 1_000, ...options });
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Wait until `check` returns a value other than undefined/false, or fail after `timeoutMs`. */
-export async function eventually<T>(
-  check: () => T | Promise<T>,
-  timeoutMs = 10_000,
-  what = 'condition',
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false && value !== null) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+// The shared wait helpers: `eventually` polls every 50 ms, 10 s by default.
+export { eventually, sleep };
 
 export function requireRedis(): Promise<string | undefined> {
   return requireService('Redis at 127.0.0.1:6379', async () => {

@@ -2,6 +2,7 @@
  * Test support: a deployment on a real SQLite file of the test's own (unique deployment name and
  * queue), a real cluster running in this process, and an HTTP client that keeps cookies like a browser.
  */
+import { eventually as sharedEventually } from '@tasq/testing';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,21 +48,15 @@ export function runCluster(config: ResolvedConfig): Promise<ClusterHandle> {
   return startCluster(config, { workerExecArgv: [], reserveWaitMs: 500, heartbeatMs: 1_000 });
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export { sleep } from '@tasq/testing';
 
-/** Wait until `check` returns a value other than undefined/false/null, or fail after `timeoutMs`. */
-export async function eventually<T>(
+/** The shared `eventually`, with the longer wait and slower polling a browser page needs. */
+export function eventually<T>(
   check: () => T | Promise<T>,
   timeoutMs = 20_000,
   what = 'condition',
 ): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false && value !== null) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
+  return sharedEventually(check, timeoutMs, what, 100);
 }
 
 /** A client that keeps the session cookie, as a browser does. */

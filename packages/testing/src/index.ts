@@ -5,6 +5,6 @@ export { freePort, freePorts } from './ports.js';
 export { isCi, requireService } from './require-service.js';
 export { type ResultBackendSettings, resultBackendConformance } from './result-backend-conformance.js';
 export { type ScheduleStoreSettings, scheduleStoreConformance } from './schedule-store-conformance.js';
-export { readText, reserveUntil, sleep, text, uniqueName } from './support.js';
+export { eventually, readText, reserveUntil, sleep, text, uniqueName } from './support.js';
 export { type DelayingProxy, type DelayingProxyOptions, startDelayingProxy } from './delaying-proxy.js';
 export { type AdministrationCaseHooks, administrationCases, newLabel } from './admin-conformance.js';

@@ -17,6 +17,25 @@ export function readText(body: Uint8Array): string {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
+ * Wait until `check` returns a value other than undefined/false/null and return it; fail after `timeoutMs`
+ * with an error naming `what` was awaited. For tests that watch a cluster or a broker reach a state.
+ */
+export async function eventually<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 10_000,
+  what = 'condition',
+  intervalMs = 50,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false && value !== null) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/**
  * Reserve repeatedly until `count` deliveries have been collected or `timeoutMs` passed. Never acks.
  */
 export async function reserveUntil(
