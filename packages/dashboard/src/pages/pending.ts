@@ -1,7 +1,7 @@
 /**
- * Jobs and Dead letters: their pages need the job-administration API of @tasq/core (job lists by state,
- * cancel, retry, requeue), which this version does not have. The page says so instead of showing an
- * empty table that would read as "no jobs".
+ * Jobs and Dead letters: their pages are not built on @tasq/core's job-administration API yet. The page
+ * says so, and names the CLI commands that do the same today, instead of showing an empty table that would
+ * read as "no jobs".
  */
 import { type Html, html } from '../html.js';
 
@@ -10,10 +10,14 @@ export function pendingPage(what: 'jobs' | 'dead letters', base: string): Html {
     what === 'jobs'
       ? 'listing jobs by queue, state and task, a job page with its timings, result or error, and cancel, retry and remove'
       : 'listing dead-lettered jobs with their reasons, requeue and delete';
+  const commands =
+    what === 'jobs'
+      ? html`<code>tasq jobs --queue Q --state S</code> and <code>tasq job show|cancel|retry|remove ID</code>`
+      : html`<code>tasq dead list</code>, <code>tasq dead requeue ID…|--all</code> and <code>tasq dead purge</code>`;
   return html`<section class="notice" aria-labelledby="pending-title">
 <h2 id="pending-title">Needs job administration</h2>
-<p>This page shows ${what} once tasq's job-administration API is available: ${actions}. Until then the
-dashboard shows nothing here rather than an empty table.</p>
+<p>This page is not built yet; it will show ${what}: ${actions}. Until then the dashboard shows nothing
+here rather than an empty table. The same is done today with ${commands}.</p>
 <p>Counts by state are on the <a href="${base}/queues">Queues</a> page; <code>tasq info</code> lists recent failures.</p>
 </section>`;
 }

@@ -30,5 +30,5 @@ export function queuesBody(context: PageContext, rows: QueueSizeRow[], brokerNam
           : ''
       }</tr>`,
   )}</tbody></table>
-<p class="note">Purge deletes every ready and delayed job of the queue; jobs running now finish. Pause and resume come with job administration.</p>`;
+<p class="note">Purge deletes every ready and delayed job of the queue; jobs running now finish. Pause and resume: <code>tasq queue pause|resume QUEUE</code> (not on this page yet).</p>`;
 }
