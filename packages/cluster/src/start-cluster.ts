@@ -9,25 +9,21 @@ import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import {
   type Clock,
-  EVERY_INTERFACE,
   InvalidArgumentError,
-  keyIdOf,
-  type ListenAddress,
   type Logger,
-  parseListenAddress,
-  type QueueSize,
   type ResolvedConfig,
   silentLogger,
   systemClock,
   type TaskRegistry,
   Tasq,
 } from '@tasq/core';
+import type { QueueSize } from '@tasq/core/backend';
+import { EVERY_INTERFACE, keyIdOf, type ListenAddress, parseListenAddress } from '@tasq/core/internal';
 import type { ClusterEmitter, ClusterStats } from './runtime/events.js';
 import { type AutoscaleRange, Autoscaler, type AutoscalerOptions } from './monitoring/autoscaler.js';
 import { ClusterReporter } from './monitoring/cluster-reporter.js';
 import { ControlResponder } from './monitoring/control-responder.js';
 import { ClusterMetrics, startMetricsServer } from './monitoring/metrics.js';
-import { openPubSub } from './monitoring/open-pubsub.js';
 import { type ClusterIdentity, type ClusterSnapshot, snapshotOf } from './monitoring/snapshot.js';
 import { WireCodec } from './monitoring/wire.js';
 import { type HealthReport, healthOf, startHealthServer } from './runtime/health.js';
@@ -36,6 +32,7 @@ import type { RateLimitScope } from './runtime/rate-limiter.js';
 import type { ClusterSchedulerOptions } from './runtime/cluster-scheduler.js';
 import { Sentinel, type WorkerInfo } from './runtime/sentinel.js';
 import { loadTasks } from './worker/worker-runtime.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 export interface StartClusterOptions {
   /** Where `tasks` modules and relative broker paths are resolved. Default process.cwd(). */
@@ -148,7 +145,9 @@ export async function startCluster(
   if (config.pool === 'inline' && !registry) registry = await loadTasks({ tasks: config.tasks, cwd });
   const tasq =
     options.tasq ?? (await Tasq.open(config, { cwd, logger, clock, ...(registry ? { registry } : {}) }));
-  const sentinel = new Sentinel(config, tasq, {
+  // The runtime works on the client's services (its connections), not on the application's surface.
+  const services = runtimeServicesOf(tasq);
+  const sentinel = new Sentinel(config, services, {
     cwd,
     logger,
     clock,
@@ -167,7 +166,7 @@ export async function startCluster(
   };
   const monitoring = options.monitoring ?? true;
   const pubsub = monitoring
-    ? await openPubSub(config, { cwd, logger }).catch((error) => {
+    ? await services.openPubSub().catch((error) => {
         logger.warn({}, `monitoring events are off: pub/sub could not open: ${(error as Error).message}`);
         return undefined;
       })
@@ -177,7 +176,7 @@ export async function startCluster(
         sentinel,
         identity,
         pubsub,
-        results: tasq.results,
+        results: services.results,
         clock,
         logger,
         ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
@@ -343,7 +342,9 @@ function queueSizes(tasq: Tasq, queues: string[]): Promise<Array<{ queue: string
   const cached = sizeCache.get(tasq);
   const now = Date.now();
   if (cached && now - cached.at < 1_000) return cached.sizes;
-  const sizes = Promise.all(queues.map(async (queue) => ({ queue, ...(await tasq.broker.size(queue)) })));
+  const sizes = Promise.all(
+    queues.map(async (queue) => ({ queue, ...(await runtimeServicesOf(tasq).broker.size(queue)) })),
+  );
   sizeCache.set(tasq, { at: now, sizes });
   return sizes;
 }

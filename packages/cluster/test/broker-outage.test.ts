@@ -23,6 +23,7 @@ import {
   sqliteDatabase,
   tasksModule,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const skipReason = await requireService(
   "redis-server (to run a Redis server of the test's own)",
@@ -145,7 +146,11 @@ describe.skipIf(skipReason !== undefined)(
         await eventually(() => cluster!.stats.succeeded >= JOBS, 30_000, 'every job to be settled');
         expect(cluster.stats).toMatchObject({ succeeded: JOBS, released: 0 });
         expect(failedSaves.every((message) => message.endsWith('trying again'))).toBe(true);
-        expect(await tasq.broker.size(config.queue)).toMatchObject({ ready: 0, delayed: 0, reserved: 0 });
+        expect(await runtimeServicesOf(tasq).broker.size(config.queue)).toMatchObject({
+          ready: 0,
+          delayed: 0,
+          reserved: 0,
+        });
         expect(runs().sort()).toEqual(jobs.map((_, i) => expect.stringMatching(new RegExp(`^job-${i} `))));
       } finally {
         await tasq.close();

@@ -52,7 +52,6 @@ export class ClientRuntime implements RuntimeServices {
   private readonly context: PluginContext;
   private scheduleStore: Promise<ScheduleStore> | undefined;
   private sharedRateLimiter: Promise<RateLimiter | undefined> | undefined;
-  private sharedPubSub: Promise<PubSub | undefined> | undefined;
   private readonly cwd: string | undefined;
 
   private constructor(
@@ -329,15 +328,12 @@ export class ClientRuntime implements RuntimeServices {
   }
 
   /**
-   * The deployment's pub/sub (opened on first use, closed with these services): the broker package's
-   * `createPubSub`, on a connection of its own so events and control never queue behind broker calls;
-   * undefined when the broker package has none (SQS, MongoDB).
+   * Open the deployment's pub/sub: the broker package's `createPubSub`, on a connection of its own so
+   * events and control never queue behind broker calls; undefined when the broker package has none (SQS,
+   * MongoDB). The caller closes it: a cluster publishes its last event after its runtime has stopped.
    */
-  pubsub(): Promise<PubSub | undefined> {
-    this.sharedPubSub ??= Promise.resolve(
-      this.plugin.createPubSub?.(this.config.broker.options, this.context),
-    );
-    return this.sharedPubSub;
+  async openPubSub(): Promise<PubSub | undefined> {
+    return this.plugin.createPubSub?.(this.config.broker.options, this.context);
   }
 
   /** A scheduler wired to this store, result backend and broker; the cluster starts it. */
@@ -373,13 +369,11 @@ export class ClientRuntime implements RuntimeServices {
     this.closed = true;
     const store = this.scheduleStore?.then((s) => s.close());
     const limiter = this.sharedRateLimiter?.then((l) => l?.close());
-    const pubsub = this.sharedPubSub?.then((p) => p?.close());
     await Promise.allSettled([
       this.broker.close(),
       this.results.close(),
       ...(store ? [store] : []),
       ...(limiter ? [limiter] : []),
-      ...(pubsub ? [pubsub] : []),
     ]);
   }
 

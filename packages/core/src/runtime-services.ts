@@ -34,8 +34,11 @@ export interface RuntimeServices {
   schedules(): Promise<ScheduleStore>;
   /** The rate limiter shared by clusters; undefined when the packages in use have none. */
   rateLimiter(): Promise<RateLimiter | undefined>;
-  /** The deployment's pub/sub (events, remote control); undefined when the broker package has none. */
-  pubsub(): Promise<PubSub | undefined>;
+  /**
+   * Open the deployment's pub/sub (events, remote control) on a connection of its own, closed by the
+   * caller; undefined when the broker package has none.
+   */
+  openPubSub(): Promise<PubSub | undefined>;
   /** A scheduler over the schedule store, enqueueing due runs; the cluster's leader runs it. */
   createScheduler(owner: string, options?: Partial<SchedulerOptions>): Promise<Scheduler>;
   /** A complete package for a call: the options merged with the configuration's defaults, checked. */

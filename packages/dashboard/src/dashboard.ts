@@ -35,6 +35,7 @@ import { overviewBody } from './pages/overview.js';
 import { pendingPage } from './pages/pending.js';
 import { queuesBody } from './pages/queues.js';
 import { schedulesBody } from './pages/schedules.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 export interface DashboardOptions {
   /** Where it is mounted, e.g. "/admin/tasq". Default "" (the server's root). */
@@ -385,7 +386,7 @@ class DashboardApp {
             context,
             '/queues',
             'Queues',
-            queuesBody(context, await this.queueRows(), d.tasq.broker.name),
+            queuesBody(context, await this.queueRows(), runtimeServicesOf(d.tasq).broker.name),
           ),
         );
       case '/jobs':

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDashboard, startDashboard } from '../src/index.js';
 import { chromiumMissing, launchChromium, screenshot } from './browser.js';
 import { eventually, OPERATOR_PASSWORD, runCluster, testDeployment, VIEWER_PASSWORD } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const missing = chromiumMissing();
 
@@ -98,8 +99,10 @@ describe.skipIf(missing !== undefined)(
       expect(await row.locator('td').last().textContent()).toBe('running');
       const finished = async () => Number(await page.locator('[data-live="finished60s"]').textContent());
       const before = await finished();
-      await tasq.send(
-        Array.from({ length: 300 }, () => tasq.buildPackage({ name: 'dash.work', args: [20] }, {})),
+      await runtimeServicesOf(tasq).send(
+        Array.from({ length: 300 }, () =>
+          runtimeServicesOf(tasq).buildPackage({ name: 'dash.work', args: [20] }, {}),
+        ),
       );
       // Read the page, as a person watching it would: the count climbs while the cluster works through them.
       const first = await eventually(
@@ -136,8 +139,10 @@ describe.skipIf(missing !== undefined)(
     });
 
     it('purges a queue only after the operator types its name', async () => {
-      await tasq.send(
-        [1, 2, 3].map((n) => tasq.buildPackage({ name: 'dash.work', args: [n] }, { delay: '1h' })),
+      await runtimeServicesOf(tasq).send(
+        [1, 2, 3].map((n) =>
+          runtimeServicesOf(tasq).buildPackage({ name: 'dash.work', args: [n] }, { delay: '1h' }),
+        ),
       );
       const page = await signIn(OPERATOR_PASSWORD);
       await page.getByRole('link', { name: 'Queues' }).click();
@@ -150,7 +155,7 @@ describe.skipIf(missing !== undefined)(
       await page.getByLabel(`Type ${deployment.queue} to confirm purging it`).fill('wrong-name');
       await page.getByRole('button', { name: `Purge queue ${deployment.queue}` }).click();
       await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/type the queue name/);
-      expect((await tasq.broker.size(deployment.queue)).delayed).toBe(3);
+      expect((await runtimeServicesOf(tasq).broker.size(deployment.queue)).delayed).toBe(3);
       await page.goBack();
       // By keyboard, as without a mouse: focus the field, type the name, Enter submits.
       await page.getByLabel(`Type ${deployment.queue} to confirm purging it`).focus();
@@ -158,7 +163,7 @@ describe.skipIf(missing !== undefined)(
       await page.keyboard.press('Enter');
       await expect.poll(() => page.getByRole('status').textContent()).toMatch(/3 job\(s\) removed/);
       expect(await page.locator(`tr[data-queue="${deployment.queue}"] td`).nth(1).textContent()).toBe('0');
-      expect((await tasq.broker.size(deployment.queue)).delayed).toBe(0);
+      expect((await runtimeServicesOf(tasq).broker.size(deployment.queue)).delayed).toBe(0);
     });
 
     it('adds a schedule, runs it now, pauses and removes it', async () => {
@@ -180,10 +185,10 @@ describe.skipIf(missing !== undefined)(
       expect(await tasq.job(jobId!, 'dash.work').result({ timeout: 30_000 })).toBe(5);
       await page.getByRole('button', { name: 'Pause schedule nightly' }).click();
       await expect.poll(() => row.locator('td').nth(6).textContent()).toBe('paused');
-      expect((await (await tasq.schedules()).list())[0]!.paused).toBe(true);
+      expect((await (await runtimeServicesOf(tasq).schedules()).list())[0]!.paused).toBe(true);
       await page.getByRole('button', { name: 'Remove schedule nightly' }).click();
       await expect.poll(() => page.getByRole('status').textContent()).toBe('removed schedule nightly');
-      expect(await (await tasq.schedules()).list()).toEqual([]);
+      expect(await (await runtimeServicesOf(tasq).schedules()).list()).toEqual([]);
     });
 
     it('shows each worker against its limits and grows the pool', async () => {

@@ -10,7 +10,7 @@
  * deployments must not see each other's outcomes or claims; `resultTtlSeconds` is the configuration's
  * `cached` (the plugin context's `resultTtlSeconds`), passed as the backend's own option.
  */
-import { DEFAULT_DEPLOYMENT, type ResultBackend, type TaskResult } from '@tasq/core';
+import { DEFAULT_DEPLOYMENT, type ResultBackend, type TaskResult } from '@tasq/core/backend';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions } from './broker-conformance.js';
 import { sleep, uniqueName } from './support.js';

@@ -1,11 +1,6 @@
 /** Client commands: enqueue, result, info, queue size|purge, migrate, check. */
-import {
-  Administration,
-  importFromApplication,
-  type ResolvedConfig,
-  type TaskResult,
-  Tasq,
-} from '@tasq/core';
+import { Administration, type ResolvedConfig, type TaskResult, Tasq } from '@tasq/core';
+import { importFromApplication } from '@tasq/core/internal';
 import { describeStatus } from './command-jobs.js';
 import { checkClusterKeys, type KeyCheck } from '../monitoring/key-check.js';
 import { findLiveClusters, isTaskOutcome, type LiveClusters } from '../monitoring/live-clusters.js';
@@ -22,6 +17,7 @@ import {
   withClient,
 } from './common.js';
 import { UsageError } from './errors.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const open = (config: ResolvedConfig, io: CommandIo) => () => Tasq.open(config, { cwd: io.cwd });
 
@@ -117,7 +113,10 @@ export async function resultCommand(argv: string[], io: CommandIo): Promise<numb
   const waitMs = durationFlag(values.wait, '--wait') ?? 0;
   const config = await readConfig(values, io);
   return withClient(open(config, io), async (tasq) => {
-    const outcome = waitMs > 0 ? await tasq.results.wait(id, waitMs) : await tasq.results.get(id);
+    const outcome =
+      waitMs > 0
+        ? await runtimeServicesOf(tasq).results.wait(id, waitMs)
+        : await runtimeServicesOf(tasq).results.get(id);
     if (!outcome) {
       io.out(values.json ? JSON.stringify({ id, status: 'unknown' }) : `no result for job ${id}`);
       return 1;
@@ -166,25 +165,27 @@ export async function infoCommand(argv: string[], io: CommandIo): Promise<number
       ]),
     ];
     const queues = await Promise.all(
-      queueNames.map(async (queue) => ({ queue, ...(await tasq.broker.size(queue)) })),
+      queueNames.map(async (queue) => ({ queue, ...(await runtimeServicesOf(tasq).broker.size(queue)) })),
     );
     // Without pub/sub, clusters keep their stats as successes: ask for a few more, show only outcomes.
     const successes = newestStopFirst(
-      (await tasq.results.list({ status: 'success', limit: limit + 20 }))
+      (await runtimeServicesOf(tasq).results.list({ status: 'success', limit: limit + 20 }))
         .filter(isTaskOutcome)
         .slice(0, limit),
     );
-    const failures = newestStopFirst(await tasq.results.list({ status: 'failure', limit }));
+    const failures = newestStopFirst(
+      await runtimeServicesOf(tasq).results.list({ status: 'failure', limit }),
+    );
     const live =
       clusterWaitMs > 0 ? await findLiveClusters(tasq, { waitMs: clusterWaitMs, cwd: io.cwd }) : undefined;
     const info = {
       name: config.name,
       broker: {
-        name: tasq.broker.name,
+        name: runtimeServicesOf(tasq).broker.name,
         module: config.broker.module,
-        capabilities: tasq.broker.capabilities,
+        capabilities: runtimeServicesOf(tasq).broker.capabilities,
       },
-      resultBackend: tasq.results.name,
+      resultBackend: runtimeServicesOf(tasq).results.name,
       queues,
       clusters: Object.keys(config.input.altClusters ?? {}),
       ...(live ? { running: { source: live.source, withinMs: live.withinMs, clusters: live.clusters } } : {}),
@@ -195,7 +196,7 @@ export async function infoCommand(argv: string[], io: CommandIo): Promise<number
       return 0;
     }
     io.out(
-      `deployment ${config.name} on the ${tasq.broker.name} broker (${config.broker.module}), results in ${tasq.results.name}`,
+      `deployment ${config.name} on the ${runtimeServicesOf(tasq).broker.name} broker (${config.broker.module}), results in ${runtimeServicesOf(tasq).results.name}`,
     );
     io.out('queues:');
     for (const q of queues) {
@@ -305,7 +306,7 @@ export async function queueCommand(argv: string[], io: CommandIo): Promise<numbe
             : `${queue}: resumed`,
       );
     } else {
-      const removed = await tasq.broker.purge(queue);
+      const removed = await runtimeServicesOf(tasq).broker.purge(queue);
       io.out(values.json ? JSON.stringify({ queue, removed }) : `${queue}: purged ${removed} package(s)`);
     }
     return 0;
@@ -396,18 +397,18 @@ export async function checkCommand(argv: string[], io: CommandIo): Promise<numbe
     );
     return 1;
   }
-  const broker = `broker ${tasq.broker.name}${addressOf(config.broker.options)}`;
-  const results = `result backend ${tasq.results.name}${addressOf((config.resultBackend ?? config.broker).options)}`;
+  const broker = `broker ${runtimeServicesOf(tasq).broker.name}${addressOf(config.broker.options)}`;
+  const results = `result backend ${runtimeServicesOf(tasq).results.name}${addressOf((config.resultBackend ?? config.broker).options)}`;
   try {
     try {
-      const size = await tasq.broker.size(config.queue);
+      const size = await runtimeServicesOf(tasq).broker.size(config.queue);
       io.out(`ok: ${broker} answers (queue ${config.queue}: ${size.ready} ready)`);
     } catch (error) {
       problems++;
       io.out(`problem: ${broker}: ${(error as Error).message}`);
     }
     try {
-      await tasq.results.get('tasq-check-probe');
+      await runtimeServicesOf(tasq).results.get('tasq-check-probe');
       io.out(`ok: ${results} answers`);
     } catch (error) {
       problems++;

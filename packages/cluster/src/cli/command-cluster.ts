@@ -1,9 +1,10 @@
 /** `tasq cluster`: run a cluster until SIGTERM/SIGINT (a second signal kills). */
-import { parseListenAddress } from '@tasq/core';
+import { parseListenAddress } from '@tasq/core/internal';
 import { parseAutoscale } from '../monitoring/autoscaler.js';
 import { startCluster } from '../start-cluster.js';
 import { type CommandIo, commonHelp, loggerFrom, parse, positiveInteger, readConfig } from './common.js';
 import { UsageError } from './errors.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 export const clusterHelp = `Usage: tasq cluster [options]
 
@@ -112,7 +113,7 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
     {
       name: config.name,
       cluster: config.cluster,
-      broker: cluster.tasq.broker.name,
+      broker: runtimeServicesOf(cluster.tasq).broker.name,
       workers: config.workers,
       concurrency: config.concurrency,
       pool: config.pool,

@@ -10,6 +10,7 @@ import { openPubSub } from '../monitoring/open-pubsub.js';
 import { subscribeEvents } from '../monitoring/subscribe-events.js';
 import { type CommandIo, commonHelp, durationFlag, parse, readConfig } from './common.js';
 import { UsageError } from './errors.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 export const monitorHelp = `Usage: tasq monitor [options]
 
@@ -43,7 +44,9 @@ export async function monitorCommand(argv: string[], io: CommandIo): Promise<num
     pubsub = await openPubSub(config, { cwd: io.cwd });
     const view = new MonitorView(
       config.name,
-      pubsub ? `${tasq.broker.name} pub/sub` : `${tasq.broker.name} (no pub/sub: stored stats)`,
+      pubsub
+        ? `${runtimeServicesOf(tasq).broker.name} pub/sub`
+        : `${runtimeServicesOf(tasq).broker.name} (no pub/sub: stored stats)`,
     );
     if (pubsub) {
       stream = await subscribeEvents(config, { pubsub, signal: stop.signal });
@@ -54,15 +57,17 @@ export async function monitorCommand(argv: string[], io: CommandIo): Promise<num
     }
     const readSizes = async () => {
       const sizes = await Promise.all(
-        view.queues(config.queues).map(async (queue) => ({ queue, ...(await tasq.broker.size(queue)) })),
+        view
+          .queues(config.queues)
+          .map(async (queue) => ({ queue, ...(await runtimeServicesOf(tasq).broker.size(queue)) })),
       );
       view.setQueueSizes(sizes);
     };
     const readSnapshots = async () => {
       const now = Date.now();
       const [snapshots, failures] = await Promise.all([
-        readClusterStats(tasq.results, now),
-        tasq.results.list({ status: 'failure', limit: 8 }),
+        readClusterStats(runtimeServicesOf(tasq).results, now),
+        runtimeServicesOf(tasq).results.list({ status: 'failure', limit: 8 }),
       ]);
       view.ingestSnapshots(
         snapshots,

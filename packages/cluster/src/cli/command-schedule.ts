@@ -5,12 +5,13 @@ import {
   type ScheduleKind,
   type ScheduleOptions,
   type ScheduleRecord,
-  type ScheduleStore,
   Tasq,
-  withPaused,
 } from '@tasq/core';
+import type { ScheduleStore } from '@tasq/core/backend';
+import { withPaused } from '@tasq/core/internal';
 import { type CommandIo, commonHelp, parse, readConfig, taskArguments, withClient } from './common.js';
 import { UsageError } from './errors.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 export const scheduleHelp = `Usage: tasq schedule add|list|remove|pause|resume|run-now [NAME] [options]
 
@@ -86,7 +87,7 @@ export async function scheduleCommand(argv: string[], io: CommandIo): Promise<nu
   return withClient(
     () => Tasq.open(config, { cwd: io.cwd }),
     async (tasq) => {
-      const store = await tasq.schedules();
+      const store = await runtimeServicesOf(tasq).schedules();
       switch (action as Action) {
         case 'add':
           return add(tasq, store, addition!, Boolean(values.json), io);
@@ -203,7 +204,7 @@ async function pauseOrResume(
     return 0;
   }
   // Resuming does not run what was missed while paused: the schedule moves to its first slot after now.
-  const updated = withPaused(schedule, pause, tasq.clock.now(), tasq.config.timeZone);
+  const updated = withPaused(schedule, pause, runtimeServicesOf(tasq).clock.now(), tasq.config.timeZone);
   await store.save(updated);
   const shown = view(updated, tasq.config);
   io.out(`${pause ? 'paused' : 'resumed'} schedule ${name}${pause ? '' : `; next run ${shown.nextRun}`}`);

@@ -11,22 +11,17 @@
  * cannot be asked) is counted as a late completion and not applied at all: no result saved, no follow-ups,
  * no success reported. Its package belongs to another delivery now.
  */
+import type { BrokerConnectionError, Clock, Logger, TaskResult } from '@tasq/core';
+import { type BrokerClient, encodeStoredValue, LeaseLostError } from '@tasq/core/backend';
 import {
-  type BrokerClient,
-  type BrokerConnectionError,
-  type Clock,
   decideAfterFailedStep,
   decideOutcome,
-  encodeStoredValue,
-  LeaseLostError,
-  type Logger,
   maxAttemptsOf,
   type OutcomeDecision,
   type OutcomeSettings,
   retryWhileUnreachable,
   type RuntimeServices,
-  type TaskResult,
-} from '@tasq/core';
+} from '@tasq/core/internal';
 import type { ClusterEmitter, ClusterStats } from './events.js';
 import type { FailureReporting } from './failure-reporting.js';
 import type { HeldPackage } from './held-package.js';

@@ -12,17 +12,8 @@
  *
  * Every timer runs on the configured `Clock`.
  */
-import {
-  type Clock,
-  type Logger,
-  loadErrorReporter,
-  type ResolvedConfig,
-  type Scheduler,
-  type TaskRegistry,
-  type RuntimeServices,
-  type TaskResult,
-  taskResultOf,
-} from '@tasq/core';
+import type { Clock, Logger, ResolvedConfig, TaskRegistry, TaskResult } from '@tasq/core';
+import { loadErrorReporter, type Scheduler, type RuntimeServices, taskResultOf } from '@tasq/core/internal';
 import { Pool, type WorkerInfo } from '../pool/pool.js';
 import { after } from './clock-timers.js';
 import { type ClusterSchedulerOptions, clusterIdentity, startClusterScheduler } from './cluster-scheduler.js';
