@@ -1,6 +1,7 @@
 /**
- * reference/api/ from the published TypeScript declarations (each package's dist/index.d.ts and the
- * TSDoc they keep), through TypeDoc with typedoc-plugin-markdown and its VitePress theme.
+ * reference/api/ from the published TypeScript declarations (each package's public entry points:
+ * dist/index.d.ts, and @tasq/core's dist/backend.d.ts) and the TSDoc they keep, through TypeDoc with
+ * typedoc-plugin-markdown and its VitePress theme.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,7 @@ export async function apiReference(repositoryRoot: string, outputFolder: string)
   const entryPoints = readdirSync(packagesFolder)
     .map((name) => path.join(packagesFolder, name))
     .filter((folder) => !JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')).private)
-    .map((folder) => path.join(folder, 'dist', 'index.d.ts'));
+    .flatMap((folder) => publicEntryPoints(folder));
   const app = await Application.bootstrapWithPlugins({
     entryPoints,
     tsconfig: path.join(import.meta.dirname, '..', '..', 'tsconfig.typedoc.json'),
@@ -37,13 +38,31 @@ export async function apiReference(repositoryRoot: string, outputFolder: string)
   const project = await app.convert();
   if (!project) throw new Error('TypeDoc could not read the declarations');
   // Modules are named after their folder ("core/dist"); readers know them by package name.
-  for (const module of project.children ?? []) module.name = `@tasq/${module.name.replace(/\/dist$/, '')}`;
+  // A subpath entry ("core/dist/backend") is read as its import path (@tasq/core/backend).
+  for (const module of project.children ?? [])
+    module.name = `@tasq/${module.name.replace(/\/dist(\/|$)/, '$1')}`;
   await app.generateOutputs(project);
   for (const file of readdirSync(outputFolder, { recursive: true, encoding: 'utf8' })) {
     if (!file.endsWith('.md')) continue;
     const page = path.join(outputFolder, file);
     writeFileSync(page, escapeTagsInProse(readFileSync(page, 'utf8')));
   }
+}
+
+/**
+ * The declarations of a package's entry points (`exports`): `.` and subpaths such as `@tasq/core/backend`.
+ * `./internal` entries are left out: they are for the @tasq/* packages, with no semver promise.
+ */
+function publicEntryPoints(folder: string): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')) as {
+    exports?: Record<string, string | { types?: string }>;
+  };
+  const entries = Object.entries(manifest.exports ?? { '.': { types: './dist/index.d.ts' } });
+  return entries
+    .filter(([subpath]) => subpath !== './internal' && !subpath.endsWith('.json'))
+    .map(([, target]) => (typeof target === 'string' ? undefined : target.types))
+    .filter((types): types is string => types !== undefined)
+    .map((types) => path.join(folder, types));
 }
 
 /**
