@@ -18,7 +18,13 @@ import {
   Tasq,
 } from '@tasq/core';
 import type { QueueSize } from '@tasq/core/backend';
-import { EVERY_INTERFACE, keyIdOf, type ListenAddress, parseListenAddress } from '@tasq/core/internal';
+import {
+  EVERY_INTERFACE,
+  keyIdOf,
+  type ListenAddress,
+  parseListenAddress,
+  runtimeServicesOf,
+} from '@tasq/core/internal';
 import type { ClusterEmitter, ClusterStats } from './runtime/events.js';
 import { type AutoscaleRange, Autoscaler, type AutoscalerOptions } from './monitoring/autoscaler.js';
 import { ClusterReporter } from './monitoring/cluster-reporter.js';
@@ -32,7 +38,6 @@ import type { RateLimitScope } from './runtime/rate-limiter.js';
 import type { ClusterSchedulerOptions } from './runtime/cluster-scheduler.js';
 import { Sentinel, type WorkerInfo } from './runtime/sentinel.js';
 import { loadTasks } from './worker/worker-runtime.js';
-import { runtimeServicesOf } from '@tasq/core/internal';
 
 export interface StartClusterOptions {
   /** Where `tasks` modules and relative broker paths are resolved. Default process.cwd(). */

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defineTask } from '@tasq/core';
-import { TaskPackageCodec } from '@tasq/core/internal';
+import { TaskPackageCodec, runtimeServicesOf } from '@tasq/core/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   configFor,
@@ -16,7 +16,6 @@ import {
   runCluster,
   sqliteDatabase,
 } from './support.js';
-import { runtimeServicesOf } from '@tasq/core/internal';
 
 // Signatures for the fixtures' tasks, so canvases can be built here without importing worker code.
 const add = defineTask('test.add', (a: number, b: number) => a + b);

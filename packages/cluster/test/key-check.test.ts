@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ResultTimeoutError, resolveConfig, Tasq, type TasqConfigInput } from '@tasq/core';
-import { keyIdOf } from '@tasq/core/internal';
+import { keyIdOf, runtimeServicesOf } from '@tasq/core/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cliPath,
@@ -25,7 +25,6 @@ import {
   sqliteDatabase,
   tasksModule,
 } from './support.js';
-import { runtimeServicesOf } from '@tasq/core/internal';
 
 const postgresSkip = await requirePostgres();
 const redisSkip = await requireRedis();

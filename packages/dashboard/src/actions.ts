@@ -5,11 +5,10 @@
  */
 import { type ControlCommand, requestControl } from '@tasq/cluster';
 import { defineSchedule, type ScheduleKind, type ScheduleOptions, SCHEDULE_KINDS } from '@tasq/core';
-import { withPaused } from '@tasq/core/internal';
+import { withPaused, runtimeServicesOf } from '@tasq/core/internal';
 import type { Deployment } from './deployment.js';
 import type { Fields } from './http/body.js';
 import { HttpError } from './http/errors.js';
-import { runtimeServicesOf } from '@tasq/core/internal';
 
 export async function purgeQueue(deployment: Deployment, queue: string, fields: Fields): Promise<string> {
   if (!deployment.queueNames().includes(queue) && !(await isConsumed(deployment, queue)))

@@ -1,10 +1,9 @@
 /** `tasq cluster`: run a cluster until SIGTERM/SIGINT (a second signal kills). */
-import { parseListenAddress } from '@tasq/core/internal';
+import { parseListenAddress, runtimeServicesOf } from '@tasq/core/internal';
 import { parseAutoscale } from '../monitoring/autoscaler.js';
 import { startCluster } from '../start-cluster.js';
 import { type CommandIo, commonHelp, loggerFrom, parse, positiveInteger, readConfig } from './common.js';
 import { UsageError } from './errors.js';
-import { runtimeServicesOf } from '@tasq/core/internal';
 
 export const clusterHelp = `Usage: tasq cluster [options]
 

@@ -8,10 +8,9 @@ import {
   Tasq,
 } from '@tasq/core';
 import type { ScheduleStore } from '@tasq/core/backend';
-import { withPaused } from '@tasq/core/internal';
+import { withPaused, runtimeServicesOf } from '@tasq/core/internal';
 import { type CommandIo, commonHelp, parse, readConfig, taskArguments, withClient } from './common.js';
 import { UsageError } from './errors.js';
-import { runtimeServicesOf } from '@tasq/core/internal';
 
 export const scheduleHelp = `Usage: tasq schedule add|list|remove|pause|resume|run-now [NAME] [options]
 

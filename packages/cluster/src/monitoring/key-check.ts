@@ -8,10 +8,9 @@
  * at every heartbeat are compared instead. Either way only key ids travel (core's `keyIdOf`), never a key.
  */
 import { CapabilityError, type Tasq } from '@tasq/core';
-import { keyIdOf } from '@tasq/core/internal';
+import { keyIdOf, runtimeServicesOf } from '@tasq/core/internal';
 import { readClusterStats, STATS_STALE_MS } from './cluster-stats-record.js';
 import { requestControl } from './control-client.js';
-import { runtimeServicesOf } from '@tasq/core/internal';
 
 export interface ClusterKey {
   /** The cluster's id, `name@host:pid`. */
