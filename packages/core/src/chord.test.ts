@@ -5,7 +5,7 @@ import { connect, type Tasq } from './client.js';
 import { BrokerError } from './errors.js';
 import { executeTask } from './execute.js';
 import type { Delivery } from './broker.js';
-import { MemoryBroker } from './memory/memory-broker.js';
+import type { MemoryBroker } from './memory/memory-broker.js';
 import { MemoryResultBackend } from './memory/memory-result-backend.js';
 import type { ResultBackend, TaskResult } from './result-backend.js';
 import { defineTask } from './task.js';
@@ -137,7 +137,11 @@ describe('chord bookkeeping', () => {
     // Their stored results say the same, and only the chord member's settles anything.
     for (const { pkg } of reserved) await runAndSave(tasq, pkg);
     const stored = await Promise.all(reserved.map(({ pkg }) => tasq.results.get(pkg.id)));
-    expect(stored.map((r) => r?.keepUntilClaimed)).toEqual([undefined, undefined, chordClaimKey('held-group')]);
+    expect(stored.map((r) => r?.keepUntilClaimed)).toEqual([
+      undefined,
+      undefined,
+      chordClaimKey('held-group'),
+    ]);
     expect(await settleChord(reserved[0]!.pkg, tasq.results)).toBeUndefined();
     expect(await settleChord(reserved[1]!.pkg, tasq.results)).toBeUndefined();
     expect((await settleChord(reserved[2]!.pkg, tasq.results))?.kind).toBe('callback');

@@ -467,10 +467,14 @@ export class Tasq implements RuntimeServices {
         await this.sendFollowUpPackages(pkg, enqueue);
       } catch (error) {
         // A follow-up run inline (sync mode) that failed was sent: its chord is settled all the same.
-        if (error instanceof InlineTaskFailure) for (const hold of holds) await endChordHold(this.results, hold);
+        if (error instanceof InlineTaskFailure) await this.endChordHolds(holds);
         throw error;
       }
     }
+    await this.endChordHolds(holds);
+  }
+
+  private async endChordHolds(holds: readonly string[]): Promise<void> {
     for (const hold of holds) await endChordHold(this.results, hold);
   }
 
