@@ -40,6 +40,11 @@ export interface CanvasFailure {
   /** The group it was to join (the last link of a chain enqueued with `group`), and its place there. */
   group?: string;
   groupIndex?: number;
+  /**
+   * Once this failure is stored its job is never sent (a failed chord's callback: a member that later
+   * succeeds on a redelivery does not turn the chord's stored failure into a run).
+   */
+  closesJob?: boolean;
 }
 
 /**

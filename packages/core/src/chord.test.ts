@@ -15,6 +15,11 @@ const double = defineTask('chord-test.double', (n: number) => n * 2);
 const fail = defineTask('chord-test.fail', (message: string) => {
   throw new Error(message);
 });
+let flakyFails = true;
+const flaky = defineTask('chord-test.flaky', (n: number) => {
+  if (flakyFails) throw new Error('not yet');
+  return n;
+});
 let callbackRuns = 0;
 const total = defineTask('chord-test.total', (values: number[]) => {
   callbackRuns++;
@@ -40,6 +45,7 @@ async function otherCluster(first: Tasq): Promise<Tasq> {
 
 afterEach(async () => {
   callbackRuns = 0;
+  flakyFails = true;
   for (const tasq of clients.splice(0)) await tasq.close();
 });
 
@@ -250,5 +256,22 @@ describe('chord bookkeeping', () => {
     expect(callbackRuns).toBe(0);
     // The success among the members is no longer held (failures are never pruned).
     expect(await first.results.prune({ saveLimit: -1 })).toBe(1);
+  });
+
+  it('never runs the callback of a chord whose failure is stored, even when the failed member later succeeds', async () => {
+    const tasq = await client();
+    const handle = await tasq.chord([double.s(1), flaky.s(2)], total.s()).enqueue();
+    const [a, b] = await reserveAll(tasq);
+    await tasq.sendFollowUps(a!.pkg, await runAndSave(tasq, a!.pkg));
+    await tasq.broker.ack(a!.delivery);
+    await tasq.sendFollowUps(b!.pkg, await runAndSave(tasq, b!.pkg));
+    await expect(handle.result({ timeout: 1000 })).rejects.toThrow('not yet');
+    // Its ack is lost: b is delivered again and succeeds this time, completing the group with successes.
+    await tasq.broker.release(b!.delivery);
+    flakyFails = false;
+    await work(tasq);
+    expect(await tasq.results.get(b!.pkg.id)).toMatchObject({ status: 'success', result: 2 });
+    expect(callbackRuns).toBe(0);
+    await expect(handle.result({ timeout: 1000 })).rejects.toThrow('not yet');
   });
 });

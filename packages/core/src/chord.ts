@@ -7,7 +7,8 @@
  *    callback still needs it.
  * 2. After a member's last run is saved, the group is read. When every member has an outcome the chord is
  *    settled: all successes send the callback, under the id fixed when the chord was built; any failure
- *    stores the callback's failure under that id instead.
+ *    stores the callback's failure under that id instead, and takes that id's send, so the callback
+ *    never runs after its failure was stored.
  * 3. The callback goes out once, even when the last members finish at the same moment on several
  *    clusters and both settle the chord: a send of a fixed id is taken once (the client claims
  *    `enqueue:<id>` before sending, and gives the claim back when the send fails).
@@ -85,6 +86,7 @@ export async function settleChord(
         id,
         name: callback.name,
         error: new ChordFailedError(group, failed),
+        closesJob: true,
       },
       hold,
     };

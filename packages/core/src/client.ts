@@ -520,6 +520,8 @@ export class Tasq implements RuntimeServices {
       startedAt: now,
       stoppedAt: now,
     });
+    // The same claim a send of this id takes (firstEnqueueOf): a later settlement finds it sent.
+    if (failure.closesJob) await this.results.claimOnce(`enqueue:${failure.id}`);
   }
 
   /**
