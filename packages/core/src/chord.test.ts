@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerClient } from './broker-client.js';
-import { ChordFailedError, chordClaimKey, chordHoldOf, settleChord } from './chord.js';
+import { ChordFailedError, chordClaimKey, chordHoldOf, endChordHold, settleChord } from './chord.js';
+import { ManualClock } from './clock.js';
 import { connect, type Tasq } from './client.js';
 import { BrokerError } from './errors.js';
 import { executeTask } from './execute.js';
@@ -273,5 +274,24 @@ describe('chord bookkeeping', () => {
     expect(await tasq.results.get(b!.pkg.id)).toMatchObject({ status: 'success', result: 2 });
     expect(callbackRuns).toBe(0);
     await expect(handle.result({ timeout: 1000 })).rejects.toThrow('not yet');
+  });
+
+  it('keeps the members past `cached` and the save limit while the chord is open, and not after it is settled', async () => {
+    const tasq = await client();
+    const clock = new ManualClock();
+    const backend = new MemoryResultBackend({ clock, cached: 1 });
+    await tasq.chord([double.s(1), double.s(2)], total.s()).enqueue();
+    const [a, b] = await reserveAll(tasq);
+    await backend.save(await executeTask(tasq.registry, a!.pkg));
+    // The second member finishes long after the first one's time to live, with pruning in between.
+    await clock.advance(60_000);
+    expect(await backend.prune({ saveLimit: -1 })).toBe(0);
+    await backend.save(await executeTask(tasq.registry, b!.pkg));
+    const settlement = await settleChord(b!.pkg, backend);
+    expect(settlement?.kind === 'callback' && settlement.callback.signature.args).toEqual([[2, 4]]);
+
+    await endChordHold(backend, settlement!.hold);
+    await clock.advance(1_001);
+    expect(await backend.group(a!.pkg.group!)).toEqual([]);
   });
 });
