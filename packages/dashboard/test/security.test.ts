@@ -231,7 +231,9 @@ describe('dashboard security', () => {
       });
       expect(wrongType.status).toBe(415);
       expect((await operator.request('GET', '/no-such-page')).status).toBe(404);
-      expect((await operator.request('GET', '/api/jobs')).status).toBe(501);
+      const badState = await operator.request('GET', '/api/jobs?state=sleeping');
+      expect(badState.status).toBe(400);
+      expect(JSON.parse(badState.text).error).toMatch(/unknown state "sleeping"/);
       expect(await tasq.schedules().then((store) => store.list())).toEqual([]);
     } finally {
       await fresh.close();
