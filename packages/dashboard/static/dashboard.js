@@ -57,6 +57,8 @@
       // Points are a second apart: ticks on whole seconds (or minutes), labelled as a clock reads.
       axes: [{ space: 70, incrs: TIME_STEPS, values: (_u, splits) => splits.map(clock) }, { size: 60 }],
       legend: { live: false },
+      // Room on the right for the last time label.
+      padding: [8, 32, 0, 0],
     };
     charts[key]?.destroy();
     el.textContent = '';

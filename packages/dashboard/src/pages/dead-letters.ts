@@ -58,7 +58,7 @@ ${pager(base, '/dead-letters', query, listing.next)}
 </div>
 </form>
 <section aria-labelledby="bulk-title" class="controls bulk">
-<h2 id="bulk-title">Every ${what}</h2>
+<h2 id="bulk-title">All ${what}</h2>
 <form method="post" action="${base}/dead-letters/requeue" class="inline">${csrf}${filterFields}<input type="hidden" name="all" value="yes">
 <button type="submit">Requeue all</button></form>
 <form method="post" action="${base}/dead-letters/purge" class="inline">${csrf}${filterFields}
