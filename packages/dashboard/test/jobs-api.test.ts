@@ -4,13 +4,16 @@
  * where the configuration allows), cancel, remove, retry, dead letters requeued (and run), deleted and
  * purged, queues paused and resumed; every bad input a 4xx that names the problem and changes nothing.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { ClusterHandle } from '@tasq/cluster';
 import { Administration, type DashboardActionEvent, type ResolvedConfig, Tasq } from '@tasq/core';
+import { requireService } from '@tasq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboard, type Dashboard } from '../src/index.js';
 import {
@@ -27,6 +30,13 @@ import {
 } from './support.js';
 
 const redisSkip = await requireRedis();
+const rabbitUrl = process.env.TASQ_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const rabbitSkip = await requireService(
+  'RabbitMQ at 127.0.0.1:5672',
+  () => promisify(execFile)('rabbitmqctl', ['-q', 'status']),
+  // rabbitmqctl starts an Erlang node of its own: seconds on a busy machine.
+  { timeoutMs: 20_000 },
+);
 const redisPrefix = `tasq-dash-${randomBytes(4).toString('hex')}`;
 
 const stores = [
@@ -368,3 +378,53 @@ for (const store of stores) {
     },
   );
 }
+
+describe.skipIf(rabbitSkip !== undefined)(
+  `jobs on RabbitMQ, which cannot browse a queue${rabbitSkip ? ` (skipped: ${rabbitSkip})` : ''}`,
+  () => {
+    const deployment = testDeployment({ rabbitmq: { url: rabbitUrl } });
+    let tasq: Tasq;
+    let running: Awaited<ReturnType<typeof serve>>;
+    let operator: Client;
+
+    beforeAll(async () => {
+      tasq = await Tasq.open(deployment.config);
+      running = await serve(deployment.config);
+      operator = new Client(running.url);
+      await operator.login(OPERATOR_PASSWORD);
+    });
+
+    afterAll(async () => {
+      // The queues this test declared (the job's and its dead-letter queue), whatever they are named.
+      const declared =
+        (tasq?.broker.broker as { declaredQueues?: string[] } | undefined)?.declaredQueues ?? [];
+      await stop(running);
+      await tasq?.close();
+      for (const queue of [...declared])
+        await promisify(execFile)('rabbitmqctl', ['-q', 'delete_queue', queue]);
+      deployment.cleanup();
+    });
+
+    it("says why it lists no waiting jobs and shows the queue's counts instead", async () => {
+      await tasq.enqueueByName('dash.work', [1]);
+      await tasq.enqueueByName('dash.work', [2]);
+      const listing = await operator.request('GET', '/api/jobs', { headers: { accept: 'application/json' } });
+      expect(listing.status).toBe(200);
+      const body = JSON.parse(listing.text);
+      expect(body.kind).toBe('unlisted');
+      expect(body.reason).toMatch(/rabbitmq broker cannot list the jobs waiting or running/);
+      await eventually(async () => {
+        const page = await operator.request('GET', `/jobs?queue=${deployment.queue}`);
+        return /<td data-count="ready">2<\/td>/.test(page.text) ? page : undefined;
+      });
+      const page = await operator.request('GET', `/jobs?queue=${deployment.queue}`);
+      expect(page.text).toContain('This broker cannot list these jobs');
+      expect(page.text).not.toContain('<table class="jobs">');
+      // Finished jobs come from the result backend, which can list them.
+      const failed = await operator.request('GET', '/api/jobs?state=failed', {
+        headers: { accept: 'application/json' },
+      });
+      expect(JSON.parse(failed.text)).toMatchObject({ kind: 'page', jobs: [] });
+    });
+  },
+);

@@ -30,8 +30,13 @@ export function testDeployment(options: TasqConfigInput = {}): TestDeployment {
   const config = resolveConfig(
     {
       name: `dash-${id}`,
-      // Another broker in `options` (Redis) replaces the SQLite file.
-      ...(options.redis === undefined ? { sqlite: path.join(folder, 'tasq.db') } : {}),
+      // Another broker in `options` replaces the SQLite file; RabbitMQ keeps its results in one.
+      ...(options.redis === undefined && options.rabbitmq === undefined
+        ? { sqlite: path.join(folder, 'tasq.db') }
+        : {}),
+      ...(options.rabbitmq !== undefined
+        ? { resultBackend: { sqlite: path.join(folder, 'results.db') } }
+        : {}),
       tasks: [tasksModule],
       workers: 1,
       concurrency: 4,
