@@ -7,6 +7,7 @@
  * its jobs until it is resumed.
  */
 import type { ClusterHandle } from '@tasq/cluster';
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Administration, Tasq } from '@tasq/core';
@@ -15,8 +16,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDashboard, startDashboard } from '../src/index.js';
 import { chromiumMissing, launchChromium, screenshot } from './browser.js';
 import {
+  deleteRedisPrefix,
   eventually,
   OPERATOR_PASSWORD,
+  redisUrl,
+  requireRedis,
   runCluster,
   sleep,
   testDeployment,
@@ -24,6 +28,7 @@ import {
 } from './support.js';
 
 const missing = chromiumMissing();
+const redisSkip = missing === undefined ? await requireRedis() : undefined;
 
 describe.skipIf(missing !== undefined)(
   `dashboard in Chromium${missing ? ` (skipped: ${missing})` : ''}`,
@@ -335,6 +340,59 @@ describe.skipIf(missing !== undefined)(
       await page.getByRole('link', { name: 'Dead letters' }).click();
       expect(await page.getByRole('button', { name: /Requeue|Delete|Purge/ }).count()).toBe(0);
       await tasq.broker.purge(`${deployment.queue}-idle`);
+    });
+  },
+);
+
+describe.skipIf(missing !== undefined || redisSkip !== undefined)(
+  `dashboard of a Redis deployment in Chromium${redisSkip ? ` (skipped: ${redisSkip})` : ''}`,
+  () => {
+    const prefix = `tasq-dash-browser-${randomBytes(4).toString('hex')}`;
+    const deployment = testDeployment({ redis: { url: redisUrl, prefix } });
+    let tasq: Tasq;
+    let cluster: ClusterHandle;
+    let dashboard: RunningDashboard;
+    let browser: Browser;
+
+    beforeAll(async () => {
+      tasq = await Tasq.open(deployment.config);
+      cluster = await runCluster(deployment.config);
+      dashboard = await startDashboard(deployment.config, { host: '127.0.0.1', port: 0 });
+      browser = await launchChromium();
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await dashboard?.close();
+      await cluster?.stop({ timeoutMs: 5_000 });
+      await tasq?.close();
+      deployment.cleanup();
+      await deleteRedisPrefix(prefix);
+    });
+
+    it('shows the running cluster on the overview, and jobs finishing', async () => {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(dashboard.url);
+        await page.getByLabel('Password').fill(OPERATOR_PASSWORD);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        const row = page.locator('#clusters tbody tr', { hasText: 'default' });
+        await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(1);
+        expect(await row.locator('td').nth(4).textContent()).toBe(deployment.queue);
+        await tasq.send(
+          Array.from({ length: 200 }, () => tasq.buildPackage({ name: 'dash.work', args: [10] }, {})),
+        );
+        await eventually(
+          async () =>
+            Number(await page.locator('[data-live="finished60s"]').textContent()) >= 200 || undefined,
+          60_000,
+          'jobs finishing',
+        );
+        await screenshot(page, 'overview-redis');
+      } finally {
+        await context.close();
+      }
     });
   },
 );

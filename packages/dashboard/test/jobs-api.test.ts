@@ -175,6 +175,32 @@ for (const store of stores) {
         await tasq.broker.purge(idle);
       });
 
+      it('shows the chain links after a job, the job that enqueued it, and its trace id', async () => {
+        const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+        const pkg = {
+          ...tasq.buildPackage({ name: 'dash.work', args: [1] }, { queue: idle }),
+          chain: [
+            { name: 'dash.echo', args: [] },
+            { name: 'dash.work', args: [] },
+          ],
+          parentId: 'the-first-link',
+          // As a client running inside an OpenTelemetry span sets it.
+          traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+        };
+        await tasq.send([pkg]);
+        const { body } = await api(`/api/jobs/${pkg.id}`);
+        expect(body.view).toMatchObject({
+          chain: ['dash.echo', 'dash.work'],
+          parentId: 'the-first-link',
+          traceparent: pkg.traceparent,
+        });
+        const page = await operator.request('GET', `/jobs/${pkg.id}`);
+        expect(page.text).toContain(`<dd data-field="trace">${traceId}</dd>`);
+        expect(page.text).toContain('<dd data-field="chain">dash.echo → dash.work</dd>');
+        expect(page.text).toContain('href="/jobs/the-first-link"');
+        await tasq.broker.purge(idle);
+      });
+
       it('answers bad input with a 4xx naming the problem, and changes nothing', async () => {
         const job = await tasq.enqueueByName('dash.work', [1], { queue: idle });
         const unknown = await api('/api/jobs/no-such-job');

@@ -3,7 +3,7 @@
  * and chain, trace id; cancel, retry and remove for an operator where the job's state allows them.
  * Arguments and results show as type and size unless the configuration sets `dashboard.showPayloads`.
  */
-import type { JobView } from '@tasq/core';
+import { type JobView, parseTraceparent } from '@tasq/core';
 import { type Html, html } from '../html.js';
 import { type ShownPayload, summaryText } from '../jobs/payload.js';
 import { formatTime } from './format.js';
@@ -21,9 +21,9 @@ const WAITING = new Set(['queued', 'scheduled', 'retrying']);
 const RETRYABLE = new Set(['failed', 'dead', 'cancelled', 'expired']);
 const UNFINISHED = new Set(['queued', 'scheduled', 'retrying', 'running']);
 
-/** The trace id inside a W3C traceparent ("00-<trace id>-<span id>-<flags>"). */
+/** The trace id inside a W3C traceparent ("00-<trace id>-<span id>-<flags>"), when it is a valid one. */
 export function traceIdOf(traceparent: string | undefined): string | undefined {
-  return traceparent?.split('-')[1];
+  return traceparent === undefined ? undefined : parseTraceparent(traceparent)?.traceId;
 }
 
 export function jobBody(context: PageContext, details: JobDetails): Html {
