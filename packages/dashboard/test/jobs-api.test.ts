@@ -432,8 +432,15 @@ describe.skipIf(rabbitSkip !== undefined)(
     });
 
     it("says why it lists no waiting jobs and shows the queue's counts instead", async () => {
-      await tasq.enqueueByName('dash.work', [1]);
+      const waiting = await tasq.enqueueByName('dash.work', [1]);
       await tasq.enqueueByName('dash.work', [2]);
+      const one = await operator.request('GET', `/api/jobs/${waiting.id}`, {
+        headers: { accept: 'application/json' },
+      });
+      expect(one.status).toBe(404);
+      expect(JSON.parse(one.text).error).toMatch(
+        /rabbitmq broker cannot look up a job still waiting in its queue/,
+      );
       const listing = await operator.request('GET', '/api/jobs', { headers: { accept: 'application/json' } });
       expect(listing.status).toBe(200);
       const body = JSON.parse(listing.text);

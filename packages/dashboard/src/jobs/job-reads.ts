@@ -74,7 +74,14 @@ export async function readJob(deployment: Deployment, id: string): Promise<JobDe
   checkJobId(id);
   const { admin } = deployment;
   const view = await answering(() => admin.job(id, { args: true, result: true }));
-  if (view.state === 'unknown') throw asHttpError(new UnknownJobError(id));
+  if (view.state === 'unknown') {
+    const support = admin.support();
+    // On a broker that cannot look a package up (RabbitMQ, SQS), a job still waiting is unknown too.
+    const detail = support.brokerCapabilities.lookup
+      ? ''
+      : ` (the ${support.broker} broker cannot look up a job still waiting in its queue)`;
+    throw asHttpError(new UnknownJobError(id, detail));
+  }
   const show = deployment.config.dashboard.showPayloads;
   const { args, result, ...rest } = view;
   return {
