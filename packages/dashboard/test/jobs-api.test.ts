@@ -175,7 +175,7 @@ for (const store of stores) {
         await tasq.broker.purge(idle);
       });
 
-      it('shows the chain links after a job, the job that enqueued it, and its trace id', async () => {
+      it('shows the chain links after a job, the job that enqueued it, its trace id and progress', async () => {
         const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
         const pkg = {
           ...tasq.buildPackage({ name: 'dash.work', args: [1] }, { queue: idle }),
@@ -188,7 +188,10 @@ for (const store of stores) {
           traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
         };
         await tasq.send([pkg]);
+        // What a running job's reports leave in the result backend.
+        await Administration.of(tasq).reportProgress(pkg.id, { done: 3, of: 10 });
         const { body } = await api(`/api/jobs/${pkg.id}`);
+        expect(body.view.progress.value).toEqual({ done: 3, of: 10 });
         expect(body.view).toMatchObject({
           chain: ['dash.echo', 'dash.work'],
           parentId: 'the-first-link',
@@ -198,6 +201,9 @@ for (const store of stores) {
         expect(page.text).toContain(`<dd data-field="trace">${traceId}</dd>`);
         expect(page.text).toContain('<dd data-field="chain">dash.echo → dash.work</dd>');
         expect(page.text).toContain('href="/jobs/the-first-link"');
+        expect(page.text).toMatch(
+          /<dd data-field="progress">\{&quot;done&quot;:3,&quot;of&quot;:10\} \(at 20\d\d-/,
+        );
         await tasq.broker.purge(idle);
       });
 
