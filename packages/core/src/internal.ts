@@ -54,7 +54,7 @@ export { controlChannel, eventsChannel } from './events.js';
 export { parseRate, parseSizeBytes } from './duration.js';
 export { EVERY_INTERFACE, type ListenAddress, parseListenAddress } from './listen-address.js';
 export { isNodeTooOld, MINIMUM_NODE_VERSION, nodeVersionMessage } from './node-version.js';
-export { currentTraceparent, runInTaskSpan } from './trace-context.js';
+export { currentTraceparent, parseTraceparent, runInTaskSpan } from './trace-context.js';
 export {
   type AdministrationClient,
   type AdministrationSources,
