@@ -41,7 +41,7 @@ async function client(): Promise<Tasq> {
 async function otherCluster(first: Tasq): Promise<Tasq> {
   const other = await client();
   const store = (runtimeServicesOf(first).results as MemoryResultBackend).store;
-  Object.assign(other, {
+  Object.assign(runtimeServicesOf(other), {
     broker: runtimeServicesOf(first).broker,
     results: new MemoryResultBackend({ store }),
   });
@@ -103,7 +103,7 @@ function withUnreachableHoldClaims(tasq: Tasq, times: number): void {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  Object.assign(tasq, { results: flaky as ResultBackend });
+  Object.assign(runtimeServicesOf(tasq), { results: flaky as ResultBackend });
 }
 
 describe('chord bookkeeping', () => {
@@ -245,14 +245,14 @@ describe('chord bookkeeping', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    Object.assign(tasq, { broker: new BrokerClient(refusing) });
+    Object.assign(runtimeServicesOf(tasq), { broker: new BrokerClient(refusing) });
     await expect(runtimeServicesOf(tasq).sendFollowUps(member!.pkg, result)).rejects.toThrow(
       'message refused',
     );
     expect(await runtimeServicesOf(tasq).results.prune({ saveLimit: -1 })).toBe(0);
     expect(await runtimeServicesOf(tasq).results.get(member!.pkg.id)).toMatchObject({ result: 10 });
 
-    Object.assign(tasq, { broker: new BrokerClient(memory) });
+    Object.assign(runtimeServicesOf(tasq), { broker: new BrokerClient(memory) });
     await runtimeServicesOf(tasq).sendFollowUps(member!.pkg, result);
     await memory.ack(member!.delivery);
     await work(tasq);
