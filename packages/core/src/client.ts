@@ -150,12 +150,12 @@ export class Tasq {
     return {
       enqueue: async (options = {}) => {
         const [first, ...rest] = signatures.map((s) => s.toData()) as [SignatureData, ...SignatureData[]];
-        const pkg = this.#runtime.buildPackage(first, { ...this.signatureOptions(first), ...options });
+        const pkg = this.#runtime.buildPackage(first, { ...this.#signatureOptions(first), ...options });
         const { group } = options;
         if (group !== undefined) pkg.groupIndex = 0;
         // Ids fixed now: the handle can follow the last link, and a link sent twice is enqueued once.
         const links = rest.map((link, index) => ({
-          ...this.carriedSignature(link, options),
+          ...this.#carriedSignature(link, options),
           ...(group !== undefined ? { group, groupIndex: index + 1 } : {}),
         }));
         if (links.length > 0) pkg.chain = links;
@@ -175,7 +175,7 @@ export class Tasq {
         const group = options.group ?? uuidv7();
         const packages = signatures.map((signature, index) => {
           const data = signature.toData();
-          const pkg = this.#runtime.buildPackage(data, { ...this.signatureOptions(data), ...options, group });
+          const pkg = this.#runtime.buildPackage(data, { ...this.#signatureOptions(data), ...options, group });
           pkg.groupIndex = index;
           return pkg;
         });
@@ -202,10 +202,10 @@ export class Tasq {
     return {
       enqueue: async (options = {}) => {
         const group = options.group ?? uuidv7();
-        const callbackData = this.carriedSignature(callback.toData(), {});
+        const callbackData = this.#carriedSignature(callback.toData(), {});
         const packages = signatures.map((signature, index) => {
           const data = signature.toData();
-          const pkg = this.#runtime.buildPackage(data, { ...this.signatureOptions(data), ...options, group });
+          const pkg = this.#runtime.buildPackage(data, { ...this.#signatureOptions(data), ...options, group });
           pkg.groupIndex = index;
           pkg.chord = { callback: callbackData, size: signatures.length };
           return pkg;
@@ -227,7 +227,7 @@ export class Tasq {
   }
 
   /** A signature's own options over its task's, when this process knows the task. */
-  private signatureOptions(data: SignatureData): EnqueueJobOptions {
+  #signatureOptions(data: SignatureData): EnqueueJobOptions {
     return this.#runtime.withDefaultsOfTask(data.name, fromJobOptions(data.options));
   }
 
@@ -236,7 +236,7 @@ export class Tasq {
    * now: the task's, the signature's, then the caller's. The cluster that sends it may not know the task.
    * Its id is fixed too, so a handle can wait for it and a second send is dropped.
    */
-  private carriedSignature(
+  #carriedSignature(
     data: SignatureData,
     callOptions: EnqueueJobOptions,
   ): SignatureData & { id: string } {
@@ -248,7 +248,7 @@ export class Tasq {
       group: _group,
       ...travelling
     } = {
-      ...this.signatureOptions(data),
+      ...this.#signatureOptions(data),
       ...callOptions,
     };
     // Where the link goes is settled here too: a cluster that sends it would otherwise use its own
