@@ -175,7 +175,11 @@ export class Tasq {
         const group = options.group ?? uuidv7();
         const packages = signatures.map((signature, index) => {
           const data = signature.toData();
-          const pkg = this.#runtime.buildPackage(data, { ...this.#signatureOptions(data), ...options, group });
+          const pkg = this.#runtime.buildPackage(data, {
+            ...this.#signatureOptions(data),
+            ...options,
+            group,
+          });
           pkg.groupIndex = index;
           return pkg;
         });
@@ -205,7 +209,11 @@ export class Tasq {
         const callbackData = this.#carriedSignature(callback.toData(), {});
         const packages = signatures.map((signature, index) => {
           const data = signature.toData();
-          const pkg = this.#runtime.buildPackage(data, { ...this.#signatureOptions(data), ...options, group });
+          const pkg = this.#runtime.buildPackage(data, {
+            ...this.#signatureOptions(data),
+            ...options,
+            group,
+          });
           pkg.groupIndex = index;
           pkg.chord = { callback: callbackData, size: signatures.length };
           return pkg;
@@ -236,10 +244,7 @@ export class Tasq {
    * now: the task's, the signature's, then the caller's. The cluster that sends it may not know the task.
    * Its id is fixed too, so a handle can wait for it and a second send is dropped.
    */
-  #carriedSignature(
-    data: SignatureData,
-    callOptions: EnqueueJobOptions,
-  ): SignatureData & { id: string } {
+  #carriedSignature(data: SignatureData, callOptions: EnqueueJobOptions): SignatureData & { id: string } {
     // When the canvas starts, and under which id and group, is the first jobs' business.
     const {
       delay: _delay,
