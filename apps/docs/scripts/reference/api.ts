@@ -38,14 +38,17 @@ export async function apiReference(repositoryRoot: string, outputFolder: string)
   const project = await app.convert();
   if (!project) throw new Error('TypeDoc could not read the declarations');
   // Modules are named after their folder ("core/dist"); readers know them by package name.
-  // A subpath entry ("core/dist/backend") is read as its import path (@tasq/core/backend).
+  // A subpath entry ("core/dist/backend") gets the page @tasq/core-backend: a page @tasq/core/backend
+  // would sit in a folder named like the @tasq/core page, which clean URLs cannot tell apart
+  // (/reference/api/@tasq/core is the page or the folder). Its title and sidebar entry keep the import path.
   for (const module of project.children ?? [])
-    module.name = `@tasq/${module.name.replace(/\/dist(\/|$)/, '$1')}`;
+    module.name = `@tasq/${module.name.replace(/\/dist$/, '').replace(/\/dist\/(.+)$/, '-$1')}`;
   await app.generateOutputs(project);
   for (const file of readdirSync(outputFolder, { recursive: true, encoding: 'utf8' })) {
-    if (!file.endsWith('.md')) continue;
+    if (!file.endsWith('.md') && !file.endsWith('sidebar.json')) continue;
     const page = path.join(outputFolder, file);
-    writeFileSync(page, escapeTagsInProse(readFileSync(page, 'utf8')));
+    const text = withSubpathTitles(readFileSync(page, 'utf8'));
+    writeFileSync(page, file.endsWith('.md') ? escapeTagsInProse(text) : text);
   }
 }
 
@@ -63,6 +66,13 @@ function publicEntryPoints(folder: string): string[] {
     .map(([, target]) => (typeof target === 'string' ? undefined : target.types))
     .filter((types): types is string => types !== undefined)
     .map((types) => path.join(folder, types));
+}
+
+/** The title and sidebar text of a subpath entry's page: `@tasq/core/backend`, as it is imported. */
+function withSubpathTitles(text: string): string {
+  return text
+    .replace(/^# @tasq\/core-backend$/m, '# @tasq/core/backend')
+    .replace(/"text":"@tasq\/core-backend"/g, '"text":"@tasq/core/backend"');
 }
 
 /**
