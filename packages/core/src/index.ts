@@ -92,3 +92,4 @@ export * from './admin/job-view.js';
 export { packageLabel } from './admin/package-label.js';
 export * from './admin/query-checks.js';
 export * from './admin/result-administration.js';
+export * from './admin/result-marks.js';

@@ -22,6 +22,7 @@ import {
   type RuntimeServices,
   type TaskResult,
   taskResultOf,
+  withResultMarks,
 } from '@tasq/core';
 import { Pool, type WorkerInfo } from '../pool/pool.js';
 import { after } from './clock-timers.js';
@@ -86,8 +87,8 @@ export class Sentinel {
     const { clock, logger } = options;
     const { events, stats } = this;
     const broker = services.broker;
-    // Pause flags and cancel marks, where the broker keeps them.
-    const admin = broker.broker.administration;
+    // Pause flags and cancel marks, where the broker keeps them, or else the result backend.
+    const admin = withResultMarks(broker.broker.administration, services.results.administration);
     this.identity = clusterIdentity(config);
     this.lastProgressAt = clock.now();
     this.ledger = new HeldLedger(config.queueLimit);

@@ -43,6 +43,7 @@ import {
   type QueueStatus,
   type RequeueOutcome,
 } from './job-view.js';
+import { type MarksKeeper, marksKeeper, withResultMarks } from './result-marks.js';
 import {
   MAX_PROGRESS_BYTES,
   type ProgressValue,
@@ -80,6 +81,8 @@ export interface AdministrationSupport {
   readonly results: string;
   readonly brokerCapabilities: BrokerAdministrationCapabilities;
   readonly resultCapabilities: ResultAdministrationCapabilities;
+  /** Where pause flags and cancel marks are kept: the broker's own, the result backend's, or nowhere. */
+  readonly marksKeptBy: MarksKeeper;
 }
 
 const NO_RESULT_ADMINISTRATION: ResultAdministrationCapabilities = Object.freeze({
@@ -108,9 +111,10 @@ export class Administration {
 
   constructor(private readonly sources: AdministrationSources) {
     this.broker = sources.broker;
-    this.brokerAdmin = sources.broker.administration;
     this.results = sources.results;
     this.resultAdmin = sources.results.administration;
+    // A broker that keeps no pause flags or cancel marks of its own keeps them in the result backend.
+    this.brokerAdmin = withResultMarks(sources.broker.administration, this.resultAdmin);
   }
 
   /** The administration API over a connected client (`connect()`), sharing its connections. */
@@ -132,6 +136,7 @@ export class Administration {
       results: this.results.name,
       brokerCapabilities: this.brokerAdmin?.capabilities ?? NO_BROKER_ADMINISTRATION,
       resultCapabilities: this.resultAdmin?.capabilities ?? NO_RESULT_ADMINISTRATION,
+      marksKeptBy: marksKeeper(this.broker.administration, this.resultAdmin),
     };
   }
 
