@@ -8,11 +8,7 @@ import type { Parameters, QueryOutcome, SqlDialect } from './dialect.js';
 import type { QueryName } from './queries.js';
 
 /** Runs one named statement, mapping a database error to what was being done. */
-export type RunStatement = (
-  query: QueryName,
-  parameters: Parameters,
-  what: string,
-) => Promise<QueryOutcome>;
+export type RunStatement = (query: QueryName, parameters: Parameters, what: string) => Promise<QueryOutcome>;
 
 export class OrmMarks {
   constructor(
