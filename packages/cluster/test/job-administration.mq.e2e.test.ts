@@ -14,6 +14,7 @@ import { Administration, resolveConfig, type TasqConfigInput, Tasq } from '@tasq
 import { requireService } from '@tasq/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterHandle } from '../src/index.js';
+import { liveHeldJobs } from '../src/monitoring/held-jobs.js';
 import {
   cliPath,
   type Database,
@@ -124,8 +125,8 @@ describe.each(cases)('job administration on a queue-only broker ($label)', ({ sk
     const configFile = path.join(database.folder, 'tasq.config.json');
     writeFileSync(configFile, JSON.stringify(input));
     const cli = (args: string[]) => tasqCli(configFile, database.folder, args);
-    const start = async () => {
-      entry.cluster = await runCluster(config, { monitoring: false });
+    const start = async (options: { monitoring?: boolean } = {}) => {
+      entry.cluster = await runCluster(config, { monitoring: false, heartbeatMs: 500, ...options });
       return entry.cluster;
     };
     return { config, client, admin: Administration.of(client), cli, start };
@@ -174,6 +175,51 @@ describe.each(cases)('job administration on a queue-only broker ($label)', ({ sk
       expect(view.error?.message).toMatch(/no longer wanted/);
       expect(cluster.stats).toMatchObject({ started: 1, succeeded: 1, cancelled: 1 });
       expect((await client.broker.size(client.config.queue)).ready).toBe(0);
+    },
+  );
+
+  it.skipIf(skipReason !== undefined)(
+    `a running job is reported running by the live cluster that holds it; an id nothing knows is unknown ${skipReason ? `(skipped: ${skipReason})` : ''}`,
+    async () => {
+      const { client, cli, start } = await deployment();
+      const cluster = await start({ monitoring: true });
+      const admin = Administration.of(client, { heldJobs: liveHeldJobs(client, { waitMs: 1_000 }) });
+      // Long enough for the CLI below to start and ask while it still runs.
+      const job = await client.enqueueByName('test.hang', [10_000]);
+      await eventually(() => cluster.stats.started === 1, 10_000, 'the job to start');
+
+      // Remote control answers at once on RabbitMQ; on SQS the snapshot stored at the next heartbeat.
+      let view = await admin.job(job.id);
+      await eventually(
+        async () => {
+          view = await admin.job(job.id);
+          return view.state === 'running';
+        },
+        10_000,
+        'a cluster to report the job',
+      );
+      expect(view).toMatchObject({
+        id: job.id,
+        state: 'running',
+        source: 'cluster',
+        task: 'test.hang',
+        queue: client.config.queue,
+        heldBy: { cluster: cluster.identity },
+      });
+      expect(view.startedAt).toBeGreaterThan(0);
+      const shown = await cli(['job', 'show', job.id]);
+      expect(shown.code).toBe(0);
+      expect(shown.out).toMatch(/state\s+running/);
+      expect(shown.out).toContain(`held by  cluster ${cluster.identity}`);
+
+      const stranger = await admin.job('0190aaaa-0000-7000-8000-000000000000');
+      expect(stranger).toMatchObject({ state: 'unknown', source: 'none' });
+      const unknown = await cli(['job', 'show', '0190aaaa-0000-7000-8000-000000000000']);
+      expect(unknown.code).toBe(3);
+      expect(unknown.out).toMatch(/cannot look into its queues/);
+
+      expect(await job.result({ timeout: 20_000 })).toBe('finished');
+      expect(await admin.job(job.id)).toMatchObject({ state: 'succeeded', source: 'results' });
     },
   );
 });

@@ -88,6 +88,7 @@ export * from './admin/administration.js';
 export * from './admin/broker-administration.js';
 export * from './admin/dead-letter-page.js';
 export * from './admin/errors.js';
+export * from './admin/held-jobs.js';
 export * from './admin/job-view.js';
 export { packageLabel } from './admin/package-label.js';
 export * from './admin/query-checks.js';

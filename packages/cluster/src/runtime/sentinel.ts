@@ -287,6 +287,16 @@ export class Sentinel {
     return this.ledger.counts();
   }
 
+  /** The jobs held right now (waiting for a worker, running, or being settled), for `tasq job show`. */
+  heldJobs(): { id: string; name: string; queue: string; startedAt?: number }[] {
+    return [...this.ledger.all()].map((entry) => ({
+      id: entry.ref.id,
+      name: entry.ref.name,
+      queue: entry.ref.queue,
+      ...(entry.startedAt !== undefined ? { startedAt: entry.startedAt } : {}),
+    }));
+  }
+
   /** See Pool.resize. */
   resize(size: number): number {
     return this.pool.resize(size);
