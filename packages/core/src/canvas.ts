@@ -7,9 +7,11 @@
  *   last one (the chain's result); when a link fails for good, that last id gets the failure instead.
  * - group: jobs sharing a group id; `group()` on the result backend returns their results in order.
  * - chord: a group plus a callback run once, after every member has finished, with the list of their
- *   return values (prepended to its own arguments). A failed member fails the chord instead.
+ *   return values (prepended to its own arguments). A failed member fails the chord instead. Its
+ *   bookkeeping (hold, settlement, sending once) is chord.ts.
  * - hook: a task run with the finished job's TaskResult, success or failure.
  */
+import { settleChord } from './chord.js';
 import type { ResultBackend, TaskResult } from './result-backend.js';
 import type { Signature } from './task.js';
 import type { SignatureData, TaskPackage } from './task-package.js';
@@ -21,19 +23,6 @@ export interface FollowUp {
   id?: string;
   /** Remaining chain after this job. */
   chain?: SignatureData[];
-  /** The claim taken to send this one (a chord's); given back if it cannot be sent, for a later run. */
-  claimed?: string;
-}
-
-export class ChordFailedError extends Error {
-  constructor(group: string, failed: TaskResult[]) {
-    super(
-      `chord ${group}: ${failed.length} member(s) failed: ${failed
-        .map((r) => `${r.name} (${r.id}): ${r.error?.message ?? 'failed'}`)
-        .join('; ')}`,
-    );
-    this.name = 'ChordFailedError';
-  }
 }
 
 export class ChainFailedError extends Error {
@@ -51,29 +40,27 @@ export interface CanvasFailure {
   /** The group it was to join (the last link of a chain enqueued with `group`), and its place there. */
   group?: string;
   groupIndex?: number;
+  /**
+   * Once this failure is stored its job is never sent (a failed chord's callback: a member that later
+   * succeeds on a redelivery does not turn the chord's stored failure into a run).
+   */
+  closesJob?: boolean;
 }
 
 /**
- * The claim that a chord's callback is enqueued once. Its members' results carry it as
- * `keepUntilClaimed`, so pruning leaves them alone until the callback has been claimed.
- */
-export function chordClaimKey(group: string): string {
-  return `chord:${group}`;
-}
-
-/**
- * What to enqueue after `pkg` finished with `result` (already saved). For chords, this checks whether
- * the group is complete and claims the callback atomically, so exactly one finisher enqueues it even
- * with members finishing at once on several clusters. `neverRun`: jobs that will not run because this
- * one failed (a failed chord's callback, the end of a stopped chain), whose failure the caller stores.
+ * What to enqueue after `pkg` finished with `result` (already saved). `neverRun`: jobs that will not run
+ * because this one failed (a failed chord's callback, the end of a stopped chain), whose failure the
+ * caller stores. `holds`: chord holds to end (`endChordHold`) once those are sent and stored; the chord
+ * rules are in chord.ts.
  */
 export async function followUps(
   pkg: TaskPackage,
   result: TaskResult,
   backend: ResultBackend,
-): Promise<{ enqueue: FollowUp[]; neverRun: CanvasFailure[] }> {
+): Promise<{ enqueue: FollowUp[]; neverRun: CanvasFailure[]; holds: string[] }> {
   const enqueue: FollowUp[] = [];
   const neverRun: CanvasFailure[] = [];
+  const holds: string[] = [];
   if (pkg.hook) enqueue.push({ signature: { name: pkg.hook, args: [result] } });
   if (pkg.chain && pkg.chain.length > 0) {
     const [next, ...rest] = pkg.chain as [SignatureData, ...SignatureData[]];
@@ -97,31 +84,16 @@ export async function followUps(
       }
     }
   }
-  if (pkg.chord && pkg.group) {
-    const members = await backend.group(pkg.group);
-    const claimKey = chordClaimKey(pkg.group);
-    if (members.length >= pkg.chord.size && (await backend.claimOnce(claimKey))) {
-      const callback = pkg.chord.callback;
-      const failed = members.filter((m) => m.status === 'failure');
-      if (failed.length > 0) {
-        neverRun.push({
-          id: callback.id ?? `${pkg.group}-callback`,
-          name: callback.name,
-          error: new ChordFailedError(pkg.group, failed),
-        });
-      } else {
-        enqueue.push({
-          signature: { ...callback, args: [members.map((m) => m.result), ...callback.args] },
-          ...(callback.id ? { id: callback.id } : {}),
-          claimed: claimKey,
-        });
-      }
-    }
-  }
-  return { enqueue, neverRun };
+  const chord = await settleChord(pkg, backend);
+  if (chord?.kind === 'callback') enqueue.push(chord.callback);
+  if (chord?.kind === 'failed') neverRun.push(chord.failure);
+  if (chord) holds.push(chord.hold);
+  return { enqueue, neverRun, holds };
 }
 
 /** Data form of a list of signatures. */
 export function toSignatureData(signatures: readonly Signature[]): SignatureData[] {
   return signatures.map((s) => s.toData());
 }
+
+export { ChordFailedError, chordClaimKey } from './chord.js';

@@ -204,7 +204,7 @@ describe('client', () => {
     expect(await chain.result({ timeout: 1000 })).toBe(13);
   });
 
-  it("gives a chord's callback claim back when the callback cannot be sent, so a later run sends it", async () => {
+  it("sends a chord's callback on the member's next run when it could not be sent, and only once", async () => {
     const tasq = await client();
     const callback = await tasq.chord([add.s(1, 1)], sum.s()).enqueue();
     const [delivery] = await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });

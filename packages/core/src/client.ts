@@ -8,7 +8,8 @@
  */
 import { packageLabel } from './admin/package-label.js';
 import { BrokerClient } from './broker-client.js';
-import { type CanvasFailure, followUps } from './canvas.js';
+import { type CanvasFailure, type FollowUp, followUps } from './canvas.js';
+import { endChordHold } from './chord.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { loadConfig } from './config/load.js';
@@ -453,14 +454,31 @@ export class Tasq implements RuntimeServices {
 
   /**
    * Enqueue what follows a finished job (hook, next chain link, chord callback). Sending is retried for
-   * a few seconds while the broker is unreachable. When it still fails, the claims taken for it (a
-   * chord's callback) are given back before the error is thrown, so the cluster can run the job again
-   * and that run sends them: the next link and the callback keep their ids, so none is sent twice.
+   * a few seconds while the broker is unreachable; when it still fails, the error is thrown so the
+   * cluster can run the job again, and that run sends them: the next link and the callback keep their
+   * ids, so none is sent twice. A settled chord's hold ends only once its callback is sent or its
+   * failure stored (chord.ts): until then its members stay stored for that next run.
    */
   async sendFollowUps(pkg: TaskPackage, result: TaskResult): Promise<void> {
-    const { enqueue, neverRun } = await followUps(pkg, result, this.results);
+    const { enqueue, neverRun, holds } = await followUps(pkg, result, this.results);
     for (const failure of neverRun) await this.saveNeverRun(pkg, failure);
-    if (enqueue.length === 0) return;
+    if (enqueue.length > 0) {
+      try {
+        await this.sendFollowUpPackages(pkg, enqueue);
+      } catch (error) {
+        // A follow-up run inline (sync mode) that failed was sent: its chord is settled all the same.
+        if (error instanceof InlineTaskFailure) await this.endChordHolds(holds);
+        throw error;
+      }
+    }
+    await this.endChordHolds(holds);
+  }
+
+  private async endChordHolds(holds: readonly string[]): Promise<void> {
+    for (const hold of holds) await endChordHold(this.results, hold);
+  }
+
+  private async sendFollowUpPackages(pkg: TaskPackage, enqueue: readonly FollowUp[]): Promise<void> {
     const packages = enqueue.map((followUp) => {
       const { group, groupIndex } = followUp.signature;
       const next = this.buildPackage(followUp.signature, {
@@ -475,23 +493,15 @@ export class Tasq implements RuntimeServices {
       if (followUp.chain) next.chain = followUp.chain;
       return next;
     });
-    try {
-      await retryWhileUnreachable(() => this.deliver(packages), {
-        pausesMs: FOLLOW_UP_RETRY_PAUSES_MS,
-        sleep: (ms) => this.clock.sleep(ms),
-        onRetry: (error, attempt) =>
-          this.logger.warn(
-            { jobId: pkg.id, attempt, error: error.message },
-            'follow-ups not sent yet: the broker is unreachable; trying again',
-          ),
-      });
-    } catch (error) {
-      // A follow-up run inline (sync mode) that failed was sent: its claim is used, not to be given back.
-      if (!(error instanceof InlineTaskFailure)) {
-        for (const { claimed } of enqueue) if (claimed) await this.giveBackClaim(claimed, pkg.id);
-      }
-      throw error;
-    }
+    await retryWhileUnreachable(() => this.deliver(packages), {
+      pausesMs: FOLLOW_UP_RETRY_PAUSES_MS,
+      sleep: (ms) => this.clock.sleep(ms),
+      onRetry: (error, attempt) =>
+        this.logger.warn(
+          { jobId: pkg.id, attempt, error: error.message },
+          'follow-ups not sent yet: the broker is unreachable; trying again',
+        ),
+    });
   }
 
   /** Store the failure of a job that will not run because `pkg` failed (a chord callback, a chain's end). */
@@ -510,6 +520,8 @@ export class Tasq implements RuntimeServices {
       startedAt: now,
       stoppedAt: now,
     });
+    // The same claim a send of this id takes (firstEnqueueOf): a later settlement finds it sent.
+    if (failure.closesJob) await this.results.claimOnce(`enqueue:${failure.id}`);
   }
 
   /**

@@ -2,7 +2,7 @@
  * Running one task package in this process: look the task up, call it with its arguments and a context,
  * and describe the outcome. Shared by the cluster's workers and by `sync` mode, so both behave alike.
  */
-import { chordClaimKey } from './canvas.js';
+import { chordHoldOf } from './chord.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 import type { TaskErrorInfo, TaskResult } from './result-backend.js';
@@ -97,9 +97,7 @@ export function taskResultOf(
     enqueuedAt: pkg.enqueuedAt,
     ...(pkg.group !== undefined ? { group: pkg.group } : {}),
     ...(pkg.groupIndex !== undefined ? { groupIndex: pkg.groupIndex } : {}),
-    ...(pkg.chord !== undefined && pkg.group !== undefined
-      ? { keepUntilClaimed: chordClaimKey(pkg.group) }
-      : {}),
+    ...chordHoldOf(pkg),
     ...(options.saveArgs ? { args: pkg.args } : {}),
     ...outcome,
   };

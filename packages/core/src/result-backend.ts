@@ -35,9 +35,9 @@ export interface TaskResult {
   attempts: number;
   /**
    * `prune` keeps this success, whatever the save limit, and the time to live (`cached`) does not drop
-   * it, until `claimOnce(keepUntilClaimed)` has been taken. A chord member carries its chord's claim key:
-   * the callback is built from the members' stored results, so none may go before the last member
-   * finishes and the callback is claimed.
+   * it, until `claimOnce(keepUntilClaimed)` has been taken. A chord member carries its chord's hold key:
+   * the callback is built from the members' stored results, so none may go before the chord is settled
+   * (core's chord.ts claims the key then). This hold is the only thing a backend does for chords.
    */
   keepUntilClaimed?: string;
   enqueuedAt: number;
@@ -112,7 +112,8 @@ export interface ResultBackend {
 
   /**
    * Atomically claim `key`: exactly one caller, across every process and cluster, gets `true` per key
-   * (until `ttlMs` passes, when given). Used so a chord callback runs once and a slot is enqueued once.
+   * (until `ttlMs` passes, when given). Used so a job id a caller chose (a chord callback's, a chain
+   * link's) is sent once and a schedule slot enqueued once, and to end a chord's hold.
    */
   claimOnce(key: string, ttlMs?: number): Promise<boolean>;
 

@@ -16,12 +16,17 @@ import type { Fields } from './http/body.js';
 import { HttpError } from './http/errors.js';
 
 export async function purgeQueue(deployment: Deployment, queue: string, fields: Fields): Promise<string> {
-  if (!deployment.queueNames().includes(queue) && !(await isConsumed(deployment, queue)))
-    throw new HttpError(404, `no queue named "${queue}" in this deployment`);
+  await requireQueue(deployment, queue);
   if (fields.confirm !== queue)
     throw new HttpError(400, `to purge, type the queue name "${queue}" in the confirmation field`);
   const removed = await deployment.tasq.broker.purge(queue);
   return `purged queue ${queue}: ${removed} job(s) removed`;
+}
+
+/** A 404 unless `queue` is configured in this deployment or consumed by a running cluster. */
+export async function requireQueue(deployment: Deployment, queue: string): Promise<void> {
+  if (!deployment.queueNames().includes(queue) && !(await isConsumed(deployment, queue)))
+    throw new HttpError(404, `no queue named "${queue}" in this deployment`);
 }
 
 async function isConsumed(deployment: Deployment, queue: string): Promise<boolean> {

@@ -26,14 +26,14 @@ import { DEFAULT_BODY_LIMIT, type Fields, readFields } from './http/body.js';
 import { HttpError } from './http/errors.js';
 import { redirect, sendHtml, sendJson } from './http/respond.js';
 import { serveStatic } from './http/static-files.js';
+import { adminActionRoute, showJobPages } from './jobs/job-routes.js';
 import { LiveFeed } from './live/live-feed.js';
 import { clustersBody } from './pages/clusters.js';
 import { errorBody } from './pages/error.js';
 import { layout, type PageContext } from './pages/layout.js';
 import { loginPage } from './pages/login.js';
 import { overviewBody } from './pages/overview.js';
-import { pendingPage } from './pages/pending.js';
-import { queuesBody } from './pages/queues.js';
+import { type PauseFlags, queuesBody } from './pages/queues.js';
 import { schedulesBody } from './pages/schedules.js';
 
 export interface DashboardOptions {
@@ -147,8 +147,11 @@ class DashboardApp {
     const { basePath: base } = this.settings;
     const full = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '/';
     let pathname: string;
+    let search: URLSearchParams;
     try {
-      pathname = decodeURI(new URL(full, 'http://dashboard').pathname);
+      const url = new URL(full, 'http://dashboard');
+      pathname = decodeURI(url.pathname);
+      search = url.searchParams;
     } catch {
       throw new HttpError(400, 'the request path is malformed');
     }
@@ -177,7 +180,7 @@ class DashboardApp {
     if (method === 'POST') return this.act(req, res, session, path);
     if (method !== 'GET' && method !== 'HEAD')
       throw new HttpError(405, `${method} is not allowed here`, { allow: 'GET, POST' });
-    return this.show(res, session, path);
+    return this.show(res, session, path, search);
   }
 
   fail(req: IncomingMessage, res: ServerResponse, error: unknown): void {
@@ -281,7 +284,8 @@ class DashboardApp {
     const { basePath: base, audit } = this.settings;
     const fields = await readFields(req, this.settings.maxBodyBytes);
     const from = address(req);
-    const route = actionRoute(path);
+    const adminRoute = adminActionRoute(path);
+    const route = adminRoute ?? actionRoute(path);
     if (!route) throw new HttpError(404, `no action at ${path}`);
     const who = {
       role: this.settings.noAuth ? 'anonymous' : session.role,
@@ -306,8 +310,14 @@ class DashboardApp {
       throw new HttpError(403, 'signed in as viewer: only an operator can do this');
     }
     let detail: string;
+    let page: string;
     try {
-      detail = await this.run(route, fields);
+      if (adminRoute) ({ message: detail, page } = await adminRoute.perform(this.deployment, fields));
+      else {
+        const fixed = route as ActionRoute;
+        detail = await this.run(fixed, fields);
+        page = fixed.page;
+      }
     } catch (error) {
       const status = error instanceof HttpError ? error.status : 500;
       // Bad input changed nothing and is not an attempt worth an event; a failure that was tried is.
@@ -318,7 +328,7 @@ class DashboardApp {
     await audit.record({ ...who, outcome: 'ok', detail });
     if (wantsJson(req)) return sendJson(res, 200, { ok: true, message: detail });
     session.flash = { kind: 'ok', text: detail };
-    redirect(res, `${base}${route.page}`);
+    redirect(res, `${base}${page}`);
   }
 
   private run(route: ActionRoute, fields: Fields): Promise<string> {
@@ -347,28 +357,33 @@ class DashboardApp {
     };
   }
 
-  private async show(res: ServerResponse, session: Session, path: string): Promise<void> {
+  private async show(
+    res: ServerResponse,
+    session: Session,
+    path: string,
+    search: URLSearchParams,
+  ): Promise<void> {
     const context = this.context(session);
     const now = Date.now();
     const d = this.deployment;
     const pubsub = d.pubsub !== undefined;
+    if (await showJobPages(d, context, res, path, search, () => this.queueNames())) return;
     switch (path) {
       case '/api/live':
         return this.feed.follow(res);
       case '/api/overview':
         return sendJson(res, 200, { deployment: d.config.name, pubsub, ...this.feed.history() });
-      case '/api/queues':
-        return sendJson(res, 200, { queues: await this.queueRows() });
+      case '/api/queues': {
+        const { supported, paused } = await this.pauseFlags();
+        const rows = await this.queueRows();
+        return sendJson(res, 200, {
+          queues: rows.map((row) => (supported ? { ...row, paused: paused.has(row.queue) } : row)),
+        });
+      }
       case '/api/schedules':
         return sendJson(res, 200, { schedules: await d.schedules() });
       case '/api/clusters':
         return sendJson(res, 200, await d.clusters());
-      case '/api/jobs':
-      case '/api/dead-letters':
-        throw new HttpError(
-          501,
-          'needs job administration: this version of tasq has no job-administration API',
-        );
       case '/': {
         const { summary, clusters } = this.feed.history();
         return sendHtml(
@@ -385,16 +400,8 @@ class DashboardApp {
             context,
             '/queues',
             'Queues',
-            queuesBody(context, await this.queueRows(), d.tasq.broker.name),
+            queuesBody(context, await this.queueRows(), d.tasq.broker.name, await this.pauseFlags()),
           ),
-        );
-      case '/jobs':
-        return sendHtml(res, 200, layout(context, '/jobs', 'Jobs', pendingPage('jobs', context.base)));
-      case '/dead-letters':
-        return sendHtml(
-          res,
-          200,
-          layout(context, '/dead-letters', 'Dead letters', pendingPage('dead letters', context.base)),
         );
       case '/schedules':
         return sendHtml(
@@ -421,9 +428,20 @@ class DashboardApp {
     }
   }
 
-  private queueRows() {
+  /** The deployment's queues and those running clusters consume. */
+  private queueNames(): string[] {
     const seen = this.feed.directory.list(Date.now()).flatMap((c) => c.queues);
-    return this.deployment.queueSizes(this.deployment.queueNames(seen));
+    return this.deployment.queueNames(seen);
+  }
+
+  private async pauseFlags(): Promise<PauseFlags> {
+    const { admin } = this.deployment;
+    const supported = admin.support().brokerCapabilities.pause;
+    return { supported, paused: new Set(supported ? await admin.pausedQueues() : []) };
+  }
+
+  private queueRows() {
+    return this.deployment.queueSizes(this.queueNames());
   }
 }
 

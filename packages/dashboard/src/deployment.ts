@@ -4,7 +4,14 @@
  * tasq's own API; nothing here knows how a broker stores a queue.
  */
 import { findLiveClusters, type LiveClusters, openPubSub } from '@tasq/cluster';
-import { type PubSub, type QueueSize, type ResolvedConfig, type ScheduleRecord, Tasq } from '@tasq/core';
+import {
+  Administration,
+  type PubSub,
+  type QueueSize,
+  type ResolvedConfig,
+  type ScheduleRecord,
+  Tasq,
+} from '@tasq/core';
 
 export interface QueueSizeRow {
   queue: string;
@@ -14,12 +21,17 @@ export interface QueueSizeRow {
 }
 
 export class Deployment {
+  /** Job administration (lists, one job, cancel, retry, dead letters, pause): the only way jobs are read or changed. */
+  readonly admin: Administration;
+
   private constructor(
     readonly tasq: Tasq,
     readonly pubsub: PubSub | undefined,
     readonly cwd: string | undefined,
     private readonly ownsTasq: boolean,
-  ) {}
+  ) {
+    this.admin = Administration.of(tasq);
+  }
 
   static async open(source: ResolvedConfig | Tasq, cwd?: string): Promise<Deployment> {
     const owns = !(source instanceof Tasq);

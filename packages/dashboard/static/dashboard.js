@@ -19,9 +19,17 @@
   const duration = (msValue) => {
     const s = Math.round(msValue / 1000);
     if (s < 60) return `${s} s`;
-    if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
-    if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-    return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`;
+    const two = (big, bigUnit, small, smallUnit) =>
+      small === 0 ? `${big} ${bigUnit}` : `${big} ${bigUnit} ${small} ${smallUnit}`;
+    if (s < 3600) return two(Math.floor(s / 60), 'min', s % 60, 's');
+    if (s < 86400) return two(Math.floor(s / 3600), 'h', Math.floor((s % 3600) / 60), 'min');
+    return two(Math.floor(s / 86400), 'd', Math.floor((s % 86400) / 3600), 'h');
+  };
+  const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600];
+  const pad = (n) => String(n).padStart(2, '0');
+  const clock = (seconds) => {
+    const d = new Date(seconds * 1000);
+    return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
   };
   const cell = (tag, value) => {
     const el = document.createElement(tag);
@@ -46,8 +54,11 @@
           spanGaps: true,
         })),
       ],
-      axes: [{}, { size: 60 }],
+      // Points are a second apart: ticks on whole seconds (or minutes), labelled as a clock reads.
+      axes: [{ space: 70, incrs: TIME_STEPS, values: (_u, splits) => splits.map(clock) }, { size: 60 }],
       legend: { live: false },
+      // Room on the right for the last time label.
+      padding: [8, 32, 0, 0],
     };
     charts[key]?.destroy();
     el.textContent = '';

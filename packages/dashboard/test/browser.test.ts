@@ -2,17 +2,33 @@
  * The dashboard used as a person uses it, in real Chromium, against a real cluster on SQLite: sign in
  * (a wrong password refused, repeated failures limited), a viewer sees no action, an operator purges a
  * queue after typing its name, the overview lists the running cluster and its throughput rises while
- * jobs run, schedules are added, run, paused and removed, the pool grows.
+ * jobs run, schedules are added, run, paused and removed, the pool grows; jobs are listed, filtered,
+ * shown with their arguments hidden and cancelled; a dead job is requeued and runs; a paused queue keeps
+ * its jobs until it is resumed.
  */
 import type { ClusterHandle } from '@tasq/cluster';
-import { Tasq } from '@tasq/core';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Administration, Tasq } from '@tasq/core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDashboard, startDashboard } from '../src/index.js';
 import { chromiumMissing, launchChromium, screenshot } from './browser.js';
-import { eventually, OPERATOR_PASSWORD, runCluster, testDeployment, VIEWER_PASSWORD } from './support.js';
+import {
+  deleteRedisPrefix,
+  eventually,
+  OPERATOR_PASSWORD,
+  redisUrl,
+  requireRedis,
+  runCluster,
+  sleep,
+  testDeployment,
+  VIEWER_PASSWORD,
+} from './support.js';
 
 const missing = chromiumMissing();
+const redisSkip = missing === undefined ? await requireRedis() : undefined;
 
 describe.skipIf(missing !== undefined)(
   `dashboard in Chromium${missing ? ` (skipped: ${missing})` : ''}`,
@@ -212,15 +228,171 @@ describe.skipIf(missing !== undefined)(
       expect(await page.locator('[data-field="pool"]').textContent()).toBe('2 × 4 (process)');
     });
 
-    it('says the Jobs and Dead letters pages need job administration', async () => {
+    it('lists jobs by queue, state and task, shows one with its arguments hidden, and cancels it', async () => {
+      const idle = `${deployment.queue}-idle`;
+      const secret = 'card-4111-1111';
+      const jobs = [];
+      for (const n of [1, 2, 3])
+        jobs.push(await tasq.enqueueByName('dash.echo', [{ card: secret, n }], { queue: idle }));
+      await tasq.enqueueByName('dash.work', [1], { queue: idle });
       const page = await signIn(OPERATOR_PASSWORD);
-      await page.getByRole('link', { name: 'Jobs' }).click();
-      await expect
-        .poll(() => page.getByRole('heading', { level: 2 }).textContent())
-        .toBe('Needs job administration');
+      // Signed in, a bookmarked view opens as it was saved.
+      await page.goto(new URL(`/jobs?queue=${idle}`, dashboard.url).href);
+      await expect.poll(() => page.locator('table.jobs tbody tr').count()).toBe(4);
+      // Filter by keyboard: pick the state, type the task, Enter submits; the URL keeps the view.
+      await page.getByLabel('State').selectOption('queued');
+      await page.getByLabel('Task').focus();
+      await page.keyboard.type('dash.echo');
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/task=dash\.echo/);
+      expect(new URL(page.url()).searchParams.get('state')).toBe('queued');
+      const rows = page.locator('table.jobs tbody tr');
+      await expect.poll(() => rows.count()).toBe(3);
+      expect(await rows.locator('th').allTextContents()).toEqual(jobs.map((job) => job.id).reverse());
+      expect(await rows.first().locator('td').nth(1).textContent()).toBe('queued');
       await screenshot(page, 'jobs');
+
+      const target = jobs[2]!;
+      await page.getByRole('link', { name: target.id }).click();
+      await expect.poll(() => page.locator('[data-field="state"]').textContent()).toBe('queued');
+      expect(await page.locator('[data-field="task"]').textContent()).toBe('dash.echo');
+      expect(await page.locator('[data-field="args-summary"]').textContent()).toMatch(/^array of 1, \d+ B$/);
+      expect(await page.content()).not.toContain(secret);
+      await screenshot(page, 'job');
+      // The cancel needs its confirmation box ticked: the button alone changes nothing.
+      await page.getByRole('button', { name: `Cancel job ${target.id}` }).click();
+      expect(await page.locator('[data-field="state"]').textContent()).toBe('queued');
+      await page.getByLabel(`Confirm: cancel job ${target.id}`).focus();
+      await page.keyboard.press('Space');
+      await page.getByRole('button', { name: `Cancel job ${target.id}` }).click();
+      await expect
+        .poll(() => page.getByRole('status').textContent())
+        .toBe(`cancelled job ${target.id} before it started`);
+      expect(await page.locator('[data-field="state"]').textContent()).toBe('cancelled');
+      expect((await Administration.of(tasq).job(target.id)).state).toBe('cancelled');
+      await screenshot(page, 'job-cancelled');
+      await tasq.broker.purge(idle);
+    });
+
+    it('requeues a dead job from the Dead letters page and sees it run', async () => {
+      const flag = path.join(deployment.folder, 'browser-flag');
+      const job = await tasq.enqueueByName('dash.until-flag', [flag], { maxAttempts: 1 });
+      const admin = Administration.of(tasq);
+      await eventually(
+        async () => (await admin.job(job.id)).state === 'dead' || undefined,
+        60_000,
+        'a dead letter',
+      );
+      const page = await signIn(OPERATOR_PASSWORD);
       await page.getByRole('link', { name: 'Dead letters' }).click();
-      expect(await page.getByRole('heading', { level: 2 }).textContent()).toBe('Needs job administration');
+      const row = page.locator(`tr[data-job="${job.id}"]`);
+      await expect.poll(() => row.count()).toBe(1);
+      expect(await row.locator('td').nth(1).textContent()).toBe('dash.until-flag');
+      expect(await row.locator('td').nth(2).textContent()).toMatch(/flag .* is not there yet/);
+      await screenshot(page, 'dead-letters');
+      writeFileSync(flag, 'now');
+      await page.getByLabel(`Select dead letter ${job.id}`).check();
+      await page.getByRole('button', { name: 'Requeue selected' }).click();
+      await expect.poll(() => page.locator('.flash').textContent()).toBe('requeued 1 dead letter(s)');
+      expect(await page.locator(`tr[data-job="${job.id}"]`).count()).toBe(0);
+      await page.goto(new URL(`/jobs/${job.id}`, dashboard.url).href);
+      await eventually(
+        async () => {
+          await page.reload();
+          return (await page.locator('[data-field="state"]').textContent()) === 'succeeded' || undefined;
+        },
+        30_000,
+        'the requeued job to succeed',
+      );
+      expect(await page.locator('[data-field="result-summary"]').textContent()).toBe('string, 19 B');
+    });
+
+    it('pauses a queue from the Queues page: enqueued jobs wait until it is resumed', async () => {
+      const page = await signIn(OPERATOR_PASSWORD);
+      await page.getByRole('link', { name: 'Queues' }).click();
+      await page.getByRole('button', { name: `Pause queue ${deployment.queue}` }).click();
+      const row = page.locator(`tr[data-queue="${deployment.queue}"]`);
+      await expect.poll(() => row.locator('[data-field="paused"]').textContent()).toBe('paused');
+      await screenshot(page, 'queues-paused');
+      // The cluster reads the flags at most a second apart, and no reserve waits past its read's second.
+      await sleep(1_500);
+      const received = cluster.stats.received;
+      const job = await tasq.enqueueByName('dash.work', [1]);
+      await sleep(2_000);
+      expect(cluster.stats.received).toBe(received);
+      await page.goto(new URL(`/jobs?queue=${deployment.queue}&state=queued`, dashboard.url).href);
+      expect(await page.locator(`tr[data-job="${job.id}"] td`).nth(1).textContent()).toBe('queued');
+      await page.getByRole('link', { name: 'Queues' }).click();
+      await page.getByRole('button', { name: `Resume queue ${deployment.queue}` }).click();
+      await expect.poll(() => row.locator('[data-field="paused"]').textContent()).toBe('active');
+      expect(await job.result({ timeout: 30_000 })).toBe(1);
+    });
+
+    it('shows a viewer the jobs but no action', async () => {
+      const job = await tasq.enqueueByName('dash.work', [1], {
+        queue: `${deployment.queue}-idle`,
+        delay: '1h',
+      });
+      const page = await signIn(VIEWER_PASSWORD);
+      await page.goto(new URL(`/jobs/${job.id}`, dashboard.url).href);
+      await expect.poll(() => page.locator('[data-field="state"]').textContent()).toBe('scheduled');
+      expect(await page.getByRole('button', { name: /Cancel job|Remove job|Retry job/ }).count()).toBe(0);
+      await page.getByRole('link', { name: 'Dead letters' }).click();
+      expect(await page.getByRole('button', { name: /Requeue|Delete|Purge/ }).count()).toBe(0);
+      await tasq.broker.purge(`${deployment.queue}-idle`);
+    });
+  },
+);
+
+describe.skipIf(missing !== undefined || redisSkip !== undefined)(
+  `dashboard of a Redis deployment in Chromium${redisSkip ? ` (skipped: ${redisSkip})` : ''}`,
+  () => {
+    const prefix = `tasq-dash-browser-${randomBytes(4).toString('hex')}`;
+    const deployment = testDeployment({ redis: { url: redisUrl, prefix } });
+    let tasq: Tasq;
+    let cluster: ClusterHandle;
+    let dashboard: RunningDashboard;
+    let browser: Browser;
+
+    beforeAll(async () => {
+      tasq = await Tasq.open(deployment.config);
+      cluster = await runCluster(deployment.config);
+      dashboard = await startDashboard(deployment.config, { host: '127.0.0.1', port: 0 });
+      browser = await launchChromium();
+    });
+
+    afterAll(async () => {
+      await browser?.close();
+      await dashboard?.close();
+      await cluster?.stop({ timeoutMs: 5_000 });
+      await tasq?.close();
+      deployment.cleanup();
+      await deleteRedisPrefix(prefix);
+    });
+
+    it('shows the running cluster on the overview, and jobs finishing', async () => {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(dashboard.url);
+        await page.getByLabel('Password').fill(OPERATOR_PASSWORD);
+        await page.getByRole('button', { name: 'Sign in' }).click();
+        const row = page.locator('#clusters tbody tr', { hasText: 'default' });
+        await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(1);
+        expect(await row.locator('td').nth(4).textContent()).toBe(deployment.queue);
+        await tasq.send(
+          Array.from({ length: 200 }, () => tasq.buildPackage({ name: 'dash.work', args: [10] }, {})),
+        );
+        await eventually(
+          async () =>
+            Number(await page.locator('[data-live="finished60s"]').textContent()) >= 200 || undefined,
+          60_000,
+          'jobs finishing',
+        );
+        await screenshot(page, 'overview-redis');
+      } finally {
+        await context.close();
+      }
     });
   },
 );

@@ -68,12 +68,29 @@ describe('dashboard security', () => {
 
   it('answers no page and no API without a session', async () => {
     const client = new Client(url);
-    for (const page of ['/', '/queues', '/schedules', '/clusters', '/jobs']) {
+    for (const page of [
+      '/',
+      '/queues',
+      '/schedules',
+      '/clusters',
+      '/jobs',
+      '/dead-letters',
+      '/jobs/any-id',
+    ]) {
       const answer = await client.request('GET', page);
       expect(answer.status, page).toBe(303);
       expect(answer.headers.get('location')).toBe('/login');
     }
-    for (const api of ['/api/overview', '/api/live', '/api/queues', '/api/schedules', '/api/clusters']) {
+    for (const api of [
+      '/api/overview',
+      '/api/live',
+      '/api/queues',
+      '/api/schedules',
+      '/api/clusters',
+      '/api/jobs',
+      '/api/jobs/any-id',
+      '/api/dead-letters',
+    ]) {
       const answer = await client.request('GET', api);
       expect(answer.status, api).toBe(401);
       expect(JSON.parse(answer.text).error).toBe('sign in first');
@@ -82,6 +99,16 @@ describe('dashboard security', () => {
       form: { confirm: deployment.queue },
     });
     expect(post.status).toBe(401);
+    for (const action of [
+      '/jobs/any-id/cancel',
+      '/dead-letters/purge',
+      `/queues/${deployment.queue}/pause`,
+    ]) {
+      const answer = await client.request('POST', action, {
+        form: { confirm: 'yes', queue: deployment.queue },
+      });
+      expect(answer.status, action).toBe(401);
+    }
   });
 
   it('signs in with HttpOnly SameSite=Strict cookies, refuses a wrong password and limits attempts', async () => {
@@ -231,7 +258,9 @@ describe('dashboard security', () => {
       });
       expect(wrongType.status).toBe(415);
       expect((await operator.request('GET', '/no-such-page')).status).toBe(404);
-      expect((await operator.request('GET', '/api/jobs')).status).toBe(501);
+      const badState = await operator.request('GET', '/api/jobs?state=sleeping');
+      expect(badState.status).toBe(400);
+      expect(JSON.parse(badState.text).error).toMatch(/unknown state "sleeping"/);
       expect(await tasq.schedules().then((store) => store.list())).toEqual([]);
     } finally {
       await fresh.close();

@@ -62,7 +62,7 @@ export interface OrmResultBackendOptions {
    * Seconds an outcome is kept after its task stopped (the configuration's `cached`). Reads skip older
    * outcomes at once; their rows are deleted by a sweep that saves and reads meeting an expired row start
    * at most every tenth of this time (1 s to 60 s), and that every prune runs. A success held by its
-   * `keepUntilClaimed` key (a chord member whose callback is not claimed yet) is kept past this time until
+   * `keepUntilClaimed` key (a chord member whose chord is not settled yet) is kept past this time until
    * the key is claimed; from then on the time counts from its stop as for any other outcome. Default:
    * kept until pruned.
    */

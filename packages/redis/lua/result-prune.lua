@@ -1,7 +1,7 @@
 --[[
 result prune: delete successes beyond the save limit, newest kept; failures are never deleted, nor is a
 success held for a claim (its hash field `held` names a claim key, "<base>claim:<key>", not taken yet: a
-chord member before its callback is claimed). Held successes do not count against the limit.
+chord member before its chord is settled). Held successes do not count against the limit.
 
 KEYS[1] "<prefix>:{results}:index:status:success", declared so that Redis Cluster routes the call to the
         {results}

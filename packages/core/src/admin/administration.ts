@@ -618,6 +618,12 @@ export class Administration {
       ...optional('deadAt', stored.deadAt),
       ...optional('deadReason', stored.deadReason),
       ...optional('group', pkg?.group),
+      ...optional('parentId', pkg?.parentId),
+      ...optional(
+        'chain',
+        pkg?.chain?.map((link) => link.name),
+      ),
+      ...optional('traceparent', pkg?.traceparent),
       ...optional('progress', extra.progress),
       ...optional('cancelMark', extra.mark),
       ...optional('error', lastError),

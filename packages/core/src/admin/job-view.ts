@@ -66,6 +66,12 @@ export interface JobView {
   readonly deadAt?: number;
   readonly deadReason?: string;
   readonly group?: string;
+  /** The job whose completion enqueued this one (a chain's earlier link, a hook, a chord), while the package is read. */
+  readonly parentId?: string;
+  /** The task names of the chain links still to run after this job, while the package is read. */
+  readonly chain?: string[];
+  /** The W3C `traceparent` the job carries, while the package is read. */
+  readonly traceparent?: string;
   /** source `cluster`: the live cluster that holds the job, and when it said so (epoch ms). */
   readonly heldBy?: { readonly cluster: string; readonly reportedAt: number };
   readonly progress?: StoredProgress;

@@ -372,17 +372,28 @@ describe('configuration', () => {
 describe('dashboard settings', () => {
   it('has no password by default, listens on loopback, and keeps a sign-in for 8 hours', () => {
     const { dashboard } = resolveConfig({}, { env: {} });
-    expect(dashboard).toEqual({ sessionTtlMs: 8 * 3_600_000, host: '127.0.0.1', port: 7077 });
+    expect(dashboard).toEqual({
+      sessionTtlMs: 8 * 3_600_000,
+      host: '127.0.0.1',
+      port: 7077,
+      showPayloads: false,
+    });
   });
 
   it('reads passwords from the file, and TASQ_DASHBOARD_* over them without a warning', () => {
     const input = {
-      dashboard: { password: 'file-operator', viewerPassword: 'file-viewer', sessionTtl: '30m' },
+      dashboard: {
+        password: 'file-operator',
+        viewerPassword: 'file-viewer',
+        sessionTtl: '30m',
+        showPayloads: true,
+      },
     };
     expect(resolveConfig(input, { env: {} }).dashboard).toMatchObject({
       password: 'file-operator',
       viewerPassword: 'file-viewer',
       sessionTtlMs: 1_800_000,
+      showPayloads: true,
     });
     const env = { TASQ_DASHBOARD_PASSWORD: 'env-operator', TASQ_DASHBOARD_VIEWER_PASSWORD: 'env-viewer' };
     const config = resolveConfig(input, { env });

@@ -98,6 +98,8 @@ export interface DashboardSettings {
   sessionTtlMs: number;
   host: string;
   port: number;
+  /** Arguments and results shown on the pages (else only their type and size). Default false. */
+  showPayloads: boolean;
 }
 
 /** A schedule of the `schedules` option, ready for `defineSchedule(task, args, options)`. */
@@ -292,6 +294,7 @@ function resolveDashboard(
     sessionTtlMs: input?.sessionTtl === undefined ? 8 * 3_600_000 : parseDurationMs(input.sessionTtl)!,
     host: input?.host ?? '127.0.0.1',
     port: input?.port ?? 7077,
+    showPayloads: input?.showPayloads ?? false,
   };
 }
 

@@ -212,6 +212,11 @@ function buildSchemas() {
         host: z.string().min(1).optional(),
         /** Port `tasq dashboard` listens on. Default 7077. */
         port: z.number().int().min(0).max(65_535).optional(),
+        /**
+         * Show jobs' arguments and results on the pages and in the API. Default false: they may hold
+         * personal data or secrets, so only their type and size are shown.
+         */
+        showPayloads: z.boolean().optional(),
       })
       .optional(),
     /** Shorthands: each picks its broker package and passes these options (or a URL). */

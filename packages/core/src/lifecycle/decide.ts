@@ -19,6 +19,7 @@
  *
  * Carrying a decision out can fail part way; `decideAfterFailedStep` says what happens then.
  */
+import { isChordMember } from '../chord.js';
 import type { TaskPackage } from '../task-package.js';
 import type { TaskResult } from '../result-backend.js';
 import { canRetry, retryDelayMs } from './backoff.js';
@@ -69,7 +70,7 @@ export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): O
   const { pkg, result, deliveries } = input;
   // A chord's callback is built from its members' stored results: a member's result is saved whatever
   // saveLimit and saveResult say, or the callback would never run.
-  const saveSuccess = pkg.chord !== undefined || (pkg.saveResult !== false && settings.saveLimit !== -1);
+  const saveSuccess = isChordMember(pkg) || (pkg.saveResult !== false && settings.saveLimit !== -1);
   if (result.status === 'success') return { action: { kind: 'ack' }, save: saveSuccess, final: true };
 
   const error = result.error ?? { name: 'Error', message: 'failed' };

@@ -8,7 +8,20 @@ import { HttpError } from './errors.js';
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024;
 
+/**
+ * A field sent more than once (checkboxes of one name) or as a JSON array of strings holds its values
+ * joined by a line break: no value a form field takes here (job ids, names) contains one.
+ */
 export type Fields = Record<string, string>;
+
+const LIST_SEPARATOR = '\n';
+
+/** Every value of a field that may repeat (`id` of the selected rows); none when it is absent. */
+export function fieldList(fields: Fields, key: string): string[] {
+  const value = fields[key];
+  if (value === undefined || value === '') return [];
+  return value.split(LIST_SEPARATOR).filter((item) => item !== '');
+}
 
 export async function readFields(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Promise<Fields> {
   const parsed = (req as IncomingMessage & { body?: unknown }).body;
@@ -38,8 +51,12 @@ export async function readFields(req: IncomingMessage, limit = DEFAULT_BODY_LIMI
       throw new HttpError(400, 'the request body must be a JSON object');
     return fieldsOf(value as Record<string, unknown>);
   }
-  if (type === 'application/x-www-form-urlencoded' || type === '')
-    return Object.fromEntries(new URLSearchParams(text));
+  if (type === 'application/x-www-form-urlencoded' || type === '') {
+    const fields: Fields = {};
+    for (const [key, value] of new URLSearchParams(text))
+      fields[key] = key in fields ? `${fields[key]}${LIST_SEPARATOR}${value}` : value;
+    return fields;
+  }
   throw new HttpError(
     415,
     `unsupported content type "${type}": send application/x-www-form-urlencoded or application/json`,
@@ -51,8 +68,10 @@ function fieldsOf(value: Record<string, unknown>): Fields {
   for (const [key, field] of Object.entries(value)) {
     if (typeof field === 'string') fields[key] = field;
     else if (typeof field === 'number' || typeof field === 'boolean') fields[key] = String(field);
+    else if (Array.isArray(field) && field.every((item) => typeof item === 'string'))
+      fields[key] = field.join(LIST_SEPARATOR);
     else if (field !== undefined && field !== null)
-      throw new HttpError(400, `field "${key}" must be a string, number or boolean`);
+      throw new HttpError(400, `field "${key}" must be a string, number, boolean or list of strings`);
   }
   return fields;
 }
