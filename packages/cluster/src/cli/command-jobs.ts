@@ -24,8 +24,12 @@ import {
   withClient,
 } from './common.js';
 import { adminExitCodesHelp, UsageError } from './errors.js';
+import { liveHeldJobs } from '../monitoring/held-jobs.js';
 
 const open = (config: ResolvedConfig, io: CommandIo) => () => Tasq.open(config, { cwd: io.cwd });
+
+/** How long `tasq job` waits for live clusters to say which jobs they hold (brokers without lookup only). */
+const CLUSTER_ANSWER_MS = 1_000;
 
 const LISTABLE_STATES = JOB_STATES.filter((state) => state !== 'unknown');
 
@@ -143,6 +147,7 @@ export async function jobsCommand(argv: string[], io: CommandIo): Promise<number
 export const jobHelp = `Usage: tasq job show|cancel|retry|remove ID [options]
 
   show ID      the job's state, queue, task, attempts, times, progress and error
+               (RabbitMQ, SQS: a running job is answered by the live clusters, asked for up to 1 s)
   cancel ID    a waiting job never starts (stored as cancelled); a running one is marked to stop
   retry ID     run a failed, dead, cancelled or expired job again under the same id
   remove ID    take a waiting job out of its queue (nothing is stored)
@@ -177,10 +182,13 @@ export async function jobCommand(argv: string[], io: CommandIo): Promise<number>
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (one job ID at a time)`);
   const config = await readConfig(values, io);
   return withClient(open(config, io), async (tasq) => {
-    const admin = Administration.of(tasq);
+    // Where the broker cannot look a job up, the live clusters answer for the jobs they hold.
+    const heldJobs = liveHeldJobs(tasq, { waitMs: CLUSTER_ANSWER_MS, cwd: io.cwd });
+    const admin = Administration.of(tasq, { heldJobs });
     if (action === 'show') {
       const view = await admin.job(id, { args: values.args === true, result: values.result === true });
-      io.out(values.json ? JSON.stringify(view) : describeJob(view));
+      const canLookUp = admin.support().brokerCapabilities.lookup;
+      io.out(values.json ? JSON.stringify(view) : describeJob(view, canLookUp));
       return view.state === 'unknown' ? 3 : 0;
     }
     if (action === 'cancel') {
@@ -341,7 +349,7 @@ export function describeStatus(status: {
   );
 }
 
-function describeJob(view: JobView): string {
+function describeJob(view: JobView, canLookUp: boolean): string {
   const rows: [string, string | number | undefined][] = [
     ['id', view.id],
     ['state', view.state],
@@ -355,6 +363,12 @@ function describeJob(view: JobView): string {
     ['finished', view.finishedAt === undefined ? undefined : formatTime(view.finishedAt)],
     ['died', view.deadAt === undefined ? undefined : `${formatTime(view.deadAt)}: ${view.deadReason ?? ''}`],
     ['group', view.group],
+    [
+      'held by',
+      view.heldBy === undefined
+        ? undefined
+        : `cluster ${view.heldBy.cluster} (reported ${formatTime(view.heldBy.reportedAt)})`,
+    ],
     ['progress', view.progress === undefined ? undefined : JSON.stringify(view.progress.value)],
     [
       'cancel',
@@ -371,7 +385,9 @@ function describeJob(view: JobView): string {
     .map(([key, value]) => `${key.padEnd(9)}${value}`);
   if (view.state === 'unknown') {
     lines.push(
-      'no broker, result backend or cancel mark knows this job id (never enqueued, or its result expired)',
+      canLookUp
+        ? 'no broker, result backend or cancel mark knows this job id (never enqueued, or its result expired)'
+        : 'no result, live cluster or cancel mark knows this job id: this broker cannot look into its queues, so a job still waiting there is unknown too',
     );
   }
   return lines.join('\n');

@@ -22,6 +22,7 @@ import {
   type RuntimeServices,
   type TaskResult,
   taskResultOf,
+  withResultMarks,
 } from '@tasq/core';
 import { Pool, type WorkerInfo } from '../pool/pool.js';
 import { after } from './clock-timers.js';
@@ -86,8 +87,8 @@ export class Sentinel {
     const { clock, logger } = options;
     const { events, stats } = this;
     const broker = services.broker;
-    // Pause flags and cancel marks, where the broker keeps them.
-    const admin = broker.broker.administration;
+    // Pause flags and cancel marks, where the broker keeps them, or else the result backend.
+    const admin = withResultMarks(broker.broker.administration, services.results.administration);
     this.identity = clusterIdentity(config);
     this.lastProgressAt = clock.now();
     this.ledger = new HeldLedger(config.queueLimit);
@@ -284,6 +285,16 @@ export class Sentinel {
   /** Packages held right now: waiting for a worker, running, or being settled. */
   heldCount(): { buffered: number; running: number; total: number } {
     return this.ledger.counts();
+  }
+
+  /** The jobs held right now (waiting for a worker, running, or being settled), for `tasq job show`. */
+  heldJobs(): { id: string; name: string; queue: string; startedAt?: number }[] {
+    return [...this.ledger.all()].map((entry) => ({
+      id: entry.ref.id,
+      name: entry.ref.name,
+      queue: entry.ref.queue,
+      ...(entry.startedAt !== undefined ? { startedAt: entry.startedAt } : {}),
+    }));
   }
 
   /** See Pool.resize. */

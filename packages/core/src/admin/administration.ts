@@ -29,6 +29,7 @@ import {
   type StoredPackage,
 } from './broker-administration.js';
 import { JobStateError, UnknownJobError, UnsupportedOperationError } from './errors.js';
+import type { HeldJob, HeldJobsSource } from './held-jobs.js';
 import { checkLimit, MAX_LIST_LIMIT } from './query-checks.js';
 import {
   CANCELLED_ERROR_NAME,
@@ -43,6 +44,7 @@ import {
   type QueueStatus,
   type RequeueOutcome,
 } from './job-view.js';
+import { type MarksKeeper, marksKeeper, withResultMarks } from './result-marks.js';
 import {
   MAX_PROGRESS_BYTES,
   type ProgressValue,
@@ -62,6 +64,8 @@ export interface AdministrationSources {
   defaultQueue: string;
   /** Sends a package (a retried job) the way the client sends any package. */
   send(packages: readonly TaskPackage[]): Promise<unknown>;
+  /** The running clusters, asked about a job the broker cannot look up (see `HeldJobsSource`). */
+  heldJobs?: HeldJobsSource;
 }
 
 /** The parts of a `Tasq` client the administration API needs (a structural type: no import cycle). */
@@ -80,6 +84,8 @@ export interface AdministrationSupport {
   readonly results: string;
   readonly brokerCapabilities: BrokerAdministrationCapabilities;
   readonly resultCapabilities: ResultAdministrationCapabilities;
+  /** Where pause flags and cancel marks are kept: the broker's own, the result backend's, or nowhere. */
+  readonly marksKeptBy: MarksKeeper;
 }
 
 const NO_RESULT_ADMINISTRATION: ResultAdministrationCapabilities = Object.freeze({
@@ -108,14 +114,16 @@ export class Administration {
 
   constructor(private readonly sources: AdministrationSources) {
     this.broker = sources.broker;
-    this.brokerAdmin = sources.broker.administration;
     this.results = sources.results;
     this.resultAdmin = sources.results.administration;
+    // A broker that keeps no pause flags or cancel marks of its own keeps them in the result backend.
+    this.brokerAdmin = withResultMarks(sources.broker.administration, this.resultAdmin);
   }
 
   /** The administration API over a connected client (`connect()`), sharing its connections. */
-  static of(tasq: AdministrationClient): Administration {
+  static of(tasq: AdministrationClient, options: { heldJobs?: HeldJobsSource } = {}): Administration {
     return new Administration({
+      ...optional('heldJobs', options.heldJobs),
       broker: tasq.broker.broker,
       results: tasq.results,
       codec: tasq.codec,
@@ -132,6 +140,7 @@ export class Administration {
       results: this.results.name,
       brokerCapabilities: this.brokerAdmin?.capabilities ?? NO_BROKER_ADMINISTRATION,
       resultCapabilities: this.resultAdmin?.capabilities ?? NO_RESULT_ADMINISTRATION,
+      marksKeptBy: marksKeeper(this.broker.administration, this.resultAdmin),
     };
   }
 
@@ -139,7 +148,8 @@ export class Administration {
 
   /**
    * A job's state and details by id. The broker answers while it holds a package of the job; then the
-   * result backend; then a cancel mark. `unknown` when none of them knows the id (or, on a broker that
+   * result backend; then, on a broker that cannot look packages up, the live cluster that holds it
+   * (`heldJobs`); then a cancel mark. `unknown` when none of them knows the id (or, on a broker that
    * cannot look packages up, while the job waits in its queue).
    */
   async job(id: string, include: JobViewInclude = {}): Promise<JobView> {
@@ -152,6 +162,8 @@ export class Administration {
     ]);
     if (stored) return this.viewOfPackage(stored, include, { mark, progress, outcome });
     if (outcome) return viewOfResult(outcome, include, { mark, progress });
+    const held = await this.heldByCluster(id);
+    if (held) return viewOfHeld(held, { mark, progress });
     if (mark) return { id, state: 'cancelled', source: 'cancel-mark', cancelMark: mark };
     return { id, state: 'unknown', source: 'none', ...(progress ? { progress } : {}) };
   }
@@ -525,6 +537,12 @@ export class Administration {
     return (await this.cancelMarks([id]))[0];
   }
 
+  /** Where the broker cannot look a job up, the live cluster that holds it, if one says so. */
+  private async heldByCluster(id: string): Promise<HeldJob | undefined> {
+    if (this.can('lookup') || !this.sources.heldJobs) return undefined;
+    return this.sources.heldJobs.find(id);
+  }
+
   private async progressOf(id: string): Promise<StoredProgress | undefined> {
     if (this.resultAdmin?.capabilities.progress !== true) return undefined;
     return this.resultAdmin.progress!(id);
@@ -701,6 +719,24 @@ function viewOfResult(
     ...optional('error', result.error),
     ...(include.result && result.status === 'success' ? { result: result.result } : {}),
     ...(include.args ? optional('args', result.args) : {}),
+  };
+}
+
+/** A job a live cluster reports holding: running (a reserved package reads as running on every broker). */
+function viewOfHeld(
+  held: HeldJob,
+  extra: { mark?: CancelMark | undefined; progress?: StoredProgress | undefined },
+): JobView {
+  return {
+    id: held.id,
+    state: 'running',
+    source: 'cluster',
+    queue: held.queue,
+    task: held.task,
+    ...optional('startedAt', held.startedAt),
+    heldBy: { cluster: held.cluster, reportedAt: held.reportedAt },
+    ...optional('progress', extra.progress),
+    ...optional('cancelMark', extra.mark),
   };
 }
 

@@ -44,7 +44,7 @@ export const CANCELLED_ERROR_NAME = 'JobCancelledError';
 export const EXPIRED_ERROR_NAME = 'JobExpiredError';
 
 /** Which source answered. */
-export type JobViewSource = 'broker' | 'results' | 'cancel-mark' | 'none';
+export type JobViewSource = 'broker' | 'results' | 'cancel-mark' | 'cluster' | 'none';
 
 export interface JobView {
   readonly id: string;
@@ -72,6 +72,8 @@ export interface JobView {
   readonly chain?: string[];
   /** The W3C `traceparent` the job carries, while the package is read. */
   readonly traceparent?: string;
+  /** source `cluster`: the live cluster that holds the job, and when it said so (epoch ms). */
+  readonly heldBy?: { readonly cluster: string; readonly reportedAt: number };
   readonly progress?: StoredProgress;
   readonly cancelMark?: CancelMark;
   readonly error?: TaskErrorInfo;
