@@ -45,6 +45,7 @@ export {
 } from './job-options.js';
 export { canRetry, retryDelayMs } from './lifecycle/backoff.js';
 export {
+  cancelledRunResult,
   decideAfterFailedStep,
   decideOutcome,
   maxAttemptsOf,

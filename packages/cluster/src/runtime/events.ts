@@ -52,7 +52,7 @@ export interface ClusterEvents {
   'task-memory-exceeded': TaskRef & { workerId: number; rssBytes: number; limitBytes: number };
   'task-released': TaskRef & { reason: string; delayMs: number };
   'task-dead-lettered': TaskRef & { reason: string };
-  /** A cancel mark stopped the job before it started: stored as cancelled, never run. */
+  /** An operator's cancel stopped the job (before it started, or while it ran): stored as cancelled. */
   'task-cancelled': TaskRef & { reason: string };
   /** The job's `expiresAt` passed before it started: stored as expired, never run. */
   'task-expired': TaskRef & { reason: string };

@@ -7,6 +7,7 @@
  *   ledger        what this cluster holds, with each lease                             (held-ledger.ts)
  *   dispatcher    hands runs to workers, times them out                                (dispatcher.ts)
  *   lease keeper  extends what is held, marks what is lost                             (lease-keeper.ts)
+ *   cancel watch  finds operators' cancels of what is held, stops those jobs            (cancel-watch.ts)
  *   pool, guard   spawns, recycles, replaces workers, watches memory                   (../pool/pool.ts)
  *   monitor       settles each delivery once, as the job lifecycle decides             (monitor.ts)
  *
@@ -26,6 +27,8 @@ import {
 import { Pool, type WorkerInfo } from '../pool/pool.js';
 import { after } from './clock-timers.js';
 import { type ClusterSchedulerOptions, clusterIdentity, startClusterScheduler } from './cluster-scheduler.js';
+import { CancelWatch } from './cancel-watch.js';
+import { HeldCancels } from './cancel-held.js';
 import { clearRunTimers, Dispatcher } from './dispatcher.js';
 import { ClusterEmitter, type ClusterStats, emptyStats } from './events.js';
 import { FailureReporting } from './failure-reporting.js';
@@ -52,6 +55,8 @@ export interface SentinelOptions {
   workerExecArgv?: string[];
   /** Leader lease and tick of the scheduler (when `scheduler` is on). */
   scheduler?: ClusterSchedulerOptions;
+  /** How often the cancel marks of held jobs are read. Default 1 s. */
+  cancelCheckMs?: number;
 }
 
 export class Sentinel {
@@ -73,6 +78,8 @@ export class Sentinel {
   /** The operator's pause flags, where the broker keeps them. */
   private readonly pausedQueues: PausedQueues | undefined;
   private readonly leaseKeeper: LeaseKeeper | undefined;
+  private readonly cancelWatch: CancelWatch | undefined;
+  private readonly cancels: HeldCancels;
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private forceKill: (() => void) | undefined;
@@ -196,6 +203,22 @@ export class Sentinel {
         this.lastProgressAt = clock.now();
       },
     });
+    const { ledger, dispatcher, monitor } = this;
+    this.cancels = new HeldCancels({ ledger, dispatcher, monitor, clock, saveArgs: config.saveArgs });
+    if (admin?.capabilities.cancelMarks && admin.cancelMarks) {
+      const read = (ids: readonly string[]) => admin.cancelMarks!(ids);
+      const onMark = (entry: HeldPackage, mark: { reason: string }) => this.cancels.stop(entry, mark.reason);
+      const checkMs = options.cancelCheckMs;
+      const held = () => ledger.all();
+      this.cancelWatch = new CancelWatch({
+        read,
+        held,
+        onMark,
+        clock,
+        logger,
+        ...(checkMs ? { checkMs } : {}),
+      });
+    }
     if (broker.capabilities.extend) {
       this.leaseKeeper = new LeaseKeeper({
         broker,
@@ -264,6 +287,7 @@ export class Sentinel {
     }
     this.pool.startGuard();
     this.leaseKeeper?.start();
+    this.cancelWatch?.start();
     // The pause flags read before the first reserve: a cluster started on a paused queue takes nothing.
     await this.pausedQueues?.refresh();
     this.fetcher.start();
@@ -304,9 +328,15 @@ export class Sentinel {
     this.pool.sampleMemory();
   }
 
+  /** Stop a held job an operator cancelled (a cancel pushed over pub/sub); false when not held here. */
+  cancelJob(jobId: string, reason: string): boolean {
+    return this.cancels.cancelJob(jobId, reason);
+  }
+
   private finishRun(entry: HeldPackage, result: TaskResult, how: RunEnding = {}): void {
     this.ledger.runEnded();
     clearRunTimers(entry);
+    if (entry.cancelled) how = { ...how, cancelled: entry.cancelled.reason };
     void this.monitor.complete(entry, result, how).finally(() => this.ledger.forget(entry));
   }
 
@@ -340,6 +370,7 @@ export class Sentinel {
       await this.pool.retireAll();
       await this.monitor.drain();
       this.leaseKeeper?.stop();
+      this.cancelWatch?.stop();
       this.rateLimits.close();
       await schedulerStopped;
       await this.reporting?.close();
