@@ -206,6 +206,7 @@ export async function startCluster(
           poolSize: () => sentinel.poolSize,
           restart: () => sentinel.restartWorkers(),
           shutdown: () => void handle?.stop({ reason: 'remote control' }),
+          cancelJob: (jobId, reason) => sentinel.cancelJob(jobId, reason),
         },
       })
     : undefined;
