@@ -91,5 +91,6 @@ export * from './admin/dead-letter-page.js';
 export * from './admin/errors.js';
 export * from './admin/job-view.js';
 export { packageLabel } from './admin/package-label.js';
+export * from './admin/progress.js';
 export * from './admin/query-checks.js';
 export * from './admin/result-administration.js';

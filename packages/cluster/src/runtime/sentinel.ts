@@ -37,6 +37,7 @@ import { HeldLedger } from './held-ledger.js';
 import type { HeldPackage } from './held-package.js';
 import { Intake } from './intake.js';
 import { PausedQueues } from './paused-queues.js';
+import { ProgressRelay } from './progress-relay.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Monitor, type RunEnding } from './monitor.js';
 import { type RateLimitScope, RateLimits } from './rate-limiter.js';
@@ -80,6 +81,8 @@ export class Sentinel {
   private readonly leaseKeeper: LeaseKeeper | undefined;
   private readonly cancelWatch: CancelWatch | undefined;
   private readonly cancels: HeldCancels;
+  /** Relays what tasks report with `ctx.progress`: an event, and a coalesced write to the result backend. */
+  readonly progress: ProgressRelay;
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private forceKill: (() => void) | undefined;
@@ -129,6 +132,7 @@ export class Sentinel {
         ? { cancelMarks: (ids: readonly string[]) => admin.cancelMarks!(ids) }
         : {}),
     });
+    this.progress = new ProgressRelay({ results: services.results, events, logger, now: () => clock.now() });
     this.pool = new Pool({
       settings: config,
       workerSettings: {
@@ -161,6 +165,7 @@ export class Sentinel {
         onRunLost: (entry, lost) =>
           this.finishRun(entry, lost.result, lost.workerLost ? { workerLost: true } : {}),
         onCapacity: () => this.dispatcher.dispatch(),
+        onProgress: (entry, value) => this.progress.report(entry, value),
       },
     });
     this.dispatcher = new Dispatcher({

@@ -29,6 +29,7 @@ import {
   type StoredPackage,
 } from './broker-administration.js';
 import { JobStateError, UnknownJobError, UnsupportedOperationError } from './errors.js';
+import { checkProgress } from './progress.js';
 import { checkLimit, MAX_LIST_LIMIT } from './query-checks.js';
 import {
   CANCELLED_ERROR_NAME,
@@ -44,7 +45,6 @@ import {
   type RequeueOutcome,
 } from './job-view.js';
 import {
-  MAX_PROGRESS_BYTES,
   type ProgressValue,
   type ResultAdministration,
   type ResultAdministrationCapabilities,
@@ -728,23 +728,5 @@ function checkRetention(retention: DeadLetterRetention): void {
   }
   if (maxCount !== undefined && !(Number.isInteger(maxCount) && maxCount >= 0)) {
     throw new InvalidArgumentError(`maxCount must be an integer of 0 or more, got ${String(maxCount)}`);
-  }
-}
-
-/** Progress is a finite number or a plain JSON object of at most 1 KiB. */
-export function checkProgress(value: unknown): asserts value is ProgressValue {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value))
-      throw new InvalidArgumentError(`progress must be a finite number, got ${value}`);
-    return;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidArgumentError('progress must be a number or a plain object');
-  }
-  const bytes = new TextEncoder().encode(JSON.stringify(value)).byteLength;
-  if (bytes > MAX_PROGRESS_BYTES) {
-    throw new InvalidArgumentError(
-      `progress must be at most ${MAX_PROGRESS_BYTES} bytes as JSON, got ${bytes}`,
-    );
   }
 }
