@@ -390,6 +390,7 @@ function describeJob(view: JobView): string {
     ['expires', view.expiresAt === undefined ? undefined : formatTime(view.expiresAt)],
     ['started', view.startedAt === undefined ? undefined : formatTime(view.startedAt)],
     ['finished', view.finishedAt === undefined ? undefined : formatTime(view.finishedAt)],
+    ['stopped', view.stoppedAt === undefined ? undefined : `${formatTime(view.stoppedAt)} (never started)`],
     ['died', view.deadAt === undefined ? undefined : `${formatTime(view.deadAt)}: ${view.deadReason ?? ''}`],
     ['group', view.group],
     ['progress', view.progress === undefined ? undefined : JSON.stringify(view.progress.value)],

@@ -24,6 +24,7 @@ import {
   maxAttemptsOf,
   type OutcomeDecision,
   type OutcomeSettings,
+  packageLabel,
   retryWhileUnreachable,
   type RuntimeServices,
   type TaskResult,
@@ -382,6 +383,8 @@ export class Monitor {
     try {
       await this.withRetries(async () => {
         await this.broker.enqueue(delivery.queue, [delivery.body], {
+          // The copy is labelled as the original was: it stays findable by job id and task name.
+          labels: [packageLabel(pkg)],
           priority: pkg.priority ?? 0,
           delayMs,
           allowDelayHops: true,

@@ -435,7 +435,9 @@ export class Administration {
         ? await this.call('find', () => this.brokerAdmin!.find!(id))
         : undefined;
       if (stored?.state !== 'dead') continue;
-      const gone = await this.call('deleteDead', () => this.brokerAdmin!.deleteDead!([stored.packageId]));
+      const gone = await this.call('deleteDead', () =>
+        this.brokerAdmin!.deleteDead!([stored.packageId], stored.queue),
+      );
       if (gone.length > 0) deleted.push(id);
     }
     return deleted;
@@ -535,6 +537,7 @@ export class Administration {
     if (packages.length === 0) return [];
     const requests = packages.map((stored) => ({
       packageId: stored.packageId,
+      queue: stored.queue,
       ...optional('body', this.freshBody(stored)),
     }));
     const done = new Set(await this.call('requeueDead', () => this.brokerAdmin!.requeueDead!(requests)));
@@ -674,11 +677,24 @@ export function stateOfResult(result: TaskResult): JobState {
   return 'failed';
 }
 
+/**
+ * Whether a stored outcome is of a job that never started: expired, or cancelled before it started (the
+ * outcome's times are then only when it was stopped, not a run's).
+ */
+export function neverStarted(result: TaskResult): boolean {
+  const state = stateOfResult(result);
+  return (
+    state === 'expired' ||
+    (state === 'cancelled' && (result.error?.message ?? '').includes('before it started'))
+  );
+}
+
 function viewOfResult(
   result: TaskResult,
   include: JobViewInclude,
   extra: { mark?: CancelMark | undefined; progress?: StoredProgress | undefined },
 ): JobView {
+  const ran = !neverStarted(result);
   return {
     id: result.id,
     state: stateOfResult(result),
@@ -687,8 +703,9 @@ function viewOfResult(
     task: result.name,
     attempts: result.attempts,
     enqueuedAt: result.enqueuedAt,
-    startedAt: result.startedAt,
-    finishedAt: result.stoppedAt,
+    ...(ran
+      ? { startedAt: result.startedAt, finishedAt: result.stoppedAt }
+      : { stoppedAt: result.stoppedAt }),
     ...optional('group', result.group),
     ...optional('progress', extra.progress),
     ...optional('cancelMark', extra.mark),
