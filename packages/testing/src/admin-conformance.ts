@@ -242,9 +242,9 @@ export function administrationCases(hooks: AdministrationCaseHooks): void {
     expect(second!.deliveries).toBe(2);
     await broker.deadLetter(second!, 'gave up');
     const [dead] = (await admin.listDead!({ queue, limit: 1 })).packages;
-    expect(await admin.requeueDead!([{ packageId: dead!.packageId, queue, body: text('fresh body') }])).toEqual([
-      dead!.packageId,
-    ]);
+    expect(
+      await admin.requeueDead!([{ packageId: dead!.packageId, queue, body: text('fresh body') }]),
+    ).toEqual([dead!.packageId]);
     expect((await admin.listDead!({ queue, limit: 1 })).packages).toEqual([]);
     const [again] = await reserveUntil(broker, queue, 1);
     expect(again!.deliveries).toBe(1);
