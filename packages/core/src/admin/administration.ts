@@ -44,11 +44,11 @@ import {
   type QueueStatus,
   type RequeueOutcome,
 } from './job-view.js';
-import {
-  type ProgressValue,
-  type ResultAdministration,
-  type ResultAdministrationCapabilities,
-  type StoredProgress,
+import type {
+  ProgressValue,
+  ResultAdministration,
+  ResultAdministrationCapabilities,
+  StoredProgress,
 } from './result-administration.js';
 
 /** What the administration API is built from; `Administration.of(tasq)` takes them from a client. */
