@@ -5,7 +5,7 @@
  * cluster holds nothing. A cancel pushed over pub/sub (`tasq job cancel` on a deployment that has one)
  * arrives sooner through `Sentinel.cancelHeld`; this read is what every deployment with marks can rely on.
  */
-import type { CancelMark, Clock, Logger } from '@tasq/core';
+import type { BrokerAdministration, CancelMark, Clock, Logger } from '@tasq/core';
 import { type CancelTimer, every } from './clock-timers.js';
 import type { HeldPackage } from './held-package.js';
 
@@ -28,6 +28,15 @@ export class CancelWatch {
   readonly checkMs: number;
   private cancel: CancelTimer | undefined;
   private reading = false;
+
+  /** A watch over the broker's cancel marks; undefined where the broker keeps none. */
+  static over(
+    admin: BrokerAdministration | undefined,
+    options: Omit<CancelWatchOptions, 'read'>,
+  ): CancelWatch | undefined {
+    if (!admin?.capabilities.cancelMarks || !admin.cancelMarks) return undefined;
+    return new CancelWatch({ ...options, read: (ids) => admin.cancelMarks!(ids) });
+  }
 
   constructor(private readonly options: CancelWatchOptions) {
     this.checkMs = options.checkMs ?? DEFAULT_CANCEL_CHECK_MS;

@@ -210,20 +210,13 @@ export class Sentinel {
     });
     const { ledger, dispatcher, monitor } = this;
     this.cancels = new HeldCancels({ ledger, dispatcher, monitor, clock, saveArgs: config.saveArgs });
-    if (admin?.capabilities.cancelMarks && admin.cancelMarks) {
-      const read = (ids: readonly string[]) => admin.cancelMarks!(ids);
-      const onMark = (entry: HeldPackage, mark: { reason: string }) => this.cancels.stop(entry, mark.reason);
-      const checkMs = options.cancelCheckMs;
-      const held = () => ledger.all();
-      this.cancelWatch = new CancelWatch({
-        read,
-        held,
-        onMark,
-        clock,
-        logger,
-        ...(checkMs ? { checkMs } : {}),
-      });
-    }
+    this.cancelWatch = CancelWatch.over(admin, {
+      held: () => ledger.all(),
+      onMark: (entry, mark) => this.cancels.stop(entry, mark.reason),
+      clock,
+      logger,
+      ...(options.cancelCheckMs ? { checkMs: options.cancelCheckMs } : {}),
+    });
     if (broker.capabilities.extend) {
       this.leaseKeeper = new LeaseKeeper({
         broker,
