@@ -19,6 +19,8 @@ import type { TasqConfigInput } from './config/schema.js';
 import { type Duration, durationMs } from './duration.js';
 import { InvalidArgumentError, ResultTimeoutError, TaskFailedError } from './errors.js';
 import { executeTask, toErrorInfo } from './execute.js';
+import { ProgressBuffer } from './admin/progress.js';
+import type { ProgressValue } from './admin/result-administration.js';
 import { jobOptionFields, jobOptionsOf, taskDefaultOptions } from './job-options.js';
 import { decideOutcome, maxAttemptsOf } from './lifecycle/decide.js';
 import type { RuntimeServices } from './runtime-services.js';
@@ -665,6 +667,34 @@ export class Tasq implements RuntimeServices {
    * is stored and its follow-ups (a hook, the end of a chain) have run; a follow-up's own failure comes up
    * the same way.
    */
+  /**
+   * Where a task run inline stores its progress: straight in the result backend, coalesced as a
+   * cluster's are. Undefined where the backend keeps no progress (the values are still checked).
+   */
+  private inlineProgress():
+    | { report(id: string, value: ProgressValue): void; finish(): Promise<void> }
+    | undefined {
+    const admin = this.results.administration;
+    if (admin?.capabilities.progress !== true || !admin.saveProgress) return undefined;
+    const writes: Promise<void>[] = [];
+    const buffer = new ProgressBuffer<string>((entries) => {
+      for (const [id, value] of entries) {
+        writes.push(
+          admin.saveProgress!(id, { value, at: this.clock.now() }).catch((error) =>
+            this.logger.warn({ jobId: id, err: String(error) }, 'storing the progress of a job failed'),
+          ),
+        );
+      }
+    });
+    return {
+      report: (id, value) => buffer.report(id, value),
+      finish: async () => {
+        buffer.flushNow();
+        await Promise.all(writes);
+      },
+    };
+  }
+
   private async runInline(original: TaskPackage): Promise<void> {
     const settings = {
       maxAttempts: this.config.maxAttempts,
@@ -676,6 +706,7 @@ export class Tasq implements RuntimeServices {
     let deliveries = 1;
     for (;;) {
       let thrown: unknown;
+      const progress = this.inlineProgress();
       const result = await executeTask(this.registry, pkg, {
         logger: this.logger,
         saveArgs: this.config.saveArgs,
@@ -684,7 +715,9 @@ export class Tasq implements RuntimeServices {
         onThrow: (error) => {
           thrown = error;
         },
+        ...(progress ? { progress: (value: ProgressValue) => progress.report(pkg.id, value) } : {}),
       });
+      await progress?.finish();
       const decision = decideOutcome({ pkg, result, deliveries }, settings);
       if (decision.save) await this.results.save(result);
       const { action } = decision;

@@ -45,6 +45,7 @@ export {
 } from './job-options.js';
 export { canRetry, retryDelayMs } from './lifecycle/backoff.js';
 export {
+  cancelledRunResult,
   decideAfterFailedStep,
   decideOutcome,
   maxAttemptsOf,
@@ -91,6 +92,7 @@ export * from './admin/errors.js';
 export * from './admin/held-jobs.js';
 export * from './admin/job-view.js';
 export { packageLabel } from './admin/package-label.js';
+export * from './admin/progress.js';
 export * from './admin/query-checks.js';
 export * from './admin/result-administration.js';
 export * from './admin/result-marks.js';

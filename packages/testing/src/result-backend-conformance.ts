@@ -537,6 +537,37 @@ export function resultBackendConformance(
         expect(await admin.clearCancelMarks!([marked])).toBe(0);
       });
 
+      it('admin progress: a pruned or deleted outcome takes its progress with it', async (context) => {
+        const backend = await open();
+        const admin = backend.administration;
+        if (admin?.capabilities.progress !== true || admin.capabilities.delete !== true) {
+          context.skip(
+            `the ${backend.name} result backend does not declare the "progress" and "delete" administration capabilities`,
+          );
+        }
+        const older = result();
+        const newer = result();
+        const failed = result({
+          status: 'failure',
+          result: undefined,
+          error: { name: 'Error', message: 'x' },
+        });
+        const running = nextId();
+        for (const saved of [older, newer, failed]) {
+          await backend.save(saved);
+          await admin!.saveProgress!(saved.id, { value: 1, at: 1_000 });
+        }
+        await admin!.saveProgress!(running, { value: 0.5, at: 1_000 });
+        expect(await backend.prune({ saveLimit: 1 })).toBe(1);
+        expect(await admin!.progress!(older.id)).toBeUndefined();
+        expect(await admin!.progress!(newer.id)).toEqual({ value: 1, at: 1_000 });
+        expect(await admin!.progress!(failed.id)).toEqual({ value: 1, at: 1_000 });
+        // A job still running has no outcome to prune: its progress stays.
+        expect(await admin!.progress!(running)).toEqual({ value: 0.5, at: 1_000 });
+        expect(await admin!.delete!([newer.id])).toBe(1);
+        expect(await admin!.progress!(newer.id)).toBeUndefined();
+      });
+
       it('close is idempotent and releases a pending wait', async () => {
         const backend = await open();
         const waiting = backend.wait('pending-forever', 20_000);

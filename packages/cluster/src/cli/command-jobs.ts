@@ -10,9 +10,11 @@ import {
   type JobState,
   type JobView,
   type ResolvedConfig,
+  CapabilityError,
   Tasq,
   UnsupportedOperationError,
 } from '@tasq/core';
+import { requestControl } from '../monitoring/control-client.js';
 import {
   type CommandIo,
   commonHelp,
@@ -148,7 +150,9 @@ export const jobHelp = `Usage: tasq job show|cancel|retry|remove ID [options]
 
   show ID      the job's state, queue, task, attempts, times, progress and error
                (RabbitMQ, SQS: a running job is answered by the live clusters, asked for up to 1 s)
-  cancel ID    a waiting job never starts (stored as cancelled); a running one is marked to stop
+  cancel ID    a waiting job never starts (stored as cancelled); a running one's ctx.signal aborts and,
+               if it has not returned after the grace (timeout minus softTimeout, else 10 s), its
+               worker is killed; either way it is stored as cancelled and its chain and hook do not run
   retry ID     run a failed, dead, cancelled or expired job again under the same id
   remove ID    take a waiting job out of its queue (nothing is stored)
 
@@ -192,15 +196,20 @@ export async function jobCommand(argv: string[], io: CommandIo): Promise<number>
       return view.state === 'unknown' ? 3 : 0;
     }
     if (action === 'cancel') {
-      const outcome = await admin.cancel(id, values.reason ?? 'cancelled with tasq job cancel');
+      const reason = values.reason ?? 'cancelled with tasq job cancel';
+      const outcome = await admin.cancel(id, reason);
+      // The mark is what every cluster checks; telling the running clusters now only makes it sooner.
+      const stoppedBy = outcome.outcome === 'cancelled' ? [] : await pushCancel(config, io, id, reason);
       io.out(
         values.json
-          ? JSON.stringify(outcome)
+          ? JSON.stringify({ ...outcome, ...(stoppedBy.length > 0 ? { stoppedBy } : {}) })
           : outcome.outcome === 'cancelled'
             ? `${id}: cancelled (taken out of its queue before it started)`
-            : outcome.outcome === 'cancelling'
-              ? `${id}: marked cancelled; the cluster running it stops it`
-              : `${id}: marked cancelled; no cluster that checks cancel marks will start it`,
+            : stoppedBy.length > 0
+              ? `${id}: marked cancelled; ${stoppedBy.join(', ')} is stopping it`
+              : outcome.outcome === 'cancelling'
+                ? `${id}: marked cancelled; the cluster running it stops it when it next reads the marks (within a second or so)`
+                : `${id}: marked cancelled; no cluster that checks cancel marks will start it`,
       );
       return 0;
     }
@@ -217,6 +226,34 @@ export async function jobCommand(argv: string[], io: CommandIo): Promise<number>
     io.out(values.json ? JSON.stringify({ id, removed: true }) : `${id}: removed from its queue`);
     return 0;
   });
+}
+
+/** Ask the running clusters (over pub/sub, where the deployment has it) to stop the job now; who is. */
+async function pushCancel(
+  config: ResolvedConfig,
+  io: CommandIo,
+  jobId: string,
+  reason: string,
+): Promise<string[]> {
+  try {
+    const { replies } = await requestControl(config, {
+      command: 'cancel-job',
+      jobId,
+      reason,
+      timeoutMs: 1_000,
+      cwd: io.cwd,
+    });
+    return replies
+      .filter((reply) => reply.ok && reply.result?.stopping === true)
+      .map((reply) => reply.cluster);
+  } catch (error) {
+    // No pub/sub, or it failed: the mark is set, and the clusters read it.
+    if (!(error instanceof CapabilityError))
+      process.stderr.write(
+        `tasq: telling the clusters at once failed (${(error as Error).message}); they will read the cancel mark\n`,
+      );
+    return [];
+  }
 }
 
 export const deadHelp = `Usage: tasq dead list|requeue|purge [options]
@@ -361,6 +398,7 @@ function describeJob(view: JobView, canLookUp: boolean): string {
     ['expires', view.expiresAt === undefined ? undefined : formatTime(view.expiresAt)],
     ['started', view.startedAt === undefined ? undefined : formatTime(view.startedAt)],
     ['finished', view.finishedAt === undefined ? undefined : formatTime(view.finishedAt)],
+    ['stopped', view.stoppedAt === undefined ? undefined : `${formatTime(view.stoppedAt)} (never started)`],
     ['died', view.deadAt === undefined ? undefined : `${formatTime(view.deadAt)}: ${view.deadReason ?? ''}`],
     ['group', view.group],
     [

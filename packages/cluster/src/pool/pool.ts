@@ -4,7 +4,7 @@
  * call (guard.ts); what happens to a run's delivery is the sentinel's.
  */
 import { availableParallelism } from 'node:os';
-import { type Clock, defaultRegistry, type Logger, type TaskRegistry } from '@tasq/core';
+import { type Clock, defaultRegistry, type Logger, type ProgressValue, type TaskRegistry } from '@tasq/core';
 import type { ClusterEmitter, ClusterStats } from '../runtime/events.js';
 import type { HeldPackage } from '../runtime/held-package.js';
 import type { FromWorker, RunDone, WorkerSettings } from '../worker/protocol.js';
@@ -43,6 +43,8 @@ export interface PoolEvents {
   onRunLost(entry: HeldPackage, lost: LostRun): void;
   /** A worker has room again, or a new one is ready: dispatch. */
   onCapacity(): void;
+  /** Runs reported progress (coalesced by the worker). */
+  onProgress?(entry: HeldPackage, value: ProgressValue): void;
 }
 
 export interface PoolOptions {
@@ -249,6 +251,12 @@ export class Pool {
           fields: message.fields,
           ...(message.message !== undefined ? { message: message.message } : {}),
         });
+        return;
+      case 'progress':
+        for (const item of message.items) {
+          const entry = slot.running.get(item.runId);
+          if (entry) this.options.on.onProgress?.(entry, item.value);
+        }
         return;
       case 'done':
         slot.tasksDone = message.tasksDone;

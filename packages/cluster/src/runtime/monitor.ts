@@ -14,6 +14,7 @@
 import {
   type BrokerClient,
   type BrokerConnectionError,
+  cancelledRunResult,
   type Clock,
   decideAfterFailedStep,
   decideOutcome,
@@ -23,6 +24,7 @@ import {
   maxAttemptsOf,
   type OutcomeDecision,
   type OutcomeSettings,
+  packageLabel,
   retryWhileUnreachable,
   type RuntimeServices,
   type TaskResult,
@@ -54,6 +56,8 @@ export interface RunEnding {
   workerLost?: boolean;
   beyondMaxAttempts?: boolean;
   notStarted?: 'cancelled' | 'expired';
+  /** An operator cancelled it while it ran (the reason): stored as cancelled however the run ended. */
+  cancelled?: string;
 }
 
 export class Monitor {
@@ -134,7 +138,7 @@ export class Monitor {
     // Most runs end well inside their lease: only a lease near its end costs a call (and an await).
     const leased = this.leaseSurelyHeld(entry) || (await this.stillLeased(entry));
     if (!leased) return this.lateCompletion(entry);
-    let result = ran;
+    let result = how.cancelled !== undefined ? cancelledRunResult(ran, how.cancelled) : ran;
     let decision = this.decide(entry, result, how);
     if (decision.save) {
       try {
@@ -160,10 +164,11 @@ export class Monitor {
     }
     const { action } = decision;
 
-    if (how.notStarted && result.status === 'failure') {
+    const stoppedBy = how.notStarted ?? (how.cancelled !== undefined ? 'cancelled' : undefined);
+    if (stoppedBy && result.status === 'failure') {
       // Not a failure of the task: counted apart, and not reported to the error reporter.
-      const reason = result.error?.message ?? how.notStarted;
-      if (how.notStarted === 'cancelled') {
+      const reason = result.error?.message ?? stoppedBy;
+      if (stoppedBy === 'cancelled') {
         stats.cancelled++;
         events.emit('task-cancelled', { ...entry.ref, reason });
       } else {
@@ -274,6 +279,7 @@ export class Monitor {
         workerLost: how.workerLost,
         beyondMaxAttempts: how.beyondMaxAttempts,
         notStarted: how.notStarted,
+        cancelledWhileRunning: how.cancelled !== undefined,
       },
       this.options.settings,
     );
@@ -377,6 +383,8 @@ export class Monitor {
     try {
       await this.withRetries(async () => {
         await this.broker.enqueue(delivery.queue, [delivery.body], {
+          // The copy is labelled as the original was: it stays findable by job id and task name.
+          labels: [packageLabel(pkg)],
           priority: pkg.priority ?? 0,
           delayMs,
           allowDelayHops: true,

@@ -7,6 +7,7 @@
  *   ledger        what this cluster holds, with each lease                             (held-ledger.ts)
  *   dispatcher    hands runs to workers, times them out                                (dispatcher.ts)
  *   lease keeper  extends what is held, marks what is lost                             (lease-keeper.ts)
+ *   cancel watch  finds operators' cancels of what is held, stops those jobs            (cancel-watch.ts)
  *   pool, guard   spawns, recycles, replaces workers, watches memory                   (../pool/pool.ts)
  *   monitor       settles each delivery once, as the job lifecycle decides             (monitor.ts)
  *
@@ -27,6 +28,8 @@ import {
 import { Pool, type WorkerInfo } from '../pool/pool.js';
 import { after } from './clock-timers.js';
 import { type ClusterSchedulerOptions, clusterIdentity, startClusterScheduler } from './cluster-scheduler.js';
+import { CancelWatch } from './cancel-watch.js';
+import { HeldCancels } from './cancel-held.js';
 import { clearRunTimers, Dispatcher } from './dispatcher.js';
 import { ClusterEmitter, type ClusterStats, emptyStats } from './events.js';
 import { FailureReporting } from './failure-reporting.js';
@@ -35,6 +38,7 @@ import { HeldLedger } from './held-ledger.js';
 import type { HeldPackage } from './held-package.js';
 import { Intake } from './intake.js';
 import { PausedQueues } from './paused-queues.js';
+import { ProgressRelay } from './progress-relay.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Monitor, type RunEnding } from './monitor.js';
 import { type RateLimitScope, RateLimits } from './rate-limiter.js';
@@ -53,6 +57,8 @@ export interface SentinelOptions {
   workerExecArgv?: string[];
   /** Leader lease and tick of the scheduler (when `scheduler` is on). */
   scheduler?: ClusterSchedulerOptions;
+  /** How often the cancel marks of held jobs are read. Default 1 s. */
+  cancelCheckMs?: number;
 }
 
 export class Sentinel {
@@ -74,6 +80,10 @@ export class Sentinel {
   /** The operator's pause flags, where the broker keeps them. */
   private readonly pausedQueues: PausedQueues | undefined;
   private readonly leaseKeeper: LeaseKeeper | undefined;
+  private readonly cancelWatch: CancelWatch | undefined;
+  private readonly cancels: HeldCancels;
+  /** Relays what tasks report with `ctx.progress`: an event, and a coalesced write to the result backend. */
+  readonly progress: ProgressRelay;
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private forceKill: (() => void) | undefined;
@@ -123,6 +133,7 @@ export class Sentinel {
         ? { cancelMarks: (ids: readonly string[]) => admin.cancelMarks!(ids) }
         : {}),
     });
+    this.progress = new ProgressRelay({ results: services.results, events, logger, now: () => clock.now() });
     this.pool = new Pool({
       settings: config,
       workerSettings: {
@@ -155,6 +166,7 @@ export class Sentinel {
         onRunLost: (entry, lost) =>
           this.finishRun(entry, lost.result, lost.workerLost ? { workerLost: true } : {}),
         onCapacity: () => this.dispatcher.dispatch(),
+        onProgress: (entry, value) => this.progress.report(entry, value),
       },
     });
     this.dispatcher = new Dispatcher({
@@ -196,6 +208,15 @@ export class Sentinel {
       onProgress: () => {
         this.lastProgressAt = clock.now();
       },
+    });
+    const { ledger, dispatcher, monitor } = this;
+    this.cancels = new HeldCancels({ ledger, dispatcher, monitor, clock, saveArgs: config.saveArgs });
+    this.cancelWatch = CancelWatch.over(admin, {
+      held: () => ledger.all(),
+      onMark: (entry, mark) => this.cancels.stop(entry, mark.reason),
+      clock,
+      logger,
+      ...(options.cancelCheckMs ? { checkMs: options.cancelCheckMs } : {}),
     });
     if (broker.capabilities.extend) {
       this.leaseKeeper = new LeaseKeeper({
@@ -265,6 +286,7 @@ export class Sentinel {
     }
     this.pool.startGuard();
     this.leaseKeeper?.start();
+    this.cancelWatch?.start();
     // The pause flags read before the first reserve: a cluster started on a paused queue takes nothing.
     await this.pausedQueues?.refresh();
     this.fetcher.start();
@@ -315,9 +337,15 @@ export class Sentinel {
     this.pool.sampleMemory();
   }
 
+  /** Stop a held job an operator cancelled (a cancel pushed over pub/sub); false when not held here. */
+  cancelJob(jobId: string, reason: string): boolean {
+    return this.cancels.cancelJob(jobId, reason);
+  }
+
   private finishRun(entry: HeldPackage, result: TaskResult, how: RunEnding = {}): void {
     this.ledger.runEnded();
     clearRunTimers(entry);
+    if (entry.cancelled) how = { ...how, cancelled: entry.cancelled.reason };
     void this.monitor.complete(entry, result, how).finally(() => this.ledger.forget(entry));
   }
 
@@ -351,6 +379,7 @@ export class Sentinel {
       await this.pool.retireAll();
       await this.monitor.drain();
       this.leaseKeeper?.stop();
+      this.cancelWatch?.stop();
       this.rateLimits.close();
       await schedulerStopped;
       await this.reporting?.close();

@@ -30,6 +30,7 @@ import {
 } from './broker-administration.js';
 import { JobStateError, UnknownJobError, UnsupportedOperationError } from './errors.js';
 import type { HeldJob, HeldJobsSource } from './held-jobs.js';
+import { checkProgress } from './progress.js';
 import { checkLimit, MAX_LIST_LIMIT } from './query-checks.js';
 import {
   CANCELLED_ERROR_NAME,
@@ -45,12 +46,11 @@ import {
   type RequeueOutcome,
 } from './job-view.js';
 import { type MarksKeeper, marksKeeper, withResultMarks } from './result-marks.js';
-import {
-  MAX_PROGRESS_BYTES,
-  type ProgressValue,
-  type ResultAdministration,
-  type ResultAdministrationCapabilities,
-  type StoredProgress,
+import type {
+  ProgressValue,
+  ResultAdministration,
+  ResultAdministrationCapabilities,
+  StoredProgress,
 } from './result-administration.js';
 
 /** What the administration API is built from; `Administration.of(tasq)` takes them from a client. */
@@ -447,7 +447,9 @@ export class Administration {
         ? await this.call('find', () => this.brokerAdmin!.find!(id))
         : undefined;
       if (stored?.state !== 'dead') continue;
-      const gone = await this.call('deleteDead', () => this.brokerAdmin!.deleteDead!([stored.packageId]));
+      const gone = await this.call('deleteDead', () =>
+        this.brokerAdmin!.deleteDead!([stored.packageId], stored.queue),
+      );
       if (gone.length > 0) deleted.push(id);
     }
     return deleted;
@@ -553,6 +555,7 @@ export class Administration {
     if (packages.length === 0) return [];
     const requests = packages.map((stored) => ({
       packageId: stored.packageId,
+      queue: stored.queue,
       ...optional('body', this.freshBody(stored)),
     }));
     const done = new Set(await this.call('requeueDead', () => this.brokerAdmin!.requeueDead!(requests)));
@@ -698,11 +701,24 @@ export function stateOfResult(result: TaskResult): JobState {
   return 'failed';
 }
 
+/**
+ * Whether a stored outcome is of a job that never started: expired, or cancelled before it started (the
+ * outcome's times are then only when it was stopped, not a run's).
+ */
+export function neverStarted(result: TaskResult): boolean {
+  const state = stateOfResult(result);
+  return (
+    state === 'expired' ||
+    (state === 'cancelled' && (result.error?.message ?? '').includes('before it started'))
+  );
+}
+
 function viewOfResult(
   result: TaskResult,
   include: JobViewInclude,
   extra: { mark?: CancelMark | undefined; progress?: StoredProgress | undefined },
 ): JobView {
+  const ran = !neverStarted(result);
   return {
     id: result.id,
     state: stateOfResult(result),
@@ -711,8 +727,9 @@ function viewOfResult(
     task: result.name,
     attempts: result.attempts,
     enqueuedAt: result.enqueuedAt,
-    startedAt: result.startedAt,
-    finishedAt: result.stoppedAt,
+    ...(ran
+      ? { startedAt: result.startedAt, finishedAt: result.stoppedAt }
+      : { stoppedAt: result.stoppedAt }),
     ...optional('group', result.group),
     ...optional('progress', extra.progress),
     ...optional('cancelMark', extra.mark),
@@ -770,23 +787,5 @@ function checkRetention(retention: DeadLetterRetention): void {
   }
   if (maxCount !== undefined && !(Number.isInteger(maxCount) && maxCount >= 0)) {
     throw new InvalidArgumentError(`maxCount must be an integer of 0 or more, got ${String(maxCount)}`);
-  }
-}
-
-/** Progress is a finite number or a plain JSON object of at most 1 KiB. */
-export function checkProgress(value: unknown): asserts value is ProgressValue {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value))
-      throw new InvalidArgumentError(`progress must be a finite number, got ${value}`);
-    return;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidArgumentError('progress must be a number or a plain object');
-  }
-  const bytes = new TextEncoder().encode(JSON.stringify(value)).byteLength;
-  if (bytes > MAX_PROGRESS_BYTES) {
-    throw new InvalidArgumentError(
-      `progress must be at most ${MAX_PROGRESS_BYTES} bytes as JSON, got ${bytes}`,
-    );
   }
 }

@@ -57,8 +57,11 @@ export interface JobView {
   /** The run of the task's retry policy the queued package is (1 = first), when the package was read. */
   readonly attempt?: number;
   readonly enqueuedAt?: number;
+  /** When its last run started and finished; absent for a job that never started. */
   readonly startedAt?: number;
   readonly finishedAt?: number;
+  /** When a job that never started was stopped (cancelled or expired before it started). */
+  readonly stoppedAt?: number;
   /** When a scheduled or retrying job becomes due. */
   readonly dueAt?: number;
   /** When it stops being allowed to start (`expires`). */

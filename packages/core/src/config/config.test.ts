@@ -418,3 +418,29 @@ describe('dashboard settings', () => {
     ).toContain('the operator and viewer passwords are the same');
   });
 });
+
+describe('deadLetters (dead-letter retention)', () => {
+  it('keeps two weeks and at most 100,000 per queue by default, nothing is trimmed with false', () => {
+    expect(resolveConfig({}, { env: {} }).deadLetterRetention).toEqual({
+      maxAgeMs: 14 * 86_400_000,
+      maxCount: 100_000,
+    });
+    expect(resolveConfig({ deadLetters: false }, { env: {} }).deadLetterRetention).toBeUndefined();
+  });
+
+  it('takes an age, a count or both; a limit left out is no limit', () => {
+    expect(resolveConfig({ deadLetters: { maxAge: '7d' } }, { env: {} }).deadLetterRetention).toEqual({
+      maxAgeMs: 7 * 86_400_000,
+    });
+    expect(
+      resolveConfig({}, { env: { TASQ_DEAD_LETTERS: '{"maxCount": 500}' } }).deadLetterRetention,
+    ).toEqual({ maxCount: 500 });
+  });
+
+  it('names a bad setting', () => {
+    const error = configError(() =>
+      resolveConfig({ deadLetters: { maxAge: 'soon', keep: 3 } as never }, { env: {} }),
+    );
+    expect(error.message).toMatch(/deadLetters/);
+  });
+});

@@ -73,6 +73,8 @@ export interface ResolvedConfig {
   serializer: 'json' | 'msgpack';
   sync: boolean;
   saveArgs: boolean;
+  /** The dead-letter retention clusters apply to the queues they consume (`deadLetters`); undefined keeps all. */
+  deadLetterRetention?: { maxAgeMs?: number; maxCount?: number };
   callTimeoutMs: number;
   broker: BrokerSelection;
   resultBackend?: { module: string; options: Record<string, unknown> };
@@ -256,6 +258,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
     serializer: config.serializer ?? 'json',
     sync: config.sync ?? false,
     saveArgs: config.saveArgs ?? false,
+    deadLetterRetention: deadLetterRetentionOf(config.deadLetters, ms),
     callTimeoutMs: ms(config.callTimeout) ?? 10_000,
     broker,
     resultBackend,
@@ -441,6 +444,23 @@ function environmentKeys(env: Record<string, string | undefined>): string[] {
   return Object.keys(configSchemas().configSchema.shape).filter(
     (key) => env[toEnvName(key)] !== undefined && toEnvName(key) !== 'TASQ_SECRET',
   );
+}
+
+/** Dead letters kept by default: two weeks, and at most 100,000 per queue. */
+export const DEFAULT_DEAD_LETTER_RETENTION = Object.freeze({ maxAgeMs: 14 * 86_400_000, maxCount: 100_000 });
+
+function deadLetterRetentionOf(
+  setting: false | { maxAge?: number | string; maxCount?: number } | undefined,
+  ms: (value: number | string | undefined) => number | undefined,
+): { maxAgeMs?: number; maxCount?: number } | undefined {
+  if (setting === false) return undefined;
+  if (setting === undefined) return { ...DEFAULT_DEAD_LETTER_RETENTION };
+  const maxAgeMs = ms(setting.maxAge);
+  if (maxAgeMs === undefined && setting.maxCount === undefined) return undefined;
+  return {
+    ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
+    ...(setting.maxCount !== undefined ? { maxCount: setting.maxCount } : {}),
+  };
 }
 
 export function toEnvName(key: string): string {

@@ -163,6 +163,17 @@ function buildSchemas() {
     sync: z.boolean().optional(),
     /** Store task arguments with results. Default false: arguments may hold personal data. */
     saveArgs: z.boolean().optional(),
+    /**
+     * How many dead letters each queue keeps: none older than `maxAge`, at most the newest `maxCount`
+     * (an object given replaces the default; a limit left out is no limit). Clusters trim the queues
+     * they consume. Default { maxAge: '14d', maxCount: 100000 }; false keeps every dead letter.
+     */
+    deadLetters: z
+      .union([
+        z.literal(false),
+        z.strictObject({ maxAge: duration.optional(), maxCount: z.number().int().min(0).optional() }),
+      ])
+      .optional(),
     /** Deadline for one broker or backend call. Default 10 s. */
     callTimeout: duration.optional(),
     /** A broker package name or a module path, with `#Export` for a named export. */

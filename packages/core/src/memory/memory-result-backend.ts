@@ -173,6 +173,7 @@ export class MemoryResultBackend implements ResultBackend {
       for (const result of bucket.slice(keep)) {
         this.store.results.delete(result.id);
         this.store.expiries.delete(result.id);
+        this.store.progress.delete(result.id);
         removed++;
       }
     }
