@@ -154,7 +154,8 @@ export const CPU_COUNTER_UNITS: Record<string, { unit: string; notes: string }> 
   },
   'worker private memory at end': {
     unit: 'MiB',
-    notes: "tasq: the worker's Private_Clean + Private_Dirty (smaps_rollup) after the last job: what it does not share",
+    notes:
+      "tasq: the worker's Private_Clean + Private_Dirty (smaps_rollup) after the last job: what it does not share",
   },
   [CPU_COUNTERS.sentinel]: {
     unit: 'µs',

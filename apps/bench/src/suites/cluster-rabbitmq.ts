@@ -55,7 +55,9 @@ type SystemName =
   | 'tasq'
   | 'tasq-defaults'
   | 'tasq-no-results'
-  | 'tasq-inline' | 'tasq-priority-queue' | 'amqplib';
+  | 'tasq-inline'
+  | 'tasq-priority-queue'
+  | 'amqplib';
 
 interface Spec {
   system: SystemName;
@@ -76,7 +78,7 @@ function queueLimit(concurrency: number): number {
 function label(spec: Pick<Spec, 'system' | 'prefetch' | 'concurrency'>): string {
   if (spec.system === 'amqplib') return `raw amqplib 2.3.1, prefetch ${spec.prefetch}`;
   if (spec.system === 'tasq-defaults')
-    return 'tasq cluster on defaults (only concurrency set; no result backend, so no results)';
+    return 'tasq cluster on defaults (only concurrency set; results saved in Redis)';
   const prefetch = queueLimit(spec.concurrency);
   if (spec.system === 'tasq') return `tasq cluster (results saved in Redis), prefetch ${prefetch}`;
   if (spec.system === 'tasq-priority-queue')
@@ -87,12 +89,13 @@ function label(spec: Pick<Spec, 'system' | 'prefetch' | 'concurrency'>): string 
 
 function tasqConfig(spec: Spec): TasqConfigInput {
   const limit = queueLimit(spec.concurrency);
-  // What a user writes: the broker, the tasks, concurrency (RabbitMQ stores no results and none is
-  // configured). One worker process as in every row; bulk, queueLimit, recycle and prefetch are the
-  // libraries' own.
+  // What a user writes: the broker, the result backend it needs (RabbitMQ stores no results), the
+  // tasks, concurrency. One worker process as in every row; bulk, queueLimit, recycle, saveLimit and
+  // prefetch are the libraries' own.
   if (spec.system === 'tasq-defaults')
     return {
       rabbitmq: { url: RABBITMQ_URL, exchangePrefix: spec.prefix },
+      resultBackend: { class: '@tasq/redis', options: { url: REDIS_URL, prefix: spec.prefix } },
       secret: 'bench-secret',
       queue: spec.queue,
       tasks: [TASKS_MODULE],
