@@ -173,6 +173,7 @@ export class Pool {
       retiring: false,
       running: new Map(),
       tasksDone: 0,
+      startedAt: this.options.clock.now(),
       exited: false,
       whenExited,
       onExited,
@@ -224,7 +225,8 @@ export class Pool {
     switch (message.type) {
       case 'ready':
         slot.ready = true;
-        this.guard.workerReady();
+        slot.readyAt = this.options.clock.now();
+        this.guard.workerReady(slot.readyAt - slot.startedAt);
         this.options.on.onReady(message);
         this.options.events.emit('worker-online', {
           workerId: slot.id,
