@@ -78,7 +78,12 @@ export class Guard {
   private prestartMargin(slot: WorkerSlot): number {
     const { concurrency, recycle } = this.settings;
     const elapsedMs = slot.readyAt === undefined ? 0 : this.clock.now() - slot.readyAt;
-    const duringStartup = elapsedMs > 0 ? Math.ceil((slot.tasksDone / elapsedMs) * this.startupMs * 2) : 0;
+    // The pace only once the worker has run for a start-up's length: a first burst of runs right after
+    // ready would look like a pace that starts a successor (a second process) far too early.
+    const duringStartup =
+      elapsedMs > 0 && elapsedMs >= this.startupMs
+        ? Math.ceil((slot.tasksDone / elapsedMs) * this.startupMs * 2)
+        : 0;
     return Math.max(concurrency * 2, Math.ceil(recycle / 10), duringStartup);
   }
 
