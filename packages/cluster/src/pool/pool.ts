@@ -175,6 +175,7 @@ export class Pool {
       retiring: false,
       running: new Map(),
       tasksDone: 0,
+      startedAt: this.options.clock.now(),
       exited: false,
       whenExited,
       onExited,
@@ -226,7 +227,8 @@ export class Pool {
     switch (message.type) {
       case 'ready':
         slot.ready = true;
-        this.guard.workerReady();
+        slot.readyAt = this.options.clock.now();
+        this.guard.workerReady(slot.readyAt - slot.startedAt);
         this.options.on.onReady(message);
         this.options.events.emit('worker-online', {
           workerId: slot.id,
