@@ -32,6 +32,7 @@ export {
 } from './monitoring/control-client.js';
 export { checkClusterKeys, type ClusterKey, type KeyCheck } from './monitoring/key-check.js';
 export { findLiveClusters, type LiveClusters } from './monitoring/live-clusters.js';
+export { liveHeldJobs } from './monitoring/held-jobs.js';
 export { DURATION_BUCKETS } from './monitoring/metrics.js';
 export { openPubSub } from './monitoring/open-pubsub.js';
 export { publishEvents } from './monitoring/publish-events.js';

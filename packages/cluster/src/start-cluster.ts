@@ -32,6 +32,7 @@ import { ControlResponder } from './monitoring/control-responder.js';
 import { ClusterMetrics, startMetricsServer } from './monitoring/metrics.js';
 import { type ClusterIdentity, type ClusterSnapshot, snapshotOf } from './monitoring/snapshot.js';
 import { WireCodec } from './monitoring/wire.js';
+import { DeadLetterRetentionKeeper } from './runtime/dead-letter-retention.js';
 import { type HealthReport, healthOf, startHealthServer } from './runtime/health.js';
 import { withResolvableModules } from './runtime/broker-modules.js';
 import type { RateLimitScope } from './runtime/rate-limiter.js';
@@ -116,6 +117,8 @@ export interface ClusterHandle {
   resize(size: number): number;
   /** Recycle every worker gracefully; returns how many. */
   restartWorkers(): number;
+  /** Apply the dead-letter retention (`deadLetters`) to the consumed queues now; how many were deleted. */
+  trimDeadLetters(): Promise<number>;
   health(): HealthReport;
   /** Graceful stop: stop fetching, release what was not started, drain for `timeoutMs` (default stopTimeout). */
   stop(options?: { timeoutMs?: number; reason?: string }): Promise<void>;
@@ -210,6 +213,7 @@ export async function startCluster(
           poolSize: () => sentinel.poolSize,
           restart: () => sentinel.restartWorkers(),
           shutdown: () => void handle?.stop({ reason: 'remote control' }),
+          cancelJob: (jobId, reason) => sentinel.cancelJob(jobId, reason),
         },
       })
     : undefined;
@@ -271,6 +275,14 @@ export async function startCluster(
       })
     : undefined;
   autoscaler?.start();
+  const deadLetters = new DeadLetterRetentionKeeper({
+    admin: services.broker.broker.administration,
+    retention: config.deadLetterRetention,
+    queues: config.queues,
+    clock,
+    logger,
+  });
+  deadLetters.start();
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => {
     resolveStopped = resolve;
@@ -278,6 +290,7 @@ export async function startCluster(
   let finishing: Promise<void> | undefined;
   const finish = (run: Promise<void>) => {
     finishing ??= (async () => {
+      deadLetters.stop();
       await run;
       autoscaler?.stop();
       metrics?.stop();
@@ -311,6 +324,7 @@ export async function startCluster(
     snapshot,
     resize: (size) => resize(size, 'control'),
     restartWorkers: () => sentinel.restartWorkers(),
+    trimDeadLetters: () => deadLetters.trim(),
     health,
     stop: async (stopOptions) => {
       await finish(sentinel.stop(stopOptions));

@@ -146,6 +146,12 @@ describe.skipIf(skipReason !== undefined)(
         await eventually(() => cluster!.stats.succeeded >= JOBS, 30_000, 'every job to be settled');
         expect(cluster.stats).toMatchObject({ succeeded: JOBS, released: 0 });
         expect(failedSaves.every((message) => message.endsWith('trying again'))).toBe(true);
+        // A success is reported once its result is saved, before its ack: the acks follow.
+        await eventually(
+          async () => (await runtimeServicesOf(tasq).broker.size(config.queue)).reserved === 0,
+          10_000,
+          'every job to be acked',
+        );
         expect(await runtimeServicesOf(tasq).broker.size(config.queue)).toMatchObject({
           ready: 0,
           delayed: 0,

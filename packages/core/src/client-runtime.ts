@@ -5,6 +5,8 @@
  * tools get them from `runtimeServicesOf(tasq)` or `openRuntimeServices(config)` (`@tasq/core/internal`).
  */
 import { packageLabel } from './admin/package-label.js';
+import { ProgressBuffer } from './admin/progress.js';
+import type { ProgressValue } from './admin/result-administration.js';
 import { BrokerClient } from './broker-client.js';
 import { type CanvasFailure, type FollowUp, followUps } from './canvas.js';
 import { endChordHold } from './chord.js';
@@ -415,6 +417,34 @@ export class ClientRuntime implements RuntimeServices {
   }
 
   /**
+   * Where a task run inline stores its progress: straight in the result backend, coalesced as a
+   * cluster's are. Undefined where the backend keeps no progress (the values are still checked).
+   */
+  private inlineProgress():
+    | { report(id: string, value: ProgressValue): void; finish(): Promise<void> }
+    | undefined {
+    const admin = this.results.administration;
+    if (admin?.capabilities.progress !== true || !admin.saveProgress) return undefined;
+    const writes: Promise<void>[] = [];
+    const buffer = new ProgressBuffer<string>((entries) => {
+      for (const [id, value] of entries) {
+        writes.push(
+          admin.saveProgress!(id, { value, at: this.clock.now() }).catch((error) =>
+            this.logger.warn({ jobId: id, err: String(error) }, 'storing the progress of a job failed'),
+          ),
+        );
+      }
+    });
+    return {
+      report: (id, value) => buffer.report(id, value),
+      finish: async () => {
+        buffer.flushNow();
+        await Promise.all(writes);
+      },
+    };
+  }
+
+  /**
    * Sync mode: run `pkg` here, and settle each run as a cluster would (`decideOutcome`, the one job
    * lifecycle): a retry of the task's own policy runs again at once (its delay is not waited for); a
    * release runs again as the next delivery would, while `maxAttempts` bounds the deliveries (with no
@@ -435,6 +465,7 @@ export class ClientRuntime implements RuntimeServices {
     let deliveries = 1;
     for (;;) {
       let thrown: unknown;
+      const progress = this.inlineProgress();
       const result = await executeTask(this.registry, pkg, {
         logger: this.logger,
         saveArgs: this.config.saveArgs,
@@ -443,7 +474,9 @@ export class ClientRuntime implements RuntimeServices {
         onThrow: (error) => {
           thrown = error;
         },
+        ...(progress ? { progress: (value: ProgressValue) => progress.report(pkg.id, value) } : {}),
       });
+      await progress?.finish();
       const decision = decideOutcome({ pkg, result, deliveries }, settings);
       if (decision.save) await this.results.save(result);
       const { action } = decision;

@@ -3,6 +3,7 @@
  * `tasq events`, `tasq monitor` and the dashboard agree on one shape. They travel on the broker's
  * pub/sub where it has one (see pubsub.ts), signed like task packages.
  */
+import type { ProgressValue } from './admin/result-administration.js';
 
 interface EventBase {
   /** Epoch ms when it happened. */
@@ -18,7 +19,10 @@ export interface TaskEvent extends EventBase {
     | 'task-succeeded'
     | 'task-failed'
     | 'task-retried'
-    | 'task-rejected';
+    | 'task-rejected'
+    | 'task-cancelled'
+    | 'task-expired'
+    | 'task-progress';
   jobId: string;
   name: string;
   queue: string;
@@ -32,6 +36,8 @@ export interface TaskEvent extends EventBase {
   error?: string;
   /** Worker pid that ran it. */
   worker?: number;
+  /** The latest value the task reported with `ctx.progress`, on progress (reports are coalesced). */
+  progress?: ProgressValue;
 }
 
 export interface WorkerEvent extends EventBase {

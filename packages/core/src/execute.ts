@@ -2,6 +2,8 @@
  * Running one task package in this process: look the task up, call it with its arguments and a context,
  * and describe the outcome. Shared by the cluster's workers and by `sync` mode, so both behave alike.
  */
+import { checkProgress } from './admin/progress.js';
+import type { ProgressValue } from './admin/result-administration.js';
 import { chordHoldOf } from './chord.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
@@ -17,6 +19,8 @@ export interface ExecuteOptions {
   now?: () => number;
   /** Store the arguments in the result. */
   saveArgs?: boolean;
+  /** Where the task's `ctx.progress` values go (each already checked); without it they are checked and dropped. */
+  progress?: (value: ProgressValue) => void;
   /** Told what the handler threw, as it was thrown (sync mode raises it to the caller). */
   onThrow?: (error: unknown) => void;
 }
@@ -58,6 +62,7 @@ export async function runTask(
 ): Promise<RunOutcome> {
   const now = options.now ?? Date.now;
   const startedAt = now();
+  const report = options.progress;
   try {
     const task = registry.get(pkg.name);
     const context: TaskContext = guardTaskContext(
@@ -70,6 +75,10 @@ export async function runTask(
         enqueuedAt: pkg.enqueuedAt,
         signal: options.signal ?? new AbortController().signal,
         logger: options.logger ?? silentLogger,
+        progress: (value) => {
+          checkProgress(value);
+          report?.(value);
+        },
       },
       pkg.name,
       pkg.args.length,

@@ -24,6 +24,7 @@ export { type CanvasFailure, chordClaimKey, type FollowUp, followUps, toSignatur
 
 export { canRetry, retryDelayMs } from './lifecycle/backoff.js';
 export {
+  cancelledRunResult,
   decideAfterFailedStep,
   decideOutcome,
   maxAttemptsOf,
@@ -58,6 +59,8 @@ export { currentTraceparent, parseTraceparent, runInTaskSpan } from './trace-con
 export {
   type AdministrationClient,
   type AdministrationSources,
-  checkProgress,
   stateOfResult,
 } from './admin/administration.js';
+export { checkProgress, PROGRESS_FLUSH_MS, ProgressBuffer } from './admin/progress.js';
+export type { HeldJob, HeldJobsSource } from './admin/held-jobs.js';
+export { type MarksKeeper, marksKeeper, withResultMarks } from './admin/result-marks.js';

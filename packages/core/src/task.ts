@@ -12,6 +12,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Duration } from './duration.js';
 import { DuplicateTaskError, InvalidArgumentError, UnknownTaskError } from './errors.js';
+import type { ProgressValue } from './admin/result-administration.js';
 import type { Logger } from './logger.js';
 import type { JobOptionsData, RetryPolicy, SignatureData } from './task-package.js';
 
@@ -25,9 +26,19 @@ export interface TaskContext {
   /** Broker deliveries of this package (1 = first; more after a crash or an expired lease). */
   readonly deliveries: number;
   readonly enqueuedAt: number;
-  /** Aborted at the soft timeout and on shutdown: long tasks should watch it and clean up. */
+  /**
+   * Aborted at the soft timeout, on shutdown and when an operator cancels the job (the reason says
+   * which): long tasks should watch it and clean up.
+   */
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /**
+   * Report how far the job has got: a finite number or a plain JSON object of at most 1 KiB (anything
+   * else throws InvalidArgumentError here). Only the latest value counts: calls are coalesced, so calling
+   * it in a tight loop is cheap. It is published as a `task-progress` event and kept with the job
+   * (`tasq job show`, `Administration.job(id).progress`) where the result backend keeps progress.
+   */
+  progress(value: ProgressValue): void;
 }
 
 /** Per-task defaults; each enqueue can override them. */

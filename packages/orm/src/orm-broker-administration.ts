@@ -22,6 +22,7 @@ import {
 import type { Parameters, Row, SqlDialect } from './dialect.js';
 import { toBytes } from './orm-broker.js';
 import { mapDatabaseError } from './orm-errors.js';
+import { OrmMarks } from './orm-marks.js';
 import type { QueryName } from './queries.js';
 
 export class OrmBrokerAdministration implements BrokerAdministration {
@@ -34,11 +35,15 @@ export class OrmBrokerAdministration implements BrokerAdministration {
     cancelMarks: true,
   });
 
+  private readonly marks: OrmMarks;
+
   constructor(
     private readonly dialect: SqlDialect,
     private readonly clock: Clock,
     private readonly assertOpen: () => void,
-  ) {}
+  ) {
+    this.marks = new OrmMarks(dialect, clock, (query, parameters, what) => this.run(query, parameters, what));
+  }
 
   async find(jobId: string): Promise<StoredPackage | undefined> {
     checkText('jobId', jobId);
@@ -177,47 +182,24 @@ export class OrmBrokerAdministration implements BrokerAdministration {
       .rowCount;
   }
 
-  async setPaused(queue: string, paused: boolean): Promise<void> {
-    checkText('queue', queue);
-    await this.run(
-      'admin-set-paused',
-      { queue, paused: this.dialect.kind === 'postgres' ? paused : paused ? 1 : 0, now: this.clock.now() },
-      `${paused ? 'pause' : 'resume'} queue "${queue}"`,
-    );
+  setPaused(queue: string, paused: boolean): Promise<void> {
+    return this.marks.setPaused(queue, paused);
   }
 
-  async pausedQueues(): Promise<string[]> {
-    const { rows } = await this.run('admin-paused-queues', {}, 'read the paused queues');
-    return rows.map((row) => String(row.queue));
+  pausedQueues(): Promise<string[]> {
+    return this.marks.pausedQueues();
   }
 
-  async markCancelled(jobId: string, reason: string): Promise<void> {
-    checkText('jobId', jobId);
-    await this.run(
-      'admin-mark-cancelled',
-      { job_id: jobId, reason: String(reason), now: this.clock.now() },
-      `mark job ${jobId} cancelled`,
-    );
+  markCancelled(jobId: string, reason: string): Promise<void> {
+    return this.marks.markCancelled(jobId, reason);
   }
 
-  async cancelMarks(jobIds: readonly string[]): Promise<CancelMark[]> {
-    if (jobIds.length === 0) return [];
-    const { rows } = await this.run(
-      'admin-cancel-marks',
-      { ids: JSON.stringify(jobIds) },
-      'read cancel marks',
-    );
-    return rows.map((row) => ({
-      jobId: String(row.job_id),
-      reason: String(row.reason),
-      at: Number(row.marked_at),
-    }));
+  cancelMarks(jobIds: readonly string[]): Promise<CancelMark[]> {
+    return this.marks.cancelMarks(jobIds);
   }
 
-  async clearCancelMarks(jobIds: readonly string[]): Promise<number> {
-    if (jobIds.length === 0) return 0;
-    return (await this.run('admin-clear-cancel-marks', { ids: JSON.stringify(jobIds) }, 'clear cancel marks'))
-      .rowCount;
+  clearCancelMarks(jobIds: readonly string[]): Promise<number> {
+    return this.marks.clearCancelMarks(jobIds);
   }
 
   private async run(query: QueryName, parameters: Parameters, what: string) {

@@ -324,12 +324,18 @@ export class OrmResultBackend implements ResultBackend {
     const expired = this.ttlMs > 0 ? await this.sweepExpired() : 0;
     if (saveLimit === 0) return expired;
     try {
-      const { rowCount } = await this.dialect.execute('result-prune', {
+      const { rows } = await this.dialect.execute('result-prune', {
         keep: saveLimit === -1 ? 0 : saveLimit,
         per: per ?? '',
         now: this.clock.now(),
       });
-      return expired + rowCount;
+      // A pruned job's progress goes with it, or the progress table would grow without bound.
+      if (rows.length > 0) {
+        await this.dialect.execute('progress-delete', {
+          ids: JSON.stringify(rows.map((row) => String(row.id))),
+        });
+      }
+      return expired + rows.length;
     } catch (error) {
       throw mapDatabaseError(error, 'prune of results', this.dialect.address);
     }

@@ -61,6 +61,8 @@ end
 local function remove(id, meta)
   local key = base .. 'result:' .. id
   if meta[1] then resultKeys[#resultKeys + 1] = key end
+  -- Its progress goes with it (deleting a key that is not there is harmless).
+  resultKeys[#resultKeys + 1] = base .. 'progress:' .. id
   local status, name, group = meta[1] or 'success', meta[2], meta[3]
   later(base .. 'index:status:' .. status, id)
   if name then later(base .. 'index:status:' .. status .. ':name:' .. name, id) end

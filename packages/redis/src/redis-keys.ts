@@ -128,6 +128,14 @@ export class ResultKeys {
   savedChannel(id: string): string {
     return `${this.base}saved:${id}`;
   }
+  /** Set of paused queues, for a broker that keeps no pause flags of its own. */
+  get paused(): string {
+    return `${this.base}paused`;
+  }
+  /** Hash: job id → cancel mark as JSON ({ reason, at }), for a broker that keeps no cancel marks. */
+  get cancelMarks(): string {
+    return `${this.base}cancel-marks`;
+  }
   /** A job's latest progress (JSON { value, at }). */
   progress(id: string): string {
     return `${this.base}progress:${id}`;

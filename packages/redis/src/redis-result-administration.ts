@@ -1,9 +1,12 @@
 /**
  * The Redis result backend's administration capability: delete outcomes by id and a whole group (one
- * script each, index entries included), and keep each job's latest progress in a string key beside its
- * outcome (`<prefix>:{results}:progress:<id>`), with the backend's time to live when it has one.
+ * script each, index entries included), keep each job's latest progress in a string key beside its
+ * outcome (`<prefix>:{results}:progress:<id>`), with the backend's time to live when it has one, and keep
+ * the pause flags (a set) and cancel marks (a hash) of a broker that has no place for them (RabbitMQ,
+ * SQS). Marks and flags have no time to live: they stay until cleared, like the broker's own would.
  */
 import {
+  type CancelMark,
   InvalidArgumentError,
   MAX_PROGRESS_BYTES,
   type ResultAdministration,
@@ -17,7 +20,11 @@ import { runScript } from './redis-scripts.js';
 import { checkNonEmptyString } from './redis-validation.js';
 
 export class RedisResultAdministration implements ResultAdministration {
-  readonly capabilities: ResultAdministrationCapabilities = Object.freeze({ delete: true, progress: true });
+  readonly capabilities: ResultAdministrationCapabilities = Object.freeze({
+    delete: true,
+    progress: true,
+    marks: true,
+  });
 
   constructor(
     private readonly client: RedisClient,
@@ -84,5 +91,56 @@ export class RedisResultAdministration implements ResultAdministration {
     this.checkOpen();
     const stored = await this.withErrors('result progress', () => this.client.get(this.keys.progress(id)));
     return stored === null ? undefined : (JSON.parse(stored) as StoredProgress);
+  }
+
+  async setPaused(queue: string, paused: boolean): Promise<void> {
+    checkNonEmptyString('queue', queue);
+    if (typeof paused !== 'boolean') throw new InvalidArgumentError('setPaused takes true or false');
+    this.checkOpen();
+    await this.withErrors('result setPaused', () =>
+      paused ? this.client.sadd(this.keys.paused, queue) : this.client.srem(this.keys.paused, queue),
+    );
+  }
+
+  async pausedQueues(): Promise<string[]> {
+    this.checkOpen();
+    return this.withErrors('result pausedQueues', () => this.client.smembers(this.keys.paused));
+  }
+
+  async markCancelled(jobId: string, reason: string): Promise<void> {
+    checkNonEmptyString('job id', jobId);
+    this.checkOpen();
+    const mark = JSON.stringify({ reason: String(reason), at: Date.now() });
+    // HSETNX: a second mark keeps the first reason.
+    await this.withErrors('result markCancelled', () =>
+      this.client.hsetnx(this.keys.cancelMarks, jobId, mark),
+    );
+  }
+
+  async cancelMarks(jobIds: readonly string[]): Promise<CancelMark[]> {
+    if (!Array.isArray(jobIds)) throw new InvalidArgumentError('cancelMarks takes a list of job ids');
+    if (jobIds.length === 0) return [];
+    for (const id of jobIds) checkNonEmptyString('job id', id);
+    this.checkOpen();
+    const ids = [...new Set(jobIds)];
+    const values = await this.withErrors('result cancelMarks', () =>
+      this.client.hmget(this.keys.cancelMarks, ...ids),
+    );
+    return ids.flatMap((jobId, index) => {
+      const value = values[index];
+      if (value === null || value === undefined) return [];
+      const { reason, at } = JSON.parse(value) as { reason: string; at: number };
+      return [{ jobId, reason, at }];
+    });
+  }
+
+  async clearCancelMarks(jobIds: readonly string[]): Promise<number> {
+    if (!Array.isArray(jobIds)) throw new InvalidArgumentError('clearCancelMarks takes a list of job ids');
+    if (jobIds.length === 0) return 0;
+    for (const id of jobIds) checkNonEmptyString('job id', id);
+    this.checkOpen();
+    return this.withErrors('result clearCancelMarks', () =>
+      this.client.hdel(this.keys.cancelMarks, ...new Set(jobIds)),
+    );
   }
 }

@@ -223,8 +223,9 @@ export function administrationCases(hooks: AdministrationCaseHooks): void {
     expect(onlyA.packages).toHaveLength(2);
 
     const victim = page.packages[0]!;
-    expect(await admin.deleteDead!([victim.packageId])).toEqual([victim.packageId]);
-    expect(await admin.deleteDead!([victim.packageId])).toEqual([]);
+    // The queue travels with the ids (a broker that keeps dead letters per queue needs it).
+    expect(await admin.deleteDead!([victim.packageId], queue)).toEqual([victim.packageId]);
+    expect(await admin.deleteDead!([victim.packageId], queue)).toEqual([]);
     expect(await admin.purgeDead!({ queue, task: 'b.task' })).toBe(victim.task === 'b.task' ? 0 : 1);
     const left = await admin.listDead!({ queue, limit: 10 });
     expect(left.packages.every((stored) => stored.task === 'a.task')).toBe(true);
@@ -241,16 +242,16 @@ export function administrationCases(hooks: AdministrationCaseHooks): void {
     expect(second!.deliveries).toBe(2);
     await broker.deadLetter(second!, 'gave up');
     const [dead] = (await admin.listDead!({ queue, limit: 1 })).packages;
-    expect(await admin.requeueDead!([{ packageId: dead!.packageId, body: text('fresh body') }])).toEqual([
-      dead!.packageId,
-    ]);
+    expect(
+      await admin.requeueDead!([{ packageId: dead!.packageId, queue, body: text('fresh body') }]),
+    ).toEqual([dead!.packageId]);
     expect((await admin.listDead!({ queue, limit: 1 })).packages).toEqual([]);
     const [again] = await reserveUntil(broker, queue, 1);
     expect(again!.deliveries).toBe(1);
     expect(readText(again!.body)).toBe('fresh body');
     await broker.ack(again!);
     // Not dead any more (gone): nothing to requeue.
-    expect(await admin.requeueDead!([{ packageId: dead!.packageId }])).toEqual([]);
+    expect(await admin.requeueDead!([{ packageId: dead!.packageId, queue }])).toEqual([]);
   });
 
   it('admin dead letters: two callers requeueing the same dead letter at once requeue it once', async (context) => {

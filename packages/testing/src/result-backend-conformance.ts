@@ -10,8 +10,13 @@
  * deployments must not see each other's outcomes or claims; `resultTtlSeconds` is the configuration's
  * `cached` (the plugin context's `resultTtlSeconds`), passed as the backend's own option.
  */
-import { DEFAULT_DEPLOYMENT, type ResultBackend, type TaskResult } from '@tasq/core/backend';
-import { afterEach, describe, expect, it } from 'vitest';
+import {
+  DEFAULT_DEPLOYMENT,
+  type ResultAdministration,
+  type ResultBackend,
+  type TaskResult,
+} from '@tasq/core/backend';
+import { afterEach, describe, expect, it, type TestContext } from 'vitest';
 import type { ConformanceOptions } from './broker-conformance.js';
 import { sleep, uniqueName } from './support.js';
 
@@ -36,6 +41,15 @@ function result(overrides: Partial<TaskResult> = {}): TaskResult {
     stoppedAt: now - 10,
     ...overrides,
   };
+}
+
+/** The backend's administration when it declares `marks`; otherwise the test is skipped, saying why. */
+function declaresMarks(backend: ResultBackend, context: TestContext): ResultAdministration {
+  const admin = backend.administration;
+  if (admin?.capabilities.marks !== true) {
+    context.skip(`the ${backend.name} result backend does not declare the "marks" administration capability`);
+  }
+  return admin!;
 }
 
 /** What the conformance suite asks of a backend beyond its namespace. */
@@ -486,6 +500,72 @@ export function resultBackendConformance(
         });
         await admin!.saveProgress!(id, { value: 1, at: 3_000 });
         expect(await admin!.progress!(id)).toEqual({ value: 1, at: 3_000 });
+      });
+
+      it('admin marks: pause flags are persisted and seen by every client, and kept apart per deployment', async (context) => {
+        const backend = await open();
+        const admin = declaresMarks(backend, context);
+        const other = (await open()).administration!;
+        const elsewhere = (await open({ deployment: uniqueName('deployment') })).administration!;
+        const queue = uniqueName('paused');
+        expect(await other.pausedQueues!()).not.toContain(queue);
+        await admin.setPaused!(queue, true);
+        await admin.setPaused!(queue, true);
+        expect(await other.pausedQueues!()).toContain(queue);
+        expect(await elsewhere.pausedQueues!()).not.toContain(queue);
+        await other.setPaused!(queue, false);
+        await other.setPaused!(queue, false);
+        expect(await admin.pausedQueues!()).not.toContain(queue);
+      });
+
+      it('admin marks: cancel marks are persisted, seen by every client, the first reason kept, cleared on demand', async (context) => {
+        const backend = await open();
+        const admin = declaresMarks(backend, context);
+        const other = (await open()).administration!;
+        const [marked, unmarked] = [nextId(), nextId()];
+        const before = Date.now();
+        await admin.markCancelled!(marked, 'first reason');
+        await other.markCancelled!(marked, 'second reason');
+        const marks = await other.cancelMarks!([marked, unmarked, marked]);
+        expect(marks).toHaveLength(1);
+        expect(marks[0]).toMatchObject({ jobId: marked, reason: 'first reason' });
+        expect(marks[0]!.at).toBeGreaterThanOrEqual(before - 1000);
+        expect(marks[0]!.at).toBeLessThanOrEqual(Date.now() + 1000);
+        expect(await admin.cancelMarks!([])).toEqual([]);
+        expect(await other.clearCancelMarks!([marked, unmarked])).toBe(1);
+        expect(await admin.cancelMarks!([marked])).toEqual([]);
+        expect(await admin.clearCancelMarks!([marked])).toBe(0);
+      });
+
+      it('admin progress: a pruned or deleted outcome takes its progress with it', async (context) => {
+        const backend = await open();
+        const admin = backend.administration;
+        if (admin?.capabilities.progress !== true || admin.capabilities.delete !== true) {
+          context.skip(
+            `the ${backend.name} result backend does not declare the "progress" and "delete" administration capabilities`,
+          );
+        }
+        const older = result();
+        const newer = result();
+        const failed = result({
+          status: 'failure',
+          result: undefined,
+          error: { name: 'Error', message: 'x' },
+        });
+        const running = nextId();
+        for (const saved of [older, newer, failed]) {
+          await backend.save(saved);
+          await admin!.saveProgress!(saved.id, { value: 1, at: 1_000 });
+        }
+        await admin!.saveProgress!(running, { value: 0.5, at: 1_000 });
+        expect(await backend.prune({ saveLimit: 1 })).toBe(1);
+        expect(await admin!.progress!(older.id)).toBeUndefined();
+        expect(await admin!.progress!(newer.id)).toEqual({ value: 1, at: 1_000 });
+        expect(await admin!.progress!(failed.id)).toEqual({ value: 1, at: 1_000 });
+        // A job still running has no outcome to prune: its progress stays.
+        expect(await admin!.progress!(running)).toEqual({ value: 0.5, at: 1_000 });
+        expect(await admin!.delete!([newer.id])).toBe(1);
+        expect(await admin!.progress!(newer.id)).toBeUndefined();
       });
 
       it('close is idempotent and releases a pending wait', async () => {

@@ -77,6 +77,33 @@ export function cpuOf(pid: number | undefined): number {
   }
 }
 
+/**
+ * CPU time (µs) of this process's children that have exited and been waited for (cutime + cstime of
+ * /proc/self/stat): a sentinel's recycled or replaced workers, whose own counters are gone.
+ */
+export function exitedChildrenCpu(): number {
+  try {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    // Fields 16 and 17 of stat (cutime, cstime) are the 14th and 15th after the command name.
+    return ((Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND) * 1e6;
+  } catch {
+    return 0;
+  }
+}
+
+/** Memory only this process holds (Private_Clean + Private_Dirty of smaps_rollup, Linux), 0 when gone. */
+export function privateBytesOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    let kib = 0;
+    for (const match of text.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB/gm)) kib += Number(match[1]);
+    return kib * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 /** CPU time (µs) used so far by every process whose command name is `comm` (Linux), 0 when none runs. */
 export function serverCpuOf(comm: string): number {
   let total = 0;
@@ -123,7 +150,12 @@ export const CPU_COUNTER_UNITS: Record<string, { unit: string; notes: string }> 
   [CPU_COUNTERS.worker]: {
     unit: 'µs',
     notes:
-      'user + system CPU of the worker process from the first start to the last end, ÷ jobs (/proc, 10 ms ticks)',
+      'user + system CPU of the worker processes from the first start to the last end, ÷ jobs (/proc, 10 ms ticks; tasq: recycled workers and their successors included, start-up and all)',
+  },
+  'worker private memory at end': {
+    unit: 'MiB',
+    notes:
+      "tasq: the worker's Private_Clean + Private_Dirty (smaps_rollup) after the last job: what it does not share",
   },
   [CPU_COUNTERS.sentinel]: {
     unit: 'µs',
@@ -224,11 +256,14 @@ export async function runTasqCluster(
     let firstStart: number | undefined;
     let sentinelCpuAtStart = process.cpuUsage();
     let workerCpuAtStart = 0;
+    // Workers that are alive now plus those that have exited (recycled): a successor's start-up counts.
+    const workersCpu = () =>
+      cluster.workers().reduce((sum, info) => sum + cpuOf(info.pid), 0) + exitedChildrenCpu();
     cluster.events.on('task-started', () => {
       if (firstStart !== undefined) return;
       firstStart = performance.now();
       sentinelCpuAtStart = process.cpuUsage();
-      workerCpuAtStart = cpuOf(workerPid);
+      workerCpuAtStart = workersCpu();
     });
     await new Promise<void>((resolve) => {
       const check = () => cluster.stats.succeeded >= jobs && resolve();
@@ -243,8 +278,9 @@ export async function runTasqCluster(
       workerReadyRss,
       sentinelPeakRss: sentinel.peak(),
       counters: {
-        [CPU_COUNTERS.worker]: (cpuOf(workerPid) - workerCpuAtStart) / jobs,
+        [CPU_COUNTERS.worker]: (workersCpu() - workerCpuAtStart) / jobs,
         [CPU_COUNTERS.sentinel]: (sentinelCpu.user + sentinelCpu.system) / jobs,
+        'worker private memory at end': privateBytesOf(cluster.workers()[0]?.pid) / MIB,
       },
     };
   } else {

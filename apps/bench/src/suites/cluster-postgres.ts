@@ -55,6 +55,7 @@ const thisFile = fileURLToPath(import.meta.url);
 
 export type SystemName =
   | 'tasq'
+  | 'tasq-defaults'
   | 'tasq-no-results'
   | 'tasq-recycle-500'
   | 'pgboss'
@@ -78,6 +79,17 @@ function tasqConfig(spec: ChildSpec): TasqConfigInput {
     spec.dialect === 'postgres'
       ? { postgres: { url: POSTGRES_URL, schema: spec.location } }
       : { sqlite: spec.location };
+  // What a user writes: the broker, the tasks, concurrency. One worker process as in every row (the
+  // suites compare one worker process); bulk, queueLimit, recycle and saveLimit are the library's.
+  if (spec.system === 'tasq-defaults')
+    return {
+      ...broker,
+      secret: 'bench-secret',
+      queue: spec.queue,
+      tasks: [TASKS_MODULE],
+      workers: 1,
+      concurrency: spec.concurrency,
+    };
   return {
     ...broker,
     secret: 'bench-secret',
@@ -317,6 +329,7 @@ function newSpec(
 /** Short schema names: the orm allows 30 characters. */
 const SHORT: Record<SystemName, string> = {
   tasq: 'tq',
+  'tasq-defaults': 'tqd',
   'tasq-no-results': 'tqn',
   'tasq-recycle-500': 'tqr',
   pgboss: 'pb',
@@ -327,6 +340,7 @@ const SHORT: Record<SystemName, string> = {
 
 const LABELS: Record<SystemName, string> = {
   tasq: 'tasq (results saved)',
+  'tasq-defaults': 'tasq on defaults (only concurrency set; results saved)',
   'tasq-no-results': 'tasq (saveLimit -1)',
   'tasq-recycle-500': 'tasq (results saved, recycle 500)',
   pgboss: 'pg-boss 12.35, tuned burst',
@@ -396,6 +410,8 @@ export const suite: BenchSuite = {
       [
         { system: 'tasq', concurrency: 1 },
         { system: 'tasq', concurrency: 50 },
+        { system: 'tasq-defaults', concurrency: 1 },
+        { system: 'tasq-defaults', concurrency: 50 },
         { system: 'tasq-no-results', concurrency: 50 },
         { system: 'tasq-recycle-500', concurrency: 50 },
         { system: 'pgboss', concurrency: 1 },

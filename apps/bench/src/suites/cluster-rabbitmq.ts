@@ -51,7 +51,13 @@ const RABBITMQ_URL = process.env.TASQ_BENCH_RABBITMQ_URL ?? 'amqp://guest:guest@
 const REDIS_URL = process.env.TASQ_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const thisFile = fileURLToPath(import.meta.url);
 
-type SystemName = 'tasq' | 'tasq-no-results' | 'tasq-inline' | 'tasq-priority-queue' | 'amqplib';
+type SystemName =
+  | 'tasq'
+  | 'tasq-defaults'
+  | 'tasq-no-results'
+  | 'tasq-inline'
+  | 'tasq-priority-queue'
+  | 'amqplib';
 
 interface Spec {
   system: SystemName;
@@ -71,6 +77,8 @@ function queueLimit(concurrency: number): number {
 
 function label(spec: Pick<Spec, 'system' | 'prefetch' | 'concurrency'>): string {
   if (spec.system === 'amqplib') return `raw amqplib 2.3.1, prefetch ${spec.prefetch}`;
+  if (spec.system === 'tasq-defaults')
+    return 'tasq cluster on defaults (only concurrency set; results saved in Redis)';
   const prefetch = queueLimit(spec.concurrency);
   if (spec.system === 'tasq') return `tasq cluster (results saved in Redis), prefetch ${prefetch}`;
   if (spec.system === 'tasq-priority-queue')
@@ -81,6 +89,19 @@ function label(spec: Pick<Spec, 'system' | 'prefetch' | 'concurrency'>): string 
 
 function tasqConfig(spec: Spec): TasqConfigInput {
   const limit = queueLimit(spec.concurrency);
+  // What a user writes: the broker, the result backend it needs (RabbitMQ stores no results), the
+  // tasks, concurrency. One worker process as in every row; bulk, queueLimit, recycle, saveLimit and
+  // prefetch are the libraries' own.
+  if (spec.system === 'tasq-defaults')
+    return {
+      rabbitmq: { url: RABBITMQ_URL, exchangePrefix: spec.prefix },
+      resultBackend: { class: '@tasq/redis', options: { url: REDIS_URL, prefix: spec.prefix } },
+      secret: 'bench-secret',
+      queue: spec.queue,
+      tasks: [TASKS_MODULE],
+      workers: 1,
+      concurrency: spec.concurrency,
+    };
   return {
     rabbitmq: {
       url: RABBITMQ_URL,
@@ -256,6 +277,8 @@ interface Plan {
 const PLANS: Plan[] = [
   { system: 'tasq', concurrency: 1, prefetch: queueLimit(1) },
   { system: 'tasq', concurrency: 50, prefetch: queueLimit(50) },
+  { system: 'tasq-defaults', concurrency: 1, prefetch: 0 },
+  { system: 'tasq-defaults', concurrency: 50, prefetch: 0 },
   { system: 'tasq-no-results', concurrency: 1, prefetch: queueLimit(1) },
   { system: 'tasq-no-results', concurrency: 50, prefetch: queueLimit(50) },
   { system: 'tasq-inline', concurrency: 50, prefetch: queueLimit(50) },

@@ -52,6 +52,7 @@ const thisFile = fileURLToPath(import.meta.url);
 
 type SystemName =
   | 'tasq'
+  | 'tasq-defaults'
   | 'tasq-no-results'
   | 'tasq-inline'
   | 'tasq-baseline'
@@ -81,6 +82,7 @@ interface Spec {
 
 const LABELS: Record<SystemName, string> = {
   tasq: 'tasq cluster (results saved)',
+  'tasq-defaults': 'tasq cluster on defaults (only concurrency set; results saved)',
   'tasq-no-results': 'tasq cluster (saveLimit -1)',
   'tasq-inline': 'tasq cluster, pool inline (results saved)',
   'tasq-baseline': 'tasq cluster (results saved), TASQ_BENCH_BASELINE build',
@@ -91,6 +93,17 @@ const LABELS: Record<SystemName, string> = {
 };
 
 function tasqConfig(spec: Spec): TasqConfigInput {
+  // What a user writes: the broker, the tasks, concurrency. One worker process as in every row (the
+  // suites compare one worker process); bulk, queueLimit, recycle and saveLimit are the library's.
+  if (spec.system === 'tasq-defaults')
+    return {
+      redis: { url: REDIS_URL, prefix: spec.prefix },
+      secret: 'bench-secret',
+      queue: spec.queue,
+      tasks: [TASKS_MODULE],
+      workers: 1,
+      concurrency: spec.concurrency,
+    };
   return {
     redis: { url: REDIS_URL, prefix: spec.prefix },
     secret: 'bench-secret',
@@ -352,6 +365,8 @@ interface Plan {
 const PLANS: Plan[] = [
   { system: 'tasq', concurrency: 1 },
   { system: 'tasq', concurrency: 50 },
+  { system: 'tasq-defaults', concurrency: 1 },
+  { system: 'tasq-defaults', concurrency: 50 },
   { system: 'tasq-no-results', concurrency: 1 },
   { system: 'tasq-no-results', concurrency: 50 },
   { system: 'tasq-inline', concurrency: 1 },

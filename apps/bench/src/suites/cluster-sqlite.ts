@@ -18,6 +18,8 @@ export const suite: BenchSuite = {
       [
         { system: 'tasq', concurrency: 1 },
         { system: 'tasq', concurrency: 50 },
+        { system: 'tasq-defaults', concurrency: 1 },
+        { system: 'tasq-defaults', concurrency: 50 },
         { system: 'tasq-no-results', concurrency: 50 },
         { system: 'tasq-recycle-500', concurrency: 50 },
       ],

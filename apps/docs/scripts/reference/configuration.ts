@@ -47,7 +47,8 @@ export const DJANGO_Q2_OPTIONS = new Set([
 /** Defaults that depend on the machine or on other options: said in words, not computed here. */
 const COMPUTED_DEFAULTS: Record<string, string> = {
   workers: 'the CPU count',
-  queueLimit: 'workers × concurrency × 2, at least `bulk`',
+  queueLimit: '4 × workers × concurrency, at least `bulk`',
+  bulk: '2 × workers × concurrency, at most 100 and at most `queueLimit`',
   queues: '`[queue]`',
   secret: '`TASQ_SECRET`, else an insecure development key (`tasq check` warns)',
 };

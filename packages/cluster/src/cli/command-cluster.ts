@@ -90,7 +90,7 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
   });
   if (autoscale && config.input.queueLimit === undefined) {
     // Room for the largest pool, so a grown pool is not starved by a limit sized for the smallest.
-    config.queueLimit = Math.max(config.queueLimit, autoscale.max * config.concurrency * 2);
+    config.queueLimit = Math.max(config.queueLimit, autoscale.max * config.concurrency * 4);
   }
   const logger = loggerFrom(values, config);
   if (config.insecureSecret) {

@@ -1,5 +1,5 @@
 /** Client commands about one job: enqueue (optionally waiting for the result) and result. */
-import type { TaskResult } from '@tasq/core';
+import { parseDurationMs, type TaskResult } from '@tasq/core';
 import { runtimeServicesOf } from '@tasq/core/internal';
 import {
   type CommandIo,
@@ -29,6 +29,8 @@ Options:
   -q, --queue Q        queue (default: the configured queue; with --cluster, that cluster's)
   -n, --cluster NAME   enqueue for the alt cluster NAME: its queue is the default
       --delay D        run no earlier than D from now (10s, 5m)
+      --expires E      do not run it if it has not started by then: a duration from now (30m, 2h) or
+                       an ISO date (2026-12-24T18:00:00Z); it is stored as expired instead
       --wait           wait for the result
       --timeout D      how long --wait waits (default 30s)
       --json           print JSON
@@ -39,6 +41,7 @@ export async function enqueueCommand(argv: string[], io: CommandIo): Promise<num
     queue: { type: 'string', short: 'q' },
     cluster: { type: 'string', short: 'n' },
     delay: { type: 'string' },
+    expires: { type: 'string' },
     wait: { type: 'boolean' },
     timeout: { type: 'string' },
     json: { type: 'boolean' },
@@ -53,6 +56,7 @@ export async function enqueueCommand(argv: string[], io: CommandIo): Promise<num
     throw new UsageError(`unexpected argument "${extra}" (pass arguments as one JSON array)`);
   const args = taskArguments(argsJson);
   const delayMs = durationFlag(values.delay, '--delay');
+  const expires = expiresFlag(values.expires);
   const timeoutMs = durationFlag(values.timeout, '--timeout') ?? 30_000;
   const config = await readConfig(values, io, {
     ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
@@ -61,6 +65,7 @@ export async function enqueueCommand(argv: string[], io: CommandIo): Promise<num
     const job = await tasq.enqueueByName(name, args, {
       ...(values.queue !== undefined ? { queue: values.queue } : {}),
       ...(delayMs !== undefined ? { delay: `${delayMs}ms` } : {}),
+      ...(expires !== undefined ? { expires } : {}),
     });
     if (!values.wait) {
       io.out(values.json ? JSON.stringify({ id: job.id, name }) : job.id);
@@ -82,6 +87,22 @@ export async function enqueueCommand(argv: string[], io: CommandIo): Promise<num
     io.out(values.json ? JSON.stringify(outcome) : describeResult(outcome));
     return outcome.status === 'success' ? 0 : 1;
   });
+}
+
+/** `--expires`: a duration from now, or a date (ISO 8601) that is still ahead. */
+function expiresFlag(value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const ms = parseDurationMs(value);
+  if (ms !== undefined && ms > 0) return new Date(Date.now() + ms);
+  // A date needs at least year-month-day: Date.parse alone would take "5" or "soon 1" as a date.
+  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(at)) {
+    throw new UsageError(
+      `--expires must be a duration like 30m or 2h, or an ISO date like 2026-12-24T18:00:00Z, got "${value}"`,
+    );
+  }
+  if (at <= Date.now()) throw new UsageError(`--expires ${value} is already past: the job could never run`);
+  return new Date(at);
 }
 
 export const resultHelp = `Usage: tasq result ID [options]

@@ -10,9 +10,11 @@ import {
   type JobState,
   type JobView,
   type ResolvedConfig,
+  CapabilityError,
   Tasq,
   UnsupportedOperationError,
 } from '@tasq/core';
+import { requestControl } from '../monitoring/control-client.js';
 import {
   type CommandIo,
   commonHelp,
@@ -24,8 +26,12 @@ import {
   withClient,
 } from './common.js';
 import { adminExitCodesHelp, UsageError } from './errors.js';
+import { liveHeldJobs } from '../monitoring/held-jobs.js';
 
 const open = (config: ResolvedConfig, io: CommandIo) => () => Tasq.open(config, { cwd: io.cwd });
+
+/** How long `tasq job` waits for live clusters to say which jobs they hold (brokers without lookup only). */
+const CLUSTER_ANSWER_MS = 1_000;
 
 const LISTABLE_STATES = JOB_STATES.filter((state) => state !== 'unknown');
 
@@ -143,7 +149,10 @@ export async function jobsCommand(argv: string[], io: CommandIo): Promise<number
 export const jobHelp = `Usage: tasq job show|cancel|retry|remove ID [options]
 
   show ID      the job's state, queue, task, attempts, times, progress and error
-  cancel ID    a waiting job never starts (stored as cancelled); a running one is marked to stop
+               (RabbitMQ, SQS: a running job is answered by the live clusters, asked for up to 1 s)
+  cancel ID    a waiting job never starts (stored as cancelled); a running one's ctx.signal aborts and,
+               if it has not returned after the grace (timeout minus softTimeout, else 10 s), its
+               worker is killed; either way it is stored as cancelled and its chain and hook do not run
   retry ID     run a failed, dead, cancelled or expired job again under the same id
   remove ID    take a waiting job out of its queue (nothing is stored)
 
@@ -177,22 +186,30 @@ export async function jobCommand(argv: string[], io: CommandIo): Promise<number>
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}" (one job ID at a time)`);
   const config = await readConfig(values, io);
   return withClient(open(config, io), async (tasq) => {
-    const admin = Administration.of(tasq);
+    // Where the broker cannot look a job up, the live clusters answer for the jobs they hold.
+    const heldJobs = liveHeldJobs(tasq, { waitMs: CLUSTER_ANSWER_MS, cwd: io.cwd });
+    const admin = Administration.of(tasq, { heldJobs });
     if (action === 'show') {
       const view = await admin.job(id, { args: values.args === true, result: values.result === true });
-      io.out(values.json ? JSON.stringify(view) : describeJob(view));
+      const canLookUp = admin.support().brokerCapabilities.lookup;
+      io.out(values.json ? JSON.stringify(view) : describeJob(view, canLookUp));
       return view.state === 'unknown' ? 3 : 0;
     }
     if (action === 'cancel') {
-      const outcome = await admin.cancel(id, values.reason ?? 'cancelled with tasq job cancel');
+      const reason = values.reason ?? 'cancelled with tasq job cancel';
+      const outcome = await admin.cancel(id, reason);
+      // The mark is what every cluster checks; telling the running clusters now only makes it sooner.
+      const stoppedBy = outcome.outcome === 'cancelled' ? [] : await pushCancel(config, io, id, reason);
       io.out(
         values.json
-          ? JSON.stringify(outcome)
+          ? JSON.stringify({ ...outcome, ...(stoppedBy.length > 0 ? { stoppedBy } : {}) })
           : outcome.outcome === 'cancelled'
             ? `${id}: cancelled (taken out of its queue before it started)`
-            : outcome.outcome === 'cancelling'
-              ? `${id}: marked cancelled; the cluster running it stops it`
-              : `${id}: marked cancelled; no cluster that checks cancel marks will start it`,
+            : stoppedBy.length > 0
+              ? `${id}: marked cancelled; ${stoppedBy.join(', ')} is stopping it`
+              : outcome.outcome === 'cancelling'
+                ? `${id}: marked cancelled; the cluster running it stops it when it next reads the marks (within a second or so)`
+                : `${id}: marked cancelled; no cluster that checks cancel marks will start it`,
       );
       return 0;
     }
@@ -209,6 +226,34 @@ export async function jobCommand(argv: string[], io: CommandIo): Promise<number>
     io.out(values.json ? JSON.stringify({ id, removed: true }) : `${id}: removed from its queue`);
     return 0;
   });
+}
+
+/** Ask the running clusters (over pub/sub, where the deployment has it) to stop the job now; who is. */
+async function pushCancel(
+  config: ResolvedConfig,
+  io: CommandIo,
+  jobId: string,
+  reason: string,
+): Promise<string[]> {
+  try {
+    const { replies } = await requestControl(config, {
+      command: 'cancel-job',
+      jobId,
+      reason,
+      timeoutMs: 1_000,
+      cwd: io.cwd,
+    });
+    return replies
+      .filter((reply) => reply.ok && reply.result?.stopping === true)
+      .map((reply) => reply.cluster);
+  } catch (error) {
+    // No pub/sub, or it failed: the mark is set, and the clusters read it.
+    if (!(error instanceof CapabilityError))
+      process.stderr.write(
+        `tasq: telling the clusters at once failed (${(error as Error).message}); they will read the cancel mark\n`,
+      );
+    return [];
+  }
 }
 
 export const deadHelp = `Usage: tasq dead list|requeue|purge [options]
@@ -341,7 +386,7 @@ export function describeStatus(status: {
   );
 }
 
-function describeJob(view: JobView): string {
+function describeJob(view: JobView, canLookUp: boolean): string {
   const rows: [string, string | number | undefined][] = [
     ['id', view.id],
     ['state', view.state],
@@ -353,8 +398,15 @@ function describeJob(view: JobView): string {
     ['expires', view.expiresAt === undefined ? undefined : formatTime(view.expiresAt)],
     ['started', view.startedAt === undefined ? undefined : formatTime(view.startedAt)],
     ['finished', view.finishedAt === undefined ? undefined : formatTime(view.finishedAt)],
+    ['stopped', view.stoppedAt === undefined ? undefined : `${formatTime(view.stoppedAt)} (never started)`],
     ['died', view.deadAt === undefined ? undefined : `${formatTime(view.deadAt)}: ${view.deadReason ?? ''}`],
     ['group', view.group],
+    [
+      'held by',
+      view.heldBy === undefined
+        ? undefined
+        : `cluster ${view.heldBy.cluster} (reported ${formatTime(view.heldBy.reportedAt)})`,
+    ],
     ['progress', view.progress === undefined ? undefined : JSON.stringify(view.progress.value)],
     [
       'cancel',
@@ -371,7 +423,9 @@ function describeJob(view: JobView): string {
     .map(([key, value]) => `${key.padEnd(9)}${value}`);
   if (view.state === 'unknown') {
     lines.push(
-      'no broker, result backend or cancel mark knows this job id (never enqueued, or its result expired)',
+      canLookUp
+        ? 'no broker, result backend or cancel mark knows this job id (never enqueued, or its result expired)'
+        : 'no result, live cluster or cancel mark knows this job id: this broker cannot look into its queues, so a job still waiting there is unknown too',
     );
   }
   return lines.join('\n');

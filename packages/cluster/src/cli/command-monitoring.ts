@@ -14,6 +14,9 @@ const EVENT_TYPES: readonly TasqEventType[] = [
   'task-failed',
   'task-retried',
   'task-rejected',
+  'task-cancelled',
+  'task-expired',
+  'task-progress',
   'worker-online',
   'worker-heartbeat',
   'worker-offline',
@@ -93,7 +96,7 @@ export function describeEvent(event: TasqEvent): string {
     case 'dashboard-action':
       return `${head} ${event.action} ${event.target || '-'} ${event.outcome} role=${event.role} from=${event.address}${event.detail ? ` ${JSON.stringify(event.detail)}` : ''}`;
     default:
-      return `${head} ${event.name || '-'} ${event.jobId} queue=${event.queue} attempt=${event.attempt}${event.runtimeMs !== undefined ? ` runtime=${event.runtimeMs}ms` : ''}${event.worker !== undefined ? ` worker=${event.worker}` : ''}${event.error ? ` error=${JSON.stringify(event.error)}` : ''}`;
+      return `${head} ${event.name || '-'} ${event.jobId} queue=${event.queue} attempt=${event.attempt}${event.runtimeMs !== undefined ? ` runtime=${event.runtimeMs}ms` : ''}${event.worker !== undefined ? ` worker=${event.worker}` : ''}${event.progress !== undefined ? ` progress=${JSON.stringify(event.progress)}` : ''}${event.error ? ` error=${JSON.stringify(event.error)}` : ''}`;
   }
 }
 

@@ -21,6 +21,9 @@ const TASK_EVENTS = new Set<string>([
   'task-succeeded',
   'task-failed',
   'task-retried',
+  'task-cancelled',
+  'task-expired',
+  'task-progress',
   'package-rejected',
 ]);
 

@@ -8,6 +8,7 @@ import { controlChannel } from '@tasq/core/internal';
 import { openPubSub } from './open-pubsub.js';
 import {
   type ControlCommand,
+  type JobControlCommand,
   type ControlReplyMessage,
   decodeKeyMismatch,
   type KeyMismatchNotice,
@@ -17,7 +18,10 @@ import {
 } from './wire.js';
 
 export interface SendControlOptions {
-  command: ControlCommand;
+  command: ControlCommand | JobControlCommand;
+  /** cancel-job: the job to stop and why. */
+  jobId?: string;
+  reason?: string;
   /** pool-grow / pool-shrink: by how many workers. Default 1. */
   count?: number;
   /** Only the cluster with this name (or full id `name@host:pid`). Default every cluster. */
@@ -63,6 +67,8 @@ export async function requestControl(
     command: options.command,
     sentAt: Date.now(),
     ...(options.count !== undefined ? { count: options.count } : {}),
+    ...(options.jobId !== undefined ? { jobId: options.jobId } : {}),
+    ...(options.reason !== undefined ? { reason: options.reason } : {}),
     ...(options.cluster !== undefined ? { target: options.cluster } : {}),
   });
   const probe = requestFingerprint(request);

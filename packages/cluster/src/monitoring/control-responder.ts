@@ -38,6 +38,8 @@ export interface ControlActions {
   restart(): number;
   /** Begin a graceful stop (the answer goes out first). */
   shutdown(): void;
+  /** Stop a job this cluster holds that an operator cancelled; false when it is not held here. */
+  cancelJob(jobId: string, reason: string): boolean;
 }
 
 export interface ControlResponderOptions {
@@ -147,6 +149,12 @@ export class ControlResponder {
         return { restarting: actions.restart() };
       case 'shutdown':
         return { stopping: true };
+      case 'cancel-job': {
+        const { jobId, reason } = request;
+        if (typeof jobId !== 'string' || jobId === '') throw new Error('cancel-job needs a job id');
+        const why = typeof reason === 'string' && reason !== '' ? reason : 'cancelled by an operator';
+        return { jobId, stopping: actions.cancelJob(jobId, why) };
+      }
       case 'pool-grow':
       case 'pool-shrink': {
         const count = request.count ?? 1;

@@ -67,6 +67,15 @@ export class EventMapper {
         this.lastErrors.delete(event.id);
         return task('task-retried', event, error !== undefined ? { error } : {});
       }
+      case 'task-cancelled':
+      case 'task-expired': {
+        const event = payload as ClusterEvents['task-cancelled'];
+        return task(name, event, { error: clip(event.reason) });
+      }
+      case 'task-progress': {
+        const event = payload as ClusterEvents['task-progress'];
+        return task('task-progress', event, { progress: event.progress });
+      }
       case 'package-rejected': {
         const event = payload as ClusterEvents['package-rejected'];
         return {

@@ -58,6 +58,12 @@ export interface ClusterSnapshot {
   workers: WorkerSnapshot[];
   /** Packages held but not yet running. */
   prefetched: number;
+  /**
+   * Every job the cluster holds (waiting for a worker, running or being settled): on a broker that cannot
+   * look a package up, the cluster is what answers that a job is running. Absent in snapshots from
+   * clusters older than this field.
+   */
+  held?: { id: string; name: string; queue: string; startedAt?: number }[];
   running: number;
   stats: ClusterStats;
   /** Monitoring events dropped because pub/sub was slower than the cluster. */
@@ -96,6 +102,7 @@ export function snapshotOf(
       jobs: worker.jobs,
     })),
     prefetched: held.buffered,
+    held: sentinel.heldJobs(),
     running: held.running,
     stats: { ...sentinel.stats },
     eventsDropped,

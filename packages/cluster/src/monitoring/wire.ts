@@ -28,11 +28,21 @@ export const CONTROL_COMMANDS: readonly ControlCommand[] = [
   'pool-shrink',
 ];
 
+/**
+ * Commands the runtime sends for itself rather than an operator through `tasq control`: `cancel-job`
+ * pushes an operator's cancel to the cluster running the job (the persisted mark stays the guarantee).
+ */
+export type JobControlCommand = 'cancel-job';
+export const JOB_CONTROL_COMMANDS: readonly JobControlCommand[] = ['cancel-job'];
+
 export interface ControlRequestMessage {
   kind: 'control';
   /** Unique per request: replies name it, and a cluster answers each id once (a replayed frame is ignored). */
   requestId: string;
-  command: ControlCommand;
+  command: ControlCommand | JobControlCommand;
+  /** cancel-job: the job, and the reason its run's signal aborts with. */
+  jobId?: string;
+  reason?: string;
   /** pool-grow / pool-shrink: by how many workers. */
   count?: number;
   /** Only clusters whose name (`default`, an alt cluster) or full id (`name@host:pid`) is this. */
@@ -150,7 +160,9 @@ export class WireCodec {
       case 'events':
         return Array.isArray(message.events) ? message : undefined;
       case 'control':
-        return typeof message.requestId === 'string' && CONTROL_COMMANDS.includes(message.command)
+        return typeof message.requestId === 'string' &&
+          (CONTROL_COMMANDS.includes(message.command as ControlCommand) ||
+            JOB_CONTROL_COMMANDS.includes(message.command as JobControlCommand))
           ? message
           : undefined;
       case 'reply':

@@ -31,6 +31,8 @@ export interface GuardedPool {
 
 export class Guard {
   private spawnFailures = 0;
+  /** How long the latest worker took from its start to ready (ms): what a successor needs in advance. */
+  private startupMs = 0;
   private cancelCycle: CancelTimer | undefined;
   private cancelRespawn: CancelTimer | undefined;
   private stopped = false;
@@ -53,8 +55,9 @@ export class Guard {
     this.cancelRespawn?.();
   }
 
-  workerReady(): void {
+  workerReady(startupMs = 0): void {
     this.spawnFailures = 0;
+    this.startupMs = startupMs;
   }
 
   spawnFailed(error: unknown): void {
@@ -67,12 +70,21 @@ export class Guard {
   }
 
   /**
-   * A fresh process takes 100-300 ms to import the tasks; a worker nearing `recycle` gets its successor
-   * started this many tasks early, so the pool is never empty while the old one retires.
+   * A fresh process takes 100-300 ms to import the tasks (more on a busy machine); a worker nearing
+   * `recycle` gets its successor started this many tasks early, so the pool is never empty while the old
+   * one retires: at least what the worker runs at its own pace during twice the last start-up, so a fast
+   * worker's successor is ready before the old one stops taking runs.
    */
-  private prestartMargin(): number {
+  private prestartMargin(slot: WorkerSlot): number {
     const { concurrency, recycle } = this.settings;
-    return Math.max(concurrency * 2, Math.ceil(recycle / 10));
+    const elapsedMs = slot.readyAt === undefined ? 0 : this.clock.now() - slot.readyAt;
+    // The pace only once the worker has run for a start-up's length: a first burst of runs right after
+    // ready would look like a pace that starts a successor (a second process) far too early.
+    const duringStartup =
+      elapsedMs > 0 && elapsedMs >= this.startupMs
+        ? Math.ceil((slot.tasksDone / elapsedMs) * this.startupMs * 2)
+        : 0;
+    return Math.max(concurrency * 2, Math.ceil(recycle / 10), duringStartup);
   }
 
   /** After a worker reported finished runs: recycle it, or start its successor early. */
@@ -86,7 +98,7 @@ export class Guard {
     if (overMemory || slot.tasksDone >= recycle) {
       this.pool.startSuccessor(slot);
       this.pool.retire(slot, overMemory ? 'max-rss' : 'recycle');
-    } else if (slot.tasksDone >= recycle - this.prestartMargin()) {
+    } else if (slot.tasksDone >= recycle - this.prestartMargin(slot)) {
       this.pool.startSuccessor(slot);
     }
   }

@@ -26,6 +26,16 @@ export function lostRunOf(
     ...(entry.pkg.group !== undefined ? { group: entry.pkg.group } : {}),
     ...(entry.pkg.groupIndex !== undefined ? { groupIndex: entry.pkg.groupIndex } : {}),
   });
+  if (entry.cancelled && entry.timedOutAfterMs === undefined && entry.memoryExceeded === undefined) {
+    // Killed for the cancel (after its grace) or lost meanwhile: the cancel is what ended the job.
+    return {
+      result: failure(
+        'TaskTimeoutError',
+        `the task did not stop within ${entry.cancelled.graceMs ?? 0} ms of its cancel; its worker was killed`,
+      ),
+      workerLost: false,
+    };
+  }
   if (entry.timedOutAfterMs !== undefined) {
     return {
       result: failure(

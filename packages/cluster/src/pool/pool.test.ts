@@ -82,6 +82,32 @@ describe('the pool', () => {
     expect(pool.info().filter((w) => !w.retiring)).toHaveLength(1);
   });
 
+  it("starts a fast worker's successor early enough to be ready before the old one stops taking runs", async () => {
+    // The first worker takes 300 ms to be ready; then it runs 5 tasks a millisecond. With recycle 10,000
+    // the fixed margin (max(2 × concurrency, recycle / 10) = 1,000 tasks) would start the successor 200
+    // ms before the recycle, less than a start-up: the margin follows the pace (2 × 300 ms of tasks).
+    // At 5,000 tasks (1,000 ms) that is 3,000 tasks: not yet.
+    let clockAdvance: (ms: number) => Promise<void> = async () => {};
+    const { clock, pool, workers, assign } = poolWith({ recycle: 10_000, concurrency: 1 }, (worker) => {
+      if (workers.length === 1) void clockAdvance(300).then(() => worker.ready());
+      else worker.ready();
+    });
+    clockAdvance = (ms) => clock.advance(ms);
+    await pool.start();
+    await clock.advance(1_000);
+    assign(heldPackage(Infinity), 1);
+    workers[0]!.done([1], 5_000);
+    await flush();
+    expect(workers).toHaveLength(1);
+    await clock.advance(500);
+    assign(heldPackage(Infinity), 2);
+    workers[0]!.done([2], 7_500);
+    await flush();
+    // 7,500 tasks in 1,500 ms: 3,000 run during twice the start-up, and 7,500 ≥ 10,000 − 3,000.
+    expect(workers).toHaveLength(2);
+    expect(pool.info().filter((w) => !w.retiring)).toHaveLength(2);
+  });
+
   it('fails the runs of a worker that died under them and starts another in its place', async () => {
     const { pool, workers, assign, lost, stats } = poolWith();
     await pool.start();

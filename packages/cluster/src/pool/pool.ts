@@ -4,7 +4,7 @@
  * call (guard.ts); what happens to a run's delivery is the sentinel's.
  */
 import { availableParallelism } from 'node:os';
-import type { Clock, Logger, TaskRegistry } from '@tasq/core';
+import type { Clock, Logger, ProgressValue, TaskRegistry } from '@tasq/core';
 import { defaultRegistry } from '@tasq/core/internal';
 import type { ClusterEmitter, ClusterStats } from '../runtime/events.js';
 import type { HeldPackage } from '../runtime/held-package.js';
@@ -44,6 +44,8 @@ export interface PoolEvents {
   onRunLost(entry: HeldPackage, lost: LostRun): void;
   /** A worker has room again, or a new one is ready: dispatch. */
   onCapacity(): void;
+  /** Runs reported progress (coalesced by the worker). */
+  onProgress?(entry: HeldPackage, value: ProgressValue): void;
 }
 
 export interface PoolOptions {
@@ -174,6 +176,7 @@ export class Pool {
       retiring: false,
       running: new Map(),
       tasksDone: 0,
+      startedAt: this.options.clock.now(),
       exited: false,
       whenExited,
       onExited,
@@ -225,7 +228,8 @@ export class Pool {
     switch (message.type) {
       case 'ready':
         slot.ready = true;
-        this.guard.workerReady();
+        slot.readyAt = this.options.clock.now();
+        this.guard.workerReady(slot.readyAt - slot.startedAt);
         this.options.on.onReady(message);
         this.options.events.emit('worker-online', {
           workerId: slot.id,
@@ -250,6 +254,12 @@ export class Pool {
           fields: message.fields,
           ...(message.message !== undefined ? { message: message.message } : {}),
         });
+        return;
+      case 'progress':
+        for (const item of message.items) {
+          const entry = slot.running.get(item.runId);
+          if (entry) this.options.on.onProgress?.(entry, item.value);
+        }
         return;
       case 'done':
         slot.tasksDone = message.tasksDone;

@@ -13,6 +13,9 @@ export interface WorkerSlot {
   /** Runs this worker holds, by run id. */
   readonly running: Map<number, HeldPackage>;
   tasksDone: number;
+  /** When it was started and when it said it was ready (clock ms): its start-up time and its pace. */
+  startedAt: number;
+  readyAt?: number;
   rssBytes?: number;
   /** Its replacement is starting (recycle, maxRss); it serves until that one is ready. */
   successorStarting?: boolean;

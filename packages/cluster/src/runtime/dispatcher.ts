@@ -3,6 +3,8 @@
  * worker first, in arrival order as far as rate limits allow; never starts a package whose lease is over
  * or nearly over; and times each run: the soft timeout aborts its `ctx.signal`, the hard timeout kills
  * its worker (the run's failure is settled once the worker is gone, so a retry never overlaps it).
+ * An operator's cancel of a running job is timed the same way: its signal aborts at once, and a run
+ * still going after the grace between its soft and hard timeouts has its worker killed.
  */
 import type { Clock, Logger } from '@tasq/core';
 import type { Pool, WorkerSlot } from '../pool/pool.js';
@@ -26,12 +28,19 @@ export interface DispatcherOptions {
   /** Cluster-wide defaults; a package's own settings win. */
   timeoutMs: number | undefined;
   softTimeoutMs: number | undefined;
+  /** How long a cancelled run may take to stop when its timeouts do not say (hard minus soft). Default 10 s. */
+  cancelGraceMs?: number;
   /** Give back, without running it, a package whose lease is too short to start. */
   giveBack(entry: HeldPackage, reason: string): void;
 }
 
+/** The grace of a cancelled run whose package has no soft and hard timeout to take it from. */
+export const DEFAULT_CANCEL_GRACE_MS = 10_000;
+
 export class Dispatcher {
   private nextRunId = 1;
+  /** The worker of each running package, to reach it when the run is cancelled. */
+  private readonly slotOf = new WeakMap<HeldPackage, WorkerSlot>();
   private cancelRetry: CancelTimer | undefined;
   private stopped = false;
   private readonly marginMs: number;
@@ -115,9 +124,48 @@ export class Dispatcher {
     this.options.ledger.forget(entry);
   }
 
+  /**
+   * Stop a running package an operator cancelled: its `ctx.signal` aborts now with a reason naming the
+   * cancel; a run still going after the grace is killed with its worker, as a hard timeout is (the
+   * outcome is settled once the worker is gone). False when it is not running here (any more).
+   */
+  cancelRun(entry: HeldPackage, reason: string): boolean {
+    const slot = this.slotOf.get(entry);
+    const runId = entry.runId;
+    if (entry.state !== 'running' || entry.cancelled || !slot || runId === undefined) return false;
+    if (!slot.running.has(runId)) return false;
+    const { clock, logger } = this.options;
+    const graceMs = this.cancelGraceOf(entry);
+    entry.cancelled = { reason, graceMs };
+    logger.info({ jobId: entry.ref.id, graceMs }, 'stopping a running job an operator cancelled');
+    slot.handle.send({ type: 'abort', runId, reason: `job ${entry.ref.id} was cancelled: ${reason}` });
+    entry.timers.push(
+      after(clock, graceMs, () => {
+        if (!slot.running.has(runId)) return;
+        logger.warn(
+          { jobId: entry.ref.id, workerId: slot.id, graceMs },
+          'a cancelled job did not stop within its grace; killing its worker',
+        );
+        slot.handle.kill();
+      }),
+    );
+    return true;
+  }
+
+  /** Hard minus soft timeout where the package (or the cluster) has both, else the configured grace. */
+  private cancelGraceOf(entry: HeldPackage): number {
+    const timeoutMs = entry.pkg.timeoutMs ?? this.options.timeoutMs;
+    const softTimeoutMs = entry.pkg.softTimeoutMs ?? this.options.softTimeoutMs;
+    if (timeoutMs !== undefined && softTimeoutMs !== undefined && softTimeoutMs < timeoutMs) {
+      return timeoutMs - softTimeoutMs;
+    }
+    return this.options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
+  }
+
   private startRun(entry: HeldPackage, slot: WorkerSlot): RunOrder {
     const { clock, events, stats, ledger } = this.options;
     const runId = this.nextRunId++;
+    this.slotOf.set(entry, slot);
     ledger.started(entry);
     entry.runId = runId;
     entry.workerId = slot.id;

@@ -2,7 +2,7 @@
  * The cluster's lifecycle events as a typed in-process emitter. The CLI turns them into log lines; tests
  * and embedding applications subscribe to them; src/monitoring carries them over the broker's pub/sub.
  */
-import type { TaskResult } from '@tasq/core';
+import type { ProgressValue, TaskResult } from '@tasq/core';
 
 /** Where a package came from and which job it is: every task event carries this. */
 export interface TaskRef {
@@ -52,7 +52,9 @@ export interface ClusterEvents {
   'task-memory-exceeded': TaskRef & { workerId: number; rssBytes: number; limitBytes: number };
   'task-released': TaskRef & { reason: string; delayMs: number };
   'task-dead-lettered': TaskRef & { reason: string };
-  /** A cancel mark stopped the job before it started: stored as cancelled, never run. */
+  /** A running task reported progress (the latest value; the worker coalesces reports). */
+  'task-progress': TaskRef & { progress: ProgressValue };
+  /** An operator's cancel stopped the job (before it started, or while it ran): stored as cancelled. */
   'task-cancelled': TaskRef & { reason: string };
   /** The job's `expiresAt` passed before it started: stored as expired, never run. */
   'task-expired': TaskRef & { reason: string };

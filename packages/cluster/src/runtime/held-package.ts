@@ -26,6 +26,8 @@ export interface HeldPackage {
   timers: CancelTimer[];
   /** Set when the hard timeout fired: the worker is being killed for this run. */
   timedOutAfterMs?: number;
+  /** Set when an operator cancelled the job while this cluster held it: the run is being stopped. */
+  cancelled?: { reason: string; graceMs?: number };
   /** Set when the worker passed the hard memory ceiling while running this. */
   memoryExceeded?: { rssBytes: number; limitBytes: number };
 }

@@ -160,11 +160,27 @@ export class Intake {
 
   /** The outcome stored for a job stopped before it started. */
   private notStarted(pkg: TaskPackage, delivery: Delivery, name: string, message: string): TaskResult {
-    const now = this.options.clock.now();
-    return taskResultOf(
+    return notStartedResult(
       pkg,
-      { status: 'failure', error: { name, message }, startedAt: now, stoppedAt: now },
-      { deliveries: delivery.deliveries, ...(this.options.saveArgs ? { saveArgs: true } : {}) },
+      delivery,
+      { name, message },
+      this.options.clock.now(),
+      this.options.saveArgs,
     );
   }
+}
+
+/** The outcome stored for a job stopped (cancelled, expired) before it started. */
+export function notStartedResult(
+  pkg: TaskPackage,
+  delivery: Delivery,
+  error: { name: string; message: string },
+  now: number,
+  saveArgs: boolean,
+): TaskResult {
+  return taskResultOf(
+    pkg,
+    { status: 'failure', error, startedAt: now, stoppedAt: now },
+    { deliveries: delivery.deliveries, ...(saveArgs ? { saveArgs: true } : {}) },
+  );
 }

@@ -12,8 +12,9 @@
  * no success reported. Its package belongs to another delivery now.
  */
 import type { BrokerConnectionError, Clock, Logger, TaskResult } from '@tasq/core';
-import { type BrokerClient, LeaseLostError } from '@tasq/core/backend';
+import { type BrokerClient, LeaseLostError, packageLabel } from '@tasq/core/backend';
 import {
+  cancelledRunResult,
   decideAfterFailedStep,
   decideOutcome,
   maxAttemptsOf,
@@ -50,6 +51,8 @@ export interface RunEnding {
   workerLost?: boolean;
   beyondMaxAttempts?: boolean;
   notStarted?: 'cancelled' | 'expired';
+  /** An operator cancelled it while it ran (the reason): stored as cancelled however the run ended. */
+  cancelled?: string;
 }
 
 export class Monitor {
@@ -135,7 +138,7 @@ export class Monitor {
     // Most runs end well inside their lease: only a lease near its end costs a call (and an await).
     const leased = this.leases.surelyHeld(entry) || (await this.leases.stillHeld(entry));
     if (!leased) return this.lateCompletion(entry);
-    let result = ran;
+    let result = how.cancelled !== undefined ? cancelledRunResult(ran, how.cancelled) : ran;
     let decision = this.decide(entry, result, how);
     if (decision.save) {
       try {
@@ -161,10 +164,11 @@ export class Monitor {
     }
     const { action } = decision;
 
-    if (how.notStarted && result.status === 'failure') {
+    const stoppedBy = how.notStarted ?? (how.cancelled !== undefined ? 'cancelled' : undefined);
+    if (stoppedBy && result.status === 'failure') {
       // Not a failure of the task: counted apart, and not reported to the error reporter.
-      const reason = result.error?.message ?? how.notStarted;
-      if (how.notStarted === 'cancelled') {
+      const reason = result.error?.message ?? stoppedBy;
+      if (stoppedBy === 'cancelled') {
         stats.cancelled++;
         events.emit('task-cancelled', { ...entry.ref, reason });
       } else {
@@ -275,6 +279,7 @@ export class Monitor {
         workerLost: how.workerLost,
         beyondMaxAttempts: how.beyondMaxAttempts,
         notStarted: how.notStarted,
+        cancelledWhileRunning: how.cancelled !== undefined,
       },
       this.options.settings,
     );
@@ -344,6 +349,8 @@ export class Monitor {
     try {
       await this.withRetries(async () => {
         await this.broker.enqueue(delivery.queue, [delivery.body], {
+          // The copy is labelled as the original was: it stays findable by job id and task name.
+          labels: [packageLabel(pkg)],
           priority: pkg.priority ?? 0,
           delayMs,
           allowDelayHops: true,

@@ -7,16 +7,25 @@
  *   ledger        what this cluster holds, with each lease                             (held-ledger.ts)
  *   dispatcher    hands runs to workers, times them out                                (dispatcher.ts)
  *   lease keeper  extends what is held, marks what is lost                             (lease-keeper.ts)
+ *   cancel watch  finds operators' cancels of what is held, stops those jobs            (cancel-watch.ts)
  *   pool, guard   spawns, recycles, replaces workers, watches memory                   (../pool/pool.ts)
  *   monitor       settles each delivery once, as the job lifecycle decides             (monitor.ts)
  *
  * Every timer runs on the configured `Clock`.
  */
 import type { Clock, Logger, ResolvedConfig, TaskRegistry, TaskResult } from '@tasq/core';
-import { loadErrorReporter, type Scheduler, type RuntimeServices, taskResultOf } from '@tasq/core/internal';
+import {
+  loadErrorReporter,
+  type Scheduler,
+  type RuntimeServices,
+  taskResultOf,
+  withResultMarks,
+} from '@tasq/core/internal';
 import { Pool, type WorkerInfo } from '../pool/pool.js';
 import { after } from './clock-timers.js';
 import { type ClusterSchedulerOptions, clusterIdentity, startClusterScheduler } from './cluster-scheduler.js';
+import { CancelWatch } from './cancel-watch.js';
+import { HeldCancels } from './cancel-held.js';
 import { clearRunTimers, Dispatcher } from './dispatcher.js';
 import { ClusterEmitter, type ClusterStats, emptyStats } from './events.js';
 import { FailureReporting } from './failure-reporting.js';
@@ -25,6 +34,7 @@ import { HeldLedger } from './held-ledger.js';
 import type { HeldPackage } from './held-package.js';
 import { Intake } from './intake.js';
 import { PausedQueues } from './paused-queues.js';
+import { ProgressRelay } from './progress-relay.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Monitor, type RunEnding } from './monitor.js';
 import { type RateLimitScope, RateLimits } from './rate-limiter.js';
@@ -43,6 +53,8 @@ export interface SentinelOptions {
   workerExecArgv?: string[];
   /** Leader lease and tick of the scheduler (when `scheduler` is on). */
   scheduler?: ClusterSchedulerOptions;
+  /** How often the cancel marks of held jobs are read. Default 1 s. */
+  cancelCheckMs?: number;
 }
 
 export class Sentinel {
@@ -64,6 +76,10 @@ export class Sentinel {
   /** The operator's pause flags, where the broker keeps them. */
   private readonly pausedQueues: PausedQueues | undefined;
   private readonly leaseKeeper: LeaseKeeper | undefined;
+  private readonly cancelWatch: CancelWatch | undefined;
+  private readonly cancels: HeldCancels;
+  /** Relays what tasks report with `ctx.progress`: an event, and a coalesced write to the result backend. */
+  readonly progress: ProgressRelay;
   private stopping = false;
   private stopped: Promise<void> | undefined;
   private forceKill: (() => void) | undefined;
@@ -77,8 +93,8 @@ export class Sentinel {
     const { clock, logger } = options;
     const { events, stats } = this;
     const broker = services.broker;
-    // Pause flags and cancel marks, where the broker keeps them.
-    const admin = broker.broker.administration;
+    // Pause flags and cancel marks, where the broker keeps them, or else the result backend.
+    const admin = withResultMarks(broker.broker.administration, services.results.administration);
     this.identity = clusterIdentity(config);
     this.lastProgressAt = clock.now();
     this.ledger = new HeldLedger(config.queueLimit);
@@ -113,6 +129,7 @@ export class Sentinel {
         ? { cancelMarks: (ids: readonly string[]) => admin.cancelMarks!(ids) }
         : {}),
     });
+    this.progress = new ProgressRelay({ results: services.results, events, logger, now: () => clock.now() });
     this.pool = new Pool({
       settings: config,
       workerSettings: {
@@ -145,6 +162,7 @@ export class Sentinel {
         onRunLost: (entry, lost) =>
           this.finishRun(entry, lost.result, lost.workerLost ? { workerLost: true } : {}),
         onCapacity: () => this.dispatcher.dispatch(),
+        onProgress: (entry, value) => this.progress.report(entry, value),
       },
     });
     this.dispatcher = new Dispatcher({
@@ -186,6 +204,15 @@ export class Sentinel {
       onProgress: () => {
         this.lastProgressAt = clock.now();
       },
+    });
+    const { ledger, dispatcher, monitor } = this;
+    this.cancels = new HeldCancels({ ledger, dispatcher, monitor, clock, saveArgs: config.saveArgs });
+    this.cancelWatch = CancelWatch.over(admin, {
+      held: () => ledger.all(),
+      onMark: (entry, mark) => this.cancels.stop(entry, mark.reason),
+      clock,
+      logger,
+      ...(options.cancelCheckMs ? { checkMs: options.cancelCheckMs } : {}),
     });
     if (broker.capabilities.extend) {
       this.leaseKeeper = new LeaseKeeper({
@@ -255,6 +282,7 @@ export class Sentinel {
     }
     this.pool.startGuard();
     this.leaseKeeper?.start();
+    this.cancelWatch?.start();
     // The pause flags read before the first reserve: a cluster started on a paused queue takes nothing.
     await this.pausedQueues?.refresh();
     this.fetcher.start();
@@ -277,6 +305,16 @@ export class Sentinel {
     return this.ledger.counts();
   }
 
+  /** The jobs held right now (waiting for a worker, running, or being settled), for `tasq job show`. */
+  heldJobs(): { id: string; name: string; queue: string; startedAt?: number }[] {
+    return [...this.ledger.all()].map((entry) => ({
+      id: entry.ref.id,
+      name: entry.ref.name,
+      queue: entry.ref.queue,
+      ...(entry.startedAt !== undefined ? { startedAt: entry.startedAt } : {}),
+    }));
+  }
+
   /** See Pool.resize. */
   resize(size: number): number {
     return this.pool.resize(size);
@@ -295,9 +333,15 @@ export class Sentinel {
     this.pool.sampleMemory();
   }
 
+  /** Stop a held job an operator cancelled (a cancel pushed over pub/sub); false when not held here. */
+  cancelJob(jobId: string, reason: string): boolean {
+    return this.cancels.cancelJob(jobId, reason);
+  }
+
   private finishRun(entry: HeldPackage, result: TaskResult, how: RunEnding = {}): void {
     this.ledger.runEnded();
     clearRunTimers(entry);
+    if (entry.cancelled) how = { ...how, cancelled: entry.cancelled.reason };
     void this.monitor.complete(entry, result, how).finally(() => this.ledger.forget(entry));
   }
 
@@ -331,6 +375,7 @@ export class Sentinel {
       await this.pool.retireAll();
       await this.monitor.drain();
       this.leaseKeeper?.stop();
+      this.cancelWatch?.stop();
       this.rateLimits.close();
       await schedulerStopped;
       await this.reporting?.close();

@@ -49,7 +49,12 @@ describe('a reply read late', () => {
   /** A cluster whose next non-empty reserve answer is read `stallMs` of clock time after it was sent. */
   async function stalledOnce(stallMs: number) {
     const clock = new ManualClock();
-    const cluster = await startOnClock(memoryConfig({ retry: `${LEASE_MS}ms` }), clock);
+    // One package per reserve: with larger bulks the other fetch loop may reserve the redelivery (and
+    // start it) while the late reply is still being read, and the first event is then its start.
+    const cluster = await startOnClock(
+      memoryConfig({ retry: `${LEASE_MS}ms`, bulk: 1, queueLimit: 2 }),
+      clock,
+    );
     clusters.push(cluster);
     const memory = runtimeServicesOf(cluster.tasq).broker.broker as MemoryBroker;
     const reserve = memory.reserve.bind(memory);

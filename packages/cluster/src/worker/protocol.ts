@@ -3,6 +3,7 @@
  * the thread's port). Values travel by structured clone, so Dates, Maps and BigInts in arguments and
  * results survive the hop.
  */
+import type { ProgressValue } from '@tasq/core';
 import type { RunOutcome, TaskPackage } from '@tasq/core/internal';
 import type { TaskRunDefaults } from '../runtime/task-run-defaults.js';
 
@@ -46,6 +47,8 @@ export type FromWorker =
   | { type: 'load-error'; message: string }
   | { type: 'done'; items: RunDone[]; tasksDone: number; rssBytes: number }
   | { type: 'memory'; rssBytes: number }
+  /** The latest `ctx.progress` of runs, coalesced (at most every ~250 ms, and before a run's `done`). */
+  | { type: 'progress'; items: Array<{ runId: number; value: ProgressValue }> }
   | {
       type: 'log';
       level: 'debug' | 'info' | 'warn' | 'error';

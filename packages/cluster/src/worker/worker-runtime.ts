@@ -6,6 +6,7 @@ import type { Logger, Task, TaskRegistry } from '@tasq/core';
 import {
   defaultRegistry,
   importFromApplication,
+  ProgressBuffer,
   runInTaskSpan,
   runTask,
   toErrorInfo,
@@ -74,6 +75,8 @@ export class WorkerRuntime {
   private retiring = false;
   private sampler: NodeJS.Timeout | undefined;
   private readonly logger: Logger;
+  /** The latest progress of each run, sent to the sentinel at most every ~250 ms. */
+  private readonly progress: ProgressBuffer<number>;
 
   constructor(
     private readonly registry: TaskRegistry,
@@ -92,6 +95,9 @@ export class WorkerRuntime {
         }
       };
     this.logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+    this.progress = new ProgressBuffer((entries) =>
+      channel.send({ type: 'progress', items: entries.map(([runId, value]) => ({ runId, value })) }),
+    );
   }
 
   handle(message: ToWorker): void {
@@ -122,6 +128,7 @@ export class WorkerRuntime {
         deliveries: order.deliveries,
         signal: controller.signal,
         logger: this.logger,
+        progress: (value) => this.progress.report(runId, value),
       }),
     ).then((outcome) => {
       this.running.delete(runId);
@@ -144,6 +151,8 @@ export class WorkerRuntime {
     const items = this.pending;
     this.pending = [];
     if (items.length === 0) return;
+    // A finished run's last progress goes first: the sentinel drops progress of runs it has settled.
+    this.progress.flushNow();
     const rssBytes = this.channel.rssBytes();
     try {
       this.channel.send({ type: 'done', items, tasksDone: this.tasksDone, rssBytes });

@@ -287,10 +287,32 @@ describe('Administration', () => {
     });
     await expect(bare.jobs()).rejects.toBeInstanceOf(UnsupportedOperationError);
     await expect(bare.jobs()).rejects.toThrow(/the custom broker cannot list waiting and running jobs/);
-    await expect(bare.pause('default')).rejects.toThrow(
+    expect(await bare.job(job.id)).toMatchObject({ state: 'unknown' });
+    // Pause flags and cancel marks go to the result backend, which keeps them for such a broker.
+    expect(bare.support().marksKeptBy).toBe('results');
+    await bare.pause('default');
+    expect((await bare.queueStatus('default')).paused).toBe(true);
+    expect(await bare.cancel(job.id)).toEqual({ id: job.id, outcome: 'marked' });
+    expect((await bare.cancelMarks([job.id])).map((mark) => mark.jobId)).toEqual([job.id]);
+    await bare.resume('default');
+
+    // ... and where the result backend keeps none either, each refuses, saying why.
+    const nowhere = new Administration({
+      broker: {
+        ...runtimeServicesOf(tasq).broker.broker,
+        name: 'custom',
+        administration: undefined,
+      } as never,
+      results: Object.create(runtimeServicesOf(tasq).results, { administration: { value: undefined } }),
+      codec: runtimeServicesOf(tasq).codec,
+      clock: runtimeServicesOf(tasq).clock,
+      defaultQueue: 'default',
+      send: (packages) => runtimeServicesOf(tasq).send(packages),
+    });
+    expect(nowhere.support().marksKeptBy).toBe('none');
+    await expect(nowhere.pause('default')).rejects.toThrow(
       /does not declare the "pause" administration capability/,
     );
-    expect(await bare.job(job.id)).toMatchObject({ state: 'unknown' });
-    expect((await bare.queueStatus('default')).paused).toBeUndefined();
+    await expect(nowhere.cancel(job.id)).rejects.toBeInstanceOf(UnknownJobError);
   });
 });

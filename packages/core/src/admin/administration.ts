@@ -31,6 +31,8 @@ import {
   type StoredPackage,
 } from './broker-administration.js';
 import { JobStateError, UnknownJobError, UnsupportedOperationError } from './errors.js';
+import type { HeldJob, HeldJobsSource } from './held-jobs.js';
+import { checkProgress } from './progress.js';
 import { checkLimit, MAX_LIST_LIMIT } from './query-checks.js';
 import {
   CANCELLED_ERROR_NAME,
@@ -45,12 +47,12 @@ import {
   type QueueStatus,
   type RequeueOutcome,
 } from './job-view.js';
-import {
-  MAX_PROGRESS_BYTES,
-  type ProgressValue,
-  type ResultAdministration,
-  type ResultAdministrationCapabilities,
-  type StoredProgress,
+import { type MarksKeeper, marksKeeper, withResultMarks } from './result-marks.js';
+import type {
+  ProgressValue,
+  ResultAdministration,
+  ResultAdministrationCapabilities,
+  StoredProgress,
 } from './result-administration.js';
 
 /** What the administration API is built from; `Administration.of(tasq)` takes them from a client. */
@@ -64,6 +66,8 @@ export interface AdministrationSources {
   defaultQueue: string;
   /** Sends a package (a retried job) the way the client sends any package. */
   send(packages: readonly TaskPackage[]): Promise<unknown>;
+  /** The running clusters, asked about a job the broker cannot look up (see `HeldJobsSource`). */
+  heldJobs?: HeldJobsSource;
 }
 
 /** The runtime services the administration API needs (a structural type: `RuntimeServices` fits it). */
@@ -82,6 +86,8 @@ export interface AdministrationSupport {
   readonly results: string;
   readonly brokerCapabilities: BrokerAdministrationCapabilities;
   readonly resultCapabilities: ResultAdministrationCapabilities;
+  /** Where pause flags and cancel marks are kept: the broker's own, the result backend's, or nowhere. */
+  readonly marksKeptBy: MarksKeeper;
 }
 
 const NO_RESULT_ADMINISTRATION: ResultAdministrationCapabilities = Object.freeze({
@@ -110,15 +116,20 @@ export class Administration {
 
   constructor(private readonly sources: AdministrationSources) {
     this.broker = sources.broker;
-    this.brokerAdmin = sources.broker.administration;
     this.results = sources.results;
     this.resultAdmin = sources.results.administration;
+    // A broker that keeps no pause flags or cancel marks of its own keeps them in the result backend.
+    this.brokerAdmin = withResultMarks(sources.broker.administration, this.resultAdmin);
   }
 
   /** The administration API over a connected client (`connect()`), sharing its connections. */
-  static of(client: Tasq | AdministrationClient): Administration {
+  static of(
+    client: Tasq | AdministrationClient,
+    options: { heldJobs?: HeldJobsSource } = {},
+  ): Administration {
     const tasq = client instanceof Tasq ? runtimeServicesOf(client) : client;
     return new Administration({
+      ...optional('heldJobs', options.heldJobs),
       broker: tasq.broker.broker,
       results: tasq.results,
       codec: tasq.codec,
@@ -135,6 +146,7 @@ export class Administration {
       results: this.results.name,
       brokerCapabilities: this.brokerAdmin?.capabilities ?? NO_BROKER_ADMINISTRATION,
       resultCapabilities: this.resultAdmin?.capabilities ?? NO_RESULT_ADMINISTRATION,
+      marksKeptBy: marksKeeper(this.broker.administration, this.resultAdmin),
     };
   }
 
@@ -142,7 +154,8 @@ export class Administration {
 
   /**
    * A job's state and details by id. The broker answers while it holds a package of the job; then the
-   * result backend; then a cancel mark. `unknown` when none of them knows the id (or, on a broker that
+   * result backend; then, on a broker that cannot look packages up, the live cluster that holds it
+   * (`heldJobs`); then a cancel mark. `unknown` when none of them knows the id (or, on a broker that
    * cannot look packages up, while the job waits in its queue).
    */
   async job(id: string, include: JobViewInclude = {}): Promise<JobView> {
@@ -155,6 +168,8 @@ export class Administration {
     ]);
     if (stored) return this.viewOfPackage(stored, include, { mark, progress, outcome });
     if (outcome) return viewOfResult(outcome, include, { mark, progress });
+    const held = await this.heldByCluster(id);
+    if (held) return viewOfHeld(held, { mark, progress });
     if (mark) return { id, state: 'cancelled', source: 'cancel-mark', cancelMark: mark };
     return { id, state: 'unknown', source: 'none', ...(progress ? { progress } : {}) };
   }
@@ -438,7 +453,9 @@ export class Administration {
         ? await this.call('find', () => this.brokerAdmin!.find!(id))
         : undefined;
       if (stored?.state !== 'dead') continue;
-      const gone = await this.call('deleteDead', () => this.brokerAdmin!.deleteDead!([stored.packageId]));
+      const gone = await this.call('deleteDead', () =>
+        this.brokerAdmin!.deleteDead!([stored.packageId], stored.queue),
+      );
       if (gone.length > 0) deleted.push(id);
     }
     return deleted;
@@ -528,6 +545,12 @@ export class Administration {
     return (await this.cancelMarks([id]))[0];
   }
 
+  /** Where the broker cannot look a job up, the live cluster that holds it, if one says so. */
+  private async heldByCluster(id: string): Promise<HeldJob | undefined> {
+    if (this.can('lookup') || !this.sources.heldJobs) return undefined;
+    return this.sources.heldJobs.find(id);
+  }
+
   private async progressOf(id: string): Promise<StoredProgress | undefined> {
     if (this.resultAdmin?.capabilities.progress !== true) return undefined;
     return this.resultAdmin.progress!(id);
@@ -538,6 +561,7 @@ export class Administration {
     if (packages.length === 0) return [];
     const requests = packages.map((stored) => ({
       packageId: stored.packageId,
+      queue: stored.queue,
       ...optional('body', this.freshBody(stored)),
     }));
     const done = new Set(await this.call('requeueDead', () => this.brokerAdmin!.requeueDead!(requests)));
@@ -683,11 +707,24 @@ export function stateOfResult(result: TaskResult): JobState {
   return 'failed';
 }
 
+/**
+ * Whether a stored outcome is of a job that never started: expired, or cancelled before it started (the
+ * outcome's times are then only when it was stopped, not a run's).
+ */
+export function neverStarted(result: TaskResult): boolean {
+  const state = stateOfResult(result);
+  return (
+    state === 'expired' ||
+    (state === 'cancelled' && (result.error?.message ?? '').includes('before it started'))
+  );
+}
+
 function viewOfResult(
   result: TaskResult,
   include: JobViewInclude,
   extra: { mark?: CancelMark | undefined; progress?: StoredProgress | undefined },
 ): JobView {
+  const ran = !neverStarted(result);
   return {
     id: result.id,
     state: stateOfResult(result),
@@ -696,14 +733,33 @@ function viewOfResult(
     task: result.name,
     attempts: result.attempts,
     enqueuedAt: result.enqueuedAt,
-    startedAt: result.startedAt,
-    finishedAt: result.stoppedAt,
+    ...(ran
+      ? { startedAt: result.startedAt, finishedAt: result.stoppedAt }
+      : { stoppedAt: result.stoppedAt }),
     ...optional('group', result.group),
     ...optional('progress', extra.progress),
     ...optional('cancelMark', extra.mark),
     ...optional('error', result.error),
     ...(include.result && result.status === 'success' ? { result: result.result } : {}),
     ...(include.args ? optional('args', result.args) : {}),
+  };
+}
+
+/** A job a live cluster reports holding: running (a reserved package reads as running on every broker). */
+function viewOfHeld(
+  held: HeldJob,
+  extra: { mark?: CancelMark | undefined; progress?: StoredProgress | undefined },
+): JobView {
+  return {
+    id: held.id,
+    state: 'running',
+    source: 'cluster',
+    queue: held.queue,
+    task: held.task,
+    ...optional('startedAt', held.startedAt),
+    heldBy: { cluster: held.cluster, reportedAt: held.reportedAt },
+    ...optional('progress', extra.progress),
+    ...optional('cancelMark', extra.mark),
   };
 }
 
@@ -737,23 +793,5 @@ function checkRetention(retention: DeadLetterRetention): void {
   }
   if (maxCount !== undefined && !(Number.isInteger(maxCount) && maxCount >= 0)) {
     throw new InvalidArgumentError(`maxCount must be an integer of 0 or more, got ${String(maxCount)}`);
-  }
-}
-
-/** Progress is a finite number or a plain JSON object of at most 1 KiB. */
-export function checkProgress(value: unknown): asserts value is ProgressValue {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value))
-      throw new InvalidArgumentError(`progress must be a finite number, got ${value}`);
-    return;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidArgumentError('progress must be a number or a plain object');
-  }
-  const bytes = new TextEncoder().encode(JSON.stringify(value)).byteLength;
-  if (bytes > MAX_PROGRESS_BYTES) {
-    throw new InvalidArgumentError(
-      `progress must be at most ${MAX_PROGRESS_BYTES} bytes as JSON, got ${bytes}`,
-    );
   }
 }

@@ -93,6 +93,8 @@ export interface DeadLetterRetention {
 /** A dead letter to put back, with the body it goes back with (fresh attempts), when it changes. */
 export interface RequeueRequest {
   packageId: string;
+  /** The queue whose dead letters hold it (a broker that keeps dead letters per queue needs it). */
+  queue?: string;
   body?: Uint8Array;
 }
 
@@ -142,8 +144,12 @@ export interface BrokerAdministration {
    * (a package that is not dead, or not there, is left out).
    */
   requeueDead?(requests: readonly RequeueRequest[]): Promise<string[]>;
-  /** deadLetters: delete these dead letters; returns the ids deleted (live packages are never touched). */
-  deleteDead?(packageIds: readonly string[]): Promise<string[]>;
+  /**
+   * deadLetters: delete these dead letters; returns the ids deleted (live packages are never touched).
+   * `queue`, when given, is the queue whose dead letters hold them all (a broker that keeps dead letters
+   * per queue needs it; others may ignore it).
+   */
+  deleteDead?(packageIds: readonly string[], queue?: string): Promise<string[]>;
   /** deadLetters: delete every dead letter of the filter; returns how many. */
   purgeDead?(filter: DeadLetterFilter): Promise<number>;
   /** deadLetters: delete dead letters of `queue` beyond the retention (oldest first); returns how many. */

@@ -44,7 +44,7 @@ export const CANCELLED_ERROR_NAME = 'JobCancelledError';
 export const EXPIRED_ERROR_NAME = 'JobExpiredError';
 
 /** Which source answered. */
-export type JobViewSource = 'broker' | 'results' | 'cancel-mark' | 'none';
+export type JobViewSource = 'broker' | 'results' | 'cancel-mark' | 'cluster' | 'none';
 
 export interface JobView {
   readonly id: string;
@@ -57,8 +57,11 @@ export interface JobView {
   /** The run of the task's retry policy the queued package is (1 = first), when the package was read. */
   readonly attempt?: number;
   readonly enqueuedAt?: number;
+  /** When its last run started and finished; absent for a job that never started. */
   readonly startedAt?: number;
   readonly finishedAt?: number;
+  /** When a job that never started was stopped (cancelled or expired before it started). */
+  readonly stoppedAt?: number;
   /** When a scheduled or retrying job becomes due. */
   readonly dueAt?: number;
   /** When it stops being allowed to start (`expires`). */
@@ -72,6 +75,8 @@ export interface JobView {
   readonly chain?: string[];
   /** The W3C `traceparent` the job carries, while the package is read. */
   readonly traceparent?: string;
+  /** source `cluster`: the live cluster that holds the job, and when it said so (epoch ms). */
+  readonly heldBy?: { readonly cluster: string; readonly reportedAt: number };
   readonly progress?: StoredProgress;
   readonly cancelMark?: CancelMark;
   readonly error?: TaskErrorInfo;

@@ -64,6 +64,7 @@ export function checkRequeueRequests(requests: unknown): readonly RequeueRequest
   if (!Array.isArray(requests)) throw new InvalidArgumentError('requeueDead takes a list of requests');
   for (const request of requests as RequeueRequest[]) {
     checkText('packageId', request?.packageId);
+    if (request.queue !== undefined) checkText('queue', request.queue);
     if (request.body !== undefined && !(request.body instanceof Uint8Array)) {
       throw new InvalidArgumentError(`the new body of dead letter ${request.packageId} must be a Uint8Array`);
     }

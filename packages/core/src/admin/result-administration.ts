@@ -1,8 +1,10 @@
 /**
  * The result backend's optional administration capability (`results.administration`): delete outcomes, delete a
- * group's outcomes in one call, and keep the latest progress of a running job. A backend without it
- * still works; the administration API says what it cannot do.
+ * group's outcomes in one call, keep the latest progress of a running job, and keep the operator's pause
+ * flags and cancel marks for a broker that has no place of its own for them. A backend without it still
+ * works; the administration API says what it cannot do.
  */
+import type { CancelMark } from './broker-administration.js';
 
 /** A job's latest progress: a number or a small JSON object (at most `MAX_PROGRESS_BYTES` as JSON). */
 export type ProgressValue = number | { readonly [key: string]: unknown };
@@ -21,6 +23,12 @@ export interface ResultAdministrationCapabilities {
   readonly delete: boolean;
   /** `saveProgress`, `progress`. */
   readonly progress: boolean;
+  /**
+   * `setPaused`, `pausedQueues`, `markCancelled`, `cancelMarks`, `clearCancelMarks`: the same methods,
+   * with the same promises, as the broker capabilities `pause` and `cancelMarks`. Used only for a broker
+   * that declares neither (RabbitMQ, SQS): see `withResultMarks`. Absent means false.
+   */
+  readonly marks?: boolean;
 }
 
 export interface ResultAdministration {
@@ -36,4 +44,15 @@ export interface ResultAdministration {
   saveProgress?(id: string, progress: StoredProgress): Promise<void>;
   /** progress: the latest progress of a job, or undefined. */
   progress?(id: string): Promise<StoredProgress | undefined>;
+
+  /** marks: set or clear the pause flag of `queue` (as `BrokerAdministration.setPaused`). */
+  setPaused?(queue: string, paused: boolean): Promise<void>;
+  /** marks: every paused queue, in one read. */
+  pausedQueues?(): Promise<string[]>;
+  /** marks: persist a cancel mark; setting it again keeps the first. */
+  markCancelled?(jobId: string, reason: string): Promise<void>;
+  /** marks: the marks among `jobIds`, in one read. */
+  cancelMarks?(jobIds: readonly string[]): Promise<CancelMark[]>;
+  /** marks: drop marks; returns how many were dropped. */
+  clearCancelMarks?(jobIds: readonly string[]): Promise<number>;
 }

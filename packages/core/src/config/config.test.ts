@@ -23,7 +23,7 @@ describe('configuration', () => {
     expect(config.name).toBe('default');
     expect(config.queues).toEqual(['default']);
     expect(config.workers).toBeGreaterThanOrEqual(1);
-    expect(config.recycle).toBe(500);
+    expect(config.recycle).toBe(100_000);
     expect(config.retryMs).toBe(60_000);
     expect(config.saveLimit).toBe(250);
     expect(config.stopTimeoutMs).toBe(600_000);
@@ -32,6 +32,21 @@ describe('configuration', () => {
     expect(config.broker).toEqual({ module: '@tasq/orm', options: {}, source: 'default' });
     expect(config.secrets).toEqual([INSECURE_DEVELOPMENT_SECRET]);
     expect(config.insecureSecret).toBe(true);
+  });
+
+  it('fetches by default twice what the pool can run at once, up to 100 per reserve, holding two bulks', () => {
+    const at = (input: Record<string, unknown>) => {
+      const { bulk, queueLimit } = resolveConfig(input, { env: {} });
+      return { bulk, queueLimit };
+    };
+    expect(at({ workers: 1, concurrency: 1 })).toEqual({ bulk: 2, queueLimit: 4 });
+    expect(at({ workers: 2, concurrency: 10 })).toEqual({ bulk: 40, queueLimit: 80 });
+    expect(at({ workers: 1, concurrency: 50 })).toEqual({ bulk: 100, queueLimit: 200 });
+    expect(at({ workers: 4, concurrency: 50 })).toEqual({ bulk: 100, queueLimit: 800 });
+    // One set, the other follows it: never a complaint about a value the user did not write.
+    expect(at({ workers: 1, concurrency: 50, queueLimit: 10 })).toEqual({ bulk: 10, queueLimit: 10 });
+    expect(at({ workers: 1, concurrency: 50, bulk: 500 })).toEqual({ bulk: 500, queueLimit: 500 });
+    expect(at({ workers: 1, concurrency: 50, bulk: 5 })).toEqual({ bulk: 5, queueLimit: 200 });
   });
 
   it('reads the reference units: seconds for times, kilobytes for maxRss, and unit strings', () => {
@@ -416,5 +431,31 @@ describe('dashboard settings', () => {
         ),
       ).message,
     ).toContain('the operator and viewer passwords are the same');
+  });
+});
+
+describe('deadLetters (dead-letter retention)', () => {
+  it('keeps two weeks and at most 100,000 per queue by default, nothing is trimmed with false', () => {
+    expect(resolveConfig({}, { env: {} }).deadLetterRetention).toEqual({
+      maxAgeMs: 14 * 86_400_000,
+      maxCount: 100_000,
+    });
+    expect(resolveConfig({ deadLetters: false }, { env: {} }).deadLetterRetention).toBeUndefined();
+  });
+
+  it('takes an age, a count or both; a limit left out is no limit', () => {
+    expect(resolveConfig({ deadLetters: { maxAge: '7d' } }, { env: {} }).deadLetterRetention).toEqual({
+      maxAgeMs: 7 * 86_400_000,
+    });
+    expect(
+      resolveConfig({}, { env: { TASQ_DEAD_LETTERS: '{"maxCount": 500}' } }).deadLetterRetention,
+    ).toEqual({ maxCount: 500 });
+  });
+
+  it('names a bad setting', () => {
+    const error = configError(() =>
+      resolveConfig({ deadLetters: { maxAge: 'soon', keep: 3 } as never }, { env: {} }),
+    );
+    expect(error.message).toMatch(/deadLetters/);
   });
 });

@@ -11,6 +11,18 @@ import { defineSchedule, type ScheduleOptions } from '../schedule/schedule-defin
 import { unknownVariableWarnings } from './environment-names.js';
 import { configSchemas, defaultWorkers, type TasqConfigInput } from './schema.js';
 
+/** The largest `bulk` the defaults choose (packages per reserve). */
+const MAX_DEFAULT_BULK = 100;
+
+/**
+ * Tasks a worker runs before it is replaced, by default. Every replacement is a fresh Node process, about
+ * 0.3 s of CPU to start and import the tasks: the reference's 500 cost two thirds of the throughput of
+ * small, fast jobs (apps/bench, recycle-500 rows). At 100,000 that start-up is about 3 µs per job, a
+ * few per cent of what a job costs, and a worker still begins afresh now and then. Against a leak,
+ * `maxRss` is the guard that follows the leak itself.
+ */
+const DEFAULT_RECYCLE = 100_000;
+
 /** The development secret used when none is configured; `tasq check` warns about it. */
 export const INSECURE_DEVELOPMENT_SECRET = 'tasq-insecure-development-secret';
 
@@ -73,6 +85,8 @@ export interface ResolvedConfig {
   serializer: 'json' | 'msgpack';
   sync: boolean;
   saveArgs: boolean;
+  /** The dead-letter retention clusters apply to the queues they consume (`deadLetters`); undefined keeps all. */
+  deadLetterRetention?: { maxAgeMs?: number; maxCount?: number };
   callTimeoutMs: number;
   broker: BrokerSelection;
   resultBackend?: { module: string; options: Record<string, unknown> };
@@ -180,10 +194,17 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
   const softTimeoutMs = ms(effective.softTimeout);
   const retryMs = ms(effective.retry) ?? 60_000;
   const guardCycleMs = ms(effective.guardCycle) ?? 500;
-  const bulk = effective.bulk ?? 1;
+  // What the pool can run at once. Both fetch defaults follow it: one package per reserve (the
+  // reference's bulk 1) costs a broker round trip per job, which at concurrency 50 kept a cluster on
+  // defaults at a tenth of the tuned rows (apps/bench). A reserve brings twice what the pool can run (100
+  // at most), never more than a queueLimit the user set; a bulk of one pool's worth still ran 10-15%
+  // slower on a busy PostgreSQL, where each reserve is a claim statement.
+  const capacity = workers * concurrency;
+  const bulk = effective.bulk ?? Math.min(capacity * 2, MAX_DEFAULT_BULK, effective.queueLimit ?? Infinity);
   // The reference's default is workers²; with concurrency, what the pool can run at once, squared, is
-  // far too much, so: twice what the pool can run at once, and at least one bulk fetch.
-  const queueLimit = effective.queueLimit ?? Math.max(workers * concurrency * 2, bulk);
+  // far too much, so: four times what the pool can run at once (two bulks, so two reserves are in
+  // flight while the pool is busy), and at least one bulk fetch.
+  const queueLimit = effective.queueLimit ?? Math.max(capacity * 4, bulk);
 
   if (timeoutMs !== undefined && retryMs <= timeoutMs) {
     issues.push(
@@ -225,7 +246,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
     concurrency,
     pool: effective.pool ?? 'process',
     daemonizeWorkers: effective.daemonizeWorkers ?? true,
-    recycle: effective.recycle ?? 500,
+    recycle: effective.recycle ?? DEFAULT_RECYCLE,
     maxRssBytes: effective.maxRss === undefined ? undefined : parseSizeBytes(effective.maxRss),
     timeoutMs,
     softTimeoutMs,
@@ -256,6 +277,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
     serializer: config.serializer ?? 'json',
     sync: config.sync ?? false,
     saveArgs: config.saveArgs ?? false,
+    deadLetterRetention: deadLetterRetentionOf(config.deadLetters, ms),
     callTimeoutMs: ms(config.callTimeout) ?? 10_000,
     broker,
     resultBackend,
@@ -441,6 +463,23 @@ function environmentKeys(env: Record<string, string | undefined>): string[] {
   return Object.keys(configSchemas().configSchema.shape).filter(
     (key) => env[toEnvName(key)] !== undefined && toEnvName(key) !== 'TASQ_SECRET',
   );
+}
+
+/** Dead letters kept by default: two weeks, and at most 100,000 per queue. */
+export const DEFAULT_DEAD_LETTER_RETENTION = Object.freeze({ maxAgeMs: 14 * 86_400_000, maxCount: 100_000 });
+
+function deadLetterRetentionOf(
+  setting: false | { maxAge?: number | string; maxCount?: number } | undefined,
+  ms: (value: number | string | undefined) => number | undefined,
+): { maxAgeMs?: number; maxCount?: number } | undefined {
+  if (setting === false) return undefined;
+  if (setting === undefined) return { ...DEFAULT_DEAD_LETTER_RETENTION };
+  const maxAgeMs = ms(setting.maxAge);
+  if (maxAgeMs === undefined && setting.maxCount === undefined) return undefined;
+  return {
+    ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
+    ...(setting.maxCount !== undefined ? { maxCount: setting.maxCount } : {}),
+  };
 }
 
 export function toEnvName(key: string): string {

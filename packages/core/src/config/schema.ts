@@ -78,7 +78,10 @@ function buildSchemas() {
     pool: z.enum(['process', 'thread', 'inline']).optional(),
     /** Kill worker children when the sentinel dies. Default true. */
     daemonizeWorkers: z.boolean().optional(),
-    /** Tasks a worker runs before it is replaced. Default 500. */
+    /**
+     * Tasks a worker runs before it is replaced. Default 100,000: each replacement is a Node start-up
+     * (about 0.3 s of CPU); `maxRss` is the guard against leaks.
+     */
     recycle: positiveInt.optional(),
     /** RSS above which a worker is replaced after its task (number = KB). */
     maxRss: size.optional(),
@@ -102,9 +105,9 @@ function buildSchemas() {
     saveLimitPer: z.enum(['name', 'group']).optional(),
     /** Supervisor loop interval. Default 0.5 s; 0 < guardCycle < 60. */
     guardCycle: duration.optional(),
-    /** Packages a cluster holds ahead of its workers. Default workers × concurrency × 2... see resolve. */
+    /** Packages a cluster holds ahead of its workers. Default 4 × workers × concurrency, at least `bulk`. */
     queueLimit: positiveInt.optional(),
-    /** Packages fetched per broker call. Default 1. */
+    /** Packages fetched per broker call. Default 2 × workers × concurrency, at most 100 and `queueLimit`. */
     bulk: positiveInt.optional(),
     /** Poll interval for brokers that cannot block or be notified. Default 0.2 s. */
     poll: duration.optional(),
@@ -163,6 +166,17 @@ function buildSchemas() {
     sync: z.boolean().optional(),
     /** Store task arguments with results. Default false: arguments may hold personal data. */
     saveArgs: z.boolean().optional(),
+    /**
+     * How many dead letters each queue keeps: none older than `maxAge`, at most the newest `maxCount`
+     * (an object given replaces the default; a limit left out is no limit). Clusters trim the queues
+     * they consume. Default { maxAge: '14d', maxCount: 100000 }; false keeps every dead letter.
+     */
+    deadLetters: z
+      .union([
+        z.literal(false),
+        z.strictObject({ maxAge: duration.optional(), maxCount: z.number().int().min(0).optional() }),
+      ])
+      .optional(),
     /** Deadline for one broker or backend call. Default 10 s. */
     callTimeout: duration.optional(),
     /** A broker package name or a module path, with `#Export` for a named export. */

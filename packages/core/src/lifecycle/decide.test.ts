@@ -2,7 +2,7 @@ import type { TaskResult } from '../result-backend.js';
 import type { TaskPackage } from '../task-package.js';
 import { describe, expect, it } from 'vitest';
 import { retryDelayMs } from './backoff.js';
-import { decideAfterFailedStep, decideOutcome, type OutcomeSettings } from './decide.js';
+import { cancelledRunResult, decideAfterFailedStep, decideOutcome, type OutcomeSettings } from './decide.js';
 
 const settings: OutcomeSettings = { maxAttempts: 0, ackFailures: false, saveLimit: 250, retryMs: 60_000 };
 const pkg = (extra: Partial<TaskPackage> = {}): TaskPackage => ({
@@ -46,6 +46,48 @@ describe('decideOutcome', () => {
         decideOutcome({ pkg: chained, result: failure(name), deliveries: 9, notStarted }, settings),
       ).toEqual({ action: { kind: 'ack' }, save: true, final: false });
     }
+  });
+
+  it('acks and saves a run cancelled while it ran, never retrying or dead-lettering it, without follow-ups', () => {
+    const chained = pkg({
+      hook: { name: 'demo.hook', args: [] } as never,
+      retry: { max: 5 } as never,
+      maxAttempts: 1,
+    });
+    for (const name of ['AbortError', 'TaskTimeoutError', 'Error']) {
+      expect(
+        decideOutcome(
+          { pkg: chained, result: failure(name), deliveries: 1, cancelledWhileRunning: true },
+          settings,
+        ),
+      ).toEqual({ action: { kind: 'ack' }, save: true, final: false });
+    }
+  });
+
+  it('stores a run that returned after its cancel as cancelled too, without follow-ups', () => {
+    expect(
+      decideOutcome(
+        {
+          pkg: pkg({ chain: [{ name: 'demo.next', args: [] }] as never }),
+          result: success,
+          deliveries: 1,
+          cancelledWhileRunning: true,
+        },
+        settings,
+      ),
+    ).toEqual({ action: { kind: 'ack' }, save: true, final: false });
+    const stored = cancelledRunResult(success, 'stop');
+    expect(stored).toMatchObject({ status: 'failure', error: { name: 'JobCancelledError' } });
+    expect(stored).not.toHaveProperty('result');
+  });
+
+  it('stores a cancelled run as JobCancelledError naming the reason and how the run ended', () => {
+    const stored = cancelledRunResult(failure('AbortError'), 'no longer needed');
+    expect(stored.status).toBe('failure');
+    expect(stored.error?.name).toBe('JobCancelledError');
+    expect(stored.error?.message).toContain('no longer needed');
+    expect(stored.error?.message).toContain('AbortError: boom');
+    expect(stored.attempts).toBe(1);
   });
 
   it('acks and saves a success, and runs its follow-ups', () => {

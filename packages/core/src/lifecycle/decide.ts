@@ -14,6 +14,9 @@
  *   delivered beyond maxAttempts (not run)    → save the failure, dead-letter with its reason, follow-ups
  *   cancelled or expired before it started    → save (JobCancelledError / JobExpiredError), ack; no
  *     (not run)                                 follow-ups: the job's chain and hook are cancelled with it
+ *   cancelled while it ran, however the run   → save as JobCancelledError (`cancelledRunResult`), ack;
+ *     ended (aborted, returned anyway, killed     never retried or dead-lettered, no follow-ups: a task
+ *     after the grace)                            that catches the abort and returns is still cancelled
  *   other failure                             → release after `retry` (the reference's redelivery), saved
  *                                               only when maxAttempts is 0, since no run is ever final then
  *
@@ -22,6 +25,7 @@
 import { isChordMember } from '../chord.js';
 import type { TaskPackage } from '../task-package.js';
 import type { TaskResult } from '../result-backend.js';
+import { CANCELLED_ERROR_NAME } from '../admin/job-view.js';
 import { canRetry, retryDelayMs } from './backoff.js';
 
 export type OutcomeAction =
@@ -55,6 +59,8 @@ export interface OutcomeInput {
   beyondMaxAttempts?: boolean | undefined;
   /** Not run: a cancel mark or its expiry stopped it before it started; `result` says which. */
   notStarted?: 'cancelled' | 'expired' | undefined;
+  /** An operator cancelled the job while it ran (its signal was aborted, or its worker killed after the grace). */
+  cancelledWhileRunning?: boolean | undefined;
   random?: () => number;
 }
 
@@ -71,6 +77,7 @@ export function decideOutcome(input: OutcomeInput, settings: OutcomeSettings): O
   // A chord's callback is built from its members' stored results: a member's result is saved whatever
   // saveLimit and saveResult say, or the callback would never run.
   const saveSuccess = isChordMember(pkg) || (pkg.saveResult !== false && settings.saveLimit !== -1);
+  if (input.cancelledWhileRunning) return { action: { kind: 'ack' }, save: true, final: false };
   if (result.status === 'success') return { action: { kind: 'ack' }, save: saveSuccess, final: true };
 
   const error = result.error ?? { name: 'Error', message: 'failed' };
@@ -152,6 +159,25 @@ export function decideAfterFailedStep(
   }
   const reason = step === 'save' ? `result backend: ${message}` : `follow-ups: ${message}`;
   return { action: { kind: 'release', delayMs: 1_000, reason }, save: false, final: false };
+}
+
+/**
+ * What is stored for a run an operator cancelled: however it ended (an AbortError, a value returned
+ * after the abort, its worker killed after the grace), the cancel is what the job ended by.
+ */
+export function cancelledRunResult(result: TaskResult, reason: string): TaskResult {
+  const { result: _value, ...rest } = result;
+  const cause = result.error
+    ? ` (the run ended with ${result.error.name}: ${result.error.message})`
+    : ' (the run returned after its signal was aborted; its value is not kept)';
+  return {
+    ...rest,
+    status: 'failure',
+    error: {
+      name: CANCELLED_ERROR_NAME,
+      message: `job ${result.id} was cancelled while it ran: ${reason}${cause}`,
+    },
+  };
 }
 
 function plural(count: number, noun: string): string {

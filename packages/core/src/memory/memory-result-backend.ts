@@ -2,6 +2,7 @@
  * Results kept in one process's memory. Values are stored in their encoded form, exactly as a real
  * backend stores them, so a test on the memory backend catches a value that would not survive a real one.
  */
+import type { CancelMark } from '../admin/broker-administration.js';
 import type { ResultAdministration, StoredProgress } from '../admin/result-administration.js';
 import { type Clock, systemClock } from '../clock.js';
 import { decodeStoredValue, encodeStoredValue } from '../codec/json-value.js';
@@ -23,6 +24,9 @@ export class MemoryResultStore {
   readonly waiters = new Map<string, Set<(result: TaskResult) => void>>();
   /** The latest progress per job id (encoded, as results are). */
   readonly progress = new Map<string, string>();
+  /** Pause flags and cancel marks, kept here for brokers that keep none. */
+  readonly paused = new Set<string>();
+  readonly cancelMarks = new Map<string, { reason: string; at: number }>();
 }
 
 export class MemoryResultBackend implements ResultBackend {
@@ -40,8 +44,9 @@ export class MemoryResultBackend implements ResultBackend {
     this.ttlMs = checkCachedSeconds('memory', options.cached);
     const store = this.store;
     const all = () => this.all();
+    const clock = this.clock;
     this.administration = {
-      capabilities: Object.freeze({ delete: true, progress: true }),
+      capabilities: Object.freeze({ delete: true, progress: true, marks: true }),
       async delete(ids: readonly string[]): Promise<number> {
         let deleted = 0;
         for (const id of new Set(ids)) {
@@ -66,6 +71,25 @@ export class MemoryResultBackend implements ResultBackend {
       async progress(id: string): Promise<StoredProgress | undefined> {
         const stored = store.progress.get(id);
         return stored === undefined ? undefined : (decodeStoredValue(stored) as StoredProgress);
+      },
+      async setPaused(queue: string, paused: boolean): Promise<void> {
+        if (paused) store.paused.add(queue);
+        else store.paused.delete(queue);
+      },
+      async pausedQueues(): Promise<string[]> {
+        return [...store.paused];
+      },
+      async markCancelled(jobId: string, reason: string): Promise<void> {
+        if (!store.cancelMarks.has(jobId)) store.cancelMarks.set(jobId, { reason, at: clock.now() });
+      },
+      async cancelMarks(jobIds: readonly string[]): Promise<CancelMark[]> {
+        return [...new Set(jobIds)].flatMap((jobId) => {
+          const mark = store.cancelMarks.get(jobId);
+          return mark ? [{ jobId, ...mark }] : [];
+        });
+      },
+      async clearCancelMarks(jobIds: readonly string[]): Promise<number> {
+        return [...new Set(jobIds)].filter((jobId) => store.cancelMarks.delete(jobId)).length;
       },
     };
   }
@@ -149,6 +173,7 @@ export class MemoryResultBackend implements ResultBackend {
       for (const result of bucket.slice(keep)) {
         this.store.results.delete(result.id);
         this.store.expiries.delete(result.id);
+        this.store.progress.delete(result.id);
         removed++;
       }
     }

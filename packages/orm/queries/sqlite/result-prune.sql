@@ -4,7 +4,7 @@
 -- it is neither deleted nor counted against $keep. Once claimOnce takes the key it ranks like any other.
 -- Inputs:  $keep integer (successes kept per partition), $per text ('name', 'group' or '' = overall),
 --          $now integer (epoch milliseconds, for claim expiry)
--- Outputs: row count = outcomes deleted.
+-- Outputs: the ids of the outcomes deleted (their progress rows are deleted next, by progress-delete).
 DELETE FROM {{results}} WHERE id IN (
   SELECT ranked.id FROM (
     SELECT outcome.id, row_number() OVER (
@@ -19,3 +19,4 @@ DELETE FROM {{results}} WHERE id IN (
   ) AS ranked
   WHERE ranked.position > $keep
 )
+RETURNING id
