@@ -55,7 +55,11 @@ async function runLoad(input: TasqConfigInput): Promise<void> {
   const cluster = await startCluster(config, {});
   let topping = false;
   const timer = setInterval(() => {
-    process.send?.({ type: 'progress', succeeded: cluster.stats.succeeded, at: Date.now() } satisfies LoadProgress);
+    process.send?.({
+      type: 'progress',
+      succeeded: cluster.stats.succeeded,
+      at: Date.now(),
+    } satisfies LoadProgress);
     if (topping) return;
     topping = true;
     void (async () => {
@@ -104,7 +108,9 @@ class Load {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     return new Promise((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`the load process exited with code ${code} before it was ready`)));
+      child.once('exit', (code) =>
+        reject(new Error(`the load process exited with code ${code} before it was ready`)),
+      );
       child.on('message', (message: { type: string }) => {
         if (message.type === 'ready') {
           child.removeAllListeners('exit');
@@ -190,9 +196,13 @@ async function measurePhase(browser: Browser, url: string, load: Load | undefine
     for (let i = 0; i < RENDERS; i++) {
       await page.goto(url, { waitUntil: 'load' });
       renderMs.push(await firstRender(page));
-      loadMs.push((await page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")) as number);
+      loadMs.push(
+        (await page.evaluate("performance.getEntriesByType('navigation')[0].loadEventEnd")) as number,
+      );
     }
-    await page.evaluate('window.__bench.messages = 0; window.__bench.bytes = 0; window.__bench.longTasks = 0');
+    await page.evaluate(
+      'window.__bench.messages = 0; window.__bench.bytes = 0; window.__bench.longTasks = 0',
+    );
     const before = load?.latest;
     await page.waitForTimeout(WINDOW_MS);
     const after = load?.latest;
@@ -291,12 +301,36 @@ export async function measureOverviewUnderLoad(context: BenchContext, redisUrl: 
     rows.push({ suite: 'dashboard', system, metric, unit, values });
   for (const [phase, figures] of Object.entries(phases)) {
     const label = phase === 'idle' ? 'idle' : 'under load';
-    add(`overview first live render p50, ${label}`, 'ms', figures.map((f) => percentile(f.renderMs, 50)));
-    add(`overview load event p50, ${label}`, 'ms', figures.map((f) => percentile(f.loadMs, 50)));
-    add(`SSE messages received, ${label}`, 'msg/s', figures.map((f) => f.messagesPerSecond));
-    add(`SSE data received, ${label}`, 'KB/s', figures.map((f) => f.kilobytesPerSecond));
-    add(`main thread in long tasks, ${label}`, 'ms/s', figures.map((f) => f.longTaskMsPerSecond));
-    add(`click Jobs → loaded p50, ${label}`, 'ms', figures.map((f) => percentile(f.clickJobsMs, 50)));
+    add(
+      `overview first live render p50, ${label}`,
+      'ms',
+      figures.map((f) => percentile(f.renderMs, 50)),
+    );
+    add(
+      `overview load event p50, ${label}`,
+      'ms',
+      figures.map((f) => percentile(f.loadMs, 50)),
+    );
+    add(
+      `SSE messages received, ${label}`,
+      'msg/s',
+      figures.map((f) => f.messagesPerSecond),
+    );
+    add(
+      `SSE data received, ${label}`,
+      'KB/s',
+      figures.map((f) => f.kilobytesPerSecond),
+    );
+    add(
+      `main thread in long tasks, ${label}`,
+      'ms/s',
+      figures.map((f) => f.longTaskMsPerSecond),
+    );
+    add(
+      `click Jobs → loaded p50, ${label}`,
+      'ms',
+      figures.map((f) => percentile(f.clickJobsMs, 50)),
+    );
     add(
       `click Overview → first live render p50, ${label}`,
       'ms',

@@ -81,7 +81,11 @@ async function reachable(backend: Backend): Promise<string | undefined> {
     if (backend === 'postgres') await sql('SELECT 1');
     if (backend === 'redis') {
       const { Redis } = await import('ioredis');
-      const client = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const client = new Redis(REDIS_URL, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       try {
         await client.connect();
         await client.ping();
@@ -125,7 +129,9 @@ async function fill(input: TasqConfigInput, count: number, log: (line: string) =
         );
         if (done >= nextLog) {
           nextLog += 100_000;
-          log(`  ${done.toLocaleString('en-US')} enqueued (${Math.round(done / ((performance.now() - started) / 1000)).toLocaleString('en-US')}/s)`);
+          log(
+            `  ${done.toLocaleString('en-US')} enqueued (${Math.round(done / ((performance.now() - started) / 1000)).toLocaleString('en-US')}/s)`,
+          );
         }
       }
     };
@@ -154,10 +160,27 @@ export class Session {
 
   /** GET a path; the body is read whole (as a browser would), the status must be 200. */
   async get(pathname: string): Promise<string> {
-    const response = await fetch(new URL(pathname, this.baseUrl), { headers: { cookie: this.cookie } });
+    let response: Response;
+    try {
+      response = await this.fetch(pathname);
+    } catch (error) {
+      const cause = (error as { cause?: unknown }).cause;
+      throw new Error(`GET ${pathname}: ${(error as Error).message}${cause ? ` (${String(cause)})` : ''}`);
+    }
     const text = await response.text();
     if (response.status !== 200) throw new Error(`GET ${pathname}: ${response.status} ${text.slice(0, 200)}`);
     return text;
+  }
+
+  /** A reused connection the server reset is retried once on a new one (the time counts both). */
+  private async fetch(pathname: string): Promise<Response> {
+    const send = () => fetch(new URL(pathname, this.baseUrl), { headers: { cookie: this.cookie } });
+    try {
+      return await send();
+    } catch (error) {
+      if (!/ECONNRESET|other side closed/.test(String((error as { cause?: unknown }).cause))) throw error;
+      return send();
+    }
   }
 
   /** Milliseconds of each of `count` GETs of `pathname`, one at a time. */
@@ -182,7 +205,8 @@ async function middleCursor(input: TasqConfigInput, queue: string, size: number)
     for (let seen = 0; seen < size / 2; ) {
       const limit = Math.min(1_000, size / 2 - seen);
       const page = await admin.jobs({ queue, limit, ...(cursor ? { cursor } : {}) });
-      if (page.next === undefined) throw new Error(`the ${queue} list ended after ${seen + page.jobs.length} jobs`);
+      if (page.next === undefined)
+        throw new Error(`the ${queue} list ended after ${seen + page.jobs.length} jobs`);
       cursor = page.next;
       seen += page.jobs.length;
     }
@@ -194,8 +218,7 @@ async function middleCursor(input: TasqConfigInput, queue: string, size: number)
 
 interface Target {
   label: string;
-  size: number;
-  session: Session;
+  input: TasqConfigInput;
   middle: string;
 }
 
@@ -207,60 +230,94 @@ const PAGES: { metric: string; path: (target: Target) => string }[] = [
   { metric: '/api/queues (sizes)', path: () => 'api/queues' },
 ];
 
-async function listPages(backend: Backend, context: BenchContext, big: number): Promise<BenchRow[]> {
+/**
+ * p50 and p95 of REQUESTS GETs of each page kind, on a dashboard opened for this measurement alone: its
+ * live feed counts its queue every 2 s, and another dashboard's feed in this process would weigh on
+ * these requests.
+ */
+async function timePages(target: Target): Promise<{ p50: number; p95: number }[]> {
   const { resolveConfig } = await import('@tasq/core');
   const { startDashboard } = await import('@tasq/dashboard');
+  const dashboard = await startDashboard(resolveConfig(target.input, { env: {} }), {
+    host: '127.0.0.1',
+    port: 0,
+  });
+  // A request queued behind a slow one must not find its connection closed for idleness (5 s).
+  dashboard.server.keepAliveTimeout = 120_000;
+  try {
+    const session = new Session(dashboard.url);
+    await session.login();
+    // Warm: the first request of each kind loads modules and prepares statements.
+    for (const page of PAGES) await session.get(page.path(target));
+    const figures: { p50: number; p95: number }[] = [];
+    for (const page of PAGES) {
+      const times = await session.time(page.path(target), REQUESTS);
+      figures.push({ p50: percentile(times, 50), p95: percentile(times, 95) });
+    }
+    return figures;
+  } finally {
+    await dashboard.close();
+  }
+}
+
+async function listPages(backend: Backend, context: BenchContext, big: number): Promise<BenchRow[]> {
   const store = await openStore(backend);
   const name = `bench-dash-${unique()}`;
-  const small = { queue: `small-${unique()}`, size: SMALL };
-  const large = { queue: `big-${unique()}`, size: big };
-  const running: { close(): Promise<void> }[] = [];
   try {
     const targets: Target[] = [];
-    for (const { queue, size } of [small, large]) {
+    for (const size of [SMALL, big]) {
+      const queue = `${size === SMALL ? 'small' : 'big'}-${unique()}`;
+      // One deployment configuration per queue (same store), so its Queues page lists that queue alone.
       const input = deploymentInput(store, name, queue);
       const started = performance.now();
       context.log(`${backend}: filling ${queue} with ${size.toLocaleString('en-US')} jobs`);
       await fill(input, size, context.log);
-      context.log(`${backend}: ${size.toLocaleString('en-US')} enqueued in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      context.log(
+        `${backend}: ${size.toLocaleString('en-US')} enqueued in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
       const middle = await middleCursor(input, queue, size);
-      // One dashboard per queue, so its Queues page lists that queue alone.
-      const dashboard = await startDashboard(resolveConfig(input, { env: {} }), { host: '127.0.0.1', port: 0 });
-      running.push(dashboard);
-      const session = new Session(dashboard.url);
-      await session.login();
-      // Warm: the first request of each kind loads modules and prepares statements.
-      for (const page of PAGES) await session.get(page.path({ label: '', size, session, middle }));
-      targets.push({ label: size.toLocaleString('en-US'), size, session, middle });
+      context.log(`${backend}: the middle of ${queue} found`);
+      targets.push({ label: size.toLocaleString('en-US'), input, middle });
+    }
+    // figures[target][page][round]
+    const figures = targets.map(() => PAGES.map(() => [] as { p50: number; p95: number }[]));
+    for (let round = 0; round < context.rounds; round++) {
+      // Rounds interleaved: a burst of load on the shared machine lands on both sizes.
+      for (const [index, target] of targets.entries()) {
+        const measured = await timePages(target);
+        for (const [page, figure] of measured.entries()) figures[index]![page]!.push(figure);
+        context.log(
+          `${backend} round ${round + 1}/${context.rounds}, ${target.label} jobs: p50 ${measured.map((f) => f.p50.toFixed(1)).join(' / ')} ms`,
+        );
+      }
     }
     const rows: BenchRow[] = [];
-    const row = (metric: string, unit: string, values: number[], notes?: string) =>
-      rows.push({ suite: 'dashboard', system: backend, metric, unit, values, ...(notes ? { notes } : {}) });
-    for (const page of PAGES) {
-      const p50: number[][] = targets.map(() => []);
-      const p95: number[][] = targets.map(() => []);
-      for (let round = 0; round < context.rounds; round++) {
-        // Rounds interleaved: a burst of load on the shared machine lands on both sizes.
-        for (const [index, target] of targets.entries()) {
-          const times = await target.session.time(page.path(target), REQUESTS);
-          p50[index]!.push(percentile(times, 50));
-          p95[index]!.push(percentile(times, 95));
-        }
-      }
+    const row = (metric: string, unit: string, values: number[]) =>
+      rows.push({ suite: 'dashboard', system: backend, metric, unit, values });
+    for (const [page, { metric }] of PAGES.entries()) {
       for (const [index, target] of targets.entries()) {
-        row(`${page.metric}, ${target.label} jobs, p50`, 'ms', p50[index]!);
-        row(`${page.metric}, ${target.label} jobs, p95`, 'ms', p95[index]!);
+        const rounds = figures[index]![page]!;
+        row(
+          `${metric}, ${target.label} jobs, p50`,
+          'ms',
+          rounds.map((f) => f.p50),
+        );
+        row(
+          `${metric}, ${target.label} jobs, p95`,
+          'ms',
+          rounds.map((f) => f.p95),
+        );
       }
+      const [small, large] = [figures[0]![page]!, figures[1]![page]!];
       row(
-        `${page.metric}, p50 ratio ${targets[1]!.label}/${targets[0]!.label}`,
+        `${metric}, p50 ratio ${targets[1]!.label}/${targets[0]!.label}`,
         '×',
-        p50[1]!.map((value, round) => value / p50[0]![round]!),
+        large.map((f, round) => f.p50 / small[round]!.p50),
       );
     }
     context.log(`${backend}: done`);
     return rows;
   } finally {
-    for (const dashboard of running) await dashboard.close();
     await store.cleanup();
   }
 }
@@ -343,7 +400,8 @@ export const suite: BenchSuite = {
     if (chosen.has('dead')) rows.push(...(await deadLetterPages(context, Math.max(1_000, context.n / 2))));
     if (chosen.has('browser')) {
       const problem = await reachable('redis');
-      if (problem !== undefined) context.log(`redis: unreachable (${problem}); the browser rows are left out`);
+      if (problem !== undefined)
+        context.log(`redis: unreachable (${problem}); the browser rows are left out`);
       else rows.push(...(await measureOverviewUnderLoad(context, REDIS_URL)));
     }
     return rows;
