@@ -9,6 +9,11 @@ import type { Deployment } from '../deployment.js';
 import { LiveAggregator, type LivePoint } from './aggregator.js';
 import { ClusterDirectory, type ClusterSummary } from './cluster-directory.js';
 import { runtimeServicesOf } from '@tasq/core/internal';
+import { pauseAfter } from './pacing.js';
+
+/** Queue depth is read every 2 s, or after ten times the last read's duration when that is longer. */
+const DEPTH_PERIOD_MS = 2_000;
+const DEPTH_PACE_FACTOR = 10;
 
 export interface LiveSummary {
   /** Jobs finished per second over the last 5 s. */
@@ -30,6 +35,7 @@ export class LiveFeed {
   readonly directory = new ClusterDirectory();
   private readonly clients = new Set<ServerResponse>();
   private readonly timers: NodeJS.Timeout[] = [];
+  private pacedTimer: NodeJS.Timeout | undefined;
   private stream: EventStream | undefined;
   private last: LiveMessage | undefined;
   private closed = false;
@@ -49,7 +55,7 @@ export class LiveFeed {
       })();
     }
     this.every(1_000, async () => this.broadcast(this.tick()));
-    this.every(2_000, () => this.readDepth());
+    this.paced(DEPTH_PERIOD_MS, () => this.readDepth());
     this.every(pubsub ? 30_000 : 3_000, () => this.readSnapshots());
   }
 
@@ -75,6 +81,7 @@ export class LiveFeed {
   async close(): Promise<void> {
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
+    clearTimeout(this.pacedTimer);
     for (const client of this.clients) client.end();
     this.clients.clear();
     await this.stream?.close();
@@ -111,6 +118,19 @@ export class LiveFeed {
       if (!this.deployment.pubsub)
         this.aggregator.noteTotals(snapshot.cluster, snapshot.stats.succeeded, snapshot.stats.failed);
     }
+  }
+
+  /** Run `work` now, then again after {@link pauseAfter} its duration, until closed. */
+  private paced(minMs: number, work: () => Promise<void>): void {
+    const run = async () => {
+      if (this.closed) return;
+      const started = performance.now();
+      await work().catch(() => {});
+      if (this.closed) return;
+      this.pacedTimer = setTimeout(run, pauseAfter(performance.now() - started, minMs, DEPTH_PACE_FACTOR));
+      this.pacedTimer.unref();
+    };
+    void run();
   }
 
   private every(ms: number, work: () => Promise<void>): void {
