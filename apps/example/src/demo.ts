@@ -44,7 +44,7 @@ const showExpectedFailure = (what: string, error: unknown) =>
   );
 
 const tasq = await connect(undefined, { file: configFile, cwd: root });
-console.log(`tasq example on the ${tasq.broker.name} broker (deployment "${tasq.config.name}")`);
+console.log(`tasq example on the ${tasq.config.broker.module} broker (deployment "${tasq.config.name}")`);
 const cluster = startCluster();
 let problems = 0;
 try {

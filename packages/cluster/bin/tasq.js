@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The published entry point; the CLI itself is compiled to dist/.
+// The published entry point; the CLI itself is compiled to dist/. The version check is one of core's
+// internals, shared by the @tasq/* packages.
 // On an older Node.js the commands would fail deep inside (`No such built-in module: node:sqlite`):
 // say which version is needed and which one is running instead.
-const { isNodeTooOld, nodeVersionMessage } = await import('@tasq/core');
+const { isNodeTooOld, nodeVersionMessage } = await import('@tasq/core/internal');
 if (isNodeTooOld()) {
   process.stderr.write(`tasq: ${nodeVersionMessage('tasq')}\n`);
   process.exit(1);

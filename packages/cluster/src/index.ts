@@ -17,7 +17,7 @@ export {
   type OutcomeDecision,
   type OutcomeSettings,
   retryDelayMs,
-} from '@tasq/core';
+} from '@tasq/core/internal';
 export { RateLimits, TokenBucket } from './runtime/rate-limiter.js';
 export { HARD_RSS_FACTOR, type WorkerInfo } from './runtime/sentinel.js';
 export { type ClusterHandle, type StartClusterOptions, startCluster } from './start-cluster.js';

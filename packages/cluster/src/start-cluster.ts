@@ -9,25 +9,27 @@ import { hostname } from 'node:os';
 import type { Registry } from 'prom-client';
 import {
   type Clock,
-  EVERY_INTERFACE,
   InvalidArgumentError,
-  keyIdOf,
-  type ListenAddress,
   type Logger,
-  parseListenAddress,
-  type QueueSize,
   type ResolvedConfig,
   silentLogger,
   systemClock,
   type TaskRegistry,
   Tasq,
 } from '@tasq/core';
+import type { QueueSize } from '@tasq/core/backend';
+import {
+  EVERY_INTERFACE,
+  keyIdOf,
+  type ListenAddress,
+  parseListenAddress,
+  runtimeServicesOf,
+} from '@tasq/core/internal';
 import type { ClusterEmitter, ClusterStats } from './runtime/events.js';
 import { type AutoscaleRange, Autoscaler, type AutoscalerOptions } from './monitoring/autoscaler.js';
 import { ClusterReporter } from './monitoring/cluster-reporter.js';
 import { ControlResponder } from './monitoring/control-responder.js';
 import { ClusterMetrics, startMetricsServer } from './monitoring/metrics.js';
-import { openPubSub } from './monitoring/open-pubsub.js';
 import { type ClusterIdentity, type ClusterSnapshot, snapshotOf } from './monitoring/snapshot.js';
 import { WireCodec } from './monitoring/wire.js';
 import { DeadLetterRetentionKeeper } from './runtime/dead-letter-retention.js';
@@ -151,7 +153,9 @@ export async function startCluster(
   if (config.pool === 'inline' && !registry) registry = await loadTasks({ tasks: config.tasks, cwd });
   const tasq =
     options.tasq ?? (await Tasq.open(config, { cwd, logger, clock, ...(registry ? { registry } : {}) }));
-  const sentinel = new Sentinel(config, tasq, {
+  // The runtime works on the client's services (its connections), not on the application's surface.
+  const services = runtimeServicesOf(tasq);
+  const sentinel = new Sentinel(config, services, {
     cwd,
     logger,
     clock,
@@ -170,7 +174,7 @@ export async function startCluster(
   };
   const monitoring = options.monitoring ?? true;
   const pubsub = monitoring
-    ? await openPubSub(config, { cwd, logger }).catch((error) => {
+    ? await services.openPubSub().catch((error) => {
         logger.warn({}, `monitoring events are off: pub/sub could not open: ${(error as Error).message}`);
         return undefined;
       })
@@ -180,7 +184,7 @@ export async function startCluster(
         sentinel,
         identity,
         pubsub,
-        results: tasq.results,
+        results: services.results,
         clock,
         logger,
         ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
@@ -272,7 +276,7 @@ export async function startCluster(
     : undefined;
   autoscaler?.start();
   const deadLetters = new DeadLetterRetentionKeeper({
-    admin: tasq.broker.broker.administration,
+    admin: services.broker.broker.administration,
     retention: config.deadLetterRetention,
     queues: config.queues,
     clock,
@@ -357,7 +361,9 @@ function queueSizes(tasq: Tasq, queues: string[]): Promise<Array<{ queue: string
   const cached = sizeCache.get(tasq);
   const now = Date.now();
   if (cached && now - cached.at < 1_000) return cached.sizes;
-  const sizes = Promise.all(queues.map(async (queue) => ({ queue, ...(await tasq.broker.size(queue)) })));
+  const sizes = Promise.all(
+    queues.map(async (queue) => ({ queue, ...(await runtimeServicesOf(tasq).broker.size(queue)) })),
+  );
   sizeCache.set(tasq, { at: now, sizes });
   return sizes;
 }

@@ -23,6 +23,7 @@ import {
   sqliteDatabase,
   tasksModule,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const skipReason = await requireService(
   "redis-server (to run a Redis server of the test's own)",
@@ -147,11 +148,15 @@ describe.skipIf(skipReason !== undefined)(
         expect(failedSaves.every((message) => message.endsWith('trying again'))).toBe(true);
         // A success is reported once its result is saved, before its ack: the acks follow.
         await eventually(
-          async () => (await tasq.broker.size(config.queue)).reserved === 0,
+          async () => (await runtimeServicesOf(tasq).broker.size(config.queue)).reserved === 0,
           10_000,
           'every job to be acked',
         );
-        expect(await tasq.broker.size(config.queue)).toMatchObject({ ready: 0, delayed: 0, reserved: 0 });
+        expect(await runtimeServicesOf(tasq).broker.size(config.queue)).toMatchObject({
+          ready: 0,
+          delayed: 0,
+          reserved: 0,
+        });
         expect(runs().sort()).toEqual(jobs.map((_, i) => expect.stringMatching(new RegExp(`^job-${i} `))));
       } finally {
         await tasq.close();

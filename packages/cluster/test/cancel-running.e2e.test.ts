@@ -24,6 +24,7 @@ import {
   sleep,
   tasksModule,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 interface Deployment {
   label: string;
@@ -129,7 +130,11 @@ describe.each(deployments)('cancelling a running job ($label)', (deployment) => 
       await sleep(1_500);
       expect((await admin.job(last.id)).state).toBe('unknown');
       expect(cluster.stats).toMatchObject({ started: 1, cancelled: 1, failed: 0, retried: 0 });
-      expect(await client.broker.size(client.config.queue)).toMatchObject({ ready: 0, reserved: 0, dead: 0 });
+      expect(await runtimeServicesOf(client).broker.size(client.config.queue)).toMatchObject({
+        ready: 0,
+        reserved: 0,
+        dead: 0,
+      });
     },
     60_000,
   );

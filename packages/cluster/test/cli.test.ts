@@ -10,6 +10,7 @@ import { loadConfig, Tasq } from '@tasq/core';
 import { findOlderNode, freePort } from '@tasq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, type Database, eventually, sqliteDatabase, tasksModule } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 let database: Database;
 let configFile: string;
@@ -249,7 +250,10 @@ describe('tasq CLI', () => {
       expect(await exited).toBe(0);
       for (const job of running) expect((await job.outcome())?.status).toBe('success');
       for (const job of waiting) expect(await job.outcome()).toBeUndefined();
-      expect(await client.broker.size(config.queue)).toMatchObject({ ready: 6, reserved: 0 });
+      expect(await runtimeServicesOf(client).broker.size(config.queue)).toMatchObject({
+        ready: 6,
+        reserved: 0,
+      });
       const events = log
         .trim()
         .split('\n')

@@ -4,7 +4,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { defineTask, TaskPackageCodec } from '@tasq/core';
+import { defineTask } from '@tasq/core';
+import { TaskPackageCodec, runtimeServicesOf } from '@tasq/core/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   configFor,
@@ -52,7 +53,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(await chord.result({ timeout: 15_000 })).toBe(12);
         // The chain's handle is its last link: the whole chain's result.
         expect(await chain.result({ timeout: 15_000 })).toBe('abcd');
-        const links = await tasq.results.list({ name: 'test.concat', limit: 10 });
+        const links = await runtimeServicesOf(tasq).results.list({ name: 'test.concat', limit: 10 });
         expect(links.map((link) => link.result).sort()).toEqual(['ab', 'abc', 'abcd']);
         // A result is saved before its run is counted: the count may follow a moment later.
         await eventually(() => cluster.stats.succeeded === 3 + 3 + 3 + 1, 10_000, 'every run counted');
@@ -86,8 +87,8 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         // Other successes stay unsaved, as saveLimit -1 says.
         const plain = await cluster.tasq.enqueue(add, 1, 1);
         await eventually(() => cluster.stats.succeeded >= 5, 15_000, 'the plain job');
-        expect(await cluster.tasq.results.get(plain.id)).toBeUndefined();
-        expect(await cluster.tasq.results.get(chord.id)).toBeUndefined();
+        expect(await runtimeServicesOf(cluster.tasq).results.get(plain.id)).toBeUndefined();
+        expect(await runtimeServicesOf(cluster.tasq).results.get(chord.id)).toBeUndefined();
       } finally {
         await cluster.stop();
       }
@@ -111,7 +112,10 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         await eventually(
           async () => {
             await cluster.tasq.enqueue(add, 1, 1);
-            return (await cluster.tasq.results.list({ name: 'test.mark', limit: 10 })).length === 0;
+            return (
+              (await runtimeServicesOf(cluster.tasq).results.list({ name: 'test.mark', limit: 10 }))
+                .length === 0
+            );
           },
           10_000,
           'the members pruned',
@@ -137,7 +141,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(await eventually(() => lines(file)[0], 20_000, 'the chord callback')).toBe('6');
         // Claimed: the members' time to live applies again.
         await eventually(
-          async () => (await cluster.tasq.results.group(group)).length === 0,
+          async () => (await runtimeServicesOf(cluster.tasq).results.group(group)).length === 0,
           10_000,
           'the members expired',
         );
@@ -163,7 +167,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(pid).not.toBe(firstWorker?.pid);
         // The result is saved before the delivery is dead-lettered: wait for that second step.
         await eventually(
-          async () => (await cluster.tasq.broker.size(cluster.config.queue)).dead === 1,
+          async () => (await runtimeServicesOf(cluster.tasq).broker.size(cluster.config.queue)).dead === 1,
           5_000,
           'the dead letter',
         );
@@ -202,7 +206,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(await allowed.result({ timeout: 10_000 })).toBe('finished');
         // Both failures were final: dead-lettered at once, not released for another attempt.
         await eventually(
-          async () => (await cluster.tasq.broker.size(cluster.config.queue)).dead === 2,
+          async () => (await runtimeServicesOf(cluster.tasq).broker.size(cluster.config.queue)).dead === 2,
           5_000,
           'the dead letters',
         );
@@ -268,7 +272,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(outcome?.status).toBe('success');
         expect(outcome?.attempts).toBe(2);
         expect(lines(file)).toHaveLength(2);
-        const stored = await cluster.tasq.results.list({ name: 'test.mark', limit: 10 });
+        const stored = await runtimeServicesOf(cluster.tasq).results.list({ name: 'test.mark', limit: 10 });
         expect(stored.filter((r) => r.id === job.id)).toHaveLength(1);
         expect(cluster.stats.workersCrashed).toBe(1);
       } finally {
@@ -289,7 +293,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         });
         const rejected: string[] = [];
         cluster.events.on('package-rejected', (event) => rejected.push(event.reason));
-        const tampered = tasq.codec.encode({
+        const tampered = runtimeServicesOf(tasq).codec.encode({
           id: 'tampered-1',
           name: 'test.add',
           args: [1, 1],
@@ -297,7 +301,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           enqueuedAt: Date.now(),
         });
         tampered[tampered.length - 1]! ^= 0xff;
-        await tasq.broker.enqueue(config.queue, [
+        await runtimeServicesOf(tasq).broker.enqueue(config.queue, [
           new Uint8Array([0xde, 0xad, 0xbe, 0xef, 1, 2, 3]),
           forged,
           tampered,
@@ -308,7 +312,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const unknownOutcome = await unknown.outcome(10_000);
         expect(unknownOutcome?.error?.name).toBe('UnknownTaskError');
         await eventually(
-          async () => (await tasq.broker.size(config.queue)).dead === 4,
+          async () => (await runtimeServicesOf(tasq).broker.size(config.queue)).dead === 4,
           10_000,
           'four dead letters',
         );
@@ -329,7 +333,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         const released = cluster.events.once('task-released');
         const eta = Date.now() + 1_200;
         // Enqueued without a broker delay, as a broker with a shorter delay maximum would hand it out.
-        const body = tasq.codec.encode({
+        const body = runtimeServicesOf(tasq).codec.encode({
           id: `early-${dialect}`,
           name: 'test.add',
           args: [1, 2],
@@ -337,7 +341,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           enqueuedAt: Date.now(),
           eta,
         });
-        await tasq.broker.enqueue(config.queue, [body]);
+        await runtimeServicesOf(tasq).broker.enqueue(config.queue, [body]);
         const outcome = await tasq.job(`early-${dialect}`).outcome(10_000);
         expect(outcome?.result).toBe(3);
         expect(outcome!.startedAt).toBeGreaterThanOrEqual(eta);
@@ -405,7 +409,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
         expect(outcome?.attempts).toBe(2);
         // The result is saved before the delivery is dead-lettered: wait for that second step.
         await eventually(
-          async () => (await cluster.tasq.broker.size(cluster.config.queue)).dead === 1,
+          async () => (await runtimeServicesOf(cluster.tasq).broker.size(cluster.config.queue)).dead === 1,
           5_000,
           'the dead letter',
         );

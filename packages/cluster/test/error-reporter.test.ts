@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger, TaskFailureReport } from '@tasq/core';
+import { runtimeServicesOf } from '@tasq/core/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFor, type Database, eventually, runCluster, sqliteDatabase } from './support.js';
 
@@ -66,10 +67,14 @@ describe('error reporter', () => {
       const flaky = await tasq.enqueueByName('test.flaky', [path.join(database.folder, 'flaky'), 1]);
       const fine = await tasq.enqueueByName('test.add', [1, 2]);
       for (const job of [broken, flaky, fine]) {
-        await eventually(() => tasq.results.get(job.id), 15_000, `the result of ${job.id}`);
+        await eventually(
+          () => runtimeServicesOf(tasq).results.get(job.id),
+          15_000,
+          `the result of ${job.id}`,
+        );
       }
-      expect((await tasq.results.get(broken.id))?.status).toBe('failure');
-      expect((await tasq.results.get(flaky.id))?.status).toBe('success');
+      expect((await runtimeServicesOf(tasq).results.get(broken.id))?.status).toBe('failure');
+      expect((await runtimeServicesOf(tasq).results.get(flaky.id))?.status).toBe('success');
       await cluster.stop();
 
       const lines = readLines(reports);
@@ -120,7 +125,8 @@ describe('error reporter', () => {
       const jobs = await Promise.all(
         [1, 2, 3].map((n) => cluster.tasq.enqueueByName('test.broken', [{ n, token: 'secret' }])),
       );
-      for (const job of jobs) await eventually(() => cluster.tasq.results.get(job.id), 10_000, 'a result');
+      for (const job of jobs)
+        await eventually(() => runtimeServicesOf(cluster.tasq).results.get(job.id), 10_000, 'a result');
       await cluster.stop();
       expect(cluster.stats.failed).toBe(3);
       const failures = readLines(reports).filter((line) => line.jobId !== undefined);

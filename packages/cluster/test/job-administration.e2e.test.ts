@@ -18,6 +18,7 @@ import {
   sleep,
   sqliteDatabase,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const opened: Array<{ cluster?: ClusterHandle; client: Tasq; database: Database }> = [];
 afterEach(async () => {
@@ -98,7 +99,7 @@ describe('job administration honoured by a running cluster (SQLite)', () => {
     await eventually(() => cluster.stats.expired === 1, 15_000, 'the expired job');
     expect((await admin.job(late.id)).state).toBe('expired');
     expect(cluster.stats).toMatchObject({ started: 1, succeeded: 1, expired: 1 });
-    expect((await client.broker.size(client.config.queue)).ready).toBe(0);
+    expect((await runtimeServicesOf(client).broker.size(client.config.queue)).ready).toBe(0);
   });
 
   it('stores a job with a cancel mark as cancelled, and never runs it nor its hook', async () => {
@@ -106,7 +107,10 @@ describe('job administration honoured by a running cluster (SQLite)', () => {
     const cancelled = await client.enqueueByName('test.add', [1, 1], { hook: 'test.noop' });
     const kept = await client.enqueueByName('test.add', [3, 3]);
     // The mark another operator's cancel leaves for every cluster (here without taking the job out).
-    await client.broker.broker.administration!.markCancelled!(cancelled.id, 'no longer wanted');
+    await runtimeServicesOf(client).broker.broker.administration!.markCancelled!(
+      cancelled.id,
+      'no longer wanted',
+    );
     const cluster = await start();
 
     expect(await kept.result({ timeout: 15_000 })).toBe(6);
@@ -114,6 +118,6 @@ describe('job administration honoured by a running cluster (SQLite)', () => {
     const view = await admin.job(cancelled.id);
     expect(view.state).toBe('cancelled');
     expect(cluster.stats).toMatchObject({ started: 1, succeeded: 1, cancelled: 1 });
-    expect((await client.broker.size(client.config.queue)).ready).toBe(0);
+    expect((await runtimeServicesOf(client).broker.size(client.config.queue)).ready).toBe(0);
   });
 });

@@ -28,6 +28,7 @@ import {
   sqsEmulator,
   tasksModule,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const rabbitUrl = process.env.TASQ_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const sqs = await sqsEmulator();
@@ -53,7 +54,8 @@ const cases: Case[] = [
         settings: { rabbitmq: { url: rabbitUrl }, resultBackend: { redis: { url: redisUrl, prefix } } },
         cleanup: async (client) => {
           await deleteRedisPrefix(prefix);
-          const declared = (client.broker.broker as { declaredQueues?: string[] }).declaredQueues;
+          const declared = (runtimeServicesOf(client).broker.broker as { declaredQueues?: string[] })
+            .declaredQueues;
           for (const queue of declared ?? []) {
             await promisify(execFile)('rabbitmqctl', ['-q', 'delete_queue', queue]).catch(() => undefined);
           }
@@ -174,7 +176,7 @@ describe.each(cases)('job administration on a queue-only broker ($label)', ({ sk
       expect(view).toMatchObject({ state: 'cancelled', source: 'results' });
       expect(view.error?.message).toMatch(/no longer wanted/);
       expect(cluster.stats).toMatchObject({ started: 1, succeeded: 1, cancelled: 1 });
-      expect((await client.broker.size(client.config.queue)).ready).toBe(0);
+      expect((await runtimeServicesOf(client).broker.size(client.config.queue)).ready).toBe(0);
     },
   );
 

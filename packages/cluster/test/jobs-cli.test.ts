@@ -18,6 +18,7 @@ import {
   sqliteDatabase,
   tasksModule,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const postgresSkip = await requirePostgres();
 
@@ -134,9 +135,13 @@ for (const [label, make, skip] of [
           );
 
           // A dead letter: listed with its reason, requeued once with fresh attempts.
-          const [delivery] = await client.broker.reserve(queue, { max: 1, leaseMs: 30_000, waitMs: 1_000 });
+          const [delivery] = await runtimeServicesOf(client).broker.reserve(queue, {
+            max: 1,
+            leaseMs: 30_000,
+            waitMs: 1_000,
+          });
           expect(delivery).toBeDefined();
-          await client.broker.deadLetter(delivery!, 'gave up after 3 attempts');
+          await runtimeServicesOf(client).broker.deadLetter(delivery!, 'gave up after 3 attempts');
           const dead = await tasq('dead', 'list');
           expect(dead.out).toMatch(
             new RegExp(

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { keyIdOf, ResultTimeoutError, resolveConfig, Tasq, type TasqConfigInput } from '@tasq/core';
+import { ResultTimeoutError, resolveConfig, Tasq, type TasqConfigInput } from '@tasq/core';
+import { keyIdOf, runtimeServicesOf } from '@tasq/core/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   cliPath,
@@ -112,7 +113,7 @@ for (const setup of setups) {
         );
         expect(message).toContain("and that it has this application's secret");
         // Nothing ran and nothing is lost: the cluster kept the job aside, unread.
-        const deadLettered = async () => (await client.broker.size('default')).dead === 1;
+        const deadLettered = async () => (await runtimeServicesOf(client).broker.size('default')).dead === 1;
         expect(await eventually(deadLettered, 10_000, 'the job to be dead-lettered')).toBe(true);
 
         // Without pub/sub, the cluster's stats must have been stored once before they can be compared.

@@ -28,6 +28,7 @@ import {
   sqsEmulator,
   tasksModule,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const runner = fileURLToPath(new URL('./fixtures/run-cluster.mjs', import.meta.url));
 const rabbitUrl = process.env.TASQ_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -83,8 +84,11 @@ const cases: Case[] = [
       settings: { rabbitmq: { url: rabbitUrl }, ...resultsIn(folder) },
       // The queues this run declared (the job's and its dead-letter queue), whatever they are named.
       cleanup: async (cluster) => {
-        const declared = (cluster?.tasq.broker.broker as { declaredQueues?: string[] } | undefined)
-          ?.declaredQueues;
+        const declared = (
+          (cluster ? runtimeServicesOf(cluster.tasq) : undefined)?.broker.broker as
+            | { declaredQueues?: string[] }
+            | undefined
+        )?.declaredQueues;
         for (const queue of declared ?? []) {
           await promisify(execFile)('rabbitmqctl', ['-q', 'delete_queue', queue]);
         }
@@ -142,7 +146,7 @@ describe.each(cases)('maxAttempts: 1 and a cluster killed mid-run ($label)', ({ 
         second = await runCluster(config, { monitoring: false });
         const reason = /delivered 2 times, maxAttempts is 1: /;
         await expect(job.result({ timeout: 60_000 })).rejects.toThrow(reason);
-        expect(await client.results.get(job.id)).toMatchObject({
+        expect(await runtimeServicesOf(client).results.get(job.id)).toMatchObject({
           status: 'failure',
           attempts: 2,
           error: { name: 'MaxAttemptsExceededError', message: expect.stringMatching(reason) },
@@ -152,7 +156,7 @@ describe.each(cases)('maxAttempts: 1 and a cluster killed mid-run ($label)', ({ 
             // The failure is stored before the package is dead-lettered; where the broker cannot count
             // its dead letters (RabbitMQ, SQS), the cluster's own count says when that step is done.
             if (second!.stats.deadLettered < 1) return undefined;
-            const counts = await client.broker.size(config.queue);
+            const counts = await runtimeServicesOf(client).broker.size(config.queue);
             return counts.dead === undefined || counts.dead === 1 ? counts : undefined;
           },
           30_000,

@@ -11,6 +11,7 @@ import { CapabilityError, resolveConfig } from '@tasq/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findLiveClusters, readClusterStats, sendControl, subscribeEvents } from '../src/index.js';
 import { cliPath, type Database, eventually, runCluster, sqliteDatabase, tasksModule } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const brokerWithoutPubSub = fileURLToPath(new URL('./fixtures/no-pubsub-broker.mjs', import.meta.url));
 
@@ -36,7 +37,7 @@ describe('monitoring on a broker without pub/sub', () => {
       await (await cluster.tasq.enqueueByName('test.add', [1, 2])).result({ timeout: 10_000 });
       const [snapshot] = await eventually(
         async () => {
-          const stored = await readClusterStats(cluster.tasq.results, Date.now());
+          const stored = await readClusterStats(runtimeServicesOf(cluster.tasq).results, Date.now());
           return stored.length === 1 && stored[0]!.stats.succeeded === 1 ? stored : undefined;
         },
         5_000,

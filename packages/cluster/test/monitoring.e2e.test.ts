@@ -4,15 +4,8 @@
  * matching cluster, the pool resized and restarted, and Prometheus metrics scraped over HTTP.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  eventsChannel,
-  controlChannel,
-  FrameCodec,
-  resolveConfig,
-  type TasqEvent,
-  type TasqConfigInput,
-  type WorkerEvent,
-} from '@tasq/core';
+import { resolveConfig, type TasqEvent, type TasqConfigInput, type WorkerEvent } from '@tasq/core';
+import { eventsChannel, controlChannel, FrameCodec } from '@tasq/core/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPubSub, sendControl, subscribeEvents, type EventStream } from '../src/index.js';
 import {

@@ -6,6 +6,7 @@ import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFor, type Database, eventually, runCluster, sqliteDatabase } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 let database: Database;
 beforeAll(() => {
@@ -74,7 +75,7 @@ describe('results that cannot be sent back or stored', () => {
         expect(await plain!.result({ timeout: 10_000 })).toBe('plain');
         // Final at once (maxAttempts 1): dead-lettered, never released to fail the same way again.
         await eventually(
-          async () => (await cluster.tasq.broker.size(cluster.config.queue)).dead === 2,
+          async () => (await runtimeServicesOf(cluster.tasq).broker.size(cluster.config.queue)).dead === 2,
           5_000,
           'the dead letters',
         );

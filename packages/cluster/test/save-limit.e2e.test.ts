@@ -14,6 +14,7 @@ import {
   runCluster,
   sqliteDatabase,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const SAVE_LIMIT = 5;
 const JOBS = 30;
@@ -55,7 +56,8 @@ describe.each(cases)('saveLimit after a burst ($label)', ({ skipReason, broker }
       try {
         await Promise.all(Array.from({ length: JOBS }, (_, i) => client.enqueueByName('test.add', [i, 1])));
         await eventually(() => cluster.stats.succeeded === JOBS, 60_000, 'every job');
-        const stored = async () => (await client.results.list({ status: 'success', limit: 100 })).length;
+        const stored = async () =>
+          (await runtimeServicesOf(client).results.list({ status: 'success', limit: 100 })).length;
         await eventually(
           async () => (await stored()) === SAVE_LIMIT,
           30_000,

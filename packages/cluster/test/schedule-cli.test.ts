@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadConfig, Tasq } from '@tasq/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliPath, type Database, sqliteDatabase, tasksModule } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 let database: Database;
 let configFile: string;
@@ -87,8 +88,12 @@ describe('tasq schedule', () => {
     const { id } = JSON.parse(run.out) as { id: string };
     const client = await Tasq.open(await loadConfig({ file: configFile, env: {} }));
     try {
-      const [delivery] = await client.broker.reserve('reports', { max: 1, leaseMs: 10_000, waitMs: 0 });
-      const pkg = client.codec.decode(delivery!.body);
+      const [delivery] = await runtimeServicesOf(client).broker.reserve('reports', {
+        max: 1,
+        leaseMs: 10_000,
+        waitMs: 0,
+      });
+      const pkg = runtimeServicesOf(client).codec.decode(delivery!.body);
       expect(pkg).toMatchObject({ id, name: 'test.add', args: [1, 2] });
     } finally {
       await client.close();

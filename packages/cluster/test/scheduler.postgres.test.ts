@@ -18,6 +18,7 @@ import {
   sleep,
   tasksModule,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const runner = fileURLToPath(new URL('./fixtures/run-cluster.mjs', import.meta.url));
 const skipReason = await requirePostgres();
@@ -97,7 +98,7 @@ describe.skipIf(skipReason !== undefined)(
       await eventually(() => clusters.every((c) => said(c, 'cluster started')), 20_000, 'both clusters');
 
       // Written once: one cluster created both schedules, the other found them as configured.
-      const stored = await (await client.schedules()).list();
+      const stored = await (await runtimeServicesOf(client).schedules()).list();
       expect(stored.map((s) => s.name).sort()).toEqual(['catch-up', 'every-second']);
       const writers = clusters.filter((c) => said(c, 'schedules from the configuration written'));
       expect(writers).toHaveLength(1);
@@ -108,7 +109,7 @@ describe.skipIf(skipReason !== undefined)(
       const catchUpId = stored.find((s) => s.name === 'catch-up')!.id;
       const everySecondId = stored.find((s) => s.name === 'every-second')!.id;
       await eventually(
-        async () => (await client.broker.size(outQueue)).ready >= CATCH_UP_SLOTS + 2,
+        async () => (await runtimeServicesOf(client).broker.size(outQueue)).ready >= CATCH_UP_SLOTS + 2,
         15_000,
         'the catch-up slots',
       );
@@ -130,16 +131,20 @@ describe.skipIf(skipReason !== undefined)(
 
       const slots = new Map<string, number[]>();
       for (;;) {
-        const deliveries = await client.broker.reserve(outQueue, { max: 100, leaseMs: 30_000, waitMs: 0 });
+        const deliveries = await runtimeServicesOf(client).broker.reserve(outQueue, {
+          max: 100,
+          leaseMs: 30_000,
+          waitMs: 0,
+        });
         if (deliveries.length === 0) break;
         for (const delivery of deliveries) {
-          const { id } = client.codec.decode(delivery.body);
+          const { id } = runtimeServicesOf(client).codec.decode(delivery.body);
           const match = /^schedule-(.+)-(\d+)$/.exec(id);
           expect(match, id).not.toBeNull();
           const list = slots.get(match![1]!) ?? [];
           list.push(Number(match![2]));
           slots.set(match![1]!, list);
-          await client.broker.ack(delivery);
+          await runtimeServicesOf(client).broker.ack(delivery);
         }
       }
       // What the clusters warned of, shown with a failed expectation below: it says why a slot went astray.

@@ -18,6 +18,7 @@ import {
   sqliteDatabase,
   tasksModule,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const queueOnlyBroker = fileURLToPath(new URL('./fixtures/stateless-broker.mjs', import.meta.url));
 const skipReason = await requireRedis();
@@ -59,13 +60,13 @@ describe('a broker without stores of its own', () => {
       );
       const cluster = await runCluster(config, { scheduler: { intervalMs: 200 } });
       try {
-        const store = await cluster.tasq.schedules();
+        const store = await runtimeServicesOf(cluster.tasq).schedules();
         expect(store.name).toBe('redis');
         expect((await store.list()).map((schedule) => schedule.name)).toEqual(['every-second']);
-        expect(await cluster.tasq.rateLimiter()).toBeDefined();
+        expect(await runtimeServicesOf(cluster.tasq).rateLimiter()).toBeDefined();
         const runs = await eventually(
           async () => {
-            const saved = await cluster.tasq.results.list({ name: 'test.add', limit: 10 });
+            const saved = await runtimeServicesOf(cluster.tasq).results.list({ name: 'test.add', limit: 10 });
             return saved.length > 0 ? saved : undefined;
           },
           10_000,
@@ -81,8 +82,8 @@ describe('a broker without stores of its own', () => {
   it('keeps schedules in a SQL result backend, with limits per cluster (no shared counter there)', async () => {
     const tasq = await Tasq.open(configWith({ sqlite: path.join(database.folder, 'results.db') }));
     try {
-      expect((await tasq.schedules()).name).toMatch(/sqlite/);
-      expect(await tasq.rateLimiter()).toBeUndefined();
+      expect((await runtimeServicesOf(tasq).schedules()).name).toMatch(/sqlite/);
+      expect(await runtimeServicesOf(tasq).rateLimiter()).toBeUndefined();
     } finally {
       await tasq.close();
     }
@@ -96,10 +97,10 @@ describe('a broker without stores of its own', () => {
         configWith({ class: '@tasq/redis#RedisResultBackend', options: { url: redisUrl, prefix } }),
       );
       try {
-        await expect(tasq.schedules()).rejects.toThrow(
+        await expect(runtimeServicesOf(tasq).schedules()).rejects.toThrow(
           /^the orm-queue-only broker package has no schedule store, nor has the result backend's package "@tasq\/redis#RedisResultBackend": keep results in Redis, PostgreSQL, SQLite or MongoDB/,
         );
-        expect(await tasq.rateLimiter()).toBeUndefined();
+        expect(await runtimeServicesOf(tasq).rateLimiter()).toBeUndefined();
       } finally {
         await tasq.close();
       }

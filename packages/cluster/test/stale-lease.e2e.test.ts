@@ -11,7 +11,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Delivery, ResolvedConfig, TasqConfigInput } from '@tasq/core';
+import type { ResolvedConfig, TasqConfigInput } from '@tasq/core';
+import type { Delivery } from '@tasq/core/backend';
 import { Tasq } from '@tasq/core';
 import { type DelayingProxy, startDelayingProxy } from '@tasq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,7 @@ import {
   sqliteDatabase,
   sqsEmulator,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const LEASE = '2s';
 /**
@@ -135,7 +137,7 @@ const cases: Case[] = [
         slowed: database.broker,
         direct: database.broker,
         prepare: (client) => {
-          const broker = client.broker.broker;
+          const broker = runtimeServicesOf(client).broker.broker;
           const reserve = broker.reserve.bind(broker);
           broker.reserve = async (queue, options): Promise<Delivery[]> => {
             const deliveries = await reserve(queue, options);
@@ -202,7 +204,7 @@ describe.each(cases)('a reply read after its lease ended ($label)', ({ label, sk
         ]);
         // B starts once A holds the job, so A is the one that reserved it first.
         await eventually(
-          async () => ((await client.broker.size(queue)).reserved ?? 0) > 0,
+          async () => ((await runtimeServicesOf(client).broker.size(queue)).reserved ?? 0) > 0,
           30_000,
           `A to reserve the job (${label})`,
         );
@@ -214,7 +216,7 @@ describe.each(cases)('a reply read after its lease ended ($label)', ({ label, sk
         // A had every chance to save over it: its reply came long after B's run ended.
         await sleep(REPLY_DELAY_MS);
         slowdown.stop();
-        expect(bPids).toContain((await client.results.get(job.id))?.result);
+        expect(bPids).toContain((await runtimeServicesOf(client).results.get(job.id))?.result);
         expect(aStarted).toEqual([]);
         expect(aSucceeded).toEqual([]);
         expect(a.stats).toMatchObject({ started: 0, succeeded: 0 });

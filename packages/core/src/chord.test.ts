@@ -11,6 +11,7 @@ import { MemoryResultBackend } from './memory/memory-result-backend.js';
 import type { ResultBackend, TaskResult } from './result-backend.js';
 import { defineTask } from './task.js';
 import type { TaskPackage } from './task-package.js';
+import { runtimeServicesOf } from './runtime-services.js';
 
 const double = defineTask('chord-test.double', (n: number) => n * 2);
 const fail = defineTask('chord-test.fail', (message: string) => {
@@ -39,8 +40,11 @@ async function client(): Promise<Tasq> {
 /** A second cluster of the same deployment: its own result backend client over the same store and broker. */
 async function otherCluster(first: Tasq): Promise<Tasq> {
   const other = await client();
-  const store = (first.results as MemoryResultBackend).store;
-  Object.assign(other, { broker: first.broker, results: new MemoryResultBackend({ store }) });
+  const store = (runtimeServicesOf(first).results as MemoryResultBackend).store;
+  Object.assign(runtimeServicesOf(other), {
+    broker: runtimeServicesOf(first).broker,
+    results: new MemoryResultBackend({ store }),
+  });
   return other;
 }
 
@@ -52,14 +56,21 @@ afterEach(async () => {
 
 /** Reserve every ready package of the default queue, decoded. */
 async function reserveAll(tasq: Tasq): Promise<{ delivery: Delivery; pkg: TaskPackage }[]> {
-  const deliveries = await tasq.broker.reserve('default', { max: 100, leaseMs: 60_000, waitMs: 0 });
-  return deliveries.map((delivery) => ({ delivery, pkg: tasq.codec.decode(delivery.body) }));
+  const deliveries = await runtimeServicesOf(tasq).broker.reserve('default', {
+    max: 100,
+    leaseMs: 60_000,
+    waitMs: 0,
+  });
+  return deliveries.map((delivery) => ({
+    delivery,
+    pkg: runtimeServicesOf(tasq).codec.decode(delivery.body),
+  }));
 }
 
 /** Run and save a reserved package, as a cluster does before its follow-ups. */
 async function runAndSave(tasq: Tasq, pkg: TaskPackage): Promise<TaskResult> {
-  const result = await executeTask(tasq.registry, pkg, { deliveries: 1 });
-  await tasq.results.save(result);
+  const result = await executeTask(runtimeServicesOf(tasq).registry, pkg, { deliveries: 1 });
+  await runtimeServicesOf(tasq).results.save(result);
   return result;
 }
 
@@ -67,15 +78,15 @@ async function runAndSave(tasq: Tasq, pkg: TaskPackage): Promise<TaskResult> {
 async function work(tasq: Tasq): Promise<void> {
   for (let batch = await reserveAll(tasq); batch.length > 0; batch = await reserveAll(tasq)) {
     for (const { delivery, pkg } of batch) {
-      await tasq.sendFollowUps(pkg, await runAndSave(tasq, pkg));
-      await tasq.broker.ack(delivery);
+      await runtimeServicesOf(tasq).sendFollowUps(pkg, await runAndSave(tasq, pkg));
+      await runtimeServicesOf(tasq).broker.ack(delivery);
     }
   }
 }
 
 /** The result backend of `tasq`, failing `claimOnce` of a chord hold `times` times as an unreachable store does. */
 function withUnreachableHoldClaims(tasq: Tasq, times: number): void {
-  const backend = tasq.results;
+  const backend = runtimeServicesOf(tasq).results;
   let left = times;
   const flaky = new Proxy(backend, {
     get(target, property) {
@@ -92,7 +103,7 @@ function withUnreachableHoldClaims(tasq: Tasq, times: number): void {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  Object.assign(tasq, { results: flaky as ResultBackend });
+  Object.assign(runtimeServicesOf(tasq), { results: flaky as ResultBackend });
 }
 
 describe('chord bookkeeping', () => {
@@ -104,10 +115,10 @@ describe('chord bookkeeping', () => {
     // Members finish out of order: the callback still gets their values in the order they were given.
     for (const { pkg } of [members[2]!, members[0]!]) {
       await runAndSave(tasq, pkg);
-      expect(await settleChord(pkg, tasq.results)).toBeUndefined();
+      expect(await settleChord(pkg, runtimeServicesOf(tasq).results)).toBeUndefined();
     }
     await runAndSave(tasq, members[1]!.pkg);
-    const settlement = await settleChord(members[1]!.pkg, tasq.results);
+    const settlement = await settleChord(members[1]!.pkg, runtimeServicesOf(tasq).results);
     expect(settlement?.kind).toBe('callback');
     if (settlement?.kind !== 'callback') return;
     expect(settlement.callback.id).toBe(handle.id);
@@ -121,7 +132,7 @@ describe('chord bookkeeping', () => {
     const handle = await tasq.chord([double.s(1), fail.s('no disk')], total.s()).enqueue();
     const members = await reserveAll(tasq);
     for (const { pkg } of members) await runAndSave(tasq, pkg);
-    const settlement = await settleChord(members[1]!.pkg, tasq.results);
+    const settlement = await settleChord(members[1]!.pkg, runtimeServicesOf(tasq).results);
     expect(settlement?.kind).toBe('failed');
     if (settlement?.kind !== 'failed') return;
     expect(settlement.failure.id).toBe(handle.id);
@@ -143,15 +154,15 @@ describe('chord bookkeeping', () => {
     ]);
     // Their stored results say the same, and only the chord member's settles anything.
     for (const { pkg } of reserved) await runAndSave(tasq, pkg);
-    const stored = await Promise.all(reserved.map(({ pkg }) => tasq.results.get(pkg.id)));
+    const stored = await Promise.all(reserved.map(({ pkg }) => runtimeServicesOf(tasq).results.get(pkg.id)));
     expect(stored.map((r) => r?.keepUntilClaimed)).toEqual([
       undefined,
       undefined,
       chordClaimKey('held-group'),
     ]);
-    expect(await settleChord(reserved[0]!.pkg, tasq.results)).toBeUndefined();
-    expect(await settleChord(reserved[1]!.pkg, tasq.results)).toBeUndefined();
-    expect((await settleChord(reserved[2]!.pkg, tasq.results))?.kind).toBe('callback');
+    expect(await settleChord(reserved[0]!.pkg, runtimeServicesOf(tasq).results)).toBeUndefined();
+    expect(await settleChord(reserved[1]!.pkg, runtimeServicesOf(tasq).results)).toBeUndefined();
+    expect((await settleChord(reserved[2]!.pkg, runtimeServicesOf(tasq).results))?.kind).toBe('callback');
   });
 
   it('sends the callback once when the last members finish at the same moment on two clusters', async () => {
@@ -161,30 +172,33 @@ describe('chord bookkeeping', () => {
     const [a, b] = await reserveAll(first);
     // Both results are stored before either cluster looks at the group: each sees it complete.
     const [resultA, resultB] = [await runAndSave(first, a!.pkg), await runAndSave(second, b!.pkg)];
-    await Promise.all([first.sendFollowUps(a!.pkg, resultA), second.sendFollowUps(b!.pkg, resultB)]);
-    await first.broker.ack(a!.delivery);
-    await first.broker.ack(b!.delivery);
+    await Promise.all([
+      runtimeServicesOf(first).sendFollowUps(a!.pkg, resultA),
+      runtimeServicesOf(second).sendFollowUps(b!.pkg, resultB),
+    ]);
+    await runtimeServicesOf(first).broker.ack(a!.delivery);
+    await runtimeServicesOf(first).broker.ack(b!.delivery);
 
-    expect((await first.broker.size('default')).ready).toBe(1);
+    expect((await runtimeServicesOf(first).broker.size('default')).ready).toBe(1);
     await work(first);
     expect(await handle.result({ timeout: 1000 })).toBe(6);
     expect(callbackRuns).toBe(1);
     // The chord is settled: its members are results like any other now.
-    expect(await first.results.prune({ saveLimit: -1 })).toBe(3);
+    expect(await runtimeServicesOf(first).results.prune({ saveLimit: -1 })).toBe(3);
   });
 
   it('sends the callback when the last member crashed between its save and its follow-ups, on its next delivery', async () => {
     const tasq = await client();
     const handle = await tasq.chord([double.s(1), double.s(2)], total.s()).enqueue();
     const [a, b] = await reserveAll(tasq);
-    await tasq.sendFollowUps(a!.pkg, await runAndSave(tasq, a!.pkg));
-    await tasq.broker.ack(a!.delivery);
+    await runtimeServicesOf(tasq).sendFollowUps(a!.pkg, await runAndSave(tasq, a!.pkg));
+    await runtimeServicesOf(tasq).broker.ack(a!.delivery);
     // The cluster running b saves its result and dies: no follow-ups, no ack. Its lease runs out.
     await runAndSave(tasq, b!.pkg);
-    await tasq.broker.release(b!.delivery);
+    await runtimeServicesOf(tasq).broker.release(b!.delivery);
     // Pruning in the meantime keeps both members: the chord is not settled.
-    await tasq.results.prune({ saveLimit: -1 });
-    expect((await tasq.results.group(a!.pkg.group!)).map((r) => r.result)).toEqual([2, 4]);
+    await runtimeServicesOf(tasq).results.prune({ saveLimit: -1 });
+    expect((await runtimeServicesOf(tasq).results.group(a!.pkg.group!)).map((r) => r.result)).toEqual([2, 4]);
 
     await work(tasq);
     expect(await handle.result({ timeout: 1000 })).toBe(6);
@@ -195,20 +209,20 @@ describe('chord bookkeeping', () => {
     const tasq = await client();
     const handle = await tasq.chord([double.s(1), double.s(2)], total.s()).enqueue();
     const [a, b] = await reserveAll(tasq);
-    await tasq.sendFollowUps(a!.pkg, await runAndSave(tasq, a!.pkg));
-    await tasq.broker.ack(a!.delivery);
+    await runtimeServicesOf(tasq).sendFollowUps(a!.pkg, await runAndSave(tasq, a!.pkg));
+    await runtimeServicesOf(tasq).broker.ack(a!.delivery);
     const resultB = await runAndSave(tasq, b!.pkg);
     // The callback goes out, then the hold cannot be ended: the member is not acked and runs again.
     withUnreachableHoldClaims(tasq, 1);
-    await expect(tasq.sendFollowUps(b!.pkg, resultB)).rejects.toThrow('ECONNREFUSED');
-    expect((await tasq.broker.size('default')).ready).toBe(1);
-    expect(await tasq.results.prune({ saveLimit: -1 })).toBe(0);
+    await expect(runtimeServicesOf(tasq).sendFollowUps(b!.pkg, resultB)).rejects.toThrow('ECONNREFUSED');
+    expect((await runtimeServicesOf(tasq).broker.size('default')).ready).toBe(1);
+    expect(await runtimeServicesOf(tasq).results.prune({ saveLimit: -1 })).toBe(0);
 
     // Its next run finds the callback sent: nothing goes out twice, and the hold ends.
-    await tasq.sendFollowUps(b!.pkg, await runAndSave(tasq, b!.pkg));
-    await tasq.broker.ack(b!.delivery);
-    expect((await tasq.broker.size('default')).ready).toBe(1);
-    expect(await tasq.results.prune({ saveLimit: -1 })).toBe(2);
+    await runtimeServicesOf(tasq).sendFollowUps(b!.pkg, await runAndSave(tasq, b!.pkg));
+    await runtimeServicesOf(tasq).broker.ack(b!.delivery);
+    expect((await runtimeServicesOf(tasq).broker.size('default')).ready).toBe(1);
+    expect(await runtimeServicesOf(tasq).results.prune({ saveLimit: -1 })).toBe(2);
     await work(tasq);
     expect(await handle.result({ timeout: 1000 })).toBe(6);
     expect(callbackRuns).toBe(1);
@@ -219,7 +233,7 @@ describe('chord bookkeeping', () => {
     const handle = await tasq.chord([double.s(5)], total.s()).enqueue();
     const [member] = await reserveAll(tasq);
     const result = await runAndSave(tasq, member!.pkg);
-    const memory = tasq.broker.broker as MemoryBroker;
+    const memory = runtimeServicesOf(tasq).broker.broker as MemoryBroker;
     const refusing = new Proxy(memory, {
       get(target, property) {
         if (property === 'enqueue') {
@@ -231,13 +245,15 @@ describe('chord bookkeeping', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    Object.assign(tasq, { broker: new BrokerClient(refusing) });
-    await expect(tasq.sendFollowUps(member!.pkg, result)).rejects.toThrow('message refused');
-    expect(await tasq.results.prune({ saveLimit: -1 })).toBe(0);
-    expect(await tasq.results.get(member!.pkg.id)).toMatchObject({ result: 10 });
+    Object.assign(runtimeServicesOf(tasq), { broker: new BrokerClient(refusing) });
+    await expect(runtimeServicesOf(tasq).sendFollowUps(member!.pkg, result)).rejects.toThrow(
+      'message refused',
+    );
+    expect(await runtimeServicesOf(tasq).results.prune({ saveLimit: -1 })).toBe(0);
+    expect(await runtimeServicesOf(tasq).results.get(member!.pkg.id)).toMatchObject({ result: 10 });
 
-    Object.assign(tasq, { broker: new BrokerClient(memory) });
-    await tasq.sendFollowUps(member!.pkg, result);
+    Object.assign(runtimeServicesOf(tasq), { broker: new BrokerClient(memory) });
+    await runtimeServicesOf(tasq).sendFollowUps(member!.pkg, result);
     await memory.ack(member!.delivery);
     await work(tasq);
     expect(await handle.result({ timeout: 1000 })).toBe(10);
@@ -250,28 +266,34 @@ describe('chord bookkeeping', () => {
     const handle = await first.chord([fail.s('bad input'), double.s(2)], total.s()).enqueue();
     const [a, b] = await reserveAll(first);
     const [resultA, resultB] = [await runAndSave(first, a!.pkg), await runAndSave(second, b!.pkg)];
-    await Promise.all([first.sendFollowUps(a!.pkg, resultA), second.sendFollowUps(b!.pkg, resultB)]);
+    await Promise.all([
+      runtimeServicesOf(first).sendFollowUps(a!.pkg, resultA),
+      runtimeServicesOf(second).sendFollowUps(b!.pkg, resultB),
+    ]);
 
-    expect((await first.broker.size('default')).ready).toBe(0);
+    expect((await runtimeServicesOf(first).broker.size('default')).ready).toBe(0);
     await expect(handle.result({ timeout: 1000 })).rejects.toThrow('bad input');
     expect(callbackRuns).toBe(0);
     // The success among the members is no longer held (failures are never pruned).
-    expect(await first.results.prune({ saveLimit: -1 })).toBe(1);
+    expect(await runtimeServicesOf(first).results.prune({ saveLimit: -1 })).toBe(1);
   });
 
   it('never runs the callback of a chord whose failure is stored, even when the failed member later succeeds', async () => {
     const tasq = await client();
     const handle = await tasq.chord([double.s(1), flaky.s(2)], total.s()).enqueue();
     const [a, b] = await reserveAll(tasq);
-    await tasq.sendFollowUps(a!.pkg, await runAndSave(tasq, a!.pkg));
-    await tasq.broker.ack(a!.delivery);
-    await tasq.sendFollowUps(b!.pkg, await runAndSave(tasq, b!.pkg));
+    await runtimeServicesOf(tasq).sendFollowUps(a!.pkg, await runAndSave(tasq, a!.pkg));
+    await runtimeServicesOf(tasq).broker.ack(a!.delivery);
+    await runtimeServicesOf(tasq).sendFollowUps(b!.pkg, await runAndSave(tasq, b!.pkg));
     await expect(handle.result({ timeout: 1000 })).rejects.toThrow('not yet');
     // Its ack is lost: b is delivered again and succeeds this time, completing the group with successes.
-    await tasq.broker.release(b!.delivery);
+    await runtimeServicesOf(tasq).broker.release(b!.delivery);
     flakyFails = false;
     await work(tasq);
-    expect(await tasq.results.get(b!.pkg.id)).toMatchObject({ status: 'success', result: 2 });
+    expect(await runtimeServicesOf(tasq).results.get(b!.pkg.id)).toMatchObject({
+      status: 'success',
+      result: 2,
+    });
     expect(callbackRuns).toBe(0);
     await expect(handle.result({ timeout: 1000 })).rejects.toThrow('not yet');
   });
@@ -282,11 +304,11 @@ describe('chord bookkeeping', () => {
     const backend = new MemoryResultBackend({ clock, cached: 1 });
     await tasq.chord([double.s(1), double.s(2)], total.s()).enqueue();
     const [a, b] = await reserveAll(tasq);
-    await backend.save(await executeTask(tasq.registry, a!.pkg));
+    await backend.save(await executeTask(runtimeServicesOf(tasq).registry, a!.pkg));
     // The second member finishes long after the first one's time to live, with pruning in between.
     await clock.advance(60_000);
     expect(await backend.prune({ saveLimit: -1 })).toBe(0);
-    await backend.save(await executeTask(tasq.registry, b!.pkg));
+    await backend.save(await executeTask(runtimeServicesOf(tasq).registry, b!.pkg));
     const settlement = await settleChord(b!.pkg, backend);
     expect(settlement?.kind === 'callback' && settlement.callback.signature.args).toEqual([[2, 4]]);
 

@@ -13,6 +13,7 @@ import {
 import { executeTask } from './execute.js';
 import { MemoryBroker } from './memory/memory-broker.js';
 import { defineTask, type TaskContext, TaskRegistry } from './task.js';
+import { runtimeServicesOf } from './runtime-services.js';
 
 const add = defineTask('test.add', (a: number, b: number) => a + b);
 const concat = defineTask('test.concat', (a: string, b: string) => `${a}${b}`);
@@ -41,14 +42,20 @@ async function client(extra: Record<string, unknown> = {}): Promise<Tasq> {
 async function work(tasq: Tasq, queue = 'default'): Promise<number> {
   let done = 0;
   for (;;) {
-    const deliveries = await tasq.broker.reserve(queue, { max: 10, leaseMs: 10_000, waitMs: 0 });
+    const deliveries = await runtimeServicesOf(tasq).broker.reserve(queue, {
+      max: 10,
+      leaseMs: 10_000,
+      waitMs: 0,
+    });
     if (deliveries.length === 0) return done;
     for (const delivery of deliveries) {
-      const pkg = tasq.codec.decode(delivery.body);
-      const result = await executeTask(tasq.registry, pkg, { deliveries: delivery.deliveries });
-      await tasq.results.save(result);
-      await tasq.sendFollowUps(pkg, result);
-      await tasq.broker.ack(delivery);
+      const pkg = runtimeServicesOf(tasq).codec.decode(delivery.body);
+      const result = await executeTask(runtimeServicesOf(tasq).registry, pkg, {
+        deliveries: delivery.deliveries,
+      });
+      await runtimeServicesOf(tasq).results.save(result);
+      await runtimeServicesOf(tasq).sendFollowUps(pkg, result);
+      await runtimeServicesOf(tasq).broker.ack(delivery);
       done++;
     }
   }
@@ -59,7 +66,7 @@ function withUnreachableEnqueue(
   tasq: Tasq,
   failure: () => Error = () => new BrokerConnectionError('connect ECONNREFUSED 127.0.0.1:6379'),
 ): { memory: MemoryBroker; setDown(down: boolean): void } {
-  const memory = tasq.broker.broker as MemoryBroker;
+  const memory = runtimeServicesOf(tasq).broker.broker as MemoryBroker;
   let down = false;
   const unreliable = new Proxy(memory, {
     get(target, property) {
@@ -71,7 +78,7 @@ function withUnreachableEnqueue(
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
-  Object.assign(tasq, { broker: new BrokerClient(unreliable) });
+  Object.assign(runtimeServicesOf(tasq), { broker: new BrokerClient(unreliable) });
   return { memory, setDown: (value) => (down = value) };
 }
 
@@ -95,7 +102,7 @@ describe('client', () => {
     await work(tasq);
     expect(await job.result({ timeout: 1000 })).toBe(5);
     await new Promise((resolve) => setTimeout(resolve, 1_200));
-    expect(await tasq.results.get(job.id)).toBeUndefined();
+    expect(await runtimeServicesOf(tasq).results.get(job.id)).toBeUndefined();
     await expect(job.result({ timeout: 100 })).rejects.toBeInstanceOf(ResultTimeoutError);
   });
 
@@ -144,8 +151,10 @@ describe('client', () => {
   it('sends many jobs in one broker call per queue', async () => {
     const tasq = await client();
     const calls: string[] = [];
-    const counting = new BrokerClient(tasq.broker.broker, { onCall: (event) => calls.push(event.operation) });
-    Object.assign(tasq, { broker: counting });
+    const counting = new BrokerClient(runtimeServicesOf(tasq).broker.broker, {
+      onCall: (event) => calls.push(event.operation),
+    });
+    Object.assign(runtimeServicesOf(tasq), { broker: counting });
     const jobs = await tasq.enqueueMany(add, [
       [1, 1],
       [2, 2],
@@ -160,7 +169,7 @@ describe('client', () => {
     const tasq = await client();
     const job = await tasq.enqueueByName('test.add', [20, 22], { queue: 'other', delay: '300ms' });
     expect(await work(tasq, 'other')).toBe(0);
-    expect((await tasq.broker.size('other')).delayed).toBe(1);
+    expect((await runtimeServicesOf(tasq).broker.size('other')).delayed).toBe(1);
     await new Promise((resolve) => setTimeout(resolve, 350));
     expect(await work(tasq, 'other')).toBe(1);
     expect(await job.result()).toBe(42);
@@ -170,7 +179,7 @@ describe('client', () => {
     const tasq = await client();
     await tasq.enqueueWith(add, [1, 2], { id: 'order-42-confirmation' });
     await tasq.enqueueWith(add, [1, 2], { id: 'order-42-confirmation' });
-    expect((await tasq.broker.size('default')).ready).toBe(1);
+    expect((await runtimeServicesOf(tasq).broker.size('default')).ready).toBe(1);
   });
 
   it('sends a retry of a chosen-id enqueue that failed, and still drops a later duplicate', async () => {
@@ -191,13 +200,17 @@ describe('client', () => {
   it("keeps sending a finished link's follow-up while the broker is briefly unreachable", async () => {
     const tasq = await client();
     const chain = await tasq.chain([add.s(1, 2), add.s(10)]).enqueue();
-    const [delivery] = await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
-    const pkg = tasq.codec.decode(delivery!.body);
-    const result = await executeTask(tasq.registry, pkg, { deliveries: 1 });
+    const [delivery] = await runtimeServicesOf(tasq).broker.reserve('default', {
+      max: 1,
+      leaseMs: 10_000,
+      waitMs: 0,
+    });
+    const pkg = runtimeServicesOf(tasq).codec.decode(delivery!.body);
+    const result = await executeTask(runtimeServicesOf(tasq).registry, pkg, { deliveries: 1 });
     const { memory, setDown } = withUnreachableEnqueue(tasq);
     setDown(true);
     setTimeout(() => setDown(false), 400);
-    await tasq.sendFollowUps(pkg, result);
+    await runtimeServicesOf(tasq).sendFollowUps(pkg, result);
     expect((await memory.size('default')).ready).toBe(1);
     await memory.ack(delivery!);
     await work(tasq);
@@ -207,17 +220,21 @@ describe('client', () => {
   it("sends a chord's callback on the member's next run when it could not be sent, and only once", async () => {
     const tasq = await client();
     const callback = await tasq.chord([add.s(1, 1)], sum.s()).enqueue();
-    const [delivery] = await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
-    const pkg = tasq.codec.decode(delivery!.body);
-    const result = await executeTask(tasq.registry, pkg, { deliveries: 1 });
-    await tasq.results.save(result);
+    const [delivery] = await runtimeServicesOf(tasq).broker.reserve('default', {
+      max: 1,
+      leaseMs: 10_000,
+      waitMs: 0,
+    });
+    const pkg = runtimeServicesOf(tasq).codec.decode(delivery!.body);
+    const result = await executeTask(runtimeServicesOf(tasq).registry, pkg, { deliveries: 1 });
+    await runtimeServicesOf(tasq).results.save(result);
     const { memory, setDown } = withUnreachableEnqueue(tasq, () => new BrokerError('message refused'));
     setDown(true);
-    await expect(tasq.sendFollowUps(pkg, result)).rejects.toThrow('message refused');
+    await expect(runtimeServicesOf(tasq).sendFollowUps(pkg, result)).rejects.toThrow('message refused');
     setDown(false);
     // The member's next run finishes the chord: its callback goes out, and only once.
-    await tasq.sendFollowUps(pkg, result);
-    await tasq.sendFollowUps(pkg, result);
+    await runtimeServicesOf(tasq).sendFollowUps(pkg, result);
+    await runtimeServicesOf(tasq).sendFollowUps(pkg, result);
     await memory.ack(delivery!);
     expect(await work(tasq)).toBe(1);
     expect(await callback.result({ timeout: 1000 })).toBe(2);
@@ -225,14 +242,14 @@ describe('client', () => {
 
   it('has no cluster-wide rate limiter when the broker package offers none', async () => {
     const tasq = await client();
-    expect(await tasq.rateLimiter()).toBeUndefined();
+    expect(await runtimeServicesOf(tasq).rateLimiter()).toBeUndefined();
   });
 
   it('refuses a priority on a broker without priorities before sending anything', async () => {
     const tasq = await client();
     const plain = new MemoryBroker();
     Object.defineProperty(plain, 'capabilities', { value: { ...plain.capabilities, priority: false } });
-    Object.assign(tasq, { broker: new BrokerClient(plain) });
+    Object.assign(runtimeServicesOf(tasq), { broker: new BrokerClient(plain) });
     await expect(tasq.enqueueWith(add, [1, 2], { priority: 5 })).rejects.toBeInstanceOf(CapabilityError);
     expect((await plain.size('default')).ready).toBe(0);
   });
@@ -251,7 +268,7 @@ describe('client', () => {
       /enqueue options of test.add must be an object, got string "fast"/,
     );
     await expect(untyped.enqueueByName('test.add', 'oops')).rejects.toBeInstanceOf(InvalidArgumentError);
-    expect((await tasq.broker.size('default')).ready).toBe(0);
+    expect((await runtimeServicesOf(tasq).broker.size('default')).ready).toBe(0);
   });
 
   it('runs a chain, passing each result to the next link; its handle gives the last result', async () => {
@@ -260,7 +277,7 @@ describe('client', () => {
     expect(chain.name).toBe('test.add');
     await work(tasq);
     expect(await chain.result({ timeout: 1000 })).toBe(113);
-    const results = await tasq.results.list({ limit: 10 });
+    const results = await runtimeServicesOf(tasq).results.list({ limit: 10 });
     expect(results.map((r) => r.result).sort((a, b) => Number(a) - Number(b))).toEqual([3, 13, 113]);
   });
 
@@ -280,13 +297,17 @@ describe('client', () => {
   it('enqueues a chain link once when the link before it is run and followed up twice', async () => {
     const tasq = await client();
     await tasq.chain([add.s(1, 2), add.s(10)]).enqueue();
-    const [delivery] = await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
-    const pkg = tasq.codec.decode(delivery!.body);
-    const result = await executeTask(tasq.registry, pkg, { deliveries: 1 });
+    const [delivery] = await runtimeServicesOf(tasq).broker.reserve('default', {
+      max: 1,
+      leaseMs: 10_000,
+      waitMs: 0,
+    });
+    const pkg = runtimeServicesOf(tasq).codec.decode(delivery!.body);
+    const result = await executeTask(runtimeServicesOf(tasq).registry, pkg, { deliveries: 1 });
     // A cluster that died after the follow-up but before the ack runs the link again.
-    await tasq.sendFollowUps(pkg, result);
-    await tasq.sendFollowUps(pkg, result);
-    expect((await tasq.broker.size('default')).ready).toBe(1);
+    await runtimeServicesOf(tasq).sendFollowUps(pkg, result);
+    await runtimeServicesOf(tasq).sendFollowUps(pkg, result);
+    expect((await runtimeServicesOf(tasq).broker.size('default')).ready).toBe(1);
   });
 
   it("gives chain, group and chord jobs their task's options, under the signature's and the call's", async () => {
@@ -297,8 +318,8 @@ describe('client', () => {
       (x: unknown) => x,
     );
     const queued = async (queue: string) =>
-      (await tasq.broker.reserve(queue, { max: 10, leaseMs: 10_000, waitMs: 0 })).map((delivery) =>
-        tasq.codec.decode(delivery.body),
+      (await runtimeServicesOf(tasq).broker.reserve(queue, { max: 10, leaseMs: 10_000, waitMs: 0 })).map(
+        (delivery) => runtimeServicesOf(tasq).codec.decode(delivery.body),
       );
     await tasq.group([report.s(1), report.s(2).with({ priority: 2 })]).enqueue();
     expect(
@@ -351,7 +372,7 @@ describe('client', () => {
     expect(await job.result()).toBe(3);
     const chord = await tasq.chord([add.s(1, 2), add.s(3, 4)], sum.s()).enqueue();
     expect(await chord.result()).toBe(10);
-    expect((await tasq.broker.size('default')).ready).toBe(0);
+    expect((await runtimeServicesOf(tasq).broker.size('default')).ready).toBe(0);
   });
 
   it('puts every link of a chain enqueued with a group in that group, in chain order', async () => {
@@ -369,15 +390,20 @@ describe('client', () => {
     const thrown = await tasq.enqueue(boom, 'kaput').catch((error: unknown) => error);
     expect(thrown).toBeInstanceOf(TypeError);
     expect((thrown as Error).message).toBe('kaput');
-    const [stored] = await tasq.results.list({ status: 'failure', limit: 1 });
+    const [stored] = await runtimeServicesOf(tasq).results.list({ status: 'failure', limit: 1 });
     expect(stored).toMatchObject({ name: 'test.boom', error: { name: 'TypeError', message: 'kaput' } });
     // A chain fails where its link fails; the links before it ran, the chain's end records the stop.
-    const before = (await tasq.results.list({ status: 'success', limit: 10 })).length;
+    const before = (await runtimeServicesOf(tasq).results.list({ status: 'success', limit: 10 })).length;
     await expect(tasq.chain([add.s(1, 2), boom.s(), concat.s('never')]).enqueue()).rejects.toThrow(/^3$/);
-    expect((await tasq.results.list({ status: 'success', limit: 10 })).length).toBe(before + 1);
+    expect((await runtimeServicesOf(tasq).results.list({ status: 'success', limit: 10 })).length).toBe(
+      before + 1,
+    );
     // Every job of a batch runs; the first failure is what the caller sees.
     await expect(tasq.enqueueMany(boom, [['first'], ['second']])).rejects.toThrow('first');
-    expect((await tasq.results.list({ status: 'failure', name: 'test.boom', limit: 10 })).length).toBe(4);
+    expect(
+      (await runtimeServicesOf(tasq).results.list({ status: 'failure', name: 'test.boom', limit: 10 }))
+        .length,
+    ).toBe(4);
     // A task that succeeds after its retry policy's runs does not raise.
     flakyCalls = 0;
     expect(await (await tasq.enqueue(flaky)).result()).toBe(3);
@@ -392,13 +418,13 @@ describe('client', () => {
     clients.push(tasq);
     const job = await tasq.enqueue(add, 1, 2);
     expect(job.queue).toBe('short');
-    expect((await tasq.broker.size('short')).ready).toBe(1);
+    expect((await runtimeServicesOf(tasq).broker.size('short')).ready).toBe(1);
     // The alt cluster may lead the scheduler: a run that names no queue still goes to the deployment's.
     await tasq.schedule(add, [2, 3], { name: 'every-minute', kind: 'minutes', minutes: 1 });
-    const scheduler = await tasq.createScheduler('short@test');
+    const scheduler = await runtimeServicesOf(tasq).createScheduler('short@test');
     expect(await scheduler.tick()).toBe(1);
-    expect((await tasq.broker.size('default')).ready).toBe(1);
-    expect((await tasq.broker.size('short')).ready).toBe(1);
+    expect((await runtimeServicesOf(tasq).broker.size('default')).ready).toBe(1);
+    expect((await runtimeServicesOf(tasq).broker.size('short')).ready).toBe(1);
   });
 
   it('keeps chord members for their callback even when results are not to be saved', async () => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const built = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const built = fileURLToPath(new URL('../dist/internal.js', import.meta.url));
 
 function run(script: string): string {
   return execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim();

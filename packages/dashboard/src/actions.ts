@@ -4,13 +4,8 @@
  * field is an HttpError naming it. Each returns a sentence saying what happened.
  */
 import { type ControlCommand, requestControl } from '@tasq/cluster';
-import {
-  defineSchedule,
-  type ScheduleKind,
-  type ScheduleOptions,
-  SCHEDULE_KINDS,
-  withPaused,
-} from '@tasq/core';
+import { defineSchedule, type ScheduleKind, type ScheduleOptions, SCHEDULE_KINDS } from '@tasq/core';
+import { withPaused, runtimeServicesOf } from '@tasq/core/internal';
 import type { Deployment } from './deployment.js';
 import type { Fields } from './http/body.js';
 import { HttpError } from './http/errors.js';
@@ -19,7 +14,7 @@ export async function purgeQueue(deployment: Deployment, queue: string, fields: 
   await requireQueue(deployment, queue);
   if (fields.confirm !== queue)
     throw new HttpError(400, `to purge, type the queue name "${queue}" in the confirmation field`);
-  const removed = await deployment.tasq.broker.purge(queue);
+  const removed = await runtimeServicesOf(deployment.tasq).broker.purge(queue);
   return `purged queue ${queue}: ${removed} job(s) removed`;
 }
 
@@ -96,13 +91,15 @@ export async function scheduleAction(
   const schedule = (await deployment.schedules()).find((s) => s.name === name);
   if (!schedule) throw new HttpError(404, `no schedule named "${name}"`);
   const { tasq } = deployment;
-  const store = await tasq.schedules();
+  const store = await runtimeServicesOf(tasq).schedules();
   switch (action) {
     case 'pause':
     case 'resume': {
       const pause = action === 'pause';
       if (schedule.paused === pause) return `schedule ${name} is already ${pause ? 'paused' : 'running'}`;
-      await store.save(withPaused(schedule, pause, tasq.clock.now(), tasq.config.timeZone));
+      await store.save(
+        withPaused(schedule, pause, runtimeServicesOf(tasq).clock.now(), tasq.config.timeZone),
+      );
       return `${pause ? 'paused' : 'resumed'} schedule ${name}`;
     }
     case 'run-now': {

@@ -35,6 +35,7 @@ import { loginPage } from './pages/login.js';
 import { overviewBody } from './pages/overview.js';
 import { type PauseFlags, queuesBody } from './pages/queues.js';
 import { schedulesBody } from './pages/schedules.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 export interface DashboardOptions {
   /** Where it is mounted, e.g. "/admin/tasq". Default "" (the server's root). */
@@ -400,7 +401,12 @@ class DashboardApp {
             context,
             '/queues',
             'Queues',
-            queuesBody(context, await this.queueRows(), d.tasq.broker.name, await this.pauseFlags()),
+            queuesBody(
+              context,
+              await this.queueRows(),
+              runtimeServicesOf(d.tasq).broker.name,
+              await this.pauseFlags(),
+            ),
           ),
         );
       case '/schedules':

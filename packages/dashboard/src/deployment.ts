@@ -4,14 +4,9 @@
  * tasq's own API; nothing here knows how a broker stores a queue.
  */
 import { findLiveClusters, type LiveClusters, openPubSub } from '@tasq/cluster';
-import {
-  Administration,
-  type PubSub,
-  type QueueSize,
-  type ResolvedConfig,
-  type ScheduleRecord,
-  Tasq,
-} from '@tasq/core';
+import { Administration, type ResolvedConfig, type ScheduleRecord, Tasq } from '@tasq/core';
+import type { PubSub, QueueSize } from '@tasq/core/backend';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 export interface QueueSizeRow {
   queue: string;
@@ -68,7 +63,7 @@ export class Deployment {
     return Promise.all(
       names.map(async (queue) => {
         try {
-          return { queue, size: await this.tasq.broker.size(queue) };
+          return { queue, size: await runtimeServicesOf(this.tasq).broker.size(queue) };
         } catch (error) {
           return { queue, error: (error as Error).message };
         }
@@ -77,7 +72,7 @@ export class Deployment {
   }
 
   async schedules(): Promise<ScheduleRecord[]> {
-    const store = await this.tasq.schedules();
+    const store = await runtimeServicesOf(this.tasq).schedules();
     return (await store.list()).sort((a, b) => a.name.localeCompare(b.name));
   }
 

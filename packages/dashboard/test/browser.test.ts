@@ -26,6 +26,7 @@ import {
   testDeployment,
   VIEWER_PASSWORD,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const missing = chromiumMissing();
 const redisSkip = missing === undefined ? await requireRedis() : undefined;
@@ -114,8 +115,10 @@ describe.skipIf(missing !== undefined)(
       expect(await row.locator('td').last().textContent()).toBe('running');
       const finished = async () => Number(await page.locator('[data-live="finished60s"]').textContent());
       const before = await finished();
-      await tasq.send(
-        Array.from({ length: 300 }, () => tasq.buildPackage({ name: 'dash.work', args: [20] }, {})),
+      await runtimeServicesOf(tasq).send(
+        Array.from({ length: 300 }, () =>
+          runtimeServicesOf(tasq).buildPackage({ name: 'dash.work', args: [20] }, {}),
+        ),
       );
       // Read the page, as a person watching it would: the count climbs while the cluster works through them.
       const first = await eventually(
@@ -152,8 +155,10 @@ describe.skipIf(missing !== undefined)(
     });
 
     it('purges a queue only after the operator types its name', async () => {
-      await tasq.send(
-        [1, 2, 3].map((n) => tasq.buildPackage({ name: 'dash.work', args: [n] }, { delay: '1h' })),
+      await runtimeServicesOf(tasq).send(
+        [1, 2, 3].map((n) =>
+          runtimeServicesOf(tasq).buildPackage({ name: 'dash.work', args: [n] }, { delay: '1h' }),
+        ),
       );
       const page = await signIn(OPERATOR_PASSWORD);
       await page.getByRole('link', { name: 'Queues' }).click();
@@ -166,7 +171,7 @@ describe.skipIf(missing !== undefined)(
       await page.getByLabel(`Type ${deployment.queue} to confirm purging it`).fill('wrong-name');
       await page.getByRole('button', { name: `Purge queue ${deployment.queue}` }).click();
       await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/type the queue name/);
-      expect((await tasq.broker.size(deployment.queue)).delayed).toBe(3);
+      expect((await runtimeServicesOf(tasq).broker.size(deployment.queue)).delayed).toBe(3);
       await page.goBack();
       // By keyboard, as without a mouse: focus the field, type the name, Enter submits.
       await page.getByLabel(`Type ${deployment.queue} to confirm purging it`).focus();
@@ -174,7 +179,7 @@ describe.skipIf(missing !== undefined)(
       await page.keyboard.press('Enter');
       await expect.poll(() => page.getByRole('status').textContent()).toMatch(/3 job\(s\) removed/);
       expect(await page.locator(`tr[data-queue="${deployment.queue}"] td`).nth(1).textContent()).toBe('0');
-      expect((await tasq.broker.size(deployment.queue)).delayed).toBe(0);
+      expect((await runtimeServicesOf(tasq).broker.size(deployment.queue)).delayed).toBe(0);
     });
 
     it('adds a schedule, runs it now, pauses and removes it', async () => {
@@ -196,10 +201,10 @@ describe.skipIf(missing !== undefined)(
       expect(await tasq.job(jobId!, 'dash.work').result({ timeout: 30_000 })).toBe(5);
       await page.getByRole('button', { name: 'Pause schedule nightly' }).click();
       await expect.poll(() => row.locator('td').nth(6).textContent()).toBe('paused');
-      expect((await (await tasq.schedules()).list())[0]!.paused).toBe(true);
+      expect((await (await runtimeServicesOf(tasq).schedules()).list())[0]!.paused).toBe(true);
       await page.getByRole('button', { name: 'Remove schedule nightly' }).click();
       await expect.poll(() => page.getByRole('status').textContent()).toBe('removed schedule nightly');
-      expect(await (await tasq.schedules()).list()).toEqual([]);
+      expect(await (await runtimeServicesOf(tasq).schedules()).list()).toEqual([]);
     });
 
     it('shows each worker against its limits and grows the pool', async () => {
@@ -271,7 +276,7 @@ describe.skipIf(missing !== undefined)(
       expect(await page.locator('[data-field="state"]').textContent()).toBe('cancelled');
       expect((await Administration.of(tasq).job(target.id)).state).toBe('cancelled');
       await screenshot(page, 'job-cancelled');
-      await tasq.broker.purge(idle);
+      await runtimeServicesOf(tasq).broker.purge(idle);
     });
 
     it('requeues a dead job from the Dead letters page and sees it run', async () => {
@@ -339,7 +344,7 @@ describe.skipIf(missing !== undefined)(
       expect(await page.getByRole('button', { name: /Cancel job|Remove job|Retry job/ }).count()).toBe(0);
       await page.getByRole('link', { name: 'Dead letters' }).click();
       expect(await page.getByRole('button', { name: /Requeue|Delete|Purge/ }).count()).toBe(0);
-      await tasq.broker.purge(`${deployment.queue}-idle`);
+      await runtimeServicesOf(tasq).broker.purge(`${deployment.queue}-idle`);
     });
   },
 );
@@ -380,8 +385,10 @@ describe.skipIf(missing !== undefined || redisSkip !== undefined)(
         const row = page.locator('#clusters tbody tr', { hasText: 'default' });
         await expect.poll(() => row.count(), { timeout: 30_000 }).toBe(1);
         expect(await row.locator('td').nth(4).textContent()).toBe(deployment.queue);
-        await tasq.send(
-          Array.from({ length: 200 }, () => tasq.buildPackage({ name: 'dash.work', args: [10] }, {})),
+        await runtimeServicesOf(tasq).send(
+          Array.from({ length: 200 }, () =>
+            runtimeServicesOf(tasq).buildPackage({ name: 'dash.work', args: [10] }, {}),
+          ),
         );
         await eventually(
           async () =>

@@ -28,6 +28,7 @@ import {
   testDeployment,
   VIEWER_PASSWORD,
 } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const redisSkip = await requireRedis();
 const rabbitUrl = process.env.TASQ_RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -111,9 +112,9 @@ for (const store of stores) {
 
       it('lists a queue newest first, by state and task, a page at a time forward and back', async () => {
         const work = Array.from({ length: 52 }, (_, n) =>
-          tasq.buildPackage({ name: 'dash.work', args: [n] }, { queue: idle }),
+          runtimeServicesOf(tasq).buildPackage({ name: 'dash.work', args: [n] }, { queue: idle }),
         );
-        await tasq.send(work);
+        await runtimeServicesOf(tasq).send(work);
         const echo = await tasq.enqueueByName('dash.echo', [{ n: 1 }], { queue: idle });
         const first = await api(`/api/jobs?queue=${idle}&state=queued`);
         expect(first.status).toBe(200);
@@ -141,7 +142,7 @@ for (const store of stores) {
         expect(byTask.body.jobs.map((j: { id: string }) => j.id)).toEqual([echo.id]);
         const none = await api(`/api/jobs?queue=${idle}&state=running`);
         expect(none.body.jobs).toEqual([]);
-        await tasq.broker.purge(idle);
+        await runtimeServicesOf(tasq).broker.purge(idle);
       });
 
       it('shows a job with its arguments as type and size only, unless showPayloads is set', async () => {
@@ -172,13 +173,13 @@ for (const store of stores) {
         } finally {
           await stop(open);
         }
-        await tasq.broker.purge(idle);
+        await runtimeServicesOf(tasq).broker.purge(idle);
       });
 
       it('shows the chain links after a job, the job that enqueued it, its trace id and progress', async () => {
         const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
         const pkg = {
-          ...tasq.buildPackage({ name: 'dash.work', args: [1] }, { queue: idle }),
+          ...runtimeServicesOf(tasq).buildPackage({ name: 'dash.work', args: [1] }, { queue: idle }),
           chain: [
             { name: 'dash.echo', args: [] },
             { name: 'dash.work', args: [] },
@@ -187,7 +188,7 @@ for (const store of stores) {
           // As a client running inside an OpenTelemetry span sets it.
           traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
         };
-        await tasq.send([pkg]);
+        await runtimeServicesOf(tasq).send([pkg]);
         // What a running job's reports leave in the result backend.
         await Administration.of(tasq).reportProgress(pkg.id, { done: 3, of: 10 });
         const { body } = await api(`/api/jobs/${pkg.id}`);
@@ -204,7 +205,7 @@ for (const store of stores) {
         expect(page.text).toMatch(
           /<dd data-field="progress">\{&quot;done&quot;:3,&quot;of&quot;:10\} \(at 20\d\d-/,
         );
-        await tasq.broker.purge(idle);
+        await runtimeServicesOf(tasq).broker.purge(idle);
       });
 
       it('answers bad input with a 4xx naming the problem, and changes nothing', async () => {
@@ -249,12 +250,12 @@ for (const store of stores) {
         expect(unknownQueue.body.error).toMatch(/no queue named "no-such-queue"/);
 
         expect((await api(`/api/jobs/${job.id}`)).body.view.state).toBe('queued');
-        expect(await tasq.broker.size(idle)).toMatchObject({ ready: 1 });
+        expect(await runtimeServicesOf(tasq).broker.size(idle)).toMatchObject({ ready: 1 });
         expect((await api('/api/queues')).body.queues.some((q: { paused?: boolean }) => q.paused)).toBe(
           false,
         );
         expect(actions.filter((a) => a.outcome === 'ok' && a.action !== 'login')).toEqual([]);
-        await tasq.broker.purge(idle);
+        await runtimeServicesOf(tasq).broker.purge(idle);
       });
 
       it('cancels a queued job and removes another, each recorded as an event', async () => {
@@ -275,7 +276,7 @@ for (const store of stores) {
           body: { ok: true, message: `removed job ${second.id} from its queue` },
         });
         expect((await api(`/api/jobs/${second.id}`)).status).toBe(404);
-        expect(await tasq.broker.size(idle)).toMatchObject({ ready: 0 });
+        expect(await runtimeServicesOf(tasq).broker.size(idle)).toMatchObject({ ready: 0 });
         expect(
           actions
             .filter((a) => a.outcome === 'ok' && a.action !== 'login')
@@ -317,7 +318,7 @@ for (const store of stores) {
         async function ranAgain(id: string): Promise<void> {
           const outcome = await eventually(
             async () => {
-              const stored = await tasq.results.get(id);
+              const stored = await runtimeServicesOf(tasq).results.get(id);
               return stored?.status === 'success' ? stored : undefined;
             },
             30_000,
@@ -429,7 +430,11 @@ describe.skipIf(rabbitSkip !== undefined)(
     afterAll(async () => {
       // The queues this test declared (the job's and its dead-letter queue), whatever they are named.
       const declared =
-        (tasq?.broker.broker as { declaredQueues?: string[] } | undefined)?.declaredQueues ?? [];
+        (
+          (tasq ? runtimeServicesOf(tasq) : undefined)?.broker.broker as
+            | { declaredQueues?: string[] }
+            | undefined
+        )?.declaredQueues ?? [];
       await stop(running);
       await tasq?.close();
       for (const queue of [...declared])

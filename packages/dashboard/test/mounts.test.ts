@@ -13,6 +13,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboard, type Dashboard } from '../src/index.js';
 import { Client, OPERATOR_PASSWORD, testDeployment } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const BASE = '/admin/tasq';
 
@@ -123,7 +124,7 @@ describe.each(Object.keys(mounts))('mounted under %s', (framework) => {
     });
     expect(purged.status).toBe(303);
     expect(purged.headers.get('location')).toBe(`${BASE}/queues`);
-    expect((await tasq.broker.size(deployment.queue)).ready).toBe(0);
+    expect((await runtimeServicesOf(tasq).broker.size(deployment.queue)).ready).toBe(0);
     const json = await client.request('POST', '/schedules', {
       json: { _csrf: csrf, name: `${framework}-nightly`, task: 'dash.work', cron: '0 3 * * *' },
       headers: { accept: 'application/json' },

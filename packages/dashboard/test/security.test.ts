@@ -10,6 +10,7 @@ import { type DashboardActionEvent, Tasq } from '@tasq/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDashboard, type Dashboard, DashboardConfigError, startDashboard } from '../src/index.js';
 import { Client, eventually, OPERATOR_PASSWORD, testDeployment, VIEWER_PASSWORD } from './support.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 describe('dashboard security', () => {
   const deployment = testDeployment();
@@ -152,13 +153,13 @@ describe('dashboard security', () => {
       });
       expect(refused.status).toBe(403);
       expect(refused.text).toContain('only an operator can do this');
-      expect((await tasq.broker.size(deployment.queue)).ready).toBe(1);
+      expect((await runtimeServicesOf(tasq).broker.size(deployment.queue)).ready).toBe(1);
       await eventually(() => actions.find((a) => a.action === 'queue.purge' && a.outcome === 'refused'));
       const event = actions.find((a) => a.action === 'queue.purge' && a.outcome === 'refused')!;
       expect(event).toMatchObject({ role: 'viewer', target: deployment.queue, detail: 'viewer role' });
     } finally {
       await fresh.close();
-      await tasq.broker.purge(deployment.queue);
+      await runtimeServicesOf(tasq).broker.purge(deployment.queue);
     }
   });
 
@@ -177,7 +178,7 @@ describe('dashboard security', () => {
         form: { confirm: deployment.queue, _csrf: 'forged' },
       });
       expect(wrongToken.status).toBe(403);
-      expect((await tasq.broker.size(deployment.queue)).ready).toBe(1);
+      expect((await runtimeServicesOf(tasq).broker.size(deployment.queue)).ready).toBe(1);
 
       // With the token and the confirmation, the purge happens and is recorded.
       const csrf = await operator.csrf();
@@ -186,12 +187,12 @@ describe('dashboard security', () => {
       });
       expect(unconfirmed.status).toBe(400);
       expect(unconfirmed.text).toContain(`type the queue name`);
-      expect((await tasq.broker.size(deployment.queue)).ready).toBe(1);
+      expect((await runtimeServicesOf(tasq).broker.size(deployment.queue)).ready).toBe(1);
       const purged = await operator.request('POST', `/queues/${deployment.queue}/purge`, {
         form: { _csrf: csrf, confirm: deployment.queue },
       });
       expect(purged.status).toBe(303);
-      expect((await tasq.broker.size(deployment.queue)).ready).toBe(0);
+      expect((await runtimeServicesOf(tasq).broker.size(deployment.queue)).ready).toBe(0);
       const event = await eventually(() =>
         actions.find(
           (a) => a.action === 'queue.purge' && a.outcome === 'ok' && a.target === deployment.queue,
@@ -261,7 +262,11 @@ describe('dashboard security', () => {
       const badState = await operator.request('GET', '/api/jobs?state=sleeping');
       expect(badState.status).toBe(400);
       expect(JSON.parse(badState.text).error).toMatch(/unknown state "sleeping"/);
-      expect(await tasq.schedules().then((store) => store.list())).toEqual([]);
+      expect(
+        await runtimeServicesOf(tasq)
+          .schedules()
+          .then((store) => store.list()),
+      ).toEqual([]);
     } finally {
       await fresh.close();
     }

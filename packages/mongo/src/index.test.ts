@@ -4,7 +4,7 @@ import {
   isBrokerPlugin,
   ManualClock,
   silentLogger,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { describe, expect, it } from 'vitest';
 import plugin from './index.js';
 

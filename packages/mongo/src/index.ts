@@ -1,4 +1,4 @@
-import { defineBrokerPlugin } from '@tasq/core';
+import { defineBrokerPlugin } from '@tasq/core/backend';
 import { MongoBroker } from './mongo-broker.js';
 import type { MongoOptions } from './mongo-options.js';
 import { MongoResultBackend } from './mongo-result-backend.js';

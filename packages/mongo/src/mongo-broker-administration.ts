@@ -24,7 +24,7 @@ import {
   type PackagePage,
   type RequeueRequest,
   type StoredPackage,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { Binary, type Collection, type Filter, ObjectId } from 'mongodb';
 import { bodyBytes, DEAD_LETTER_LOCK, type PackageDocument } from './mongo-documents.js';
 import { mapDriverErrors } from './mongo-errors.js';

@@ -3,7 +3,7 @@
  * when MONGODB_URL is not set (see test-support/mongo-server.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { LeaseLostError } from '@tasq/core';
+import { LeaseLostError } from '@tasq/core/backend';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MongoBroker } from './mongo-broker.js';

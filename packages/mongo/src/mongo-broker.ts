@@ -20,7 +20,7 @@ import {
   type ReserveOptions,
   silentLogger,
   systemClock,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { Collection, Filter, UpdateFilter } from 'mongodb';
 import {
   type CancelMarkDocument,

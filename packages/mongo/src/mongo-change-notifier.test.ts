@@ -1,4 +1,4 @@
-import { ManualClock } from '@tasq/core';
+import { ManualClock } from '@tasq/core/backend';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ChangeNotifier, sleepUntilChanged } from './mongo-change-notifier.js';

@@ -4,7 +4,7 @@
  * keep a poll as well, so a stream that is resuming after a failover, or one that failed for good,
  * costs latency and never a lost wake-up.
  */
-import type { Clock, Logger } from '@tasq/core';
+import type { Clock, Logger } from '@tasq/core/backend';
 import type { ChangeStream, Collection, Document } from 'mongodb';
 
 /** Reads the key out of a change event; undefined means "could concern anyone": every waiter wakes. */

@@ -3,7 +3,7 @@
  * the options or borrowed from the application), the database, the collection names, and whether the
  * deployment can push change events.
  */
-import { ConfigError } from '@tasq/core';
+import { ConfigError } from '@tasq/core/backend';
 import { type Db, MongoClient, MongoServerError } from 'mongodb';
 import { type CollectionNames, collectionNames } from './mongo-collections.js';
 import { mapDriverErrors } from './mongo-errors.js';

@@ -2,7 +2,12 @@
  * Document ↔ core shape mapping, through real BSON: each document is serialised and parsed with the
  * driver's own BSON library, as it would be on its way to and from the server.
  */
-import { type Delivery, InvalidArgumentError, type ScheduleRecord, type TaskResult } from '@tasq/core';
+import {
+  type Delivery,
+  InvalidArgumentError,
+  type ScheduleRecord,
+  type TaskResult,
+} from '@tasq/core/backend';
 import { BSON, ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import {

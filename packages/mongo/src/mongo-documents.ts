@@ -8,7 +8,7 @@ import {
   type ScheduleRecord,
   type TaskErrorInfo,
   type TaskResult,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { Binary, ObjectId } from 'mongodb';
 import { decodeStored, encodeStored } from './mongo-stored-values.js';
 

@@ -2,7 +2,7 @@
  * Error mapping against the driver's own error classes: constructed directly where the driver lets them
  * be, and produced for real by a client pointed at a port where nothing listens.
  */
-import { BrokerConnectionError, BrokerError, ConfigError, LeaseLostError } from '@tasq/core';
+import { BrokerConnectionError, BrokerError, ConfigError, LeaseLostError } from '@tasq/core/backend';
 import {
   MongoClient,
   MongoNetworkError,

@@ -10,7 +10,7 @@ import {
   LeaseLostError,
   networkFailureCause,
   TasqError,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import {
   MongoClientClosedError,
   MongoError,

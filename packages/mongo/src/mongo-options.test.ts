@@ -1,4 +1,4 @@
-import { ConfigError } from '@tasq/core';
+import { ConfigError } from '@tasq/core/backend';
 import { MongoClient } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { databaseFromUrl, resolveMongoOptions } from './mongo-options.js';

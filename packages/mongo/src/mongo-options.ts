@@ -1,4 +1,4 @@
-import { ConfigError, deploymentSegment } from '@tasq/core';
+import { ConfigError, deploymentSegment } from '@tasq/core/backend';
 import { MongoClient, type MongoClientOptions } from 'mongodb';
 
 /**

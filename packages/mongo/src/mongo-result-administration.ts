@@ -10,7 +10,7 @@ import {
   type ResultAdministration,
   type ResultAdministrationCapabilities,
   type StoredProgress,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { Collection } from 'mongodb';
 import type { ResultDocument } from './mongo-documents.js';
 import { mapDriverErrors } from './mongo-errors.js';

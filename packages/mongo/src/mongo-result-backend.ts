@@ -13,7 +13,7 @@ import {
   silentLogger,
   systemClock,
   type TaskResult,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { Collection, Filter } from 'mongodb';
 import type { MongoRuntime } from './mongo-broker.js';
 import { ChangeNotifier, sleepUntilChanged } from './mongo-change-notifier.js';

@@ -10,7 +10,7 @@ import {
   type ScheduleRecord,
   type ScheduleStore,
   systemClock,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { Collection } from 'mongodb';
 import type { MongoRuntime } from './mongo-broker.js';
 import { ensureIndexes, SCHEDULE_INDEXES } from './mongo-collections.js';

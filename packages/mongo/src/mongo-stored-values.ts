@@ -4,7 +4,7 @@
  * evaluated when read back. Kept as strings rather than BSON sub-documents because BSON has no BigInt,
  * Map or Set, and a user's object keys may start with `$` or contain `.`, which BSON field names forbid.
  */
-import { decodeStoredValue, encodeStoredValue } from '@tasq/core';
+import { decodeStoredValue, encodeStoredValue } from '@tasq/core/backend';
 
 /** Encode a value for storage. Throws TypeError for functions, symbols and cycles. */
 export function encodeStored(value: unknown): string {

@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { type Clock, type Logger, withoutPassword } from '@tasq/core';
+import { type Clock, type Logger, withoutPassword } from '@tasq/core/backend';
 import pg from 'pg';
 import type { SqlDialect } from './dialect.js';
 import { mapDatabaseError, sqliteOpenError } from './orm-errors.js';

@@ -3,7 +3,7 @@
  * and nothing else. PostgreSQL and SQLite implement it today; MySQL/MariaDB would add one more file
  * here and one more `queries/<dialect>/` + `migrations/<dialect>/` folder.
  */
-import type { PackageLabel } from '@tasq/core';
+import type { PackageLabel } from '@tasq/core/backend';
 import type { SettledLease } from './settle-coalescer.js';
 import type { DialectKind, QueryName } from './queries.js';
 import type { TableNames } from './table-names.js';

@@ -11,7 +11,7 @@ import {
   type PubSub,
   silentLogger,
   systemClock,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { openDialect } from './connections.js';
 import { PostgresDialect } from './postgres/postgres-dialect.js';
 import { PostgresPubSub } from './postgres/postgres-pubsub.js';

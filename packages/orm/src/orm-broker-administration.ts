@@ -18,7 +18,7 @@ import {
   type PackagePage,
   type RequeueRequest,
   type StoredPackage,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { Parameters, Row, SqlDialect } from './dialect.js';
 import { toBytes } from './orm-broker.js';
 import { mapDatabaseError } from './orm-errors.js';

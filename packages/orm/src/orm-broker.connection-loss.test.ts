@@ -4,7 +4,7 @@
  * BrokerConnectionError; the broker recovers by itself (new pool connections, LISTEN re-established);
  * nothing is lost: unacked packages come back after their lease.
  */
-import { BrokerConnectionError, type Delivery } from '@tasq/core';
+import { BrokerConnectionError, type Delivery } from '@tasq/core/backend';
 import { sleep, uniqueName } from '@tasq/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOrmBroker, type OrmBroker } from './index.js';

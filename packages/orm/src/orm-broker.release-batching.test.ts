@@ -4,7 +4,7 @@
  * driver: the test hands in its own `pg.Pool` or `DatabaseSync` and counts what reaches it.
  */
 import { DatabaseSync } from 'node:sqlite';
-import { LeaseLostError } from '@tasq/core';
+import { LeaseLostError } from '@tasq/core/backend';
 import { uniqueName } from '@tasq/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';

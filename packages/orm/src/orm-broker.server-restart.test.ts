@@ -3,7 +3,7 @@
  * retryable BrokerConnectionError and the process stays up; once it is back the broker carries on by
  * itself (new pool connections, LISTEN re-established), and nothing is lost.
  */
-import { BrokerConnectionError, type Delivery } from '@tasq/core';
+import { BrokerConnectionError, type Delivery } from '@tasq/core/backend';
 import { requireService, uniqueName } from '@tasq/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrmBroker } from './index.js';

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DatabaseSync } from 'node:sqlite';
-import { InvalidArgumentError, LeaseLostError } from '@tasq/core';
+import { InvalidArgumentError, LeaseLostError } from '@tasq/core/backend';
 import { uniqueName } from '@tasq/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';

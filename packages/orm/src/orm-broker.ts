@@ -16,7 +16,7 @@ import {
   type QueueSize,
   type ReserveOptions,
   systemClock,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { OrmBrokerAdministration } from './orm-broker-administration.js';
 import { SettleCoalescer } from './settle-coalescer.js';
 import type { ReleasedLease, Row, SqlDialect } from './dialect.js';

@@ -3,7 +3,7 @@
  * and why, never the password: a PostgreSQL port nothing listens on, a SQLite path that cannot be a file.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { BrokerConnectionError, BrokerError } from '@tasq/core';
+import { BrokerConnectionError, BrokerError } from '@tasq/core/backend';
 import { freePort } from '@tasq/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOrmBroker, createOrmResultBackend } from './index.js';

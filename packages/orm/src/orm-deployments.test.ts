@@ -4,7 +4,7 @@
  * and the default deployment keeps the tables (and the rows) it had before deployments got tables of
  * their own.
  */
-import { type BrokerPlugin, pluginContext } from '@tasq/core';
+import { type BrokerPlugin, pluginContext } from '@tasq/core/backend';
 import { readText, text, uniqueName } from '@tasq/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import plugin, { createOrmBroker } from './index.js';

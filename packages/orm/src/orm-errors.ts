@@ -8,7 +8,7 @@ import {
   InvalidArgumentError,
   networkFailureCause,
   TasqError,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 
 /** The database holds a schema version this code does not know: it was migrated by a newer @tasq/orm. */
 export class SchemaTooNewError extends TasqError {

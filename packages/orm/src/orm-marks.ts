@@ -3,7 +3,7 @@
  * its own here; the SQL result backend keeps them here too for a broker that has no place for them
  * (RabbitMQ, SQS), since both share one schema and its migrations. One statement per call.
  */
-import { type CancelMark, type Clock, checkText, InvalidArgumentError } from '@tasq/core';
+import { type CancelMark, type Clock, checkText, InvalidArgumentError } from '@tasq/core/backend';
 import type { Parameters, QueryOutcome, SqlDialect } from './dialect.js';
 import type { QueryName } from './queries.js';
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@tasq/core';
+import { InvalidArgumentError } from '@tasq/core/backend';
 import { describe, expect, it } from 'vitest';
 import { resolveOptions } from './orm-options.js';
 import { TableNames } from './table-names.js';

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { PubSub } from '@tasq/core';
+import type { PubSub } from '@tasq/core/backend';
 import { pubSubConformance, uniqueName } from '@tasq/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOrmBroker, createOrmPubSub } from './index.js';

@@ -11,7 +11,7 @@ import {
   type ResultAdministration,
   type ResultAdministrationCapabilities,
   type StoredProgress,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { Parameters, SqlDialect } from './dialect.js';
 import { mapDatabaseError } from './orm-errors.js';
 import { OrmMarks } from './orm-marks.js';

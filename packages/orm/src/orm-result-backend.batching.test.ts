@@ -4,7 +4,7 @@
  * its own `pg.Pool` or `DatabaseSync` and counts what reaches it.
  */
 import { DatabaseSync } from 'node:sqlite';
-import { BrokerConnectionError, BrokerError, type TaskResult } from '@tasq/core';
+import { BrokerConnectionError, BrokerError, type TaskResult } from '@tasq/core/backend';
 import { uniqueName } from '@tasq/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';

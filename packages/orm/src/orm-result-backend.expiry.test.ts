@@ -4,7 +4,7 @@
  * (checked on both dialects). A second backend over the same tables without a time to live shows what is
  * still stored.
  */
-import { ManualClock, type TaskResult } from '@tasq/core';
+import { ManualClock, type TaskResult } from '@tasq/core/backend';
 import { sleep, uniqueName } from '@tasq/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOrmResultBackend, type OrmOptions, type OrmResultBackend } from './index.js';

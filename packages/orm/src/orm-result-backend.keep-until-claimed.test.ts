@@ -5,7 +5,7 @@
  * connections keep reading when a later migration adds a column (PostgreSQL's prepared statements).
  */
 import { DatabaseSync } from 'node:sqlite';
-import { InvalidArgumentError, ManualClock, type ScheduleRecord, type TaskResult } from '@tasq/core';
+import { InvalidArgumentError, ManualClock, type ScheduleRecord, type TaskResult } from '@tasq/core/backend';
 import { uniqueName } from '@tasq/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createOrmResultBackend, createOrmScheduleStore, type OrmOptions } from './index.js';

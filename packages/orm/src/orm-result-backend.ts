@@ -13,13 +13,13 @@ import {
   type PrunePolicy,
   type ResultBackend,
   type ResultListQuery,
-  ResultSaveCoalescer,
   replacesStoredOutcome,
   systemClock,
   type TaskErrorInfo,
   type TaskResult,
   type TaskStatus,
-} from '@tasq/core';
+} from '@tasq/core/backend';
+import { ResultSaveCoalescer } from '@tasq/core/internal';
 import type { ResultRow, Row, SqlDialect } from './dialect.js';
 import { mapDatabaseError } from './orm-errors.js';
 import { OrmResultAdministration } from './orm-result-administration.js';

@@ -11,7 +11,7 @@ import {
   type ScheduleRecord,
   type ScheduleStore,
   systemClock,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { Row, SqlDialect } from './dialect.js';
 import { isUniqueViolation, mapDatabaseError } from './orm-errors.js';
 import { decodeStored, encodeStored } from './stored-value.js';

@@ -3,7 +3,7 @@
  * column: core's stored-value codec, so Date, BigInt, Map, Set and bytes survive, and nothing is
  * evaluated when read back. Text rather than PostgreSQL jsonb, which has no BigInt and would reorder keys.
  */
-import { decodeStoredValue, encodeStoredValue } from '@tasq/core';
+import { decodeStoredValue, encodeStoredValue } from '@tasq/core/backend';
 
 /** Encode a value for a text column; `undefined` stays SQL NULL. */
 export function encodeStored(value: unknown): string | null {

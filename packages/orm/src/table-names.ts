@@ -4,7 +4,7 @@
  * against a strict pattern instead: lower-case letters, digits and underscores.
  */
 import { createHash } from 'node:crypto';
-import { deploymentSegment } from '@tasq/core';
+import { deploymentSegment } from '@tasq/core/backend';
 import { invalidArgument } from './orm-errors.js';
 
 const identifierPattern = /^[a-z_][a-z0-9_]*$/;

@@ -3,7 +3,7 @@
  * PostgreSQL feeds it from LISTEN/NOTIFY; SQLite from writes made in this process. A signal that
  * arrives while its subscriber is busy (between two claims) is remembered, so it is never lost.
  */
-import type { Clock } from '@tasq/core';
+import type { Clock } from '@tasq/core/backend';
 
 export interface Wakeup {
   /**

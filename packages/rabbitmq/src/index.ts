@@ -1,4 +1,4 @@
-import { defineBrokerPlugin, type PluginContext } from '@tasq/core';
+import { defineBrokerPlugin, type PluginContext } from '@tasq/core/backend';
 import { RabbitMqBroker } from './rabbitmq-broker.js';
 import { RabbitMqPubSub } from './rabbitmq-pubsub.js';
 import type { RabbitMqBrokerOptions } from './rabbitmq-options.js';

@@ -1,4 +1,4 @@
-import { uuidv7 } from '@tasq/core';
+import { uuidv7 } from '@tasq/core/backend';
 import { readText, reserveUntil, text, uniqueName } from '@tasq/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RabbitMqBroker } from './rabbitmq-broker.js';

@@ -29,7 +29,7 @@ import {
   newestDeathFirst,
   type RequeueRequest,
   type StoredPackage,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { Channel, GetMessage } from 'amqplib';
 import type { RabbitConnection } from './rabbitmq-connection.js';
 import { toTasqError } from './rabbitmq-errors.js';

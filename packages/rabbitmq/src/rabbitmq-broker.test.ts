@@ -10,7 +10,7 @@ import {
   type Delivery,
   InvalidArgumentError,
   LeaseLostError,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { freePort, readText, sleep, text, uniqueName } from '@tasq/testing';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -12,7 +12,7 @@ import {
   type QueueSize,
   type ReserveOptions,
   silentLogger,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { Channel, ChannelModel } from 'amqplib';
 import { RabbitMqBrokerAdministration } from './rabbitmq-broker-administration.js';
 import { RabbitConnection } from './rabbitmq-connection.js';

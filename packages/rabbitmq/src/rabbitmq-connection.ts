@@ -8,7 +8,7 @@
  * retryable `BrokerConnectionError`.
  */
 import { EventEmitter } from 'node:events';
-import { BrokerConnectionError, type Logger } from '@tasq/core';
+import { BrokerConnectionError, type Logger } from '@tasq/core/backend';
 import { type ChannelModel, connect } from 'amqplib';
 import { toTasqError } from './rabbitmq-errors.js';
 import type { ResolvedRabbitMqOptions } from './rabbitmq-options.js';

@@ -7,7 +7,7 @@
  * in the queue, so nothing is lost. One channel per queue also confines a channel error (the server's
  * consumer_timeout closes the channel) to that queue.
  */
-import type { Delivery, Logger } from '@tasq/core';
+import type { Delivery, Logger } from '@tasq/core/backend';
 import type { Channel, ConsumeMessage, GetMessage, Message } from 'amqplib';
 import type { RabbitConnection } from './rabbitmq-connection.js';
 import { toTasqError } from './rabbitmq-errors.js';

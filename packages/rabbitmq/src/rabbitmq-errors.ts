@@ -10,7 +10,7 @@ import {
   LeaseLostError,
   networkFailureCause,
   TasqError,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 
 /** AMQP 0-9-1 reply codes RabbitMQ uses for the failures we tell apart. */
 const REPLY = {

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { DEFAULT_DEPLOYMENT, InvalidArgumentError } from '@tasq/core';
+import { DEFAULT_DEPLOYMENT, InvalidArgumentError } from '@tasq/core/backend';
 import type { Options, SocketOptions } from 'amqplib';
 
 /** Classic queues support priorities; quorum queues are replicated and count deliveries. */

@@ -1,4 +1,4 @@
-import { BrokerConnectionError } from '@tasq/core';
+import { BrokerConnectionError } from '@tasq/core/backend';
 import { pubSubConformance, readText, sleep, text, uniqueName } from '@tasq/testing';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';

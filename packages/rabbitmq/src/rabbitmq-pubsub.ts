@@ -10,7 +10,13 @@
  * After a reconnection the subscriptions are made again (their queues went with the old connection);
  * what was published in between is lost, as the contract allows.
  */
-import { InvalidArgumentError, type Logger, type PubSub, type Subscription, silentLogger } from '@tasq/core';
+import {
+  InvalidArgumentError,
+  type Logger,
+  type PubSub,
+  type Subscription,
+  silentLogger,
+} from '@tasq/core/backend';
 import type { Channel } from 'amqplib';
 import { RabbitConnection } from './rabbitmq-connection.js';
 import { toTasqError } from './rabbitmq-errors.js';

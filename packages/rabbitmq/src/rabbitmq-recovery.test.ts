@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { BrokerConnectionError, type Delivery, LeaseLostError } from '@tasq/core';
+import { BrokerConnectionError, type Delivery, LeaseLostError } from '@tasq/core/backend';
 import { readText, requireService, sleep, text, uniqueName } from '@tasq/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RabbitMqBroker } from './rabbitmq-broker.js';

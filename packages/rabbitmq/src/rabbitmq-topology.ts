@@ -16,7 +16,7 @@
  * next level too. After level 0 comes `<prefix>.delay.deliver`, bound per queue to the work queue.
  * A delay of d ms thus makes at most popcount(d) hops and arrives no earlier than d ms.
  */
-import { InvalidArgumentError } from '@tasq/core';
+import { InvalidArgumentError } from '@tasq/core/backend';
 import type { Options } from 'amqplib';
 import type { RabbitMqQueueType } from './rabbitmq-options.js';
 

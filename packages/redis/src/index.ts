@@ -1,4 +1,4 @@
-import { defineBrokerPlugin, type PluginContext, systemClock } from '@tasq/core';
+import { defineBrokerPlugin, type PluginContext, systemClock } from '@tasq/core/backend';
 import { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
 import { RedisPubSub } from './redis-pubsub.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
@@ -9,7 +9,7 @@ export { RedisBroker, type RedisBrokerOptions } from './redis-broker.js';
 export type { RedisClient, RedisConnection, RedisConnectionOptions } from './redis-connection.js';
 export { DEFAULT_PREFIX } from './redis-keys.js';
 export { RedisPubSub, type RedisPubSubOptions } from './redis-pubsub.js';
-export type { RateLimit, RateLimitDecision, RateLimiter } from '@tasq/core';
+export type { RateLimit, RateLimitDecision, RateLimiter } from '@tasq/core/backend';
 export { RedisRateLimiter, type RedisRateLimiterOptions } from './redis-rate-limiter.js';
 export { RedisResultBackend, type RedisResultBackendOptions } from './redis-result-backend.js';
 export { RedisScheduleStore, type RedisScheduleStoreOptions } from './redis-schedule-store.js';

@@ -1,4 +1,4 @@
-import { LeaseLostError, uuidv7 } from '@tasq/core';
+import { LeaseLostError, uuidv7 } from '@tasq/core/backend';
 import { readText, reserveUntil, text } from '@tasq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';

@@ -28,7 +28,7 @@ import {
   type PackageState,
   type RequeueRequest,
   type StoredPackage,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { RedisBroker } from './redis-broker.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisCall } from './redis-errors.js';

@@ -1,4 +1,4 @@
-import { BrokerConnectionError, InvalidArgumentError, PackageTooLargeError } from '@tasq/core';
+import { BrokerConnectionError, InvalidArgumentError, PackageTooLargeError } from '@tasq/core/backend';
 import { readText, text } from '@tasq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';

@@ -12,7 +12,7 @@ import {
   type QueueSize,
   type ReserveOptions,
   silentLogger,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import {
   closeClient,
   duplicateClient,

@@ -3,7 +3,7 @@
  * the server and "connection refused", not what ioredis was doing ("max retries per request"), and never
  * the password of the URL.
  */
-import { BrokerConnectionError, type RateLimit } from '@tasq/core';
+import { BrokerConnectionError, type RateLimit } from '@tasq/core/backend';
 import { freePort, text } from '@tasq/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisBroker } from './redis-broker.js';

@@ -1,5 +1,5 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import { InvalidArgumentError, type Logger, silentLogger, withoutPassword } from '@tasq/core';
+import { InvalidArgumentError, type Logger, silentLogger, withoutPassword } from '@tasq/core/backend';
 import { watchConnectionErrors } from './redis-errors.js';
 
 /** An ioredis client tasq can use: a standalone/Sentinel `Redis` or a `Cluster`. */

@@ -4,7 +4,7 @@ import {
   LeaseLostError,
   networkFailureCause,
   TasqError,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { RedisClient } from './redis-connection.js';
 
 /**

@@ -1,4 +1,4 @@
-import { DEFAULT_DEPLOYMENT, InvalidArgumentError } from '@tasq/core';
+import { DEFAULT_DEPLOYMENT, InvalidArgumentError } from '@tasq/core/backend';
 
 /** The default key prefix: every key tasq writes starts with `<prefix>:`. */
 export const DEFAULT_PREFIX = 'tasq';

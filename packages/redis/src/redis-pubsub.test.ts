@@ -1,10 +1,5 @@
-import {
-  BrokerConnectionError,
-  controlChannel,
-  InvalidArgumentError,
-  silentLogger,
-  systemClock,
-} from '@tasq/core';
+import { BrokerConnectionError, InvalidArgumentError, silentLogger, systemClock } from '@tasq/core/backend';
+import { controlChannel } from '@tasq/core/internal';
 import { freePort, pubSubConformance, readText, sleep, text, uniqueName } from '@tasq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';

@@ -1,4 +1,10 @@
-import { InvalidArgumentError, type Logger, type PubSub, type Subscription, silentLogger } from '@tasq/core';
+import {
+  InvalidArgumentError,
+  type Logger,
+  type PubSub,
+  type Subscription,
+  silentLogger,
+} from '@tasq/core/backend';
 import { Cluster } from 'ioredis';
 import {
   closeClient,

@@ -1,9 +1,9 @@
-import { BrokerConnectionError, InvalidArgumentError, silentLogger } from '@tasq/core';
+import { BrokerConnectionError, InvalidArgumentError, silentLogger } from '@tasq/core/backend';
 import { freePort, sleep, uniqueName } from '@tasq/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRateLimiter } from './index.js';
-import type { RateLimit } from '@tasq/core';
+import type { RateLimit } from '@tasq/core/backend';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { deleteKeys, REDIS_URL, redisSkipReason, uniquePrefix } from './test-support/redis-server.js';
 

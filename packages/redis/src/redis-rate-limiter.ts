@@ -5,7 +5,7 @@ import {
   type RateLimitDecision,
   type RateLimiter,
   silentLogger,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import {
   closeClient,
   openClient,

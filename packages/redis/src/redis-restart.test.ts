@@ -5,7 +5,7 @@
  * Every package must complete; duplicates (a package processed twice because its ack was lost with the
  * connection, or its lease ran out while the server was down) are allowed by at-least-once and counted.
  */
-import { BrokerConnectionError, LeaseLostError } from '@tasq/core';
+import { BrokerConnectionError, LeaseLostError } from '@tasq/core/backend';
 import { readText, text } from '@tasq/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisBroker } from './redis-broker.js';

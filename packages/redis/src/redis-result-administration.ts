@@ -12,7 +12,7 @@ import {
   type ResultAdministration,
   type ResultAdministrationCapabilities,
   type StoredProgress,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisCall } from './redis-errors.js';
 import type { ResultKeys } from './redis-keys.js';

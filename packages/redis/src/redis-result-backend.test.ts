@@ -1,4 +1,10 @@
-import { BrokerConnectionError, BrokerError, systemClock, silentLogger, type TaskResult } from '@tasq/core';
+import {
+  BrokerConnectionError,
+  BrokerError,
+  systemClock,
+  silentLogger,
+  type TaskResult,
+} from '@tasq/core/backend';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import plugin from './index.js';

@@ -4,7 +4,6 @@ import {
   decodeStoredValue,
   encodeStoredValue,
   InvalidArgumentError,
-  ResultSaveCoalescer,
   type Logger,
   type PrunePolicy,
   type ResultBackend,
@@ -13,7 +12,8 @@ import {
   silentLogger,
   type TaskResult,
   type TaskStatus,
-} from '@tasq/core';
+} from '@tasq/core/backend';
+import { ResultSaveCoalescer } from '@tasq/core/internal';
 import {
   closeClient,
   duplicateClient,

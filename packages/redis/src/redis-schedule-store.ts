@@ -6,7 +6,7 @@ import {
   type ScheduleRecord,
   type ScheduleStore,
   silentLogger,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import {
   closeClient,
   openClient,

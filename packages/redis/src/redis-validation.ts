@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type PackageLabel, PackageTooLargeError } from '@tasq/core';
+import { InvalidArgumentError, type PackageLabel, PackageTooLargeError } from '@tasq/core/backend';
 
 /** Argument checks shared by the Redis classes: each throws `InvalidArgumentError` naming the value. */
 

@@ -3,7 +3,8 @@
  * from this package's directory (its own built `dist`, as an installed copy would be).
  */
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadErrorReporter } from '@tasq/core';
+import { ConfigError } from '@tasq/core';
+import { loadErrorReporter } from '@tasq/core/internal';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { type EnvelopeServer, startEnvelopeServer } from './test-support/envelope-server.js';
 import { failureReport, recordingLogger } from './test-support/failure.js';

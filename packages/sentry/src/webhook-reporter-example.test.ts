@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { loadErrorReporter } from '@tasq/core';
+import { loadErrorReporter } from '@tasq/core/internal';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { failureReport, recordingLogger } from './test-support/failure.js';
 

@@ -2,7 +2,7 @@
  * @tasq/sqs: Amazon SQS broker for tasq. SQS stores no results and has no pub/sub: configure a result
  * backend from another package (events and remote control fall back to it).
  */
-import { defineBrokerPlugin } from '@tasq/core';
+import { defineBrokerPlugin } from '@tasq/core/backend';
 import { SqsBroker } from './sqs-broker.js';
 import type { SqsBrokerOptions } from './sqs-options.js';
 

@@ -3,7 +3,7 @@
  * largest size still dead-letters with its label, reading dead letters takes none of them, and a
  * requeued letter lands on its own work queue. Against fauxqs over HTTP with the real SDK.
  */
-import { uuidv7 } from '@tasq/core';
+import { uuidv7 } from '@tasq/core/backend';
 import { readText, reserveUntil, text, uniqueName } from '@tasq/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SqsBroker } from './sqs-broker.js';

@@ -43,7 +43,7 @@ import {
   newestDeathFirst,
   type RequeueRequest,
   type StoredPackage,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { decodeBody, encodeBody, SQS_MAX_BATCH_ENTRIES } from './sqs-body.js';
 import type { SqsQueueNames } from './sqs-names.js';
 

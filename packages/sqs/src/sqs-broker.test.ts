@@ -23,7 +23,7 @@ import {
   type Logger,
   PackageTooLargeError,
   pluginContext,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { freePort, readText, reserveUntil, text, uniqueName } from '@tasq/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import plugin from './index.js';

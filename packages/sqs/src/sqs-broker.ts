@@ -34,7 +34,7 @@ import {
   PackageTooLargeError,
   type QueueSize,
   type ReserveOptions,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import {
   attributeBytes,
   attributeText,

@@ -1,4 +1,4 @@
-import { BrokerConnectionError, BrokerError, LeaseLostError } from '@tasq/core';
+import { BrokerConnectionError, BrokerError, LeaseLostError } from '@tasq/core/backend';
 import { describe, expect, it } from 'vitest';
 import { mapSqsError } from './sqs-errors.js';
 

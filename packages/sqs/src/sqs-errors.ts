@@ -16,7 +16,7 @@ import {
   type Logger,
   networkFailureCause,
   TasqError,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 
 /** Credentials are missing, invalid or expired, or the identity lacks a permission. Retryable. */
 export class SqsCredentialsError extends BrokerConnectionError {}

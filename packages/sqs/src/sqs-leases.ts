@@ -7,7 +7,7 @@
  * receive). This record is what makes a second ack a LeaseLostError: SQS itself answers a DeleteMessage
  * with a used-up receipt handle with success.
  */
-import { InvalidArgumentError, LeaseLostError } from '@tasq/core';
+import { InvalidArgumentError, LeaseLostError } from '@tasq/core/backend';
 
 const RECEIPT_TYPE = 'tasq.sqs.receipt';
 /** Settled receipt handles remembered to refuse a second settle; a second settle comes soon after the first. */

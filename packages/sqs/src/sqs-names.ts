@@ -2,7 +2,7 @@
  * How a tasq queue name becomes an SQS queue name. SQS names allow letters, digits, `-` and `_`, at most
  * 80 characters, and FIFO queues must end in `.fifo`; the dead-letter queue of a queue is named after it.
  */
-import { deploymentSegment, InvalidArgumentError } from '@tasq/core';
+import { deploymentSegment, InvalidArgumentError } from '@tasq/core/backend';
 
 /** SQS's own limit on a queue name, `.fifo` suffix included. */
 export const SQS_QUEUE_NAME_MAX_LENGTH = 80;

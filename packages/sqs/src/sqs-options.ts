@@ -1,6 +1,6 @@
 /** Options of the SQS broker, their defaults, and their validation. */
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { InvalidArgumentError, type Logger, silentLogger } from '@tasq/core';
+import { InvalidArgumentError, type Logger, silentLogger } from '@tasq/core/backend';
 import { SQS_DEFAULT_MESSAGE_BYTES, SQS_MIN_MESSAGE_BYTES } from './sqs-body.js';
 import { checkNaming } from './sqs-names.js';
 import { parseSqsUrl } from './sqs-url.js';

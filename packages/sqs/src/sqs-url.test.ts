@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '@tasq/core';
+import { InvalidArgumentError } from '@tasq/core/backend';
 import { describe, expect, it } from 'vitest';
 import { parseSqsUrl } from './sqs-url.js';
 

@@ -10,7 +10,7 @@
  * other options by name: region, endpoint, queuePrefix, createQueues, fifo, messageGroupId,
  * deadLetterSuffix, maxPackageBytes, maxAttempts.
  */
-import { InvalidArgumentError } from '@tasq/core';
+import { InvalidArgumentError } from '@tasq/core/backend';
 import type { SqsBrokerOptions } from './sqs-options.js';
 
 const STRING_PARAMETERS = [

@@ -11,7 +11,7 @@ import {
   type PackageLabel,
   type StoredPackage,
   uuidv7,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { expect, it, type TestContext } from 'vitest';
 import { readText, reserveUntil, sleep, text, uniqueName } from './support.js';
 

@@ -18,7 +18,7 @@ import {
   type Delivery,
   LeaseLostError,
   PackageTooLargeError,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { administrationCases } from './admin-conformance.js';
 import { readText, reserveUntil, sleep, text, uniqueName } from './support.js';

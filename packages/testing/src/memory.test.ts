@@ -7,7 +7,7 @@ import {
   MemoryResultStore,
   MemoryScheduleState,
   MemoryScheduleStore,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { brokerConformance } from './broker-conformance.js';
 import { pubSubConformance } from './pubsub-conformance.js';
 import { resultBackendConformance } from './result-backend-conformance.js';

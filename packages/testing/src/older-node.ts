@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { isNodeTooOld } from '@tasq/core';
+import { isNodeTooOld } from '@tasq/core/internal';
 
 export interface OlderNode {
   path: string;

@@ -5,7 +5,7 @@
  *
  * Every instance the factory returns must reach the same server. Each test uses channels of its own.
  */
-import type { PubSub } from '@tasq/core';
+import type { PubSub } from '@tasq/core/backend';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions } from './broker-conformance.js';
 import { readText, sleep, text, uniqueName } from './support.js';

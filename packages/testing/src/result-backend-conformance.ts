@@ -15,7 +15,7 @@ import {
   type ResultAdministration,
   type ResultBackend,
   type TaskResult,
-} from '@tasq/core';
+} from '@tasq/core/backend';
 import { afterEach, describe, expect, it, type TestContext } from 'vitest';
 import type { ConformanceOptions } from './broker-conformance.js';
 import { sleep, uniqueName } from './support.js';

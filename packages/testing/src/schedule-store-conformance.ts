@@ -7,7 +7,7 @@
  * The second argument names the deployment (configuration `name`): stores of one namespace but different
  * deployments must not see each other's schedules or leader locks.
  */
-import { DEFAULT_DEPLOYMENT, type ScheduleRecord, type ScheduleStore } from '@tasq/core';
+import { DEFAULT_DEPLOYMENT, type ScheduleRecord, type ScheduleStore } from '@tasq/core/backend';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions } from './broker-conformance.js';
 import { sleep, uniqueName } from './support.js';

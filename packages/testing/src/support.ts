@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Broker, Delivery } from '@tasq/core';
+import type { Broker, Delivery } from '@tasq/core/backend';
 
 /** A queue name no other test run uses: letters, digits and hyphens only, valid on every broker. */
 export function uniqueName(prefix: string): string {

@@ -333,7 +333,9 @@ async function deadLetterPages(context: BenchContext, count: number): Promise<Be
     await fill(input, count, context.log);
     const tasq = await Tasq.open(resolveConfig(input, { env: {} }));
     try {
-      const broker = tasq.broker;
+      // Loaded here, as @tasq/core is: the suite's module is imported by processes that run no tasq.
+      const { runtimeServicesOf } = await import('@tasq/core/internal');
+      const broker = runtimeServicesOf(tasq).broker;
       const max = Math.min(1_000, broker.broker.capabilities.maxBatch);
       for (let moved = 0; moved < count; ) {
         const reserved = await broker.reserve(queue, { max, leaseMs: 600_000, waitMs: 0 });

@@ -1,6 +1,7 @@
 /**
- * reference/api/ from the published TypeScript declarations (each package's dist/index.d.ts and the
- * TSDoc they keep), through TypeDoc with typedoc-plugin-markdown and its VitePress theme.
+ * reference/api/ from the published TypeScript declarations (each package's public entry points:
+ * dist/index.d.ts, and @tasq/core's dist/backend.d.ts) and the TSDoc they keep, through TypeDoc with
+ * typedoc-plugin-markdown and its VitePress theme.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -11,7 +12,7 @@ export async function apiReference(repositoryRoot: string, outputFolder: string)
   const entryPoints = readdirSync(packagesFolder)
     .map((name) => path.join(packagesFolder, name))
     .filter((folder) => !JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')).private)
-    .map((folder) => path.join(folder, 'dist', 'index.d.ts'));
+    .flatMap((folder) => publicEntryPoints(folder));
   const app = await Application.bootstrapWithPlugins({
     entryPoints,
     tsconfig: path.join(import.meta.dirname, '..', '..', 'tsconfig.typedoc.json'),
@@ -37,13 +38,41 @@ export async function apiReference(repositoryRoot: string, outputFolder: string)
   const project = await app.convert();
   if (!project) throw new Error('TypeDoc could not read the declarations');
   // Modules are named after their folder ("core/dist"); readers know them by package name.
-  for (const module of project.children ?? []) module.name = `@tasq/${module.name.replace(/\/dist$/, '')}`;
+  // A subpath entry ("core/dist/backend") gets the page @tasq/core-backend: a page @tasq/core/backend
+  // would sit in a folder named like the @tasq/core page, which clean URLs cannot tell apart
+  // (/reference/api/@tasq/core is the page or the folder). Its title and sidebar entry keep the import path.
+  for (const module of project.children ?? [])
+    module.name = `@tasq/${module.name.replace(/\/dist$/, '').replace(/\/dist\/(.+)$/, '-$1')}`;
   await app.generateOutputs(project);
   for (const file of readdirSync(outputFolder, { recursive: true, encoding: 'utf8' })) {
-    if (!file.endsWith('.md')) continue;
+    if (!file.endsWith('.md') && !file.endsWith('sidebar.json')) continue;
     const page = path.join(outputFolder, file);
-    writeFileSync(page, escapeTagsInProse(readFileSync(page, 'utf8')));
+    const text = withSubpathTitles(readFileSync(page, 'utf8'));
+    writeFileSync(page, file.endsWith('.md') ? escapeTagsInProse(text) : text);
   }
+}
+
+/**
+ * The declarations of a package's entry points (`exports`): `.` and subpaths such as `@tasq/core/backend`.
+ * `./internal` entries are left out: they are for the @tasq/* packages, with no semver promise.
+ */
+function publicEntryPoints(folder: string): string[] {
+  const manifest = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8')) as {
+    exports?: Record<string, string | { types?: string }>;
+  };
+  const entries = Object.entries(manifest.exports ?? { '.': { types: './dist/index.d.ts' } });
+  return entries
+    .filter(([subpath]) => subpath !== './internal' && !subpath.endsWith('.json'))
+    .map(([, target]) => (typeof target === 'string' ? undefined : target.types))
+    .filter((types): types is string => types !== undefined)
+    .map((types) => path.join(folder, types));
+}
+
+/** The title and sidebar text of a subpath entry's page: `@tasq/core/backend`, as it is imported. */
+function withSubpathTitles(text: string): string {
+  return text
+    .replace(/^# @tasq\/core-backend$/m, '# @tasq/core/backend')
+    .replace(/"text":"@tasq\/core-backend"/g, '"text":"@tasq/core/backend"');
 }
 
 /**

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type Broker, type BrokerCapabilities, MemoryBroker } from '@tasq/core';
+import { type Broker, type BrokerCapabilities, MemoryBroker } from '@tasq/core/backend';
 import { MONGO_BROKER_CAPABILITIES } from '@tasq/mongo';
 import { createOrmBroker } from '@tasq/orm';
 import { RabbitMqBroker } from '@tasq/rabbitmq';

@@ -4,7 +4,8 @@
  * its description (the schema's TSDoc) and its Django-Q2 name where Django-Q2 has the option.
  */
 import path from 'node:path';
-import { configSchemas, resolveConfig, toEnvName } from '@tasq/core';
+import { resolveConfig } from '@tasq/core';
+import { configSchemas, toEnvName } from '@tasq/core/internal';
 import { z } from 'zod';
 import { propertyDocs } from './tsdoc.ts';
 

@@ -1,5 +1,5 @@
 /** `tasq cluster`: run a cluster until SIGTERM/SIGINT (a second signal kills). */
-import { parseListenAddress } from '@tasq/core';
+import { parseListenAddress, runtimeServicesOf } from '@tasq/core/internal';
 import { parseAutoscale } from '../monitoring/autoscaler.js';
 import { startCluster } from '../start-cluster.js';
 import { type CommandIo, commonHelp, loggerFrom, parse, positiveInteger, readConfig } from './common.js';
@@ -112,7 +112,7 @@ export async function clusterCommand(argv: string[], io: CommandIo): Promise<num
     {
       name: config.name,
       cluster: config.cluster,
-      broker: cluster.tasq.broker.name,
+      broker: runtimeServicesOf(cluster.tasq).broker.name,
       workers: config.workers,
       concurrency: config.concurrency,
       pool: config.pool,

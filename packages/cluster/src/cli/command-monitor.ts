@@ -3,13 +3,13 @@
  * until q or Ctrl-C. With pub/sub it follows the monitoring events; without (SQS, MongoDB) it reads the
  * cluster stats each cluster stores in the result backend every heartbeat.
  */
-import { Tasq } from '@tasq/core';
 import { readClusterStats } from '../monitoring/cluster-stats-record.js';
 import { MonitorView } from '../monitoring/monitor-view.js';
 import { openPubSub } from '../monitoring/open-pubsub.js';
 import { subscribeEvents } from '../monitoring/subscribe-events.js';
 import { type CommandIo, commonHelp, durationFlag, parse, readConfig } from './common.js';
 import { UsageError } from './errors.js';
+import { openRuntimeServices } from '@tasq/core/internal';
 
 export const monitorHelp = `Usage: tasq monitor [options]
 
@@ -32,7 +32,8 @@ export async function monitorCommand(argv: string[], io: CommandIo): Promise<num
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const refreshMs = durationFlag(values.refresh, '--refresh', 100) ?? 1_000;
   const config = await readConfig(values, io);
-  const tasq = await Tasq.open(config, { cwd: io.cwd });
+  // A view of the deployment, not an application: the broker and result backend are read directly.
+  const services = await openRuntimeServices(config, { cwd: io.cwd });
   const stop = new AbortController();
   const timers: NodeJS.Timeout[] = [];
   const stdin = process.stdin;
@@ -43,7 +44,7 @@ export async function monitorCommand(argv: string[], io: CommandIo): Promise<num
     pubsub = await openPubSub(config, { cwd: io.cwd });
     const view = new MonitorView(
       config.name,
-      pubsub ? `${tasq.broker.name} pub/sub` : `${tasq.broker.name} (no pub/sub: stored stats)`,
+      pubsub ? `${services.broker.name} pub/sub` : `${services.broker.name} (no pub/sub: stored stats)`,
     );
     if (pubsub) {
       stream = await subscribeEvents(config, { pubsub, signal: stop.signal });
@@ -54,15 +55,15 @@ export async function monitorCommand(argv: string[], io: CommandIo): Promise<num
     }
     const readSizes = async () => {
       const sizes = await Promise.all(
-        view.queues(config.queues).map(async (queue) => ({ queue, ...(await tasq.broker.size(queue)) })),
+        view.queues(config.queues).map(async (queue) => ({ queue, ...(await services.broker.size(queue)) })),
       );
       view.setQueueSizes(sizes);
     };
     const readSnapshots = async () => {
       const now = Date.now();
       const [snapshots, failures] = await Promise.all([
-        readClusterStats(tasq.results, now),
-        tasq.results.list({ status: 'failure', limit: 8 }),
+        readClusterStats(services.results, now),
+        services.results.list({ status: 'failure', limit: 8 }),
       ]);
       view.ingestSnapshots(
         snapshots,
@@ -132,6 +133,6 @@ export async function monitorCommand(argv: string[], io: CommandIo): Promise<num
     for (const timer of timers) clearInterval(timer);
     await stream?.close();
     await pubsub?.close();
-    await tasq.close();
+    await services.close();
   }
 }

@@ -1,5 +1,6 @@
 /** `tasq events` (stream monitoring events) and `tasq control` (remote control of running clusters). */
-import { keyIdOf, type TasqEvent, type TasqEventType } from '@tasq/core';
+import type { TasqEvent, TasqEventType } from '@tasq/core';
+import { keyIdOf } from '@tasq/core/internal';
 import { requestControl } from '../monitoring/control-client.js';
 import { subscribeEvents } from '../monitoring/subscribe-events.js';
 import { CONTROL_COMMANDS, type ControlCommand } from '../monitoring/wire.js';

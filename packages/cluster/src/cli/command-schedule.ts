@@ -5,10 +5,10 @@ import {
   type ScheduleKind,
   type ScheduleOptions,
   type ScheduleRecord,
-  type ScheduleStore,
   Tasq,
-  withPaused,
 } from '@tasq/core';
+import type { ScheduleStore } from '@tasq/core/backend';
+import { withPaused, runtimeServicesOf } from '@tasq/core/internal';
 import { type CommandIo, commonHelp, parse, readConfig, taskArguments, withClient } from './common.js';
 import { UsageError } from './errors.js';
 
@@ -86,7 +86,7 @@ export async function scheduleCommand(argv: string[], io: CommandIo): Promise<nu
   return withClient(
     () => Tasq.open(config, { cwd: io.cwd }),
     async (tasq) => {
-      const store = await tasq.schedules();
+      const store = await runtimeServicesOf(tasq).schedules();
       switch (action as Action) {
         case 'add':
           return add(tasq, store, addition!, Boolean(values.json), io);
@@ -203,7 +203,7 @@ async function pauseOrResume(
     return 0;
   }
   // Resuming does not run what was missed while paused: the schedule moves to its first slot after now.
-  const updated = withPaused(schedule, pause, tasq.clock.now(), tasq.config.timeZone);
+  const updated = withPaused(schedule, pause, runtimeServicesOf(tasq).clock.now(), tasq.config.timeZone);
   await store.save(updated);
   const shown = view(updated, tasq.config);
   io.out(`${pause ? 'paused' : 'resumed'} schedule ${name}${pause ? '' : `; next run ${shown.nextRun}`}`);

@@ -1,6 +1,6 @@
 /** What every command shares: parsing with node:util, the configuration, output. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfig, parseDurationMs, type ResolvedConfig, type Tasq } from '@tasq/core';
+import { loadConfig, parseDurationMs, type ResolvedConfig, Tasq } from '@tasq/core';
 import { type CliLogger, createLogger, type LogFormat, type LogLevel } from './log.js';
 import { withResolvableModules } from '../runtime/broker-modules.js';
 import { UsageError } from './errors.js';
@@ -105,6 +105,9 @@ export function taskArguments(argsJson: string | undefined): unknown[] {
   }
   return Array.isArray(parsed) ? parsed : [parsed];
 }
+
+/** Opens a client for a command (its modules resolve from the command's folder). */
+export const openClient = (config: ResolvedConfig, io: CommandIo) => () => Tasq.open(config, { cwd: io.cwd });
 
 /** Run `body` with an open client and close it afterwards. */
 export async function withClient<T>(open: () => Promise<Tasq>, body: (tasq: Tasq) => Promise<T>): Promise<T> {

@@ -1,14 +1,10 @@
 /** The `tasq` command line. Every command exits non-zero with a one-line reason on bad input. */
 import { clusterCommand } from './command-cluster.js';
 import { dashboardCommand } from './command-dashboard.js';
-import {
-  checkCommand,
-  enqueueCommand,
-  infoCommand,
-  migrateCommand,
-  queueCommand,
-  resultCommand,
-} from './command-client.js';
+import { checkCommand } from './command-check.js';
+import { enqueueCommand, resultCommand } from './command-enqueue.js';
+import { infoCommand } from './command-info.js';
+import { migrateCommand, queueCommand } from './command-queue.js';
 import { deadCommand, jobCommand, jobsCommand } from './command-jobs.js';
 import { scheduleCommand } from './command-schedule.js';
 import type { CommandIo } from './common.js';

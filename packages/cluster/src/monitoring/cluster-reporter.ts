@@ -4,14 +4,9 @@
  * RSS, tasks done, busy, prefetched). A broker without pub/sub gets no event stream; the reporter stores
  * the cluster's snapshot in the result backend at each heartbeat instead (see cluster-stats-record.ts).
  */
-import {
-  type Clock,
-  type ClusterEvent,
-  eventsChannel,
-  type Logger,
-  type PubSub,
-  type ResultBackend,
-} from '@tasq/core';
+import type { Clock, ClusterEvent, Logger } from '@tasq/core';
+import type { PubSub, ResultBackend } from '@tasq/core/backend';
+import { eventsChannel } from '@tasq/core/internal';
 import type { Sentinel } from '../runtime/sentinel.js';
 import { statsRecordOf } from './cluster-stats-record.js';
 import { EventMapper } from './event-mapping.js';

@@ -5,7 +5,8 @@
  * records and shows clusters whose snapshot is younger than STATS_STALE_MS. The records are ordinary
  * successes to the backend: `saveLimit: -1` prunes them, so monitoring without pub/sub needs results kept.
  */
-import type { ResultBackend, TaskResult } from '@tasq/core';
+import type { TaskResult } from '@tasq/core';
+import type { ResultBackend } from '@tasq/core/backend';
 import type { ClusterSnapshot } from './snapshot.js';
 
 export const CLUSTER_STATS_TASK = 'tasq.cluster-stats';

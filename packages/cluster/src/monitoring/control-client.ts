@@ -3,7 +3,8 @@
  * request on `controlChannel(name)` and collect the answers of every matching cluster until the timeout.
  */
 import { randomUUID } from 'node:crypto';
-import { CapabilityError, controlChannel, type ResolvedConfig, Tasq } from '@tasq/core';
+import { CapabilityError, type ResolvedConfig, Tasq } from '@tasq/core';
+import { controlChannel } from '@tasq/core/internal';
 import { openPubSub } from './open-pubsub.js';
 import {
   type ControlCommand,

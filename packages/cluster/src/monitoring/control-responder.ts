@@ -7,7 +7,9 @@
  * key-mismatch notice (the request's fingerprint, its id and its key ids, no secret), at most
  * NOTICES_PER_WINDOW per NOTICE_WINDOW_MS, so `tasq check` can say the secrets differ.
  */
-import { type Clock, controlChannel, type Logger, type PubSub, type Subscription } from '@tasq/core';
+import type { Clock, Logger } from '@tasq/core';
+import type { PubSub, Subscription } from '@tasq/core/backend';
+import { controlChannel } from '@tasq/core/internal';
 import type { ClusterIdentity, ClusterSnapshot } from './snapshot.js';
 import {
   type ControlReplyMessage,

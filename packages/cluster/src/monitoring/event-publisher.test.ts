@@ -3,7 +3,8 @@
  * dropped and counted; once it answers, what was kept goes out in order, in messages that fit the
  * server's size limit (here 2,000 bytes, as small as PostgreSQL's NOTIFY would force).
  */
-import { MemoryPubSub, MemoryPubSubHub, silentLogger, type TasqEvent } from '@tasq/core';
+import { silentLogger, type TasqEvent } from '@tasq/core';
+import { MemoryPubSub, MemoryPubSubHub } from '@tasq/core/backend';
 import { describe, expect, it } from 'vitest';
 import { EventPublisher } from './event-publisher.js';
 import { WireCodec } from './wire.js';

@@ -8,7 +8,8 @@
  * events (heartbeats, online, offline) have a buffer of their own and go out first, so a flood of task
  * events never hides a cluster; counters in the heartbeats keep rates exact when task events are dropped.
  */
-import type { Logger, PubSub, TasqEvent } from '@tasq/core';
+import type { Logger, TasqEvent } from '@tasq/core';
+import type { PubSub } from '@tasq/core/backend';
 import type { WireCodec } from './wire.js';
 
 export interface EventPublisherOptions {

@@ -4,7 +4,8 @@
  * stores at each heartbeat (no pub/sub) lists the jobs it holds. A job no live cluster lists is not
  * claimed to be anything: the administration API answers `unknown`.
  */
-import type { HeldJob, HeldJobsSource, Tasq } from '@tasq/core';
+import type { Tasq } from '@tasq/core';
+import type { HeldJob, HeldJobsSource } from '@tasq/core/internal';
 import { findLiveClusters } from './live-clusters.js';
 import type { ClusterSnapshot } from './snapshot.js';
 

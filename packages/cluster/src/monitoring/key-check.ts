@@ -7,7 +7,8 @@
  * control-responder.ts). Where it has none (SQS, MongoDB), the key ids each cluster stores with its stats
  * at every heartbeat are compared instead. Either way only key ids travel (core's `keyIdOf`), never a key.
  */
-import { CapabilityError, keyIdOf, type Tasq } from '@tasq/core';
+import { CapabilityError, type Tasq } from '@tasq/core';
+import { keyIdOf, runtimeServicesOf } from '@tasq/core/internal';
 import { readClusterStats, STATS_STALE_MS } from './cluster-stats-record.js';
 import { requestControl } from './control-client.js';
 
@@ -47,7 +48,7 @@ export async function checkClusterKeys(
     return { source: 'control', withinMs: options.waitMs, keyId, clusters: byCluster(clusters) };
   } catch (error) {
     if (!(error instanceof CapabilityError)) throw error;
-    const snapshots = await readClusterStats(tasq.results, Date.now());
+    const snapshots = await readClusterStats(runtimeServicesOf(tasq).results, Date.now());
     const clusters = snapshots
       // Stats stored by a cluster of a version that did not store its key ids say nothing here.
       .filter((snapshot) => Array.isArray(snapshot.keyIds))

@@ -7,6 +7,7 @@ import { CapabilityError, type Tasq } from '@tasq/core';
 import { CLUSTER_STATS_TASK, readClusterStats, STATS_STALE_MS } from './cluster-stats-record.js';
 import { sendControl } from './control-client.js';
 import type { ClusterSnapshot } from './snapshot.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 export interface LiveClusters {
   /** `control`: the clusters that answered within `waitMs`; `stored`: snapshots younger than `withinMs`. */
@@ -33,7 +34,7 @@ export async function findLiveClusters(
     return { source: 'control', withinMs: options.waitMs, clusters: byId(clusters) };
   } catch (error) {
     if (!(error instanceof CapabilityError)) throw error;
-    const clusters = await readClusterStats(tasq.results, Date.now());
+    const clusters = await readClusterStats(runtimeServicesOf(tasq).results, Date.now());
     return { source: 'stored', withinMs: STATS_STALE_MS, clusters: byId(clusters) };
   }
 }

@@ -6,7 +6,7 @@
  * `cluster="<identity>"` as a label of its own, so it survives a merge.
  */
 import { createServer, type Server } from 'node:http';
-import type { QueueSize } from '@tasq/core';
+import type { QueueSize } from '@tasq/core/backend';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClusterEmitter } from '../runtime/events.js';
 import type { ClusterSnapshot } from './snapshot.js';

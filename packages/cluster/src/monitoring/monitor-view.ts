@@ -2,7 +2,8 @@
  * What `tasq monitor` shows, kept apart from the terminal: feed it monitoring events (or, without pub/sub,
  * stored cluster snapshots) and queue sizes; `render` turns the state into screen lines.
  */
-import type { QueueSize, TasqEvent } from '@tasq/core';
+import type { TasqEvent } from '@tasq/core';
+import type { QueueSize } from '@tasq/core/backend';
 import type { ClusterSnapshot } from './snapshot.js';
 
 /** A cluster or worker not heard from for this long is shown as lost, and dropped after twice that. */

@@ -2,7 +2,9 @@
  * Publishing monitoring events from outside a cluster (the dashboard's audit trail), signed like a
  * cluster's own, so `tasq events` and every other subscriber read them with the rest.
  */
-import { eventsChannel, type PubSub, type ResolvedConfig, type TasqEvent } from '@tasq/core';
+import type { ResolvedConfig, TasqEvent } from '@tasq/core';
+import type { PubSub } from '@tasq/core/backend';
+import { eventsChannel } from '@tasq/core/internal';
 import { WireCodec } from './wire.js';
 
 /** Send `events` in one signed message on the deployment's events channel. */

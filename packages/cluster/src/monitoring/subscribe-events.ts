@@ -8,16 +8,9 @@
  * A reader slower than the clusters loses the oldest events past `bufferSize` (counted in `dropped`)
  * rather than holding memory without bound.
  */
-import {
-  CapabilityError,
-  eventsChannel,
-  type PubSub,
-  type ResolvedConfig,
-  type Subscription,
-  Tasq,
-  type TasqEvent,
-  type TasqEventType,
-} from '@tasq/core';
+import { CapabilityError, type ResolvedConfig, Tasq, type TasqEvent, type TasqEventType } from '@tasq/core';
+import type { PubSub, Subscription } from '@tasq/core/backend';
+import { eventsChannel } from '@tasq/core/internal';
 import { openPubSub } from './open-pubsub.js';
 import { WireCodec } from './wire.js';
 

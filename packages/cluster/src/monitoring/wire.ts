@@ -5,13 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  controlChannel,
-  FrameCodec,
   PackageRejectedError,
   type PackageRejectionReason,
   type ResolvedConfig,
   type TasqEvent,
 } from '@tasq/core';
+import { controlChannel, FrameCodec } from '@tasq/core/internal';
 
 /** A batch of monitoring events from one cluster. */
 export interface EventBatchMessage {

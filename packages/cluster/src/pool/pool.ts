@@ -4,7 +4,8 @@
  * call (guard.ts); what happens to a run's delivery is the sentinel's.
  */
 import { availableParallelism } from 'node:os';
-import { type Clock, defaultRegistry, type Logger, type ProgressValue, type TaskRegistry } from '@tasq/core';
+import type { Clock, Logger, ProgressValue, TaskRegistry } from '@tasq/core';
+import { defaultRegistry } from '@tasq/core/internal';
 import type { ClusterEmitter, ClusterStats } from '../runtime/events.js';
 import type { HeldPackage } from '../runtime/held-package.js';
 import type { FromWorker, RunDone, WorkerSettings } from '../worker/protocol.js';

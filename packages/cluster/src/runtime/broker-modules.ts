@@ -3,7 +3,8 @@
  * that depends only on @tasq/cluster cannot see @tasq/orm, the embedded default that the cluster itself
  * depends on; so a package name the application cannot resolve is looked up from here as well.
  */
-import { importFromApplication, type ResolvedConfig } from '@tasq/core';
+import type { ResolvedConfig } from '@tasq/core';
+import { importFromApplication } from '@tasq/core/internal';
 import { fileURLToPath } from 'node:url';
 
 async function locate(specifier: string, cwd: string): Promise<string> {

@@ -11,6 +11,7 @@ import { eventually } from '@tasq/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterHandle } from '../start-cluster.js';
 import { memoryConfig, startOnClock } from '../test-support/memory-deployment.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const dir = mkdtempSync(join(tmpdir(), 'tasq-cancel-running-'));
 let cluster: ClusterHandle | undefined;
@@ -51,7 +52,7 @@ describe('cancelling a running job', () => {
     expect(view.error?.name).toBe('JobCancelledError');
     expect(view.error?.message).toContain('the report is not needed');
     // Acked, not retried or dead-lettered; the hook was never enqueued.
-    const size = await cluster.tasq.broker.size('default');
+    const size = await runtimeServicesOf(cluster.tasq).broker.size('default');
     expect(size).toMatchObject({ ready: 0, delayed: 0, reserved: 0, dead: 0 });
     expect(cluster.stats).toMatchObject({ started: 1, failed: 0, retried: 0, cancelled: 1 });
   });

@@ -5,7 +5,8 @@
  * cluster holds nothing. A cancel pushed over pub/sub (`tasq job cancel` on a deployment that has one)
  * arrives sooner through `Sentinel.cancelHeld`; this read is what every deployment with marks can rely on.
  */
-import type { BrokerAdministration, CancelMark, Clock, Logger } from '@tasq/core';
+import type { Clock, Logger } from '@tasq/core';
+import type { BrokerAdministration, CancelMark } from '@tasq/core/backend';
 import { type CancelTimer, every } from './clock-timers.js';
 import type { HeldPackage } from './held-package.js';
 

@@ -1,4 +1,5 @@
-import { ManualClock, MemoryScheduleStore, resolveConfig, silentLogger } from '@tasq/core';
+import { ManualClock, resolveConfig, silentLogger } from '@tasq/core';
+import { MemoryScheduleStore } from '@tasq/core/backend';
 import { describe, expect, it } from 'vitest';
 import { writeConfiguredSchedules } from './cluster-scheduler.js';
 

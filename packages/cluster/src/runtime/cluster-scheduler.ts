@@ -12,11 +12,10 @@ import {
   defineSchedule,
   type Logger,
   type ResolvedConfig,
-  type Scheduler,
   type ScheduleRecord,
-  type ScheduleStore,
-  type RuntimeServices,
 } from '@tasq/core';
+import type { ScheduleStore } from '@tasq/core/backend';
+import type { Scheduler, RuntimeServices } from '@tasq/core/internal';
 
 export interface ClusterSchedulerOptions {
   /** How long leadership lasts without renewal (a dead leader is replaced after this). Default 10 s. */

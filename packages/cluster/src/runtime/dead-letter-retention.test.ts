@@ -7,6 +7,7 @@ import { eventually } from '@tasq/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterHandle } from '../start-cluster.js';
 import { memoryConfig, startOnClock } from '../test-support/memory-deployment.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 let cluster: ClusterHandle | undefined;
 afterEach(async () => {
@@ -54,6 +55,6 @@ describe('dead-letter retention', () => {
     await eventually(() => cluster!.stats.deadLettered === 3, 5_000, 'the dead letters');
     await clock.advance(20 * 60_000);
     expect(await cluster.trimDeadLetters()).toBe(0);
-    expect((await cluster.tasq.broker.size(cluster.config.queue)).dead).toBe(3);
+    expect((await runtimeServicesOf(cluster.tasq).broker.size(cluster.config.queue)).dead).toBe(3);
   });
 });

@@ -4,7 +4,8 @@
  * capability (`trimDead`). Once soon after start, then every `intervalMs`. Several clusters trimming the
  * same queue is harmless: each deletes what is beyond the retention at that moment.
  */
-import type { BrokerAdministration, Clock, DeadLetterRetention, Logger } from '@tasq/core';
+import type { Clock, Logger } from '@tasq/core';
+import type { BrokerAdministration, DeadLetterRetention } from '@tasq/core/backend';
 import { after, type CancelTimer, every } from './clock-timers.js';
 
 export interface DeadLetterRetentionOptions {

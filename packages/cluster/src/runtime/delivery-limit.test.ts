@@ -3,11 +3,13 @@
  * being run. A cluster over the in-memory broker with a manual clock; "a cluster that died mid-run" is a
  * reserve the test makes and never settles, its lease left to run out.
  */
-import { ManualClock, type MemoryBroker, type TasqConfigInput, Tasq } from '@tasq/core';
+import { ManualClock, type TasqConfigInput, Tasq } from '@tasq/core';
+import type { MemoryBroker } from '@tasq/core/backend';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterHandle } from '../start-cluster.js';
 import { memoryConfig, startOnClock } from '../test-support/memory-deployment.js';
 import { beyondMaxAttempts } from './delivery-limit.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 const LEASE_MS = 5_000;
 
 describe('beyondMaxAttempts', () => {
@@ -64,7 +66,11 @@ describe('a delivery beyond maxAttempts', () => {
     closing.push(client);
     /** A cluster that reserves the job and dies under it: the delivery is never settled. */
     const deliverToADeadCluster = async () => {
-      const [delivery] = await client.broker.reserve(config.queue, { max: 1, leaseMs: LEASE_MS, waitMs: 0 });
+      const [delivery] = await runtimeServicesOf(client).broker.reserve(config.queue, {
+        max: 1,
+        leaseMs: LEASE_MS,
+        waitMs: 0,
+      });
       expect(delivery).toBeDefined();
       await clock.advance(LEASE_MS + 1);
     };
@@ -84,14 +90,18 @@ describe('a delivery beyond maxAttempts', () => {
     const reason =
       'delivered 2 times, maxAttempts is 1: an earlier delivery never reported an outcome (the cluster or worker running it died, or its lease ran out), so it is not run again';
     await expect(job.result({ timeout: 10_000 })).rejects.toThrow(reason);
-    expect(await client.results.get(job.id)).toMatchObject({
+    expect(await runtimeServicesOf(client).results.get(job.id)).toMatchObject({
       status: 'failure',
       attempts: 2,
       error: { name: 'MaxAttemptsExceededError', message: reason },
     });
-    await until(async () => (await client.broker.size(config.queue)).dead === 1);
-    expect(await client.broker.size(config.queue)).toMatchObject({ ready: 0, reserved: 0, dead: 1 });
-    const memory = client.broker.broker as MemoryBroker;
+    await until(async () => (await runtimeServicesOf(client).broker.size(config.queue)).dead === 1);
+    expect(await runtimeServicesOf(client).broker.size(config.queue)).toMatchObject({
+      ready: 0,
+      reserved: 0,
+      dead: 1,
+    });
+    const memory = runtimeServicesOf(client).broker.broker as MemoryBroker;
     expect(memory.deadLetters(config.queue)).toEqual([expect.objectContaining({ reason })]);
     expect(cluster.stats).toMatchObject({ started: 0, deadLettered: 1 });
   });

@@ -4,7 +4,8 @@
  * limit checked only when a run fails, such a job would run forever (a poison pill). So a delivery past
  * the limit is not run at all: the job fails for good, with a failure that says why.
  */
-import { maxAttemptsOf, type TaskPackage, type TaskResult, taskResultOf } from '@tasq/core';
+import type { TaskResult } from '@tasq/core';
+import { maxAttemptsOf, type TaskPackage, taskResultOf } from '@tasq/core/internal';
 
 /**
  * For a delivery beyond the job's `maxAttempts`, the failure that ends the job without running it;

@@ -2,7 +2,7 @@
  * The fetcher over the in-memory broker, on a manual clock: how far ahead it reserves, in whole bulks,
  * and how it waits after a failing reserve, with no process and no sleep.
  */
-import type { BrokerClient, Delivery } from '@tasq/core';
+import type { BrokerClient, Delivery } from '@tasq/core/backend';
 import { ManualClock } from '@tasq/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { heldPackage, memoryBroker, quietLogger } from '../test-support/runtime-parts.js';

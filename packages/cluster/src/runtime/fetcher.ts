@@ -4,7 +4,8 @@
  * pause, an empty one that cannot wait is polled every `poll`. A queue an operator paused is not
  * reserved from until it is resumed (packages already held still run).
  */
-import type { BrokerClient, Clock, Delivery, Logger } from '@tasq/core';
+import type { Clock, Logger } from '@tasq/core';
+import type { BrokerClient, Delivery } from '@tasq/core/backend';
 import type { Pool } from '../pool/pool.js';
 import { waitAtMost } from './clock-timers.js';
 import type { ClusterEmitter } from './events.js';

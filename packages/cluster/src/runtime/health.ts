@@ -5,7 +5,7 @@
  * probe; a cluster whose fetcher is stuck, whose workers are all gone, or that is stopping does.
  */
 import { createServer, type Server } from 'node:http';
-import type { ListenAddress } from '@tasq/core';
+import type { ListenAddress } from '@tasq/core/internal';
 import type { Sentinel } from './sentinel.js';
 
 export interface HealthReport {

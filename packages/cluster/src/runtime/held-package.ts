@@ -1,5 +1,6 @@
 /** A delivery the cluster holds, from reserve to settle, with the lease it was given. */
-import type { Delivery, TaskPackage } from '@tasq/core';
+import type { Delivery } from '@tasq/core/backend';
+import type { TaskPackage } from '@tasq/core/internal';
 import type { CancelTimer } from './clock-timers.js';
 import type { TaskRef } from './events.js';
 

@@ -2,7 +2,8 @@
  * Intake with the in-memory broker and result backend on a manual clock: jobs an operator cancelled, or
  * whose expiry passed, are stored as such and acked, never handed to a worker, and their hook never sent.
  */
-import { Administration, type CancelMark, ManualClock, Tasq } from '@tasq/core';
+import { Administration, ManualClock, Tasq } from '@tasq/core';
+import type { CancelMark } from '@tasq/core/backend';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryConfig } from '../test-support/memory-deployment.js';
 import { quietLogger } from '../test-support/runtime-parts.js';
@@ -10,6 +11,7 @@ import { type ClusterEvents, ClusterEmitter, emptyStats } from './events.js';
 import { HeldLedger } from './held-ledger.js';
 import { Intake } from './intake.js';
 import { Monitor } from './monitor.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const clients: Tasq[] = [];
 afterEach(async () => {
@@ -26,13 +28,20 @@ async function setup() {
   const seen: Array<{ name: string; payload: unknown }> = [];
   events.onAny((name, payload) => seen.push({ name, payload }));
   const settings = { maxAttempts: 0, ackFailures: false, saveLimit: 0, retryMs: 60_000 };
-  const monitor = new Monitor({ services: tasq, clock, logger: quietLogger, events, stats, settings });
+  const monitor = new Monitor({
+    services: runtimeServicesOf(tasq),
+    clock,
+    logger: quietLogger,
+    events,
+    stats,
+    settings,
+  });
   const ledger = new HeldLedger(10);
-  const admin = tasq.broker.broker.administration!;
+  const admin = runtimeServicesOf(tasq).broker.broker.administration!;
   const markReads: string[][] = [];
   const intake = new Intake({
-    codec: tasq.codec,
-    capabilities: tasq.broker.capabilities,
+    codec: runtimeServicesOf(tasq).codec,
+    capabilities: runtimeServicesOf(tasq).broker.capabilities,
     ledger,
     monitor,
     clock,
@@ -50,12 +59,16 @@ async function setup() {
   /** Reserve what is ready and take it in as the fetcher does; resolves once every settlement is done. */
   const takeIn = async () => {
     const sentAt = clock.now();
-    const deliveries = await tasq.broker.reserve(config.queue, { max: 10, leaseMs: 60_000, waitMs: 0 });
+    const deliveries = await runtimeServicesOf(tasq).broker.reserve(config.queue, {
+      max: 10,
+      leaseMs: 60_000,
+      waitMs: 0,
+    });
     await intake.acceptBatch(deliveries, sentAt);
     await monitor.drain();
     return deliveries.length;
   };
-  const ready = async () => (await tasq.broker.size(config.queue)).ready;
+  const ready = async () => (await runtimeServicesOf(tasq).broker.size(config.queue)).ready;
   return { clock, tasq, admin, stats, seen, ledger, markReads, takeIn, ready, jobs: Administration.of(tasq) };
 }
 

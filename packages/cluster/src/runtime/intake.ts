@@ -6,18 +6,15 @@
  * rest wait for a worker. Each is dated from when its reserve left.
  */
 import {
-  type BrokerCapabilities,
   CANCELLED_ERROR_NAME,
-  type CancelMark,
   type Clock,
-  type Delivery,
   EXPIRED_ERROR_NAME,
   type Logger,
   PackageRejectedError,
-  type TaskPackage,
   type TaskResult,
-  taskResultOf,
 } from '@tasq/core';
+import type { BrokerCapabilities, CancelMark, Delivery } from '@tasq/core/backend';
+import { type TaskPackage, taskResultOf } from '@tasq/core/internal';
 import { beyondMaxAttempts } from './delivery-limit.js';
 import type { ClusterEmitter, ClusterStats } from './events.js';
 import type { HeldLedger } from './held-ledger.js';

@@ -3,7 +3,8 @@
  * it, so a long task is never delivered twice just because it is long. An extend the broker refuses
  * (`LeaseLostError`) marks the package lost: its run's outcome will not be applied (see monitor.ts).
  */
-import { type BrokerClient, type Clock, LeaseLostError, type Logger } from '@tasq/core';
+import type { Clock, Logger } from '@tasq/core';
+import { type BrokerClient, LeaseLostError } from '@tasq/core/backend';
 import { type CancelTimer, every } from './clock-timers.js';
 import type { ClusterEmitter, ClusterStats } from './events.js';
 import type { HeldPackage } from './held-package.js';

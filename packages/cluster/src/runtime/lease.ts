@@ -4,7 +4,7 @@
  * somewhere between the two, so only the earlier moment is safe. A reply read late (a slow network, a
  * blocked event loop, a stopped process) must not make a lease that already ended look alive.
  */
-import type { BrokerCapabilities } from '@tasq/core';
+import type { BrokerCapabilities } from '@tasq/core/backend';
 
 /**
  * When a lease granted by a request sent at `requestSentAt` ends. Infinity on a broker whose leases do

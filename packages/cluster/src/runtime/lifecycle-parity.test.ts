@@ -6,6 +6,7 @@ import { type EnqueueJobOptions, ManualClock, type TaskResult, Tasq, type TasqCo
 import { describe, expect, it } from 'vitest';
 import { memoryConfig, startOnClock } from '../test-support/memory-deployment.js';
 import { loadTasks } from '../worker/worker-runtime.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 interface Row {
   title: string;
@@ -90,7 +91,7 @@ async function throughSync(row: Row): Promise<TaskResult | undefined> {
   try {
     const id = `sync-${Math.random().toString(36).slice(2)}`;
     await tasq.enqueueByName(row.task, row.args, { ...row.options, id }).catch(() => undefined);
-    return await tasq.results.get(id);
+    return await runtimeServicesOf(tasq).results.get(id);
   } finally {
     await tasq.close();
   }
@@ -115,7 +116,7 @@ async function throughCluster(row: Row): Promise<TaskResult | undefined> {
       await new Promise((resolve) => setImmediate(resolve));
       await clock.advance(500);
     }
-    return await cluster.tasq.results.get(job.id);
+    return await runtimeServicesOf(cluster.tasq).results.get(job.id);
   } finally {
     await cluster.stop({ timeoutMs: 0 });
   }

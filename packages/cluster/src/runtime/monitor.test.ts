@@ -15,6 +15,7 @@ import { memoryConfig } from '../test-support/memory-deployment.js';
 import { ClusterEmitter, emptyStats } from './events.js';
 import { describeRef, type HeldPackage } from './held-package.js';
 import { Monitor } from './monitor.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 const clients: Tasq[] = [];
 afterEach(async () => {
@@ -29,7 +30,7 @@ async function setup(retryMs = 1_000, settings: { maxAttempts?: number; saveLimi
   const stats = emptyStats();
   const events = new ClusterEmitter();
   const monitor = new Monitor({
-    services: tasq,
+    services: runtimeServicesOf(tasq),
     clock,
     logger: { debug() {}, info() {}, warn() {}, error() {} },
     events,
@@ -37,8 +38,12 @@ async function setup(retryMs = 1_000, settings: { maxAttempts?: number; saveLimi
     settings: { maxAttempts: 0, ackFailures: false, saveLimit: 0, retryMs, ...settings },
   });
   const held = async (): Promise<HeldPackage> => {
-    const [delivery] = await tasq.broker.reserve(config.queue, { max: 1, leaseMs: retryMs, waitMs: 0 });
-    const pkg = tasq.codec.decode(delivery!.body);
+    const [delivery] = await runtimeServicesOf(tasq).broker.reserve(config.queue, {
+      max: 1,
+      leaseMs: retryMs,
+      waitMs: 0,
+    });
+    const pkg = runtimeServicesOf(tasq).codec.decode(delivery!.body);
     return {
       delivery: delivery!,
       pkg,
@@ -63,7 +68,7 @@ async function setup(retryMs = 1_000, settings: { maxAttempts?: number; saveLimi
   });
   /** Make the result backend's next `times` saves fail as during an outage. */
   const failSaves = (times: number) => {
-    const backend = tasq.results;
+    const backend = runtimeServicesOf(tasq).results;
     const save = backend.save.bind(backend);
     let failures = 0;
     backend.save = async (result) => {
@@ -90,8 +95,8 @@ describe('Monitor', () => {
     const job = await tasq.enqueueByName('any.task', [1]);
     const entry = await held();
     await monitor.complete(entry, success(entry));
-    expect((await tasq.results.get(job.id))?.result).toBe('done');
-    expect(await tasq.broker.size(config.queue)).toMatchObject({ ready: 0, reserved: 0 });
+    expect((await runtimeServicesOf(tasq).results.get(job.id))?.result).toBe('done');
+    expect(await runtimeServicesOf(tasq).broker.size(config.queue)).toMatchObject({ ready: 0, reserved: 0 });
     expect(stats.succeeded).toBe(1);
   });
 
@@ -105,10 +110,10 @@ describe('Monitor', () => {
     await monitor.complete(first, success(first));
     expect(stats.lateCompletions).toBe(1);
     expect(stats.succeeded).toBe(0);
-    expect(await tasq.results.get(job.id)).toBeUndefined();
-    expect((await tasq.broker.size(config.queue)).reserved).toBe(1);
+    expect(await runtimeServicesOf(tasq).results.get(job.id)).toBeUndefined();
+    expect((await runtimeServicesOf(tasq).broker.size(config.queue)).reserved).toBe(1);
     await monitor.complete(second, success(second));
-    expect((await tasq.results.get(job.id))?.attempts).toBe(2);
+    expect((await runtimeServicesOf(tasq).results.get(job.id))?.attempts).toBe(2);
   });
 
   it('applies a completion past its lease end when the lease is still its own', async () => {
@@ -118,7 +123,7 @@ describe('Monitor', () => {
     await clock.advance(1_200);
     await monitor.complete(entry, success(entry));
     expect(stats.lateCompletions).toBe(0);
-    expect((await tasq.results.get(job.id))?.status).toBe('success');
+    expect((await runtimeServicesOf(tasq).results.get(job.id))?.status).toBe('success');
   });
 
   it('saves nothing for a run past its lease end when the broker cannot say the lease is still its own', async () => {
@@ -126,15 +131,15 @@ describe('Monitor', () => {
     const job = await tasq.enqueueByName('any.task', [1]);
     const entry = await held();
     await clock.advance(1_200);
-    const memory = tasq.broker.broker;
+    const memory = runtimeServicesOf(tasq).broker.broker;
     memory.extend = async () => {
       throw new BrokerConnectionError('the broker does not answer');
     };
     await monitor.complete(entry, success(entry));
     expect(stats).toMatchObject({ lateCompletions: 1, succeeded: 0 });
-    expect(await tasq.results.get(job.id)).toBeUndefined();
+    expect(await runtimeServicesOf(tasq).results.get(job.id)).toBeUndefined();
     // Nothing was settled either: the broker delivers the job again.
-    expect((await tasq.broker.size(config.queue)).ready).toBe(1);
+    expect((await runtimeServicesOf(tasq).broker.size(config.queue)).ready).toBe(1);
   });
 
   it('retries a result save that fails while the backend is unreachable, then acks the job once', async () => {
@@ -144,9 +149,13 @@ describe('Monitor', () => {
     const failures = failSaves(2);
     await settled(monitor.complete(entry, success(entry)));
     expect(failures()).toBe(3);
-    expect((await tasq.results.get(job.id))?.result).toBe('done');
+    expect((await runtimeServicesOf(tasq).results.get(job.id))?.result).toBe('done');
     expect(stats).toMatchObject({ succeeded: 1, released: 0 });
-    expect(await tasq.broker.size(config.queue)).toMatchObject({ ready: 0, delayed: 0, reserved: 0 });
+    expect(await runtimeServicesOf(tasq).broker.size(config.queue)).toMatchObject({
+      ready: 0,
+      delayed: 0,
+      reserved: 0,
+    });
   });
 
   it('releases the job to run again when the result backend stays unreachable past the retries', async () => {
@@ -155,9 +164,12 @@ describe('Monitor', () => {
     const entry = await held();
     failSaves(100);
     await settled(monitor.complete(entry, success(entry)));
-    expect(await tasq.results.get(job.id)).toBeUndefined();
+    expect(await runtimeServicesOf(tasq).results.get(job.id)).toBeUndefined();
     expect(stats).toMatchObject({ released: 1 });
-    expect(await tasq.broker.size(config.queue)).toMatchObject({ delayed: 1, reserved: 0 });
+    expect(await runtimeServicesOf(tasq).broker.size(config.queue)).toMatchObject({
+      delayed: 1,
+      reserved: 0,
+    });
   });
 
   it('stops retrying a save once the lease has ended, and saves nothing', async () => {
@@ -167,7 +179,7 @@ describe('Monitor', () => {
     failSaves(100);
     // The retry pauses (0.1 s, 0.5 s, 2 s) outlast the 1 s lease.
     await settled(monitor.complete(entry, success(entry)));
-    expect(await tasq.results.get(job.id)).toBeUndefined();
+    expect(await runtimeServicesOf(tasq).results.get(job.id)).toBeUndefined();
     expect(stats).toMatchObject({ lateCompletions: 1, succeeded: 0, released: 0 });
   });
 
@@ -177,10 +189,14 @@ describe('Monitor', () => {
     const entry = await held();
     await monitor.release(entry, 0, 'cluster stopping');
     expect(stats.released).toBe(1);
-    const [again] = await tasq.broker.reserve(config.queue, { max: 10, leaseMs: 1_000, waitMs: 0 });
-    expect(tasq.codec.decode(again!.body).id).toBe(job.id);
+    const [again] = await runtimeServicesOf(tasq).broker.reserve(config.queue, {
+      max: 10,
+      leaseMs: 1_000,
+      waitMs: 0,
+    });
+    expect(runtimeServicesOf(tasq).codec.decode(again!.body).id).toBe(job.id);
     expect(again!.deliveries).toBe(1);
-    expect(await tasq.broker.size(config.queue)).toMatchObject({ ready: 0, reserved: 1 });
+    expect(await runtimeServicesOf(tasq).broker.size(config.queue)).toMatchObject({ ready: 0, reserved: 1 });
   });
 
   it('releases a job with unlimited attempts it gives back unrun', async () => {
@@ -188,7 +204,11 @@ describe('Monitor', () => {
     await tasq.enqueueByName('any.task', [1]);
     const entry = await held();
     await monitor.release(entry, 0, 'cluster stopping');
-    const [again] = await tasq.broker.reserve(config.queue, { max: 10, leaseMs: 1_000, waitMs: 0 });
+    const [again] = await runtimeServicesOf(tasq).broker.reserve(config.queue, {
+      max: 10,
+      leaseMs: 1_000,
+      waitMs: 0,
+    });
     expect(again!.deliveries).toBe(2);
   });
 
@@ -199,7 +219,8 @@ describe('Monitor', () => {
       const entry = await held();
       await monitor.complete(entry, success(entry));
     }
-    const stored = async () => (await tasq.results.list({ status: 'success', limit: 100 })).length;
+    const stored = async () =>
+      (await runtimeServicesOf(tasq).results.list({ status: 'success', limit: 100 })).length;
     // The burst took no clock time: only its first save could prune.
     expect(await stored()).toBeGreaterThan(5);
     await clock.advance(1_000);
@@ -215,7 +236,7 @@ describe('Monitor', () => {
       await monitor.complete(entry, success(entry));
     }
     await monitor.drain();
-    expect(await tasq.results.list({ status: 'success', limit: 100 })).toHaveLength(2);
+    expect(await runtimeServicesOf(tasq).results.list({ status: 'success', limit: 100 })).toHaveLength(2);
   });
 
   it('runs a job again when its chain link could not be enqueued, and that run sends the link once', async () => {
@@ -223,7 +244,7 @@ describe('Monitor', () => {
     const chain = await tasq
       .chain([new Signature('any.task', [1]), new Signature('next.task', [])])
       .enqueue();
-    const memory = tasq.broker.broker;
+    const memory = runtimeServicesOf(tasq).broker.broker;
     const enqueue = memory.enqueue;
     memory.enqueue = async () => {
       throw new BrokerError('the queue refused the message');
@@ -233,14 +254,30 @@ describe('Monitor', () => {
     memory.enqueue = enqueue;
     // Not acked: the job waits out the release delay, with nothing else sent.
     expect(stats.released).toBe(1);
-    expect(await tasq.broker.size(config.queue)).toMatchObject({ ready: 0, delayed: 1, reserved: 0 });
+    expect(await runtimeServicesOf(tasq).broker.size(config.queue)).toMatchObject({
+      ready: 0,
+      delayed: 1,
+      reserved: 0,
+    });
 
     await clock.advance(1_000);
     const again = await held();
     expect(again.pkg.id).toBe(first.pkg.id);
     await monitor.complete(again, success(again));
-    const [link] = await tasq.broker.reserve(config.queue, { max: 10, leaseMs: 1_000, waitMs: 0 });
-    expect(tasq.codec.decode(link!.body)).toMatchObject({ id: chain.id, name: 'next.task', args: ['done'] });
-    expect(await tasq.broker.size(config.queue)).toMatchObject({ ready: 0, delayed: 0, reserved: 1 });
+    const [link] = await runtimeServicesOf(tasq).broker.reserve(config.queue, {
+      max: 10,
+      leaseMs: 1_000,
+      waitMs: 0,
+    });
+    expect(runtimeServicesOf(tasq).codec.decode(link!.body)).toMatchObject({
+      id: chain.id,
+      name: 'next.task',
+      args: ['done'],
+    });
+    expect(await runtimeServicesOf(tasq).broker.size(config.queue)).toMatchObject({
+      ready: 0,
+      delayed: 0,
+      reserved: 1,
+    });
   });
 });

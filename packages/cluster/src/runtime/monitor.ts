@@ -11,29 +11,24 @@
  * cannot be asked) is counted as a late completion and not applied at all: no result saved, no follow-ups,
  * no success reported. Its package belongs to another delivery now.
  */
+import type { BrokerConnectionError, Clock, Logger, TaskResult } from '@tasq/core';
+import { type BrokerClient, LeaseLostError, packageLabel } from '@tasq/core/backend';
 import {
-  type BrokerClient,
-  type BrokerConnectionError,
   cancelledRunResult,
-  type Clock,
   decideAfterFailedStep,
   decideOutcome,
-  encodeStoredValue,
-  LeaseLostError,
-  type Logger,
   maxAttemptsOf,
   type OutcomeDecision,
   type OutcomeSettings,
-  packageLabel,
   retryWhileUnreachable,
   type RuntimeServices,
-  type TaskResult,
-} from '@tasq/core';
+} from '@tasq/core/internal';
 import type { ClusterEmitter, ClusterStats } from './events.js';
 import type { FailureReporting } from './failure-reporting.js';
 import type { HeldPackage } from './held-package.js';
-import { leaseMarginMs, leaseStanding } from './lease.js';
+import { LeaseCheck } from './lease-check.js';
 import { ResultPruner } from './result-pruner.js';
+import { unstorableValue } from './unstorable-result.js';
 
 export interface MonitorOptions {
   /** The broker, result backend and sends of the runtime (not the application's client). */
@@ -64,7 +59,7 @@ export class Monitor {
   private readonly broker: BrokerClient;
   private readonly pending = new Set<Promise<void>>();
   private readonly pruner: ResultPruner;
-  private readonly leaseMarginMs: number;
+  private readonly leases: LeaseCheck;
   /** The configured error reporter, told about every failed attempt (set at start). */
   reporting: FailureReporting | undefined;
 
@@ -78,7 +73,12 @@ export class Monitor {
       saveLimit,
       ...(saveLimitPer ? { saveLimitPer } : {}),
     });
-    this.leaseMarginMs = leaseMarginMs(retryMs);
+    this.leases = new LeaseCheck({
+      broker: this.broker,
+      clock: options.clock,
+      retryMs,
+      stats: options.stats,
+    });
   }
 
   /** Settlements still in flight (stop waits for them before closing the broker). */
@@ -136,7 +136,7 @@ export class Monitor {
     entry.state = 'settling';
     const runtimeMs = Math.max(0, ran.stoppedAt - ran.startedAt);
     // Most runs end well inside their lease: only a lease near its end costs a call (and an await).
-    const leased = this.leaseSurelyHeld(entry) || (await this.stillLeased(entry));
+    const leased = this.leases.surelyHeld(entry) || (await this.leases.stillHeld(entry));
     if (!leased) return this.lateCompletion(entry);
     let result = how.cancelled !== undefined ? cancelledRunResult(ran, how.cancelled) : ran;
     let decision = this.decide(entry, result, how);
@@ -290,40 +290,6 @@ export class Monitor {
     this.options.events.emit('late-completion', entry.ref);
   }
 
-  /** The lease is ours, with time to spare: no need to ask the broker. */
-  private leaseSurelyHeld(entry: HeldPackage): boolean {
-    return (
-      !entry.leaseLost &&
-      leaseStanding(entry.leaseUntil, this.options.clock.now(), this.leaseMarginMs) === 'held'
-    );
-  }
-
-  /**
-   * True while this delivery's lease is ours. Near or past its end, the broker is asked (by extending it;
-   * the new lease is dated from when that request left). When the broker cannot be asked or does not
-   * answer, the lease counts only until its own end.
-   */
-  private async stillLeased(entry: HeldPackage): Promise<boolean> {
-    if (entry.leaseLost) return false;
-    if (this.leaseSurelyHeld(entry)) return true;
-    const { clock, settings } = this.options;
-    const notEnded = () => clock.now() < entry.leaseUntil;
-    if (!this.broker.capabilities.extend) return notEnded();
-    const sentAt = clock.now();
-    try {
-      await this.broker.extend(entry.delivery, settings.retryMs);
-      entry.leaseUntil = Math.max(entry.leaseUntil, sentAt + settings.retryMs);
-      return true;
-    } catch (error) {
-      if (error instanceof LeaseLostError) {
-        entry.leaseLost = true;
-        this.options.stats.leasesLost++;
-        return false;
-      }
-      return notEnded();
-    }
-  }
-
   /**
    * Save the result, trying again while the result backend is unreachable (as settle calls do), so a
    * short outage does not send a finished job round again. Gives up with `LeaseLostError` as soon as the
@@ -398,27 +364,5 @@ export class Monitor {
       return release();
     }
     return this.settle(entry, 'ack', () => this.broker.ack(delivery));
-  }
-}
-
-/**
- * For a success whose value cannot be encoded as results are stored, the failure to store instead;
- * undefined when the value is not the problem. Asked only after a save failed, so runs that save pay nothing.
- */
-function unstorableValue(result: TaskResult): TaskResult | undefined {
-  if (result.status !== 'success') return undefined;
-  try {
-    encodeStoredValue(result.result);
-    return undefined;
-  } catch (error) {
-    const { result: _unstorable, ...rest } = result;
-    return {
-      ...rest,
-      status: 'failure',
-      error: {
-        name: 'UnstorableResultError',
-        message: `the task's return value cannot be stored: ${(error as Error).message}`,
-      },
-    };
   }
 }

@@ -4,7 +4,8 @@
  * backend's progress capability, one write per job at a time: a report that comes while the job's last
  * write is still out replaces any waiting one, so a slow backend never piles writes up.
  */
-import type { Logger, ProgressValue, ResultBackend } from '@tasq/core';
+import type { Logger, ProgressValue } from '@tasq/core';
+import type { ResultBackend } from '@tasq/core/backend';
 import type { ClusterEmitter } from './events.js';
 import type { HeldPackage } from './held-package.js';
 

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterHandle } from '../start-cluster.js';
 import { memoryConfig, startOnClock } from '../test-support/memory-deployment.js';
 import { loadTasks } from '../worker/worker-runtime.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 
 let cluster: ClusterHandle | undefined;
 afterEach(async () => {
@@ -23,7 +24,7 @@ describe('ctx.progress in a cluster', () => {
     const events: unknown[] = [];
     cluster.events.on('task-progress', (event) => events.push(event.progress));
     let writes = 0;
-    const store = cluster.tasq.results.administration!;
+    const store = runtimeServicesOf(cluster.tasq).results.administration!;
     const save = store.saveProgress!.bind(store);
     // Counted on the way through (every write still reaches the memory backend).
     (store as { saveProgress: typeof save }).saveProgress = (id, progress) => {
@@ -71,7 +72,7 @@ describe('ctx.progress in sync mode', () => {
     const tasq = await Tasq.open(config, { registry: await loadTasks({ tasks: config.tasks, cwd: '.' }) });
     try {
       let writes = 0;
-      const store = tasq.results.administration!;
+      const store = runtimeServicesOf(tasq).results.administration!;
       const save = store.saveProgress!.bind(store);
       (store as { saveProgress: typeof save }).saveProgress = (id, progress) => {
         writes++;

@@ -1,10 +1,5 @@
-import {
-  ManualClock,
-  type RateLimit,
-  type RateLimitDecision,
-  type RateLimiter,
-  silentLogger,
-} from '@tasq/core';
+import { ManualClock, silentLogger } from '@tasq/core';
+import type { RateLimit, RateLimitDecision, RateLimiter } from '@tasq/core/backend';
 import { describe, expect, it } from 'vitest';
 import { RateLimits, TokenBucket } from './rate-limiter.js';
 

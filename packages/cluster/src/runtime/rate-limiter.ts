@@ -7,7 +7,9 @@
  * package offers a cluster-wide limiter (`createRateLimiter`, e.g. Redis), `share()` switches every limit
  * to it, so clusters naming the same limit share one bucket.
  */
-import { type Clock, type Logger, parseRate, type RateLimit, type RateLimiter } from '@tasq/core';
+import type { Clock, Logger } from '@tasq/core';
+import type { RateLimit, RateLimiter } from '@tasq/core/backend';
+import { parseRate } from '@tasq/core/internal';
 
 /** How far a cluster's rate limits reach; `none` when it has none. */
 export type RateLimitScope = 'none' | 'cluster' | 'shared';

@@ -4,7 +4,8 @@
  * trailing prune, timed through the clock), so the limit holds within about a second of the work
  * stopping instead of waiting for the next job.
  */
-import type { Clock, Logger, ResultBackend } from '@tasq/core';
+import type { Clock, Logger } from '@tasq/core';
+import type { ResultBackend } from '@tasq/core/backend';
 
 /** The least time between two prunes. */
 export const PRUNE_MIN_INTERVAL_MS = 1_000;

@@ -13,18 +13,14 @@
  *
  * Every timer runs on the configured `Clock`.
  */
+import type { Clock, Logger, ResolvedConfig, TaskRegistry, TaskResult } from '@tasq/core';
 import {
-  type Clock,
-  type Logger,
   loadErrorReporter,
-  type ResolvedConfig,
   type Scheduler,
-  type TaskRegistry,
   type RuntimeServices,
-  type TaskResult,
   taskResultOf,
   withResultMarks,
-} from '@tasq/core';
+} from '@tasq/core/internal';
 import { Pool, type WorkerInfo } from '../pool/pool.js';
 import { after } from './clock-timers.js';
 import { type ClusterSchedulerOptions, clusterIdentity, startClusterScheduler } from './cluster-scheduler.js';

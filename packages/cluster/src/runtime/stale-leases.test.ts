@@ -3,11 +3,13 @@
  * in-memory broker with a manual clock: the broker's reply is "read late" by moving the clock forward
  * between the reserve and its answer, as a slow network or a stalled process would.
  */
-import { type Delivery, ManualClock, type MemoryBroker } from '@tasq/core';
+import { ManualClock } from '@tasq/core';
+import type { Delivery, MemoryBroker } from '@tasq/core/backend';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterHandle } from '../start-cluster.js';
 import { memoryConfig, startOnClock } from '../test-support/memory-deployment.js';
 import { leaseEndsAt, leaseMarginMs, leaseStanding } from './lease.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 const LEASE_MS = 8_000;
 
 describe('lease arithmetic', () => {
@@ -54,7 +56,7 @@ describe('a reply read late', () => {
       clock,
     );
     clusters.push(cluster);
-    const memory = cluster.tasq.broker.broker as MemoryBroker;
+    const memory = runtimeServicesOf(cluster.tasq).broker.broker as MemoryBroker;
     const reserve = memory.reserve.bind(memory);
     let stall = stallMs;
     memory.reserve = async (queue, options): Promise<Delivery[]> => {
@@ -83,7 +85,7 @@ describe('a reply read late', () => {
     // Only the second delivery, whose lease was whole, ran.
     expect(await succeeded).toMatchObject({ id: job.id, deliveries: 2 });
     expect(started).toEqual([2]);
-    expect(await cluster.tasq.results.get(job.id)).toMatchObject({
+    expect(await runtimeServicesOf(cluster.tasq).results.get(job.id)).toMatchObject({
       status: 'success',
       result: 3,
       attempts: 2,
@@ -108,7 +110,10 @@ describe('a reply read late', () => {
         reason: 'its lease was nearly over before it could start',
       }),
     ]);
-    expect(await cluster.tasq.results.get(job.id)).toMatchObject({ result: 5, attempts: 2 });
+    expect(await runtimeServicesOf(cluster.tasq).results.get(job.id)).toMatchObject({
+      result: 5,
+      attempts: 2,
+    });
     expect(started).toEqual([2]);
   });
 });

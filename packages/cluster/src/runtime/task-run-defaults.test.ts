@@ -1,4 +1,4 @@
-import type { TaskPackage } from '@tasq/core';
+import type { TaskPackage } from '@tasq/core/internal';
 import { describe, expect, it } from 'vitest';
 import { runDefaultsOf, withRunDefaults } from './task-run-defaults.js';
 

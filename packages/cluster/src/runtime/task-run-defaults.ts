@@ -8,13 +8,13 @@
  * What the package carries wins (the producer chose it). `queue` and `priority` are not among them: they
  * decided where the package went, before any cluster saw it.
  */
+import type { TaskOptions } from '@tasq/core';
 import {
   type JobOptionsData,
   RUN_OPTION_FIELDS,
   runFieldsOfTask,
-  type TaskOptions,
   type TaskPackage,
-} from '@tasq/core';
+} from '@tasq/core/internal';
 
 /** The run settings of a package (the options that travel as `run` in core's job-options table). */
 export type TaskRunDefaults = Pick<JobOptionsData, (typeof RUN_OPTION_FIELDS)[number]>;

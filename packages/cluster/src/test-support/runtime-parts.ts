@@ -2,15 +2,9 @@
  * For unit tests of the runtime's parts: a worker that lives in the test (it does what the test says,
  * when it says), held packages over the in-memory broker, and a logger that keeps quiet.
  */
-import {
-  BrokerClient,
-  type Delivery,
-  type Logger,
-  ManualClock,
-  MemoryBroker,
-  type RunOutcome,
-  type TaskPackage,
-} from '@tasq/core';
+import { type Logger, ManualClock } from '@tasq/core';
+import { BrokerClient, type Delivery, MemoryBroker } from '@tasq/core/backend';
+import type { RunOutcome, TaskPackage } from '@tasq/core/internal';
 import type { WorkerCallbacks, WorkerHandle } from '../pool/worker-handle.js';
 import { describeRef, type HeldPackage } from '../runtime/held-package.js';
 import type { ToWorker } from '../worker/protocol.js';

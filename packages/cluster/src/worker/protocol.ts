@@ -3,7 +3,8 @@
  * the thread's port). Values travel by structured clone, so Dates, Maps and BigInts in arguments and
  * results survive the hop.
  */
-import type { ProgressValue, RunOutcome, TaskPackage } from '@tasq/core';
+import type { ProgressValue } from '@tasq/core';
+import type { RunOutcome, TaskPackage } from '@tasq/core/internal';
 import type { TaskRunDefaults } from '../runtime/task-run-defaults.js';
 
 export interface WorkerSettings {

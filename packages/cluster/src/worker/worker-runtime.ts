@@ -2,17 +2,15 @@
  * What runs inside a worker, whatever carries its messages (a child process, a thread, or the sentinel
  * itself for the inline pool): import the task modules, run orders, report results in batches.
  */
+import type { Logger, Task, TaskRegistry } from '@tasq/core';
 import {
   defaultRegistry,
   importFromApplication,
-  type Logger,
   ProgressBuffer,
   runInTaskSpan,
   runTask,
-  type Task,
-  type TaskRegistry,
   toErrorInfo,
-} from '@tasq/core';
+} from '@tasq/core/internal';
 import { runDefaultsOf, type TaskRunDefaults } from '../runtime/task-run-defaults.js';
 import type { FromWorker, RunDone, ToWorker, WorkerSettings } from './protocol.js';
 
@@ -117,7 +115,10 @@ export class WorkerRuntime {
     }
   }
 
-  private run(runId: number, order: { pkg: import('@tasq/core').TaskPackage; deliveries: number }): void {
+  private run(
+    runId: number,
+    order: { pkg: import('@tasq/core/internal').TaskPackage; deliveries: number },
+  ): void {
     const controller = new AbortController();
     this.running.set(runId, controller);
     this.startSampling();

@@ -9,6 +9,7 @@ import { executeTask } from '../execute.js';
 import { defineTask } from '../task.js';
 import { Administration } from './administration.js';
 import { JobStateError, UnknownJobError, UnsupportedOperationError } from './errors.js';
+import { runtimeServicesOf } from '../runtime-services.js';
 
 const add = defineTask('admin.add', (a: number, b: number) => a + b);
 const fail = defineTask('admin.fail', (message: string) => {
@@ -32,13 +33,19 @@ afterEach(async () => {
 async function work(tasq: Tasq, queue = 'default', options: { saveArgs?: boolean } = {}): Promise<number> {
   let done = 0;
   for (;;) {
-    const deliveries = await tasq.broker.reserve(queue, { max: 10, leaseMs: 10_000, waitMs: 0 });
+    const deliveries = await runtimeServicesOf(tasq).broker.reserve(queue, {
+      max: 10,
+      leaseMs: 10_000,
+      waitMs: 0,
+    });
     if (deliveries.length === 0) return done;
     for (const delivery of deliveries) {
-      const pkg = tasq.codec.decode(delivery.body);
-      const result = await executeTask(tasq.registry, pkg, { deliveries: delivery.deliveries });
-      await tasq.results.save(options.saveArgs ? { ...result, args: pkg.args } : result);
-      await tasq.broker.ack(delivery);
+      const pkg = runtimeServicesOf(tasq).codec.decode(delivery.body);
+      const result = await executeTask(runtimeServicesOf(tasq).registry, pkg, {
+        deliveries: delivery.deliveries,
+      });
+      await runtimeServicesOf(tasq).results.save(options.saveArgs ? { ...result, args: pkg.args } : result);
+      await runtimeServicesOf(tasq).broker.ack(delivery);
       done++;
     }
   }
@@ -58,9 +65,13 @@ describe('Administration', () => {
       source: 'broker',
     });
     expect((await admin.job(job.id, { args: true })).args).toEqual([1, 2]);
-    const [delivery] = await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
+    const [delivery] = await runtimeServicesOf(tasq).broker.reserve('default', {
+      max: 1,
+      leaseMs: 10_000,
+      waitMs: 0,
+    });
     expect(await admin.job(job.id)).toMatchObject({ state: 'running', attempts: 1 });
-    await tasq.broker.release(delivery!);
+    await runtimeServicesOf(tasq).broker.release(delivery!);
     await work(tasq);
     const done = await admin.job(job.id, { result: true });
     expect(done).toMatchObject({ state: 'succeeded', source: 'results', result: 3 });
@@ -127,7 +138,7 @@ describe('Administration', () => {
     const tasq = await client();
     const admin = Administration.of(tasq);
     const job = await tasq.enqueue(add, 1, 1);
-    await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
+    await runtimeServicesOf(tasq).broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
     expect(await admin.cancel(job.id)).toEqual({ id: job.id, outcome: 'cancelling' });
     expect((await admin.cancelMarks([job.id, 'other'])).map((mark) => mark.jobId)).toEqual([job.id]);
     expect(await admin.job(job.id)).toMatchObject({ state: 'running', cancelMark: { jobId: job.id } });
@@ -141,7 +152,7 @@ describe('Administration', () => {
     expect((await admin.job(job.id)).state).toBe('unknown');
     await expect(admin.remove(job.id)).rejects.toBeInstanceOf(UnknownJobError);
     const running = await tasq.enqueue(add, 2, 2);
-    await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
+    await runtimeServicesOf(tasq).broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
     await expect(admin.remove(running.id)).rejects.toMatchObject({ code: 'WRONG_STATE' });
   });
 
@@ -149,12 +160,16 @@ describe('Administration', () => {
     const tasq = await client();
     const admin = Administration.of(tasq);
     // A package on its third run of the task's retry policy: requeued, it starts from the first again.
-    const [sent] = await tasq.send([
-      { ...tasq.buildPackage({ name: 'admin.add', args: [2, 3] }, {}), attempt: 3 },
+    const [sent] = await runtimeServicesOf(tasq).send([
+      { ...runtimeServicesOf(tasq).buildPackage({ name: 'admin.add', args: [2, 3] }, {}), attempt: 3 },
     ]);
     const job = sent!;
-    const [delivery] = await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
-    await tasq.broker.deadLetter(delivery!, 'failed 3 times');
+    const [delivery] = await runtimeServicesOf(tasq).broker.reserve('default', {
+      max: 1,
+      leaseMs: 10_000,
+      waitMs: 0,
+    });
+    await runtimeServicesOf(tasq).broker.deadLetter(delivery!, 'failed 3 times');
     const dead = await admin.deadLetters({});
     expect(dead.jobs).toMatchObject([
       { id: job.id, state: 'dead', deadReason: 'failed 3 times', attempts: 1, attempt: 3 },
@@ -163,8 +178,12 @@ describe('Administration', () => {
     expect([...mine.requeued, ...theirs.requeued]).toEqual([job.id]);
     expect([...mine.notDead, ...theirs.notDead]).toEqual([job.id]);
     expect(await admin.job(job.id)).toMatchObject({ state: 'queued', attempts: 0, attempt: 1 });
-    const [again] = await tasq.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
-    await tasq.broker.deadLetter(again!, 'failed again');
+    const [again] = await runtimeServicesOf(tasq).broker.reserve('default', {
+      max: 1,
+      leaseMs: 10_000,
+      waitMs: 0,
+    });
+    await runtimeServicesOf(tasq).broker.deadLetter(again!, 'failed again');
     expect(await admin.retry(job.id)).toEqual({ id: job.id, from: 'dead-letter' });
     expect(await work(tasq)).toBe(1);
     expect(await job.result()).toBe(5);
@@ -176,8 +195,12 @@ describe('Administration', () => {
     const admin = Administration.of(tasq);
     for (let index = 0; index < 3; index++) await tasq.enqueue(add, index, 0);
     await tasq.enqueue(fail, 'x');
-    const deliveries = await tasq.broker.reserve('default', { max: 10, leaseMs: 10_000, waitMs: 0 });
-    for (const delivery of deliveries) await tasq.broker.deadLetter(delivery, 'gave up');
+    const deliveries = await runtimeServicesOf(tasq).broker.reserve('default', {
+      max: 10,
+      leaseMs: 10_000,
+      waitMs: 0,
+    });
+    for (const delivery of deliveries) await runtimeServicesOf(tasq).broker.deadLetter(delivery, 'gave up');
     expect(await admin.requeueAllDead({ task: 'admin.add' })).toHaveLength(3);
     expect((await admin.deadLetters({})).jobs.map((job) => job.task)).toEqual(['admin.fail']);
     expect(await admin.trimDeadLetters('default', { maxCount: 1 })).toBe(0);
@@ -193,7 +216,7 @@ describe('Administration', () => {
     expect(await admin.job(kept.id)).toMatchObject({ state: 'failed', error: { message: 'kept' } });
     expect(await admin.retry(kept.id)).toEqual({ id: kept.id, from: 'result' });
     // The failure retried is gone: a waiter gets the new run's outcome.
-    expect(await tasq.results.get(kept.id)).toBeUndefined();
+    expect(await runtimeServicesOf(tasq).results.get(kept.id)).toBeUndefined();
     expect(await admin.job(kept.id, { args: true })).toMatchObject({ state: 'queued', args: ['kept'] });
     await work(tasq);
     const lost = await tasq.enqueue(fail, 'lost');
@@ -231,7 +254,7 @@ describe('Administration', () => {
     await work(tasq);
     expect((await group.results()).map((result) => result.result)).toEqual([3, 7]);
     expect(await admin.deleteGroupResults(group.group)).toBe(2);
-    expect(await tasq.results.group(group.group)).toEqual([]);
+    expect(await runtimeServicesOf(tasq).results.group(group.group)).toEqual([]);
   });
 
   it('sets expiresAt from the expires option and a task default, and brokers without administration refuse clearly', async () => {
@@ -251,16 +274,16 @@ describe('Administration', () => {
     // The same client over a broker that declares no administration.
     const bare = new Administration({
       broker: {
-        ...tasq.broker.broker,
+        ...runtimeServicesOf(tasq).broker.broker,
         name: 'custom',
         administration: undefined,
-        size: (queue: string) => tasq.broker.broker.size(queue),
+        size: (queue: string) => runtimeServicesOf(tasq).broker.broker.size(queue),
       } as never,
-      results: tasq.results,
-      codec: tasq.codec,
-      clock: tasq.clock,
+      results: runtimeServicesOf(tasq).results,
+      codec: runtimeServicesOf(tasq).codec,
+      clock: runtimeServicesOf(tasq).clock,
       defaultQueue: 'default',
-      send: (packages) => tasq.send(packages),
+      send: (packages) => runtimeServicesOf(tasq).send(packages),
     });
     await expect(bare.jobs()).rejects.toBeInstanceOf(UnsupportedOperationError);
     await expect(bare.jobs()).rejects.toThrow(/the custom broker cannot list waiting and running jobs/);
@@ -275,12 +298,16 @@ describe('Administration', () => {
 
     // ... and where the result backend keeps none either, each refuses, saying why.
     const nowhere = new Administration({
-      broker: { ...tasq.broker.broker, name: 'custom', administration: undefined } as never,
-      results: Object.create(tasq.results, { administration: { value: undefined } }),
-      codec: tasq.codec,
-      clock: tasq.clock,
+      broker: {
+        ...runtimeServicesOf(tasq).broker.broker,
+        name: 'custom',
+        administration: undefined,
+      } as never,
+      results: Object.create(runtimeServicesOf(tasq).results, { administration: { value: undefined } }),
+      codec: runtimeServicesOf(tasq).codec,
+      clock: runtimeServicesOf(tasq).clock,
       defaultQueue: 'default',
-      send: (packages) => tasq.send(packages),
+      send: (packages) => runtimeServicesOf(tasq).send(packages),
     });
     expect(nowhere.support().marksKeptBy).toBe('none');
     await expect(nowhere.pause('default')).rejects.toThrow(

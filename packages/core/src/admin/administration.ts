@@ -14,9 +14,11 @@
  * only addition there is the label the client passes beside each body (no extra round trip).
  */
 import type { Broker, QueueSize } from '../broker.js';
+import { Tasq } from '../client.js';
 import type { Clock } from '../clock.js';
 import { BrokerError, InvalidArgumentError, TasqError } from '../errors.js';
 import type { ResultBackend, TaskResult } from '../result-backend.js';
+import { runtimeServicesOf } from '../runtime-services.js';
 import type { TaskPackage, TaskPackageCodec } from '../task-package.js';
 import {
   type BrokerAdministration,
@@ -68,7 +70,7 @@ export interface AdministrationSources {
   heldJobs?: HeldJobsSource;
 }
 
-/** The parts of a `Tasq` client the administration API needs (a structural type: no import cycle). */
+/** The runtime services the administration API needs (a structural type: `RuntimeServices` fits it). */
 export interface AdministrationClient {
   readonly broker: { readonly broker: Broker };
   readonly results: ResultBackend;
@@ -121,7 +123,11 @@ export class Administration {
   }
 
   /** The administration API over a connected client (`connect()`), sharing its connections. */
-  static of(tasq: AdministrationClient, options: { heldJobs?: HeldJobsSource } = {}): Administration {
+  static of(
+    client: Tasq | AdministrationClient,
+    options: { heldJobs?: HeldJobsSource } = {},
+  ): Administration {
+    const tasq = client instanceof Tasq ? runtimeServicesOf(client) : client;
     return new Administration({
       ...optional('heldJobs', options.heldJobs),
       broker: tasq.broker.broker,

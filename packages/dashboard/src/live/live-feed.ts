@@ -8,6 +8,7 @@ import { type EventStream, readClusterStats, subscribeEvents } from '@tasq/clust
 import type { Deployment } from '../deployment.js';
 import { LiveAggregator, type LivePoint } from './aggregator.js';
 import { ClusterDirectory, type ClusterSummary } from './cluster-directory.js';
+import { runtimeServicesOf } from '@tasq/core/internal';
 import { pauseAfter } from './pacing.js';
 
 /** Queue depth is read every 2 s, or after ten times the last read's duration when that is longer. */
@@ -110,7 +111,7 @@ export class LiveFeed {
     const now = Date.now();
     const snapshots = this.deployment.pubsub
       ? (await this.deployment.clusters()).clusters
-      : await readClusterStats(this.deployment.tasq.results, now);
+      : await readClusterStats(runtimeServicesOf(this.deployment.tasq).results, now);
     for (const snapshot of snapshots) {
       this.directory.ingestSnapshot(snapshot, now);
       // Without pub/sub the stored totals are the only source of throughput.

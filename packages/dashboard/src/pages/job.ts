@@ -3,7 +3,8 @@
  * and chain, trace id; cancel, retry and remove for an operator where the job's state allows them.
  * Arguments and results show as type and size unless the configuration sets `dashboard.showPayloads`.
  */
-import { type JobView, parseTraceparent } from '@tasq/core';
+import type { JobView } from '@tasq/core';
+import { parseTraceparent } from '@tasq/core/internal';
 import { type Html, html } from '../html.js';
 import { type ShownPayload, summaryText } from '../jobs/payload.js';
 import { formatTime } from './format.js';

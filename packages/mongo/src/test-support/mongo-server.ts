@@ -5,7 +5,7 @@
  * When MONGODB_URL is set but the server does not answer, `requireService` fails the run under CI=true.
  */
 import { randomBytes } from 'node:crypto';
-import { withoutPassword } from '@tasq/core';
+import { withoutPassword } from '@tasq/core/backend';
 import { requireService } from '@tasq/testing';
 import { MongoClient } from 'mongodb';
 

@@ -3,7 +3,7 @@
  * connection), one held connection for LISTEN, migrations under a transaction-scoped advisory lock.
  */
 import { createHash } from 'node:crypto';
-import type { Clock, Logger } from '@tasq/core';
+import type { Clock, Logger } from '@tasq/core/backend';
 import type pg from 'pg';
 import type {
   ClaimPackagesInput,

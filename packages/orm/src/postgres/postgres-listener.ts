@@ -3,7 +3,7 @@
  * job ids from a batch of saves; see notification-payload.ts) wake the matching waiters through the hub. When the connection drops, every waiter is woken (it re-checks and
  * falls back to its poll timer) and the listener reconnects with backoff (250 ms doubling to 5 s).
  */
-import type { Logger } from '@tasq/core';
+import type { Logger } from '@tasq/core/backend';
 import type pg from 'pg';
 import type { WakeupHub } from '../wakeups.js';
 import { decodeWakeKeys } from './notification-payload.js';

@@ -3,7 +3,7 @@
  * sessions listening at the time, nothing stored. Each pub/sub channel is its own NOTIFY channel (so a
  * subscriber only receives what it asked for), listened to on the process's shared LISTEN connection.
  */
-import { InvalidArgumentError, type PubSub, type Subscription } from '@tasq/core';
+import { InvalidArgumentError, type PubSub, type Subscription } from '@tasq/core/backend';
 import { mapDatabaseError } from '../orm-errors.js';
 import type { PostgresDialect } from './postgres-dialect.js';
 

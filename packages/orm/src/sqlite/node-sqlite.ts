@@ -3,7 +3,8 @@
  * On a Node.js without it, the error says which version is needed and which one is running instead of
  * `No such built-in module: node:sqlite`.
  */
-import { BrokerError, isNodeTooOld, nodeVersionMessage } from '@tasq/core';
+import { BrokerError } from '@tasq/core/backend';
+import { isNodeTooOld, nodeVersionMessage } from '@tasq/core/internal';
 
 export async function loadNodeSqlite(): Promise<typeof import('node:sqlite')> {
   try {

@@ -6,7 +6,7 @@
  * up to `busyTimeoutMs` (another process committing usually takes well under a millisecond).
  */
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { Clock } from '@tasq/core';
+import type { Clock } from '@tasq/core/backend';
 import type {
   ClaimPackagesInput,
   InsertPackagesInput,

@@ -6,7 +6,7 @@
  * at the poll interval. At most once and only to subscribers listening at the time, like NOTIFY:
  * publishers prune rows older than a minute.
  */
-import { type Clock, InvalidArgumentError, type PubSub, type Subscription } from '@tasq/core';
+import { type Clock, InvalidArgumentError, type PubSub, type Subscription } from '@tasq/core/backend';
 import { mapDatabaseError } from '../orm-errors.js';
 import type { Wakeup } from '../wakeups.js';
 import type { SqliteDialect } from './sqlite-dialect.js';
