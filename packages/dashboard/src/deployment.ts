@@ -3,10 +3,13 @@
  * store) and its pub/sub, opened once for the dashboard's lifetime. Every read and action goes through
  * tasq's own API; nothing here knows how a broker stores a queue.
  */
-import { findLiveClusters, type LiveClusters, openPubSub } from '@tasq/cluster';
+import { findLiveClusters, type LiveClusters, liveHeldJobs, openPubSub } from '@tasq/cluster';
 import { Administration, type ResolvedConfig, type ScheduleRecord, Tasq } from '@tasq/core';
 import type { PubSub, QueueSize } from '@tasq/core/backend';
 import { runtimeServicesOf } from '@tasq/core/internal';
+
+/** How long a job page waits for running clusters to say what they hold (only where the broker cannot). */
+const HELD_JOBS_ANSWER_MS = 1_000;
 
 export interface QueueSizeRow {
   queue: string;
@@ -25,7 +28,10 @@ export class Deployment {
     readonly cwd: string | undefined,
     private readonly ownsTasq: boolean,
   ) {
-    this.admin = Administration.of(tasq);
+    // On a broker that cannot look a package up (RabbitMQ, SQS) a running job is known only to the
+    // cluster holding it: the live clusters answer, as they do for `tasq job show`.
+    const heldJobs = liveHeldJobs(tasq, { waitMs: HELD_JOBS_ANSWER_MS, ...(cwd !== undefined ? { cwd } : {}) });
+    this.admin = Administration.of(tasq, { heldJobs });
   }
 
   static async open(source: ResolvedConfig | Tasq, cwd?: string): Promise<Deployment> {

@@ -190,6 +190,44 @@ describe('Administration', () => {
     await expect(admin.requeueDead([job.id])).resolves.toEqual({ requeued: [], notDead: [job.id] });
   });
 
+  it('a requeued dead letter no longer answers with the failure it died of, and keeps it when the requeue fails', async () => {
+    const tasq = await client();
+    const admin = Administration.of(tasq);
+    const services = runtimeServicesOf(tasq);
+    const job = await tasq.enqueue(add, 4, 5);
+    const [delivery] = await services.broker.reserve('default', { max: 1, leaseMs: 10_000, waitMs: 0 });
+    // What a cluster does when a job runs out of attempts: the failure is stored, the package dead-lettered.
+    const failure = {
+      id: job.id,
+      name: 'admin.add',
+      queue: 'default',
+      status: 'failure' as const,
+      error: { name: 'Error', message: 'out of attempts' },
+      attempts: 3,
+      enqueuedAt: 1,
+      startedAt: 2,
+      stoppedAt: 3,
+    };
+    await services.results.save(failure);
+    await services.broker.deadLetter(delivery!, 'failed 3 times');
+
+    // A requeue the broker refuses leaves the stored failure where it was.
+    const brokerAdmin = services.broker.broker.administration!;
+    const requeue = brokerAdmin.requeueDead!.bind(brokerAdmin);
+    brokerAdmin.requeueDead = async () => {
+      throw new Error('broker unreachable');
+    };
+    await expect(admin.requeueDead([job.id])).rejects.toThrow(/unreachable/);
+    expect(await services.results.get(job.id)).toMatchObject({ status: 'failure' });
+    brokerAdmin.requeueDead = requeue;
+
+    expect(await admin.requeueDead([job.id])).toEqual({ requeued: [job.id], notDead: [] });
+    expect(await services.results.get(job.id)).toBeUndefined();
+    expect((await admin.job(job.id)).state).toBe('queued');
+    expect(await work(tasq)).toBe(1);
+    expect(await job.result()).toBe(9);
+  });
+
   it('requeues all dead letters of a task, purges and trims them', async () => {
     const tasq = await client();
     const admin = Administration.of(tasq);

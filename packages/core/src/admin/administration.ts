@@ -366,17 +366,7 @@ export class Administration {
       enqueuedAt: this.sources.clock.now(),
       ...optional('group', view.group),
     };
-    // The old outcome goes first, so a waiter on the job sees the new run's, not the one retried; it
-    // is put back when the send fails, so nothing is lost.
-    const previous = await this.results.get(id);
-    const deletes = this.resultAdmin?.capabilities.delete === true;
-    if (previous && deletes) await this.resultAdmin!.delete!([id]);
-    try {
-      await this.sources.send([pkg]);
-    } catch (error) {
-      if (previous && deletes) await this.results.save(previous);
-      throw error;
-    }
+    await this.withOutcomesSetAside([id], () => this.sources.send([pkg]));
     return { id, from: 'result' };
   }
 
@@ -564,7 +554,12 @@ export class Administration {
       queue: stored.queue,
       ...optional('body', this.freshBody(stored)),
     }));
-    const done = new Set(await this.call('requeueDead', () => this.brokerAdmin!.requeueDead!(requests)));
+    const done = new Set(
+      await this.withOutcomesSetAside(
+        packages.map((stored) => stored.jobId ?? stored.packageId),
+        () => this.call('requeueDead', () => this.brokerAdmin!.requeueDead!(requests)),
+      ),
+    );
     const jobIds = packages
       .filter((stored) => done.has(stored.packageId))
       .map((stored) => stored.jobId ?? stored.packageId);
@@ -572,6 +567,28 @@ export class Administration {
       await this.call('clearCancelMarks', () => this.brokerAdmin!.clearCancelMarks!(jobIds));
     }
     return jobIds;
+  }
+
+  /**
+   * Run a job again with its old outcome out of the way: a waiter on the job (`job.result()`, the job's
+   * page) must see the new run's outcome, not the failure being retried. The outcomes are deleted first,
+   * so a fast new run's success cannot be deleted after it is saved; they are put back when `send` fails,
+   * so nothing is lost (a failure put back never replaces a success saved meanwhile).
+   */
+  private async withOutcomesSetAside<T>(jobIds: readonly string[], send: () => Promise<T>): Promise<T> {
+    if (this.resultAdmin?.capabilities.delete !== true || jobIds.length === 0) return send();
+    const previous: TaskResult[] = [];
+    for (const id of jobIds) {
+      const outcome = await this.results.get(id);
+      if (outcome) previous.push(outcome);
+    }
+    if (previous.length > 0) await this.resultAdmin.delete!(previous.map((outcome) => outcome.id));
+    try {
+      return await send();
+    } catch (error) {
+      for (const outcome of previous) await this.results.save(outcome);
+      throw error;
+    }
   }
 
   /** The body a dead letter goes back with: its retry count and due time cleared, so it starts afresh. */
