@@ -30,7 +30,10 @@ export class Deployment {
   ) {
     // On a broker that cannot look a package up (RabbitMQ, SQS) a running job is known only to the
     // cluster holding it: the live clusters answer, as they do for `tasq job show`.
-    const heldJobs = liveHeldJobs(tasq, { waitMs: HELD_JOBS_ANSWER_MS, ...(cwd !== undefined ? { cwd } : {}) });
+    const heldJobs = liveHeldJobs(tasq, {
+      waitMs: HELD_JOBS_ANSWER_MS,
+      ...(cwd !== undefined ? { cwd } : {}),
+    });
     this.admin = Administration.of(tasq, { heldJobs });
   }
 
