@@ -8,7 +8,7 @@
  */
 import type { ClusterHandle } from '@tasq/cluster';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Administration, Tasq } from '@tasq/core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -279,6 +279,34 @@ describe.skipIf(missing !== undefined)(
       expect((await Administration.of(tasq).job(target.id)).state).toBe('cancelled');
       await screenshot(page, 'job-cancelled');
       await runtimeServicesOf(tasq).broker.purge(idle);
+    });
+
+    it('cancels a running job from its page: the task sees its signal abort and the job is stored as cancelled', async () => {
+      const seen = path.join(deployment.folder, 'abort-reason');
+      const job = await tasq.enqueueByName('dash.until-cancelled', [seen, 120_000]);
+      const admin = Administration.of(tasq);
+      await eventually(
+        async () => (await admin.job(job.id)).state === 'running' || undefined,
+        60_000,
+        'the job running',
+      );
+      const page = await signIn(OPERATOR_PASSWORD);
+      await page.goto(new URL(`/jobs/${job.id}`, dashboard.url).href);
+      await expect.poll(() => page.locator('[data-field="state"]').textContent()).toBe('running');
+      await page.getByLabel(`Confirm: cancel job ${job.id}`).check();
+      await page.getByRole('button', { name: `Cancel job ${job.id}` }).click();
+      await expect
+        .poll(() => page.getByRole('status').textContent())
+        .toBe(`job ${job.id} is running: running clusters are told to stop it`);
+      await eventually(
+        async () => (await admin.job(job.id)).state === 'cancelled' || undefined,
+        60_000,
+        'the job stored as cancelled',
+      );
+      expect(readFileSync(seen, 'utf8')).toMatch(/cancelled/);
+      await page.reload();
+      expect(await page.locator('[data-field="state"]').textContent()).toBe('cancelled');
+      await screenshot(page, 'job-cancelled-running');
     });
 
     it('requeues a dead job from the Dead letters page and sees it run', async () => {
