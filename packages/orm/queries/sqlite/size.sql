@@ -3,9 +3,12 @@
 -- (a `count(*) FILTER (...) WHERE queue = ?` over the table matches neither partial index and scanned
 -- every queue's rows). An exact count still reads every entry of its range: a queue of 1,000,000 ready
 -- packages costs 1,000,000 index entries (and rows), whatever the other queues hold.
---   ready            claim index (queue, priority, visible_at) WHERE dead_at IS NULL; SQLite still reads
---                    each entry's row (it re-checks dead_at, a column of the index's WHERE, not its key).
---   delayed/reserved the same index for visible_at > now, one pass, reading lease_token from the row.
+--   ready            claim index (queue, priority, visible_at) WHERE dead_at IS NULL, one range per
+--                    priority (visible_at <= now); SQLite still reads each entry's row (it re-checks
+--                    dead_at, a column of the index's WHERE, not of its key).
+--   delayed/reserved the same ranges for visible_at > now, one pass, reading lease_token from the row.
+-- The priority list makes visible_at part of each range (priority sits between queue and visible_at in
+-- the index), so neither count walks the other's entries.
 --   dead             dead-letter index (queue, dead_at) WHERE dead_at IS NOT NULL: covering, entries only.
 -- One statement, one read transaction: the four counts are consistent with each other.
 -- Inputs:  $queue text, $now integer
@@ -17,8 +20,10 @@ SELECT
   dead.total AS dead
 FROM
   (SELECT count(*) AS total FROM {{packages}}
-   WHERE queue = $queue AND dead_at IS NULL AND visible_at <= $now) AS ready,
+   WHERE queue = $queue AND priority IN (9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+     AND dead_at IS NULL AND visible_at <= $now) AS ready,
   (SELECT count(*) AS total, count(lease_token) AS leased FROM {{packages}}
-   WHERE queue = $queue AND dead_at IS NULL AND visible_at > $now) AS later,
+   WHERE queue = $queue AND priority IN (9, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+     AND dead_at IS NULL AND visible_at > $now) AS later,
   (SELECT count(*) AS total FROM {{packages}}
    WHERE queue = $queue AND dead_at IS NOT NULL) AS dead
