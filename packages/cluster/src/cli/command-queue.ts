@@ -1,7 +1,7 @@
 /** Commands on a deployment's queues and storage: queue size|purge|pause|resume, migrate. */
 import { Administration } from '@tasq/core';
 import { importFromApplication, runtimeServicesOf } from '@tasq/core/internal';
-import { describeStatus } from './command-jobs.js';
+import { describeStatus } from './job-format.js';
 import { type CommandIo, commonHelp, openClient, parse, readConfig, withClient } from './common.js';
 import { UsageError } from './errors.js';
 

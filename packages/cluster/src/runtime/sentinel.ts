@@ -7,10 +7,11 @@
  *   ledger        what this cluster holds, with each lease                             (held-ledger.ts)
  *   dispatcher    hands runs to workers, times them out                                (dispatcher.ts)
  *   lease keeper  extends what is held, marks what is lost                             (lease-keeper.ts)
- *   cancel watch  finds operators' cancels of what is held, stops those jobs            (cancel-watch.ts)
+ *   cancels       finds operators' cancels of what is held, stops those jobs            (operator-cancels.ts)
  *   pool, guard   spawns, recycles, replaces workers, watches memory                   (../pool/pool.ts)
  *   monitor       settles each delivery once, as the job lifecycle decides             (monitor.ts)
  *
+ * Which setting each part reads is in part-settings.ts; the wait of a graceful stop in stop-deadline.ts.
  * Every timer runs on the configured `Clock`.
  */
 import type { Clock, Logger, ResolvedConfig, TaskRegistry, TaskResult } from '@tasq/core';
@@ -22,14 +23,12 @@ import {
   withResultMarks,
 } from '@tasq/core/internal';
 import { Pool, type WorkerInfo } from '../pool/pool.js';
-import { after } from './clock-timers.js';
 import { type ClusterSchedulerOptions, clusterIdentity, startClusterScheduler } from './cluster-scheduler.js';
-import { CancelWatch } from './cancel-watch.js';
-import { HeldCancels } from './cancel-held.js';
 import { clearRunTimers, Dispatcher } from './dispatcher.js';
 import { ClusterEmitter, type ClusterStats, emptyStats } from './events.js';
 import { FailureReporting } from './failure-reporting.js';
 import { Fetcher } from './fetcher.js';
+import { type HeldJobReport, heldJobReports } from './held-job-report.js';
 import { HeldLedger } from './held-ledger.js';
 import type { HeldPackage } from './held-package.js';
 import { Intake } from './intake.js';
@@ -37,7 +36,10 @@ import { PausedQueues } from './paused-queues.js';
 import { ProgressRelay } from './progress-relay.js';
 import { LeaseKeeper } from './lease-keeper.js';
 import { Monitor, type RunEnding } from './monitor.js';
+import { OperatorCancels } from './operator-cancels.js';
+import { fetchSettings, monitorSettings, workerSettings } from './part-settings.js';
 import { type RateLimitScope, RateLimits } from './rate-limiter.js';
+import { StopDeadline } from './stop-deadline.js';
 
 export { HARD_RSS_FACTOR, type RetireReason, type WorkerInfo } from '../pool/pool.js';
 
@@ -76,14 +78,12 @@ export class Sentinel {
   /** The operator's pause flags, where the broker keeps them. */
   private readonly pausedQueues: PausedQueues | undefined;
   private readonly leaseKeeper: LeaseKeeper | undefined;
-  private readonly cancelWatch: CancelWatch | undefined;
-  private readonly cancels: HeldCancels;
+  private readonly cancels: OperatorCancels;
   /** Relays what tasks report with `ctx.progress`: an event, and a coalesced write to the result backend. */
   readonly progress: ProgressRelay;
   private stopping = false;
   private stopped: Promise<void> | undefined;
-  private forceKill: (() => void) | undefined;
-  private killRequested = false;
+  private readonly stopDeadline: StopDeadline;
 
   constructor(
     readonly config: ResolvedConfig,
@@ -105,13 +105,7 @@ export class Sentinel {
       logger,
       events,
       stats,
-      settings: {
-        maxAttempts: config.maxAttempts,
-        ackFailures: config.ackFailures,
-        saveLimit: config.saveLimit,
-        retryMs: config.retryMs,
-        ...(config.saveLimitPer ? { saveLimitPer: config.saveLimitPer } : {}),
-      },
+      settings: monitorSettings(config),
     });
     this.intake = new Intake({
       codec: services.codec,
@@ -132,12 +126,7 @@ export class Sentinel {
     this.progress = new ProgressRelay({ results: services.results, events, logger, now: () => clock.now() });
     this.pool = new Pool({
       settings: config,
-      workerSettings: {
-        tasks: config.tasks,
-        cwd: options.cwd,
-        sampleMs: config.maxRssBytes !== undefined ? Math.max(100, config.guardCycleMs) : 0,
-        exitWithParent: config.daemonizeWorkers,
-      },
+      workerSettings: workerSettings(config, options.cwd),
       clock,
       logger,
       events,
@@ -182,15 +171,7 @@ export class Sentinel {
       this.pausedQueues = new PausedQueues({ read: () => admin.pausedQueues!(), clock, logger });
     }
     this.fetcher = new Fetcher({
-      settings: {
-        queues: config.queues,
-        bulk: config.bulk,
-        queueLimit: config.queueLimit,
-        leaseMs: config.retryMs,
-        pollMs: config.pollMs,
-        guardCycleMs: config.guardCycleMs,
-        reserveWaitMs: options.reserveWaitMs ?? 5_000,
-      },
+      settings: fetchSettings(config, options.reserveWaitMs),
       broker,
       ledger: this.ledger,
       pool: this.pool,
@@ -205,14 +186,15 @@ export class Sentinel {
         this.lastProgressAt = clock.now();
       },
     });
-    const { ledger, dispatcher, monitor } = this;
-    this.cancels = new HeldCancels({ ledger, dispatcher, monitor, clock, saveArgs: config.saveArgs });
-    this.cancelWatch = CancelWatch.over(admin, {
-      held: () => ledger.all(),
-      onMark: (entry, mark) => this.cancels.stop(entry, mark.reason),
+    this.cancels = new OperatorCancels({
+      admin,
+      ledger: this.ledger,
+      dispatcher: this.dispatcher,
+      monitor: this.monitor,
       clock,
       logger,
-      ...(options.cancelCheckMs ? { checkMs: options.cancelCheckMs } : {}),
+      saveArgs: config.saveArgs,
+      checkMs: options.cancelCheckMs,
     });
     if (broker.capabilities.extend) {
       this.leaseKeeper = new LeaseKeeper({
@@ -225,6 +207,7 @@ export class Sentinel {
         stats,
       });
     }
+    this.stopDeadline = new StopDeadline(this.ledger, clock);
   }
 
   get isStopping(): boolean {
@@ -282,7 +265,7 @@ export class Sentinel {
     }
     this.pool.startGuard();
     this.leaseKeeper?.start();
-    this.cancelWatch?.start();
+    this.cancels.start();
     // The pause flags read before the first reserve: a cluster started on a paused queue takes nothing.
     await this.pausedQueues?.refresh();
     this.fetcher.start();
@@ -306,13 +289,8 @@ export class Sentinel {
   }
 
   /** The jobs held right now (waiting for a worker, running, or being settled), for `tasq job show`. */
-  heldJobs(): { id: string; name: string; queue: string; startedAt?: number }[] {
-    return [...this.ledger.all()].map((entry) => ({
-      id: entry.ref.id,
-      name: entry.ref.name,
-      queue: entry.ref.queue,
-      ...(entry.startedAt !== undefined ? { startedAt: entry.startedAt } : {}),
-    }));
+  heldJobs(): HeldJobReport[] {
+    return heldJobReports(this.ledger);
   }
 
   /** See Pool.resize. */
@@ -368,14 +346,14 @@ export class Sentinel {
       const unstarted = this.ledger.buffer.splice(0);
       await Promise.allSettled(unstarted.map((entry) => this.giveBack(entry, 0, 'cluster stopping')));
       let forced = false;
-      if ((await this.drainedOrDeadline(timeoutMs)) === 'deadline') {
+      if ((await this.stopDeadline.drainedOrDeadline(timeoutMs)) === 'deadline') {
         forced = true;
         this.pool.killAll();
       }
       await this.pool.retireAll();
       await this.monitor.drain();
       this.leaseKeeper?.stop();
-      this.cancelWatch?.stop();
+      this.cancels.stop();
       this.rateLimits.close();
       await schedulerStopped;
       await this.reporting?.close();
@@ -388,32 +366,8 @@ export class Sentinel {
   /** A second signal: kill running tasks now (their deliveries are released) and finish stopping. */
   kill(): Promise<void> {
     // The second signal may come while the first is still giving back prefetched packages, before the
-    // drain deadline exists: the flag makes that deadline expire at once.
-    this.killRequested = true;
-    const stopping = this.stop({ timeoutMs: 0, reason: 'killed' });
-    this.forceKill?.();
-    return stopping;
-  }
-
-  /** Resolves when no run is left, or at the stop deadline (or a second signal), whichever comes first. */
-  private async drainedOrDeadline(timeoutMs: number): Promise<'drained' | 'deadline'> {
-    if (this.killRequested) return 'deadline';
-    const control = { done: false };
-    const deadline = new Promise<'deadline'>((resolve) => {
-      const cancel = after(this.options.clock, timeoutMs, () => resolve('deadline'));
-      this.forceKill = () => {
-        cancel();
-        resolve('deadline');
-      };
-    });
-    const drained = (async () => {
-      while (!control.done && this.ledger.counts().running > 0) await this.ledger.whenRoomMayChange();
-      return 'drained' as const;
-    })();
-    const first = await Promise.race([drained, deadline]);
-    control.done = true;
-    this.ledger.wake();
-    this.forceKill?.();
-    return first;
+    // drain deadline exists: the deadline then expires as soon as it begins.
+    this.stopDeadline.expire();
+    return this.stop({ timeoutMs: 0, reason: 'killed' });
   }
 }
