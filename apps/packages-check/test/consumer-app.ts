@@ -29,6 +29,9 @@ export interface RunningCluster {
   stop(): Promise<number | null>;
 }
 
+/** Well under the setup hook's 300 s, so a stuck install fails the hook with a reason instead of hanging it. */
+const NPM_INSTALL_TIMEOUT_MS = 240_000;
+
 export function createConsumerApp(
   kind: 'commonjs' | 'module',
   tarballs: Record<string, string>,
@@ -37,11 +40,21 @@ export function createConsumerApp(
   const folder = mkdtempSync(path.join(tmpdir(), `tasq-${kind}-app-`));
   execFileSync('npm', ['init', '-y'], { cwd: folder, stdio: 'ignore' });
   if (kind === 'module') execFileSync('npm', ['pkg', 'set', 'type=module'], { cwd: folder, stdio: 'ignore' });
-  execFileSync(
-    'npm',
-    ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packages.map((name) => tarballs[name]!)],
-    { cwd: folder, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  try {
+    execFileSync(
+      'npm',
+      ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packages.map((name) => tarballs[name]!)],
+      // A synchronous call blocks vitest's own hook timeout, so the install carries its own: npm retries an
+      // unreachable registry (or one it cannot verify) for a long time instead of failing.
+      { cwd: folder, stdio: ['ignore', 'ignore', 'pipe'], timeout: NPM_INSTALL_TIMEOUT_MS },
+    );
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
+    throw new Error(
+      `npm install of the packed tarballs into ${folder} failed or took over ${NPM_INSTALL_TIMEOUT_MS / 1000} s ` +
+        `(is the npm registry reachable, and its certificate trusted — NODE_EXTRA_CA_CERTS?): ${stderr.slice(-2000) || (error as Error).message}`,
+    );
+  }
   const cliPath = path.join(folder, 'node_modules', '@tasq', 'cluster', 'bin', 'tasq.js');
   return {
     folder,
