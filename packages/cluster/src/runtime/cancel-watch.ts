@@ -3,7 +3,7 @@
  * for a worker or running), so a cancel reaches a run whatever machine it runs on. One read of the
  * broker's marks for every held job at most every `checkMs` (never a call per job), and none while the
  * cluster holds nothing. A cancel pushed over pub/sub (`tasq job cancel` on a deployment that has one)
- * arrives sooner through `Sentinel.cancelHeld`; this read is what every deployment with marks can rely on.
+ * arrives sooner through `Sentinel.cancelJob`; this read is what every deployment with marks can rely on.
  */
 import type { Clock, Logger } from '@tasq/core';
 import type { BrokerAdministration, CancelMark } from '@tasq/core/backend';
