@@ -6,12 +6,18 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ResolvedConfig, resolveConfig, type TasqConfigInput } from '@tasq/core';
-import { eventually, freePort, requireService, sleep } from '@tasq/testing';
+import {
+  deleteRedisPrefix as deleteRedisKeys,
+  eventually,
+  freePort,
+  redisCommand,
+  requireService,
+  sleep,
+} from '@tasq/testing';
 import { startFauxqs } from 'fauxqs';
 import { afterAll } from 'vitest';
 import pg from 'pg';
@@ -96,17 +102,14 @@ export { eventually, sleep };
 
 export function requireRedis(): Promise<string | undefined> {
   return requireService('Redis at 127.0.0.1:6379', async () => {
-    const answer = await redisCommand(['PING']);
+    const answer = await redisCommand(redisUrl, ['PING']);
     if (!answer.startsWith('+PONG')) throw new Error(`unexpected answer ${answer.trim()}`);
   });
 }
 
 /** Delete a test's keys (and only them): everything under its own prefix. */
-export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const script = `local n = 0
-for _, key in ipairs(redis.call('KEYS', ARGV[1] .. ':*')) do redis.call('DEL', key); n = n + 1 end
-return n`;
-  await redisCommand(['EVAL', script, '0', prefix]);
+export function deleteRedisPrefix(prefix: string): Promise<void> {
+  return deleteRedisKeys(redisUrl, prefix);
 }
 
 /**
@@ -142,7 +145,7 @@ export class PrivateRedis {
     );
     await eventually(
       () =>
-        redisCommand(['PING'], this.url).then(
+        redisCommand(this.url, ['PING']).then(
           (answer) => answer.startsWith('+PONG'),
           () => false,
         ),
@@ -159,24 +162,6 @@ export class PrivateRedis {
     child.kill('SIGKILL');
     await once(child, 'exit');
   }
-}
-
-/** One Redis command over a plain socket (the cluster package has no Redis client of its own). */
-function redisCommand(args: string[], url = redisUrl): Promise<string> {
-  const { hostname, port } = new URL(url);
-  const request = `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(3_000, () => socket.destroy(new Error('no answer within 3 s')));
-    socket.once('error', reject);
-    socket.once('connect', () => socket.write(request));
-    socket.once('data', (data) => {
-      socket.end();
-      const answer = data.toString();
-      if (answer.startsWith('-')) reject(new Error(answer.trim()));
-      else resolve(answer);
-    });
-  });
 }
 
 /**

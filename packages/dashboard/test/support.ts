@@ -2,9 +2,13 @@
  * Test support: a deployment on a real SQLite file of the test's own (unique deployment name and
  * queue), a real cluster running in this process, and an HTTP client that keeps cookies like a browser.
  */
-import { requireService, eventually as sharedEventually } from '@tasq/testing';
+import {
+  deleteRedisPrefix as deleteRedisKeys,
+  redisCommand,
+  requireService,
+  eventually as sharedEventually,
+} from '@tasq/testing';
 import { randomBytes } from 'node:crypto';
-import { createConnection } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -125,33 +129,12 @@ export const redisUrl = process.env.TASQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:63
 /** Undefined when Redis answers; else why its tests skip (an error under CI=true). */
 export function requireRedis(): Promise<string | undefined> {
   return requireService(`Redis at ${redisUrl}`, async () => {
-    const answer = await redisCommand(['PING']);
+    const answer = await redisCommand(redisUrl, ['PING']);
     if (!answer.startsWith('+PONG')) throw new Error(`unexpected answer ${answer.trim()}`);
   });
 }
 
 /** Delete a test's keys (and only them): everything under its own prefix. */
-export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const script = `local n = 0
-for _, key in ipairs(redis.call('KEYS', ARGV[1] .. ':*')) do redis.call('DEL', key); n = n + 1 end
-return n`;
-  await redisCommand(['EVAL', script, '0', prefix]);
-}
-
-/** One Redis command over a plain socket (this package has no Redis client of its own). */
-function redisCommand(args: string[]): Promise<string> {
-  const { hostname, port } = new URL(redisUrl);
-  const request = `*${args.length}\r\n${args.map((arg) => `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`).join('')}`;
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: hostname, port: Number(port || 6379) });
-    socket.setTimeout(3_000, () => socket.destroy(new Error('no answer within 3 s')));
-    socket.once('error', reject);
-    socket.once('connect', () => socket.write(request));
-    socket.once('data', (data) => {
-      socket.end();
-      const answer = data.toString();
-      if (answer.startsWith('-')) reject(new Error(answer.trim()));
-      else resolve(answer);
-    });
-  });
+export function deleteRedisPrefix(prefix: string): Promise<void> {
+  return deleteRedisKeys(redisUrl, prefix);
 }

@@ -8,3 +8,4 @@ export { type ScheduleStoreSettings, scheduleStoreConformance } from './schedule
 export { eventually, readText, reserveUntil, sleep, text, uniqueName } from './support.js';
 export { type DelayingProxy, type DelayingProxyOptions, startDelayingProxy } from './delaying-proxy.js';
 export { type AdministrationCaseHooks, administrationCases, newLabel } from './admin-conformance.js';
+export { deleteRedisPrefix, redisCommand } from './redis-socket.js';
