@@ -62,5 +62,6 @@ export {
   stateOfResult,
 } from './admin/administration.js';
 export { checkProgress, PROGRESS_FLUSH_MS, ProgressBuffer } from './admin/progress.js';
+export { cancelledBeforeStartError } from './admin/job-view.js';
 export type { HeldJob, HeldJobsSource } from './admin/held-jobs.js';
 export { type MarksKeeper, marksKeeper, withResultMarks } from './admin/result-marks.js';

@@ -4,7 +4,8 @@
  * running one is stopped by the dispatcher (signal now, kill after the grace) and settled as cancelled
  * when its run ends (see `RunEnding.cancelled` in monitor.ts).
  */
-import { CANCELLED_ERROR_NAME, type Clock } from '@tasq/core';
+import type { Clock } from '@tasq/core';
+import { cancelledBeforeStartError } from '@tasq/core/internal';
 import type { Dispatcher } from './dispatcher.js';
 import type { HeldLedger } from './held-ledger.js';
 import type { HeldPackage } from './held-package.js';
@@ -42,10 +43,7 @@ export class HeldCancels {
     const stored = notStartedResult(
       entry.pkg,
       entry.delivery,
-      {
-        name: CANCELLED_ERROR_NAME,
-        message: `job ${entry.pkg.id} was cancelled before it started: ${reason}`,
-      },
+      cancelledBeforeStartError(entry.pkg.id, reason),
       deps.clock.now(),
       deps.saveArgs,
     );

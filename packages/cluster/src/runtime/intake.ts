@@ -6,15 +6,15 @@
  * rest wait for a worker. Each is dated from when its reserve left.
  */
 import {
-  CANCELLED_ERROR_NAME,
   type Clock,
   EXPIRED_ERROR_NAME,
   type Logger,
   PackageRejectedError,
+  type TaskErrorInfo,
   type TaskResult,
 } from '@tasq/core';
 import type { BrokerCapabilities, CancelMark, Delivery } from '@tasq/core/backend';
-import { type TaskPackage, taskResultOf } from '@tasq/core/internal';
+import { cancelledBeforeStartError, type TaskPackage, taskResultOf } from '@tasq/core/internal';
 import { beyondMaxAttempts } from './delivery-limit.js';
 import type { ClusterEmitter, ClusterStats } from './events.js';
 import type { HeldLedger } from './held-ledger.js';
@@ -116,19 +116,12 @@ export class Intake {
     };
     stats.received++;
     const stopped = mark
-      ? this.notStarted(
-          pkg,
-          delivery,
-          CANCELLED_ERROR_NAME,
-          `job ${pkg.id} was cancelled before it started: ${mark.reason}`,
-        )
+      ? this.notStarted(pkg, delivery, cancelledBeforeStartError(pkg.id, mark.reason))
       : pkg.expiresAt !== undefined && pkg.expiresAt <= now
-        ? this.notStarted(
-            pkg,
-            delivery,
-            EXPIRED_ERROR_NAME,
-            `job ${pkg.id} expired at ${new Date(pkg.expiresAt).toISOString()} before it started`,
-          )
+        ? this.notStarted(pkg, delivery, {
+            name: EXPIRED_ERROR_NAME,
+            message: `job ${pkg.id} expired at ${new Date(pkg.expiresAt).toISOString()} before it started`,
+          })
         : undefined;
     if (stopped) {
       ledger.hold(entry);
@@ -159,14 +152,8 @@ export class Intake {
   }
 
   /** The outcome stored for a job stopped before it started. */
-  private notStarted(pkg: TaskPackage, delivery: Delivery, name: string, message: string): TaskResult {
-    return notStartedResult(
-      pkg,
-      delivery,
-      { name, message },
-      this.options.clock.now(),
-      this.options.saveArgs,
-    );
+  private notStarted(pkg: TaskPackage, delivery: Delivery, error: TaskErrorInfo): TaskResult {
+    return notStartedResult(pkg, delivery, error, this.options.clock.now(), this.options.saveArgs);
   }
 }
 

@@ -37,6 +37,7 @@ import { checkLimit, MAX_LIST_LIMIT } from './query-checks.js';
 import {
   CANCELLED_ERROR_NAME,
   type CancelOutcome,
+  cancelledBeforeStartError,
   EXPIRED_ERROR_NAME,
   JOB_STATES,
   type JobListQuery,
@@ -46,6 +47,7 @@ import {
   type JobViewInclude,
   type QueueStatus,
   type RequeueOutcome,
+  saysNeverStarted,
 } from './job-view.js';
 import { type MarksKeeper, marksKeeper, withResultMarks } from './result-marks.js';
 import type {
@@ -308,12 +310,8 @@ export class Administration {
     if (isWaiting(view.state) && this.can('remove')) {
       const removed = await this.call('remove', () => this.brokerAdmin!.remove!(id));
       if (removed > 0) {
-        await this.saveStopped(
-          view,
-          id,
-          CANCELLED_ERROR_NAME,
-          `job ${id} was cancelled before it started: ${reason}`,
-        );
+        const error = cancelledBeforeStartError(id, reason);
+        await this.saveStopped(view, id, error.name, error.message);
         return { id, outcome: 'cancelled' };
       }
     }
@@ -730,10 +728,7 @@ export function stateOfResult(result: TaskResult): JobState {
  */
 export function neverStarted(result: TaskResult): boolean {
   const state = stateOfResult(result);
-  return (
-    state === 'expired' ||
-    (state === 'cancelled' && (result.error?.message ?? '').includes('before it started'))
-  );
+  return state === 'expired' || (state === 'cancelled' && saysNeverStarted(result.error));
 }
 
 function viewOfResult(

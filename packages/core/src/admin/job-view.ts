@@ -43,6 +43,26 @@ export const CANCELLED_ERROR_NAME = 'JobCancelledError';
 /** The error name of the outcome stored for a job that expired before it started. */
 export const EXPIRED_ERROR_NAME = 'JobExpiredError';
 
+/** What the message of a job stopped before it started says; `neverStarted` tells such outcomes by it. */
+const BEFORE_IT_STARTED = 'before it started';
+
+/**
+ * The error stored for a job cancelled before it started, wherever that happens (taken out of its queue
+ * by the administration API, met by a cluster at intake, or cancelled while it waited in a cluster's
+ * buffer): one wording, which `neverStarted` recognises.
+ */
+export function cancelledBeforeStartError(jobId: string, reason: string): TaskErrorInfo {
+  return {
+    name: CANCELLED_ERROR_NAME,
+    message: `job ${jobId} was cancelled ${BEFORE_IT_STARTED}: ${reason}`,
+  };
+}
+
+/** Whether a cancelled outcome's error says the job never started (not a run stopped part way). */
+export function saysNeverStarted(error: TaskErrorInfo | undefined): boolean {
+  return (error?.message ?? '').includes(BEFORE_IT_STARTED);
+}
+
 /** Which source answered. */
 export type JobViewSource = 'broker' | 'results' | 'cancel-mark' | 'cluster' | 'none';
 
