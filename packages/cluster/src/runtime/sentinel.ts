@@ -320,7 +320,8 @@ export class Sentinel {
     this.ledger.runEnded();
     clearRunTimers(entry);
     if (entry.cancelled) how = { ...how, cancelled: entry.cancelled.reason };
-    void this.monitor.complete(entry, result, how).finally(() => this.ledger.forget(entry));
+    // `complete` never rejects.
+    void this.monitor.complete(entry, result, how).then(() => this.ledger.forget(entry));
   }
 
   private giveBack(entry: HeldPackage, delayMs: number, reason: string): Promise<void> {
