@@ -36,7 +36,10 @@ export default defineBrokerPlugin<RabbitMqBrokerOptions>({
  * more than the prefetch, so a smaller one capped every reserve below the cluster's bulk (a cluster on
  * defaults at concurrency 50 holds 200 but was fed 50 at a time: 0.68× the rows that set prefetch 200).
  */
-function withPrefetchOf(options: RabbitMqBrokerOptions, queueLimit: number | undefined): RabbitMqBrokerOptions {
+function withPrefetchOf(
+  options: RabbitMqBrokerOptions,
+  queueLimit: number | undefined,
+): RabbitMqBrokerOptions {
   if (options.prefetch !== undefined || queueLimit === undefined) return options;
   return { ...options, prefetch: Math.min(queueLimit, MAX_PREFETCH) };
 }

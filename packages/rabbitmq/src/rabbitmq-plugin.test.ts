@@ -12,7 +12,12 @@ const skipReason = await rabbitSkipReason();
 
 async function maxBatchOf(input: Record<string, unknown>): Promise<number> {
   const config = resolveConfig(
-    { name: uniqueName('plugin'), brokerClass: '@tasq/rabbitmq', resultBackend: { class: 'memory' }, ...input },
+    {
+      name: uniqueName('plugin'),
+      brokerClass: '@tasq/rabbitmq',
+      resultBackend: { class: 'memory' },
+      ...input,
+    },
     { env: {} },
   );
   const services = await openRuntimeServices(config);
