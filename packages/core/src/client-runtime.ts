@@ -83,7 +83,13 @@ export class ClientRuntime implements RuntimeServices {
 
   /** Open the broker and result backend a resolved configuration names. */
   static async open(config: ResolvedConfig, options: RuntimeServicesOptions = {}): Promise<ClientRuntime> {
-    const context = pluginContext(config.name, options.logger, options.clock, config.cachedSeconds);
+    const context = pluginContext(
+      config.name,
+      options.logger,
+      options.clock,
+      config.cachedSeconds,
+      config.queueLimit,
+    );
     const { broker, plugin } = await createBroker(config.broker, context, options.cwd);
     let results: ResultBackend;
     try {

@@ -92,24 +92,30 @@ export async function runTask(
   }
 }
 
-/** The result stored for a run of `pkg` that ended with `outcome`. */
+/**
+ * The result stored for a run of `pkg` that ended with `outcome`. Built field by field rather than with
+ * object spreads: the cluster builds one per job, and each spread was a copy and an allocation.
+ */
 export function taskResultOf(
   pkg: TaskPackage,
   outcome: RunOutcome,
   options: { deliveries?: number; saveArgs?: boolean } = {},
 ): TaskResult {
-  return {
+  const result = {
     id: pkg.id,
     name: pkg.name,
     queue: pkg.queue,
     attempts: options.deliveries ?? 1,
     enqueuedAt: pkg.enqueuedAt,
-    ...(pkg.group !== undefined ? { group: pkg.group } : {}),
-    ...(pkg.groupIndex !== undefined ? { groupIndex: pkg.groupIndex } : {}),
-    ...chordHoldOf(pkg),
-    ...(options.saveArgs ? { args: pkg.args } : {}),
-    ...outcome,
-  };
+  } as TaskResult;
+  if (pkg.group !== undefined) result.group = pkg.group;
+  if (pkg.groupIndex !== undefined) result.groupIndex = pkg.groupIndex;
+  const hold = chordHoldOf(pkg).keepUntilClaimed;
+  if (hold !== undefined) result.keepUntilClaimed = hold;
+  if (options.saveArgs) result.args = pkg.args;
+  // The outcome's own fields come last and win, as they always have.
+  Object.assign(result, outcome);
+  return result;
 }
 
 /** Run `pkg`'s task and describe the outcome as the result to store. Never throws. */

@@ -221,10 +221,15 @@ export function pluginContext(
   logger: Logger = silentLogger,
   clock: Clock = systemClock,
   resultTtlSeconds?: number,
+  queueLimit?: number,
 ): PluginContext {
-  return resultTtlSeconds === undefined
-    ? { deployment, logger, clock }
-    : { deployment, logger, clock, resultTtlSeconds };
+  return {
+    deployment,
+    logger,
+    clock,
+    ...(resultTtlSeconds !== undefined ? { resultTtlSeconds } : {}),
+    ...(queueLimit !== undefined ? { queueLimit } : {}),
+  };
 }
 
 /** Load the error reporter a configuration names (`errorReporter: { module, options }`). */

@@ -17,6 +17,12 @@ export interface PluginContext {
    * undefined keeps outcomes until pruned. A plugin's result backend honours it (see `checkCachedSeconds`).
    */
   resultTtlSeconds?: number;
+  /**
+   * The most deliveries a cluster of this configuration holds ahead of its workers (`queueLimit`). A broker
+   * whose server pushes deliveries into a window (RabbitMQ's prefetch) sizes that window by it when its own
+   * options do not: a smaller window caps every reserve below what the cluster asks for.
+   */
+  queueLimit?: number;
 }
 
 /**

@@ -44,8 +44,9 @@ export interface RabbitMqBrokerOptions {
   /** `classic` (default; priorities with `maxPriority`) or `quorum` (replicated, exact delivery counts, no priorities). */
   queueType?: RabbitMqQueueType;
   /**
-   * Most unacknowledged deliveries one queue's consumer holds, reserved or buffered: the cluster's
-   * `queueLimit`. Also the largest batch one `reserve` returns. Default 50.
+   * Most unacknowledged deliveries one queue's consumer holds, reserved or buffered. Also the largest batch
+   * one `reserve` returns. Default: the cluster's `queueLimit` when the broker is created from a
+   * configuration (`brokerClass: "@tasq/rabbitmq"`), else 50.
    */
   prefetch?: number;
   /**

@@ -18,6 +18,8 @@ Error codes: none.
 ]]
 local base, keep, per = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local deleted = 0
+-- The ungrouped index exists only once a per-group prune built it (see result-save.lua).
+local ungroupedIndexed = redis.call('EXISTS', base .. 'ungrouped-indexed') == 1
 
 -- Deletions are gathered per key and sent in variadic calls of at most CHUNK members (unpack's limit is
 -- near 8,000): pruning thousands of results costs one HMGET each and a few calls in total, instead of
@@ -68,7 +70,7 @@ local function remove(id, meta)
   if name then later(base .. 'index:status:' .. status .. ':name:' .. name, id) end
   if group and group ~= '' then
     later(base .. 'group:' .. group, id)
-  elseif status == 'success' then
+  elseif status == 'success' and ungroupedIndexed then
     later(base .. 'index:status:success:ungrouped', id)
   end
   if meta[1] then deleted = deleted + 1 end
@@ -150,6 +152,7 @@ elseif per == 'group' then
       if group == '' then redis.call('ZADD', ungrouped, 0, id) end
     end
     redis.call('SET', base .. 'ungrouped-indexed', '1')
+    ungroupedIndexed = true
   end
   prune_index(ungrouped)
 else

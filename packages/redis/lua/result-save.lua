@@ -19,7 +19,9 @@ Indexes (sorted sets, score 0, so ZREVRANGEBYLEX pages newest id first):
   index:status:<status>, index:status:<status>:name:<name> (a list by name alone, or of everything,
   merges the two statuses' indexes; each index a save writes costs the server about 2 µs per result)
   index:status:success:ungrouped (the successes saved without a group: the one bucket per-group pruning
-  keeps for them)
+  keeps for them), written only once "<base>ungrouped-indexed" exists: the first per-group prune builds
+  the index from the stored successes and sets that flag; a deployment that never prunes per group does
+  not pay a third sorted-set entry per success, about 2 µs of server time on save and again on prune)
   group:<group> (score = group index, then id); sets names, groups, held (the ids saved with a
   claim key, so prune knows when it must look for them) and held-by:<key> (those ids per key: a held
   result gets its time to live when its key is claimed, not when it is saved).
@@ -34,6 +36,7 @@ the server's time per saved result.
 local base = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local out = {}
+local ungroupedIndexed = redis.call('EXISTS', base .. 'ungrouped-indexed') == 1
 
 -- Members to add, per index key: { key = { score, member, score, member, ... } }, in first-use order.
 local adds, addOrder = {}, {}
@@ -89,7 +92,7 @@ for i = 1, #KEYS do
       if position == '' then position = '+inf' end
       add(base .. 'group:' .. group, position, id)
       groups[group] = true
-    elseif status == 'success' then
+    elseif status == 'success' and ungroupedIndexed then
       add(base .. 'index:status:success:ungrouped', 0, id)
     end
     if ttl > 0 and held == '' then redis.call('PEXPIRE', key, ttl) end

@@ -81,6 +81,32 @@ describe.skipIf(skipReason !== undefined)(
       expect((await backend.list({ limit: 10 })).map((r) => r.id)).toEqual([newer.id, older[2]!.id]);
     });
 
+    it('keeps the ungrouped index only once per-group pruning is used, and counts by it from then on', async () => {
+      const base = `${prefix}-lazy-ungrouped:{results}:`;
+      const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-lazy-ungrouped` });
+      opened.push(backend);
+      const inspector = new Redis(REDIS_URL);
+      opened.push({ close: () => inspector.quit() });
+      const first = [outcome(), outcome(), outcome(), outcome({ group: 'g', groupIndex: 0 })];
+      for (const saved of first) await backend.save(saved);
+      // Pruning over all results neither needs nor builds it.
+      expect(await backend.prune({ saveLimit: 10 })).toBe(0);
+      expect(await inspector.exists(`${base}index:status:success:ungrouped`)).toBe(0);
+
+      expect(await backend.prune({ saveLimit: 2, per: 'group' })).toBe(1);
+      expect(await inspector.zcard(`${base}index:status:success:ungrouped`)).toBe(2);
+      const later = [outcome(), outcome()];
+      for (const saved of later) await backend.save(saved);
+      expect(await inspector.zcard(`${base}index:status:success:ungrouped`)).toBe(4);
+      expect(await backend.prune({ saveLimit: 2, per: 'group' })).toBe(2);
+      expect((await backend.list({ limit: 10 })).map((r) => r.id)).toEqual([
+        later[1]!.id,
+        later[0]!.id,
+        first[3]!.id,
+      ]);
+      expect(await inspector.zcard(`${base}index:status:success:ungrouped`)).toBe(2);
+    });
+
     it('forgets a held result once its claim is taken, so later prunes read only what they delete', async () => {
       const backend = new RedisResultBackend({ connection: REDIS_URL, prefix: `${prefix}-held` });
       opened.push(backend);

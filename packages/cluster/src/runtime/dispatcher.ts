@@ -39,8 +39,6 @@ export const DEFAULT_CANCEL_GRACE_MS = 10_000;
 
 export class Dispatcher {
   private nextRunId = 1;
-  /** The worker of each running package, to reach it when the run is cancelled. */
-  private readonly slotOf = new WeakMap<HeldPackage, WorkerSlot>();
   private cancelRetry: CancelTimer | undefined;
   private stopped = false;
   private readonly marginMs: number;
@@ -130,7 +128,7 @@ export class Dispatcher {
    * outcome is settled once the worker is gone). False when it is not running here (any more).
    */
   cancelRun(entry: HeldPackage, reason: string): boolean {
-    const slot = this.slotOf.get(entry);
+    const slot = entry.worker;
     const runId = entry.runId;
     if (entry.state !== 'running' || entry.cancelled || !slot || runId === undefined) return false;
     if (!slot.running.has(runId)) return false;
@@ -165,7 +163,7 @@ export class Dispatcher {
   private startRun(entry: HeldPackage, slot: WorkerSlot): RunOrder {
     const { clock, events, stats, ledger } = this.options;
     const runId = this.nextRunId++;
-    this.slotOf.set(entry, slot);
+    entry.worker = slot;
     ledger.started(entry);
     entry.runId = runId;
     entry.workerId = slot.id;

@@ -10,6 +10,7 @@ import type { Pool } from '../pool/pool.js';
 import { waitAtMost } from './clock-timers.js';
 import type { ClusterEmitter } from './events.js';
 import type { HeldLedger } from './held-ledger.js';
+import type { HoldLimits } from './hold-ahead.js';
 import type { PausedQueues } from './paused-queues.js';
 import type { RateLimits } from './rate-limiter.js';
 
@@ -36,6 +37,8 @@ export interface FetcherOptions {
   events: ClusterEmitter;
   /** The operator's pause flags, where the broker keeps them. */
   paused?: Pick<PausedQueues, 'isPaused' | 'refreshMs' | 'freshForMs'>;
+  /** The bulk to reserve now, when it follows the pace of the runs (hold-ahead.ts); else `settings.bulk`. */
+  hold?: Pick<HoldLimits, 'bulk' | 'queueLimit'>;
   /**
    * Take in what one reserve brought; its lease is dated from `requestSentAt`. Never rejects; the
    * batch's room stays counted as reserved until it resolves.
@@ -87,8 +90,10 @@ export class Fetcher {
     // wait: a wait of at most a quarter lease leaves a package three quarters of its lease to be started.
     const waitMs = Math.min(settings.reserveWaitMs, settings.leaseMs / 4);
     let errorPause = 0;
-    const wholeBulk = Math.min(settings.bulk, maxBatch, settings.queueLimit);
+    const hold = this.options.hold ?? settings;
     while (!signal.aborted) {
+      const bulk = hold.bulk;
+      const wholeBulk = Math.min(bulk, maxBatch, hold.queueLimit);
       // A paused queue is checked before any room is counted, on a cached read (no round trip per reserve).
       const paused = this.options.paused?.isPaused(queue) ?? false;
       if (paused === true || (paused !== false && (await paused))) {
@@ -102,7 +107,7 @@ export class Fetcher {
         await waitAtMost(clock, settings.guardCycleMs, ledger.whenRoomMayChange(), this.whenStopping);
         continue;
       }
-      let max = Math.min(room, settings.bulk, maxBatch);
+      let max = Math.min(room, bulk, maxBatch);
       const limiter = rateLimits.forQueue(queue);
       if (limiter) {
         max = limiter.take(max);

@@ -4,6 +4,7 @@
  * and what a reserve in flight may still bring, and so how much room the fetcher has under `queueLimit`.
  */
 import type { HeldPackage } from './held-package.js';
+import type { HoldLimits } from './hold-ahead.js';
 
 /** Packages being settled, as a multiple of queueLimit, past which fetching pauses. */
 export const SETTLING_FACTOR = 4;
@@ -17,7 +18,12 @@ export class HeldLedger {
   private reserving = 0;
   private roomWaiter: (() => void) | undefined;
 
-  constructor(private readonly queueLimit: number) {}
+  private readonly limits: Pick<HoldLimits, 'queueLimit'>;
+
+  /** `limits`: a fixed queueLimit, or the hold that follows the pace of the runs (hold-ahead.ts). */
+  constructor(limits: number | Pick<HoldLimits, 'queueLimit'>) {
+    this.limits = typeof limits === 'number' ? { queueLimit: limits } : limits;
+  }
 
   /** Hold a package that is being settled without running (rejected at intake, released, dead-lettered). */
   hold(entry: HeldPackage): void {
@@ -71,8 +77,9 @@ export class HeldLedger {
    */
   room(): number {
     const settling = this.held.size - this.buffer.length - this.running;
-    if (settling > Math.max(256, this.queueLimit * SETTLING_FACTOR)) return 0;
-    return this.queueLimit - this.buffer.length - this.running - this.reserving;
+    const queueLimit = this.limits.queueLimit;
+    if (settling > Math.max(256, queueLimit * SETTLING_FACTOR)) return 0;
+    return queueLimit - this.buffer.length - this.running - this.reserving;
   }
 
   /** Resolves at the next change that may make room (a run ended, a package settled, a stop). */

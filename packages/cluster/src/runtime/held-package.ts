@@ -1,6 +1,7 @@
 /** A delivery the cluster holds, from reserve to settle, with the lease it was given. */
 import type { Delivery } from '@tasq/core/backend';
 import type { TaskPackage } from '@tasq/core/internal';
+import type { WorkerSlot } from '../pool/worker-slot.js';
 import type { CancelTimer } from './clock-timers.js';
 import type { TaskRef } from './events.js';
 
@@ -21,6 +22,11 @@ export interface HeldPackage {
   state: HeldState;
   runId?: number;
   workerId?: number;
+  /**
+   * The worker running it, to reach when the run is cancelled. A field rather than a WeakMap beside the
+   * ledger: a WeakMap entry per job cost the sentinel ephemeron bookkeeping in every young-generation GC.
+   */
+  worker?: WorkerSlot;
   startedAt?: number;
   /** The run's soft and hard timeouts, cancelled when it ends. */
   timers: CancelTimer[];

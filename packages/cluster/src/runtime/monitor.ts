@@ -57,7 +57,12 @@ export interface RunEnding {
 
 export class Monitor {
   private readonly broker: BrokerClient;
-  private readonly pending = new Set<Promise<void>>();
+  /**
+   * Settlements in flight, counted rather than kept in a set of promises: a set add, a `finally` and a
+   * delete per job were a measurable share of the sentinel's per-job work.
+   */
+  private inFlight = 0;
+  private drainWaiters: Array<() => void> = [];
   private readonly pruner: ResultPruner;
   private readonly leases: LeaseCheck;
   /** The configured error reporter, told about every failed attempt (set at start). */
@@ -83,18 +88,20 @@ export class Monitor {
 
   /** Settlements still in flight (stop waits for them before closing the broker). */
   async drain(): Promise<void> {
-    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.drainWaiters.push(resolve));
     await this.pruner.flush();
   }
 
   /** Handle a finished run. Never throws; resolves when the delivery is settled. */
-  complete(entry: HeldPackage, result: TaskResult, how: RunEnding = {}): Promise<void> {
-    const work = this.settleRun(entry, result, how).catch((error) => {
+  async complete(entry: HeldPackage, result: TaskResult, how: RunEnding = {}): Promise<void> {
+    this.inFlight++;
+    try {
+      await this.settleRun(entry, result, how);
+    } catch (error) {
       this.options.logger.error({ jobId: entry.ref.id, err: String(error) }, 'settling a run failed');
-    });
-    this.pending.add(work);
-    void work.finally(() => this.pending.delete(work));
-    return work;
+    } finally {
+      this.settled();
+    }
   }
 
   /**
@@ -103,32 +110,38 @@ export class Monitor {
    * and this delivery is acked: `maxAttempts` counts deliveries, and one that never ran must not use
    * up an attempt. Any other job is released.
    */
-  release(entry: HeldPackage, delayMs: number, reason: string): Promise<void> {
-    const work = this.giveBack(entry, delayMs).then((ok) => {
-      if (!ok) return;
+  async release(entry: HeldPackage, delayMs: number, reason: string): Promise<void> {
+    this.inFlight++;
+    try {
+      if (!(await this.giveBack(entry, delayMs))) return;
       this.options.stats.released++;
       this.options.events.emit('task-released', { ...entry.ref, reason, delayMs });
-    });
-    this.pending.add(work);
-    void work.finally(() => this.pending.delete(work));
-    return work;
+    } finally {
+      this.settled();
+    }
   }
 
   /** Dead-letter a package that cannot be decoded; nothing of its payload is logged. */
-  rejectDelivery(delivery: HeldPackage['delivery'], reason: string): Promise<void> {
-    const work = (async () => {
-      try {
-        await this.withRetries(() => this.broker.deadLetter(delivery, reason));
-      } catch (error) {
-        this.options.logger.warn(
-          { deliveryId: delivery.id, queue: delivery.queue, err: String(error) },
-          'could not dead-letter a rejected package',
-        );
-      }
-    })();
-    this.pending.add(work);
-    void work.finally(() => this.pending.delete(work));
-    return work;
+  async rejectDelivery(delivery: HeldPackage['delivery'], reason: string): Promise<void> {
+    this.inFlight++;
+    try {
+      await this.withRetries(() => this.broker.deadLetter(delivery, reason));
+    } catch (error) {
+      this.options.logger.warn(
+        { deliveryId: delivery.id, queue: delivery.queue, err: String(error) },
+        'could not dead-letter a rejected package',
+      );
+    } finally {
+      this.settled();
+    }
+  }
+
+  /** One settlement ended: wake `drain` when it was the last. */
+  private settled(): void {
+    if (--this.inFlight > 0) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   private async settleRun(entry: HeldPackage, ran: TaskResult, how: RunEnding): Promise<void> {

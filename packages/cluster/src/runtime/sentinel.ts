@@ -3,6 +3,7 @@
  * (through core's BrokerClient) and every receipt.
  *
  *   fetcher       reserves in bulk up to `queueLimit` ahead, within rate limits       (fetcher.ts)
+ *   hold          how much it holds ahead: configured, or following the runs' pace    (hold-ahead.ts)
  *   intake        decodes what came, refuses what must not run                        (intake.ts)
  *   ledger        what this cluster holds, with each lease                             (held-ledger.ts)
  *   dispatcher    hands runs to workers, times them out                                (dispatcher.ts)
@@ -30,6 +31,7 @@ import { FailureReporting } from './failure-reporting.js';
 import { Fetcher } from './fetcher.js';
 import { type HeldJobReport, heldJobReports } from './held-job-report.js';
 import { HeldLedger } from './held-ledger.js';
+import { HoldAhead } from './hold-ahead.js';
 import type { HeldPackage } from './held-package.js';
 import { Intake } from './intake.js';
 import { PausedQueues } from './paused-queues.js';
@@ -69,6 +71,7 @@ export class Sentinel {
   private scheduler: Scheduler | undefined;
   private reporting: FailureReporting | undefined;
   private readonly ledger: HeldLedger;
+  private readonly hold: HoldAhead;
   private readonly monitor: Monitor;
   private readonly rateLimits: RateLimits;
   private readonly pool: Pool;
@@ -97,7 +100,8 @@ export class Sentinel {
     const admin = withResultMarks(broker.broker.administration, services.results.administration);
     this.identity = clusterIdentity(config);
     this.lastProgressAt = clock.now();
-    this.ledger = new HeldLedger(config.queueLimit);
+    this.hold = new HoldAhead(config, config.adaptiveHold, clock);
+    this.ledger = new HeldLedger(this.hold);
     this.rateLimits = new RateLimits(config.rateLimits, clock);
     this.monitor = new Monitor({
       services,
@@ -180,6 +184,7 @@ export class Sentinel {
       logger,
       events,
       ...(this.pausedQueues ? { paused: this.pausedQueues } : {}),
+      hold: this.hold,
       intake: (deliveries, sentAt) => this.intake.acceptBatch(deliveries, sentAt),
       dispatch: () => this.dispatcher.dispatch(),
       onProgress: () => {
@@ -317,10 +322,12 @@ export class Sentinel {
   }
 
   private finishRun(entry: HeldPackage, result: TaskResult, how: RunEnding = {}): void {
+    this.hold.runEnded();
     this.ledger.runEnded();
     clearRunTimers(entry);
     if (entry.cancelled) how = { ...how, cancelled: entry.cancelled.reason };
-    void this.monitor.complete(entry, result, how).finally(() => this.ledger.forget(entry));
+    // `complete` never rejects.
+    void this.monitor.complete(entry, result, how).then(() => this.ledger.forget(entry));
   }
 
   private giveBack(entry: HeldPackage, delayMs: number, reason: string): Promise<void> {

@@ -67,6 +67,11 @@ export interface ResolvedConfig {
   guardCycleMs: number;
   queueLimit: number;
   bulk: number;
+  /**
+   * Neither `bulk` nor `queueLimit` was set: a cluster holds at least these defaults, and more while its
+   * runs are short (as much as the pool finishes in about 50 ms, at most 100 per reserve).
+   */
+  adaptiveHold: boolean;
   pollMs: number;
   catchUp: boolean;
   scheduler: boolean;
@@ -260,6 +265,7 @@ export function resolveConfig(input: unknown = {}, options: ResolveOptions = {})
     guardCycleMs,
     queueLimit,
     bulk,
+    adaptiveHold: effective.bulk === undefined && effective.queueLimit === undefined,
     pollMs: ms(effective.poll) ?? 200,
     catchUp: effective.catchUp ?? true,
     scheduler: effective.scheduler ?? true,

@@ -105,9 +105,16 @@ function buildSchemas() {
     saveLimitPer: z.enum(['name', 'group']).optional(),
     /** Supervisor loop interval. Default 0.5 s; 0 < guardCycle < 60. */
     guardCycle: duration.optional(),
-    /** Packages a cluster holds ahead of its workers. Default 4 × workers × concurrency, at least `bulk`. */
+    /**
+     * Packages a cluster holds ahead of its workers. Default 4 × workers × concurrency, at least `bulk`;
+     * with neither this nor `bulk` set, more while runs are short (what the pool finishes in about 50 ms,
+     * at most 200).
+     */
     queueLimit: positiveInt.optional(),
-    /** Packages fetched per broker call. Default 2 × workers × concurrency, at most 100 and `queueLimit`. */
+    /**
+     * Packages fetched per broker call. Default 2 × workers × concurrency, at most 100 and `queueLimit`;
+     * with neither this nor `queueLimit` set, up to half of what the pool finishes in about 50 ms (at most 100).
+     */
     bulk: positiveInt.optional(),
     /** Poll interval for brokers that cannot block or be notified. Default 0.2 s. */
     poll: duration.optional(),
