@@ -60,6 +60,7 @@ function startClusterCommand(args: string[], options: { cwd: string; env?: NodeJ
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Record<string, unknown> & { msg?: string });
   return {
+    child,
     /** The first log line with this message, once it is there (the log arrives between event-loop turns). */
     logged: (message: string) =>
       eventually(
@@ -266,6 +267,65 @@ describe('tasq CLI', () => {
     } finally {
       cluster?.kill('SIGKILL');
       await client.close();
+    }
+  });
+
+  it('on a second SIGTERM kills the running tasks, gives their jobs back and exits 1', async () => {
+    const own = sqliteDatabase();
+    const file = path.join(own.folder, 'tasq.config.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...own.broker,
+        tasks: [tasksModule],
+        secret: 'cli-test-secret',
+        workers: 1,
+        concurrency: 2,
+        bulk: 2,
+        queueLimit: 2,
+        guardCycle: '100ms',
+        // The first signal alone would wait this long for the running tasks.
+        stopTimeout: 120,
+      }),
+    );
+    const config = await loadConfig({ file, env: {} });
+    const client = await Tasq.open(config);
+    const cluster = startClusterCommand(['--config', file], { cwd: own.folder });
+    try {
+      const marks = path.join(own.folder, 'kill-marks.txt');
+      writeFileSync(marks, '');
+      const running = [
+        await client.enqueueByName('test.mark', [marks, 'first', 60_000]),
+        await client.enqueueByName('test.mark', [marks, 'second', 60_000]),
+      ];
+      await eventually(
+        () => readFileSync(marks, 'utf8').trim().split('\n').length === 2,
+        15_000,
+        'both tasks to start',
+      );
+      const exited = new Promise<number | null>((resolve) =>
+        cluster.child.once('exit', (code) => resolve(code)),
+      );
+      const signalledAt = Date.now();
+      cluster.child.kill('SIGTERM');
+      await cluster.logged('stopping: draining running tasks');
+      cluster.child.kill('SIGTERM');
+      expect(await exited).toBe(1);
+      // Well before the tasks' minute or the two-minute stopTimeout.
+      expect(Date.now() - signalledAt).toBeLessThan(30_000);
+      expect(await cluster.logged('second signal: killing running tasks')).toMatchObject({
+        signal: 'SIGTERM',
+      });
+      // Nothing stored for the killed runs: both jobs are back in the queue, to run again.
+      for (const job of running) expect(await job.outcome()).toBeUndefined();
+      expect(await runtimeServicesOf(client).broker.size(config.queue)).toMatchObject({
+        ready: 2,
+        reserved: 0,
+      });
+    } finally {
+      cluster.child.kill('SIGKILL');
+      await client.close();
+      await own.cleanup();
     }
   });
 

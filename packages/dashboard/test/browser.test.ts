@@ -214,9 +214,10 @@ describe.skipIf(missing !== undefined)(
       await expect.poll(() => section.count()).toBe(1);
       expect(await section.locator('[data-field="pool"]').textContent()).toBe('1 × 4 (process)');
       const worker = section.locator('tbody tr').first();
-      // Tasks done against the recycle limit the cluster resolved from its configuration.
-      const recycle = tasq.config.recycle;
-      expect(await worker.locator('td').nth(2).textContent()).toMatch(new RegExp(`^\\d+ / ${recycle}$`));
+      // Tasks done against the recycle limit the cluster resolved from its configuration, with separators.
+      const recycle = tasq.config.recycle.toLocaleString('en-US');
+      expect(recycle).toContain(',');
+      expect(await worker.locator('td').nth(2).textContent()).toMatch(new RegExp(`^[\\d,]+ / ${recycle}$`));
       expect(await worker.locator('td').nth(3).textContent()).toMatch(/MB \/ no limit$/);
       await screenshot(page, 'clusters');
       const id = (await section.getAttribute('data-cluster'))!;

@@ -5,7 +5,7 @@
  */
 import type { ClusterSnapshot, LiveClusters } from '@tasq/cluster';
 import { type Html, html } from '../html.js';
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes, formatCount, formatDuration } from './format.js';
 import { actionForm, type PageContext } from './layout.js';
 
 export function clustersBody(
@@ -60,7 +60,7 @@ ${
 <tbody>${c.workers.map(
     (w) => html`<tr data-pid="${w.pid}"><th scope="row">${w.pid}</th><td>${w.state}</td>
 <td>${w.jobs === undefined ? (w.busy > 0 ? `${w.busy} job(s)` : '-') : w.jobs.length === 0 ? '-' : w.jobs.map((j) => html`<div>${j.name} <code>${j.id}</code> (${j.queue})</div>`)}</td>
-<td>${w.tasksDone} / ${limits?.recycle ?? '-'}</td>
+<td>${formatCount(w.tasksDone)} / ${formatCount(limits?.recycle)}</td>
 <td>${formatBytes(w.rssBytes)} / ${limits?.maxRssBytes !== undefined ? formatBytes(limits.maxRssBytes) : 'no limit'}</td></tr>`,
   )}</tbody></table>
 </section>`;

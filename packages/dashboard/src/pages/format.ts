@@ -7,6 +7,11 @@ export function formatBytes(bytes: number | undefined): string {
   return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
 }
 
+/** A count with thousands separators, the same in every locale (100,000, not 100000). */
+export function formatCount(count: number | undefined): string {
+  return count === undefined ? '-' : count.toLocaleString('en-US');
+}
+
 export function formatDuration(ms: number | undefined): string {
   if (ms === undefined) return '-';
   const seconds = Math.round(ms / 1000);
