@@ -115,8 +115,14 @@ describe('job administration honoured by a running cluster (SQLite)', () => {
 
     expect(await kept.result({ timeout: 15_000 })).toBe(6);
     await eventually(() => cluster.stats.cancelled === 1, 15_000, 'the cancelled job');
+    // Carried out, the cancel leaves no mark behind; the stored outcome still says cancelled.
+    await eventually(
+      async () => (await admin.cancelMarks([cancelled.id])).length === 0,
+      15_000,
+      'the cancel mark to be dropped',
+    );
     const view = await admin.job(cancelled.id);
-    expect(view.state).toBe('cancelled');
+    expect(view).toMatchObject({ state: 'cancelled', source: 'results' });
     expect(cluster.stats).toMatchObject({ started: 1, succeeded: 1, cancelled: 1 });
     expect((await runtimeServicesOf(client).broker.size(client.config.queue)).ready).toBe(0);
   });

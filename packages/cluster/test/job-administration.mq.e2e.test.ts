@@ -172,6 +172,12 @@ describe.each(cases)('job administration on a queue-only broker ($label)', ({ sk
 
       expect(await kept.result({ timeout: 15_000 })).toBe(6);
       await eventually(() => cluster.stats.cancelled === 1, 15_000, 'the cancelled job');
+      // Carried out, the cancel leaves no mark behind; the stored outcome still says cancelled.
+      await eventually(
+        async () => (await admin.cancelMarks([cancelled.id])).length === 0,
+        15_000,
+        'the cancel mark to be dropped',
+      );
       const view = await admin.job(cancelled.id);
       expect(view).toMatchObject({ state: 'cancelled', source: 'results' });
       expect(view.error?.message).toMatch(/no longer wanted/);

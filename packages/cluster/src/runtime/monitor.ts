@@ -38,6 +38,11 @@ export interface MonitorOptions {
   events: ClusterEmitter;
   stats: ClusterStats;
   settings: OutcomeSettings & { saveLimitPer?: 'name' | 'group' };
+  /**
+   * Drop the cancel mark of a job whose cancel has been carried out (its outcome stored, its delivery
+   * acked), where marks are kept: without it every cancel left a mark behind for good.
+   */
+  clearCancelMark?: (jobId: string) => Promise<unknown>;
 }
 
 /** Pauses between tries of a settle call or a result save while the broker or backend is unreachable. */
@@ -205,7 +210,11 @@ export class Monitor {
 
     switch (action.kind) {
       case 'ack':
-        await this.settle(entry, 'ack', () => this.broker.ack(entry.delivery));
+        if (
+          (await this.settle(entry, 'ack', () => this.broker.ack(entry.delivery))) &&
+          stoppedBy === 'cancelled'
+        )
+          await this.clearCancelMark(entry);
         return;
       case 'release':
         if (
@@ -296,6 +305,23 @@ export class Monitor {
       },
       this.options.settings,
     );
+  }
+
+  /**
+   * After the ack, not before: a delivery that comes again because its ack failed must still find the mark.
+   * A failure here costs a stale mark, never the job, so it is logged and left.
+   */
+  private async clearCancelMark(entry: HeldPackage): Promise<void> {
+    const clear = this.options.clearCancelMark;
+    if (!clear) return;
+    try {
+      await clear(entry.ref.id);
+    } catch (error) {
+      this.options.logger.warn(
+        { jobId: entry.ref.id, err: String(error) },
+        'could not drop the cancel mark of a cancelled job',
+      );
+    }
   }
 
   private lateCompletion(entry: HeldPackage): void {

@@ -110,6 +110,9 @@ export class Sentinel {
       events,
       stats,
       settings: monitorSettings(config),
+      ...(admin?.capabilities.cancelMarks && admin.clearCancelMarks
+        ? { clearCancelMark: (jobId: string) => admin.clearCancelMarks!([jobId]) }
+        : {}),
     });
     this.intake = new Intake({
       codec: services.codec,
