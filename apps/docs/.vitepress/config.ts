@@ -61,6 +61,7 @@ export default defineConfig({
           { text: 'Moving from Celery', link: '/guides/from-celery' },
           { text: 'Moving from Django-Q2', link: '/guides/from-django-q2' },
           { text: 'Deploying', link: '/guides/deploying' },
+          { text: 'Throughput and tuning', link: '/guides/performance' },
           { text: 'Monitoring', link: '/guides/monitoring' },
           { text: 'Dashboard', link: '/guides/dashboard' },
           { text: 'Writing a custom broker', link: '/guides/custom-broker' },
