@@ -36,6 +36,7 @@ export { liveHeldJobs } from './monitoring/held-jobs.js';
 export { DURATION_BUCKETS } from './monitoring/metrics.js';
 export { openPubSub } from './monitoring/open-pubsub.js';
 export { publishEvents } from './monitoring/publish-events.js';
+export { pushCancel } from './monitoring/push-cancel.js';
 export type { ClusterLimits, ClusterSnapshot, WorkerSnapshot } from './monitoring/snapshot.js';
 export { STATS_STALE_MS } from './monitoring/cluster-stats-record.js';
 export {

@@ -298,7 +298,8 @@ describe.skipIf(missing !== undefined)(
       await page.getByRole('button', { name: `Cancel job ${job.id}` }).click();
       await expect
         .poll(() => page.getByRole('status').textContent())
-        .toBe(`job ${job.id} is running: running clusters are told to stop it`);
+        // Pushed over pub/sub: the cluster running it answers that it is stopping it.
+        .toBe(`job ${job.id} is marked cancelled; ${cluster.identity} is stopping it`);
       await eventually(
         async () => (await admin.job(job.id)).state === 'cancelled' || undefined,
         60_000,

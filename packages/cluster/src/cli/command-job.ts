@@ -3,9 +3,9 @@
  * cancel is also pushed to the running clusters where the deployment has pub/sub, so a running job
  * stops at once rather than when its cluster next reads the marks.
  */
-import { Administration, CapabilityError, type ResolvedConfig } from '@tasq/core';
-import { requestControl } from '../monitoring/control-client.js';
+import { Administration } from '@tasq/core';
 import { liveHeldJobs } from '../monitoring/held-jobs.js';
+import { pushCancel } from '../monitoring/push-cancel.js';
 import { type CommandIo, commonHelp, openClient, parse, readConfig, withClient } from './common.js';
 import { adminExitCodesHelp, UsageError } from './errors.js';
 import { describeJob } from './job-format.js';
@@ -66,7 +66,16 @@ export async function jobCommand(argv: string[], io: CommandIo): Promise<number>
       const reason = values.reason ?? 'cancelled with tasq job cancel';
       const outcome = await admin.cancel(id, reason);
       // The mark is what every cluster checks; telling the running clusters now only makes it sooner.
-      const stoppedBy = outcome.outcome === 'cancelled' ? [] : await pushCancel(config, io, id, reason);
+      const stoppedBy =
+        outcome.outcome === 'cancelled'
+          ? []
+          : await pushCancel(config, id, reason, {
+              cwd: io.cwd,
+              onFailure: (error) =>
+                process.stderr.write(
+                  `tasq: telling the clusters at once failed (${error.message}); they will read the cancel mark\n`,
+                ),
+            });
       io.out(
         values.json
           ? JSON.stringify({ ...outcome, ...(stoppedBy.length > 0 ? { stoppedBy } : {}) })
@@ -93,32 +102,4 @@ export async function jobCommand(argv: string[], io: CommandIo): Promise<number>
     io.out(values.json ? JSON.stringify({ id, removed: true }) : `${id}: removed from its queue`);
     return 0;
   });
-}
-
-/** Ask the running clusters (over pub/sub, where the deployment has it) to stop the job now; who is. */
-async function pushCancel(
-  config: ResolvedConfig,
-  io: CommandIo,
-  jobId: string,
-  reason: string,
-): Promise<string[]> {
-  try {
-    const { replies } = await requestControl(config, {
-      command: 'cancel-job',
-      jobId,
-      reason,
-      timeoutMs: 1_000,
-      cwd: io.cwd,
-    });
-    return replies
-      .filter((reply) => reply.ok && reply.result?.stopping === true)
-      .map((reply) => reply.cluster);
-  } catch (error) {
-    // No pub/sub, or it failed: the mark is set, and the clusters read it.
-    if (!(error instanceof CapabilityError))
-      process.stderr.write(
-        `tasq: telling the clusters at once failed (${(error as Error).message}); they will read the cancel mark\n`,
-      );
-    return [];
-  }
 }

@@ -3,6 +3,7 @@
  * administration API (`Deployment.admin`). Input is checked here first, so bad input changes nothing;
  * each returns what happened as a sentence, and the page to go back to.
  */
+import { pushCancel } from '@tasq/cluster';
 import { requireQueue } from '../actions.js';
 import type { Deployment } from '../deployment.js';
 import { type Fields, fieldList } from '../http/body.js';
@@ -42,12 +43,19 @@ export async function jobAction(
   const page = `/jobs/${encodeURIComponent(id)}`;
   switch (action) {
     case 'cancel': {
-      const { outcome } = await answering(() => admin.cancel(id, 'cancelled from the dashboard'));
-      const said = {
-        cancelled: `cancelled job ${id} before it started`,
-        cancelling: `job ${id} is running: running clusters are told to stop it`,
-        marked: `job ${id} is marked cancelled: no cluster will start it`,
-      }[outcome];
+      const reason = 'cancelled from the dashboard';
+      const { outcome } = await answering(() => admin.cancel(id, reason));
+      if (outcome === 'cancelled') return { message: `cancelled job ${id} before it started`, page };
+      // The mark is what every cluster checks; telling the running clusters now only makes it sooner.
+      const stoppedBy = await pushCancel(deployment.config, id, reason, {
+        ...(deployment.cwd !== undefined ? { cwd: deployment.cwd } : {}),
+      });
+      const said =
+        stoppedBy.length > 0
+          ? `job ${id} is marked cancelled; ${stoppedBy.join(', ')} is stopping it`
+          : outcome === 'cancelling'
+            ? `job ${id} is running: the cluster running it stops it when it next reads the marks (within a second or so)`
+            : `job ${id} is marked cancelled: no cluster will start it`;
       return { message: said, page };
     }
     case 'retry': {
