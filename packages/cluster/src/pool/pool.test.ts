@@ -20,6 +20,8 @@ function poolWith(
   const workers: TestWorker[] = [];
   const done: HeldPackage[] = [];
   const lost: { entry: HeldPackage; lost: LostRun }[] = [];
+  const startedLater: HeldPackage[] = [];
+  const notStarted: HeldPackage[] = [];
   const events = new ClusterEmitter();
   const stats = emptyStats();
   const pool = new Pool({
@@ -33,6 +35,8 @@ function poolWith(
       onReady() {},
       onRunDone: (entry) => done.push(entry),
       onRunLost: (entry, why) => lost.push({ entry, lost: why }),
+      onRunStarted: (entry) => startedLater.push(entry),
+      onRunNotStarted: (entry) => notStarted.push(entry),
       onCapacity() {},
     },
     startWorker: (callbacks) => {
@@ -49,7 +53,7 @@ function poolWith(
     slot.running.set(runId, entry);
     return slot;
   };
-  return { clock, pool, workers, done, lost, events, stats, assign };
+  return { clock, pool, workers, done, lost, events, stats, assign, startedLater, notStarted };
 }
 
 describe('the pool', () => {
@@ -64,6 +68,44 @@ describe('the pool', () => {
     assign(heldPackage(Infinity), 4);
     expect(pool.pick()).toBeUndefined();
     expect(pool.freeSlots()).toBe(0);
+  });
+
+  it('sends one run ahead to a busy worker once runs are short, and starts it when a run there ends', async () => {
+    const { pool, workers, assign, done, startedLater } = poolWith({ pool: 'process', concurrency: 1 });
+    await pool.start();
+    const first = heldPackage(Infinity);
+    assign(first, 1);
+    // No run timed yet: nothing is sent ahead of one whose length is unknown.
+    expect(pool.pick()).toBeUndefined();
+    workers[0]!.done([1], 1);
+    expect(done).toEqual([first]);
+    const [second, third] = [heldPackage(Infinity), heldPackage(Infinity)];
+    const slot = assign(second, 2);
+    expect(pool.startsNow(slot)).toBe(false);
+    slot.waiting.push(assign(third, 3).running.get(3)!);
+    expect(pool.pick()).toBeUndefined();
+    expect(pool.info()[0]).toMatchObject({ running: 1, jobs: [expect.objectContaining({ id: second.ref.id })] });
+    // The second ends: the third, waiting in the worker, has started there.
+    workers[0]!.done([2], 2);
+    expect(startedLater).toEqual([third]);
+    expect(slot.waiting).toEqual([]);
+    expect(done).toEqual([first, second]);
+  });
+
+  it('gives back a run that waited in a worker that died, and fails only the one that was running', async () => {
+    const { pool, workers, assign, lost, notStarted } = poolWith({ pool: 'process', concurrency: 1 });
+    await pool.start();
+    assign(heldPackage(Infinity), 1);
+    workers[0]!.done([1], 1);
+    const running = heldPackage(Infinity);
+    const slot = assign(running, 2);
+    const waiting = heldPackage(Infinity);
+    assign(waiting, 3);
+    slot.waiting.push(waiting);
+    workers[0]!.kill();
+    await flush();
+    expect(lost.map((l) => l.entry)).toEqual([running]);
+    expect(notStarted).toEqual([waiting]);
   });
 
   it('recycles a worker after `recycle` tasks: its successor starts, then it is told to retire', async () => {

@@ -42,6 +42,10 @@ export interface PoolEvents {
   onRunDone(entry: HeldPackage, item: RunDone): void;
   /** A worker ended under a run. */
   onRunLost(entry: HeldPackage, lost: LostRun): void;
+  /** A run that waited in its worker started there (a run before it ended). */
+  onRunStarted(entry: HeldPackage, slot: WorkerSlot): void;
+  /** A worker ended before a run waiting in it started: the run never ran. */
+  onRunNotStarted(entry: HeldPackage): void;
   /** A worker has room again, or a new one is ready: dispatch. */
   onCapacity(): void;
   /** Runs reported progress (coalesced by the worker). */
@@ -64,6 +68,20 @@ export interface PoolOptions {
   startWorker?: (callbacks: WorkerCallbacks) => WorkerHandle;
 }
 
+/**
+ * Runs a worker process or thread holds beyond its concurrency: sent ahead, each waits in the worker and
+ * starts the moment a run ends, instead of after that run's `done` has reached the sentinel and the next
+ * order has come back. At concurrency 1 that round trip was most of a short job's time. The inline pool
+ * has no hop to hide.
+ */
+export const RUNS_AHEAD = 1;
+/**
+ * Runs are sent ahead only while they are this short (a moving average of the runs' own times). A run
+ * waiting in a worker waits for a run there to end: a moment for short runs, but behind a long one it
+ * would sit while another worker, or another cluster, is free to start it.
+ */
+export const AHEAD_WHILE_RUNS_UNDER_MS = 10;
+
 export class Pool {
   private readonly workers = new Map<number, WorkerSlot>();
   private nextWorkerId = 1;
@@ -73,6 +91,8 @@ export class Pool {
   private nextCpu = 0;
   /** Workers the pool keeps: `workers` from the configuration until remote control or autoscale resizes it. */
   private target: number;
+  /** Moving average of how long runs took (ms, as their workers timed them); none measured yet: Infinity. */
+  private runMs = Number.POSITIVE_INFINITY;
 
   constructor(private readonly options: PoolOptions) {
     this.target = options.settings.workers;
@@ -112,15 +132,29 @@ export class Pool {
     this.guard.start();
   }
 
-  /** The idlest worker with a free slot, if any. */
+  /** The idlest worker with a free slot, or room for a run sent ahead, if any. */
   pick(): WorkerSlot | undefined {
+    const { concurrency, pool } = this.options.settings;
+    const ahead = pool !== 'inline' && this.runMs < AHEAD_WHILE_RUNS_UNDER_MS ? RUNS_AHEAD : 0;
+    const limit = concurrency + ahead;
     let best: WorkerSlot | undefined;
     for (const slot of this.workers.values()) {
       if (!slot.ready || slot.retiring || slot.exited) continue;
-      if (slot.running.size >= this.options.settings.concurrency) continue;
+      if (slot.running.size >= limit) continue;
       if (!best || slot.running.size < best.running.size) best = slot;
     }
     return best;
+  }
+
+  /** Fold a run's time into the moving average that decides whether runs are sent ahead. */
+  private timeRun(ms: number): void {
+    if (!(ms >= 0)) return;
+    this.runMs = this.runMs === Number.POSITIVE_INFINITY ? ms : this.runMs * 0.9 + ms * 0.1;
+  }
+
+  /** Whether a run handed to `slot` now starts at once (a free slot) rather than waiting in the worker. */
+  startsNow(slot: WorkerSlot): boolean {
+    return slot.running.size - slot.waiting.length < this.options.settings.concurrency;
   }
 
   /** Workers that take runs. */
@@ -151,11 +185,11 @@ export class Pool {
       id: slot.id,
       ...(slot.handle.pid !== undefined ? { pid: slot.handle.pid } : {}),
       kind: slot.handle.kind,
-      running: slot.running.size,
+      running: slot.running.size - slot.waiting.length,
       tasksDone: slot.tasksDone,
       ...(slot.rssBytes !== undefined ? { rssBytes: slot.rssBytes } : {}),
       retiring: slot.retiring,
-      jobs: [...slot.running.values()].map((entry) => ({
+      jobs: [...slot.running.values()].filter((entry) => !slot.waiting.includes(entry)).map((entry) => ({
         id: entry.ref.id,
         name: entry.ref.name,
         queue: entry.ref.queue,
@@ -175,6 +209,7 @@ export class Pool {
       ready: false,
       retiring: false,
       running: new Map(),
+      waiting: [],
       tasksDone: 0,
       startedAt: this.options.clock.now(),
       exited: false,
@@ -268,6 +303,16 @@ export class Pool {
           const entry = slot.running.get(item.runId);
           if (!entry) continue; // already settled (its worker was declared lost)
           slot.running.delete(item.runId);
+          const waited = slot.waiting.indexOf(entry);
+          if (waited >= 0) {
+            // Aborted while it waited: it never took a slot, so nothing started in its place.
+            slot.waiting.splice(waited, 1);
+          } else {
+            // Its slot went to the run that waited longest (worker-runtime.ts does the same).
+            const next = slot.waiting.shift();
+            if (next) this.options.on.onRunStarted(next, slot);
+            this.timeRun(item.outcome.stoppedAt - item.outcome.startedAt);
+          }
           this.options.on.onRunDone(entry, item);
         }
         this.guard.afterRuns(slot);
@@ -296,9 +341,11 @@ export class Pool {
     });
     const now = this.options.clock.now();
     for (const entry of slot.running.values()) {
-      this.options.on.onRunLost(entry, lostRunOf(entry, now, { code, signal }));
+      if (slot.waiting.includes(entry)) this.options.on.onRunNotStarted(entry);
+      else this.options.on.onRunLost(entry, lostRunOf(entry, now, { code, signal }));
     }
     slot.running.clear();
+    slot.waiting.length = 0;
     if (this.stopping) return;
     // A retired worker was replaced when it retired; any other loss is replaced now.
     if (!slot.retiring && !slot.successorStarting) {

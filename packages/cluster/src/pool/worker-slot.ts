@@ -10,8 +10,10 @@ export interface WorkerSlot {
   handle: WorkerHandle;
   ready: boolean;
   retiring: boolean;
-  /** Runs this worker holds, by run id. */
+  /** Runs this worker holds, by run id (those waiting in it included). */
   readonly running: Map<number, HeldPackage>;
+  /** Runs sent ahead that wait in the worker for a slot, in the order they start. */
+  readonly waiting: HeldPackage[];
   tasksDone: number;
   /** When it was started and when it said it was ready (clock ms): its start-up time and its pace. */
   startedAt: number;

@@ -17,6 +17,8 @@ const LEASE_MS = 8_000;
 function setup(
   options: {
     concurrency?: number;
+    /** Runs the worker may hold beyond its concurrency (sent ahead). */
+    ahead?: number;
     timeoutMs?: number;
     softTimeoutMs?: number;
     limits?: Record<string, string>;
@@ -30,16 +32,21 @@ function setup(
     ready: true,
     retiring: false,
     running: new Map(),
+    waiting: [],
     exited: false,
   } as unknown as WorkerSlot;
   const concurrency = options.concurrency ?? 10;
+  const ahead = options.ahead ?? 0;
   const ledger = new HeldLedger(100);
   const events = new ClusterEmitter();
   const stats = emptyStats();
   const givenBack: { entry: HeldPackage; reason: string }[] = [];
   const dispatcher = new Dispatcher({
     ledger,
-    pool: { pick: () => (slot.running.size < concurrency ? slot : undefined) },
+    pool: {
+      pick: () => (slot.running.size < concurrency + ahead ? slot : undefined),
+      startsNow: () => slot.running.size - slot.waiting.length < concurrency,
+    },
     rateLimits: new RateLimits(options.limits ?? {}, clock),
     clock,
     logger: quietLogger,
@@ -116,6 +123,37 @@ describe('the dispatcher', () => {
     expect(entry.timedOutAfterMs).toBe(3_000);
     expect(stats.timedOut).toBe(1);
     expect(timedOut).toEqual([expect.objectContaining({ id: entry.pkg.id, timeoutMs: 3_000 })]);
+  });
+
+  it('sends a run ahead when the worker is busy: it is timed and reported started only once it starts', async () => {
+    const { dispatcher, hold, worker, clock, slot, stats, events } = setup({
+      concurrency: 1,
+      ahead: 1,
+      timeoutMs: 1_000,
+    });
+    const started: string[] = [];
+    events.on('task-started', (event) => started.push(event.id));
+    const [first, second, third] = [hold(), hold(), hold()];
+    dispatcher.dispatch();
+    // Both go to the worker in one order; the second waits there, the third stays in the buffer.
+    expect(worker.runIds()).toEqual([1, 2]);
+    expect(slot.waiting).toEqual([second]);
+    expect(started).toEqual([first.pkg.id]);
+    expect(stats.started).toBe(1);
+    // Its hard timeout has not begun: the first's fires alone.
+    await clock.advance(600);
+    slot.running.delete(1);
+    clearRunTimers(first);
+    slot.waiting.shift();
+    dispatcher.runStarted(second, slot);
+    expect(started).toEqual([first.pkg.id, second.pkg.id]);
+    expect(second.startedAt).toBe(clock.now());
+    await clock.advance(999);
+    expect(worker.killed).toBe(false);
+    await clock.advance(1);
+    expect(worker.killed).toBe(true);
+    expect(second.timedOutAfterMs).toBe(1_000);
+    expect(third.state).toBe('buffered');
   });
 
   it('fires no timeout for a run that ended in time', async () => {

@@ -18,7 +18,7 @@ import type { RateLimits } from './rate-limiter.js';
 
 export interface DispatcherOptions {
   ledger: HeldLedger;
-  pool: Pick<Pool, 'pick'>;
+  pool: Pick<Pool, 'pick' | 'startsNow'>;
   rateLimits: Pick<RateLimits, 'gatesFor'>;
   clock: Clock;
   logger: Logger;
@@ -160,15 +160,30 @@ export class Dispatcher {
     return this.options.cancelGraceMs ?? DEFAULT_CANCEL_GRACE_MS;
   }
 
+  /**
+   * Hand `entry` to `slot`'s worker. With a free slot it starts now; otherwise it waits in the worker,
+   * sent ahead, and starts when a run there ends (`runStarted`, from the pool): its timeouts and its
+   * `task-started` count from then, not from now.
+   */
   private startRun(entry: HeldPackage, slot: WorkerSlot): RunOrder {
-    const { clock, events, stats, ledger } = this.options;
+    const { ledger } = this.options;
     const runId = this.nextRunId++;
+    const startsNow = this.options.pool.startsNow(slot);
     entry.worker = slot;
     ledger.started(entry);
     entry.runId = runId;
     entry.workerId = slot.id;
-    entry.startedAt = clock.now();
     slot.running.set(runId, entry);
+    if (startsNow) this.runStarted(entry, slot);
+    else slot.waiting.push(entry);
+    return { runId, pkg: entry.pkg, deliveries: entry.delivery.deliveries };
+  }
+
+  /** `entry`'s run started in `slot`'s worker: date it, say so, and time it. */
+  runStarted(entry: HeldPackage, slot: WorkerSlot): void {
+    const { clock, events, stats } = this.options;
+    const runId = entry.runId!;
+    entry.startedAt = clock.now();
     stats.started++;
     const dueAt = Math.max(entry.pkg.enqueuedAt, entry.pkg.eta ?? 0);
     const waitMs = Math.max(0, entry.startedAt - dueAt);
@@ -196,7 +211,6 @@ export class Dispatcher {
         }),
       );
     }
-    return { runId, pkg: entry.pkg, deliveries: entry.delivery.deliveries };
   }
 }
 

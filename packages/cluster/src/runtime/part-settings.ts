@@ -40,5 +40,6 @@ export function workerSettings(config: ResolvedConfig, cwd: string): WorkerSetti
     // Memory is sampled only where a limit is set to compare it with.
     sampleMs: config.maxRssBytes !== undefined ? Math.max(100, config.guardCycleMs) : 0,
     exitWithParent: config.daemonizeWorkers,
+    concurrency: config.concurrency,
   };
 }

@@ -157,6 +157,12 @@ export class Sentinel {
         },
         onRunLost: (entry, lost) =>
           this.finishRun(entry, lost.result, lost.workerLost ? { workerLost: true } : {}),
+        onRunStarted: (entry, slot) => this.dispatcher.runStarted(entry, slot),
+        onRunNotStarted: (entry) => {
+          // It waited in a worker that ended: it never ran, so it goes back without using an attempt.
+          this.ledger.runEnded();
+          void this.giveBack(entry, 0, 'its worker ended before the job started');
+        },
         onCapacity: () => this.dispatcher.dispatch(),
         onProgress: (entry, value) => this.progress.report(entry, value),
       },

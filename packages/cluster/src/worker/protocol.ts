@@ -15,6 +15,11 @@ export interface WorkerSettings {
   sampleMs: number;
   /** Exit when the sentinel's channel closes (the sentinel died). */
   exitWithParent: boolean;
+  /**
+   * Runs at once. The sentinel may send one more (sent ahead, so the worker need not wait for the next
+   * order when a run ends); it waits in the worker and starts, in order, as a run ends. Default: no limit.
+   */
+  concurrency?: number;
 }
 
 export interface RunOrder {
@@ -25,7 +30,7 @@ export interface RunOrder {
 
 export type ToWorker =
   | { type: 'run'; runs: RunOrder[] }
-  /** Soft timeout: abort the run's `ctx.signal`. */
+  /** Soft timeout or cancel: abort the run's `ctx.signal`; a run still waiting in the worker never starts. */
   | { type: 'abort'; runId: number; reason: string }
   /** Finish what runs, then exit 0. */
   | { type: 'retire' };

@@ -12,7 +12,7 @@ import {
   toErrorInfo,
 } from '@tasq/core/internal';
 import { runDefaultsOf, type TaskRunDefaults } from '../runtime/task-run-defaults.js';
-import type { FromWorker, RunDone, ToWorker, WorkerSettings } from './protocol.js';
+import type { FromWorker, RunDone, RunOrder, ToWorker, WorkerSettings } from './protocol.js';
 
 /** Import the configured task modules and register every task they export. */
 export async function loadTasks(settings: Pick<WorkerSettings, 'tasks' | 'cwd'>): Promise<TaskRegistry> {
@@ -69,6 +69,8 @@ export interface WorkerChannel {
 /** Serves orders for one worker. */
 export class WorkerRuntime {
   private readonly running = new Map<number, AbortController>();
+  /** Runs sent ahead while every slot was busy: each starts, in order, as a run ends. */
+  private readonly waiting: RunOrder[] = [];
   private pending: RunDone[] = [];
   private flushScheduled = false;
   private tasksDone = 0;
@@ -103,10 +105,15 @@ export class WorkerRuntime {
   handle(message: ToWorker): void {
     switch (message.type) {
       case 'run':
-        for (const order of message.runs) this.run(order.runId, order);
+        for (const order of message.runs) {
+          if (this.running.size < (this.settings.concurrency ?? Number.POSITIVE_INFINITY))
+            this.run(order.runId, order);
+          else this.waiting.push(order);
+        }
         break;
       case 'abort':
-        this.running.get(message.runId)?.abort(new Error(message.reason));
+        if (!this.dropWaiting(message.runId, message.reason))
+          this.running.get(message.runId)?.abort(new Error(message.reason));
         break;
       case 'retire':
         this.retiring = true;
@@ -115,10 +122,7 @@ export class WorkerRuntime {
     }
   }
 
-  private run(
-    runId: number,
-    order: { pkg: import('@tasq/core/internal').TaskPackage; deliveries: number },
-  ): void {
+  private run(runId: number, order: Pick<RunOrder, 'pkg' | 'deliveries'>): void {
     const controller = new AbortController();
     this.running.set(runId, controller);
     this.startSampling();
@@ -134,8 +138,25 @@ export class WorkerRuntime {
       this.running.delete(runId);
       this.tasksDone++;
       this.pending.push({ runId, outcome });
+      // The slot goes to the run that waited longest; the sentinel, reading this run's `done`, knows it began.
+      const next = this.waiting.shift();
+      if (next) this.run(next.runId, next);
       this.scheduleFlush();
     });
+  }
+
+  /** A run aborted before it started: it never starts, and ends as a failure naming the abort. */
+  private dropWaiting(runId: number, reason: string): boolean {
+    const index = this.waiting.findIndex((order) => order.runId === runId);
+    if (index < 0) return false;
+    this.waiting.splice(index, 1);
+    const now = Date.now();
+    this.pending.push({
+      runId,
+      outcome: { status: 'failure', error: { name: 'AbortError', message: reason }, startedAt: now, stoppedAt: now },
+    });
+    this.scheduleFlush();
+    return true;
   }
 
   private scheduleFlush(): void {
@@ -203,7 +224,7 @@ export class WorkerRuntime {
   }
 
   private exitIfIdle(): void {
-    if (this.retiring && this.running.size === 0 && this.pending.length === 0) {
+    if (this.retiring && this.running.size === 0 && this.waiting.length === 0 && this.pending.length === 0) {
       this.stopSampling();
       this.channel.exit(0);
     }
