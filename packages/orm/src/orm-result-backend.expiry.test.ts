@@ -68,6 +68,19 @@ describe('orm result backend with cached', () => {
     expect(await expiring.prune({ saveLimit: 0 })).toBe(0);
   });
 
+  it('drops the progress of expired jobs with their outcomes', async () => {
+    const tablePrefix = prefixFor(uniqueName('progress'));
+    const expiring = await open(tablePrefix, 1);
+    const plain = await open(tablePrefix);
+    const done = outcome('success');
+    await expiring.administration.saveProgress(done.id, { value: 100, at: Date.now() });
+    await expiring.save(done);
+    expect(await plain.administration.progress(done.id)).toMatchObject({ value: 100 });
+    await sleep(1_200);
+    expect(await expiring.prune({ saveLimit: 0 })).toBe(1);
+    expect(await plain.administration.progress(done.id)).toBeUndefined();
+  });
+
   it('sweeps expired rows while saving, without a prune', async () => {
     const tablePrefix = prefixFor(uniqueName('sweep'));
     const expiring = await open(tablePrefix, 1);

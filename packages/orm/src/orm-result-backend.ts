@@ -195,8 +195,8 @@ export class OrmResultBackend implements ResultBackend {
   }
 
   /**
-   * Delete the rows of outcomes past their time to live, except held ones; one sweep at a time. Returns
-   * how many.
+   * Delete the rows of outcomes past their time to live, except held ones, and progress reported before
+   * it; one sweep at a time. Returns how many outcomes.
    */
   private sweepExpired(): Promise<number> {
     this.sweeping ??= (async () => {
@@ -207,6 +207,7 @@ export class OrmResultBackend implements ResultBackend {
           cutoff: now - this.ttlMs,
           now,
         });
+        await this.dialect.execute('progress-expire', { cutoff: now - this.ttlMs });
         return rowCount;
       } catch (error) {
         throw mapDatabaseError(error, 'expiry of results', this.dialect.address);

@@ -61,7 +61,8 @@ export type QueryName =
   | 'result-delete-group'
   | 'progress-save'
   | 'progress-get'
-  | 'progress-delete';
+  | 'progress-delete'
+  | 'progress-expire';
 
 export interface LoadedQuery {
   readonly name: QueryName;
