@@ -66,6 +66,14 @@ export interface WorkerChannel {
   rssBytes(): number;
 }
 
+/**
+ * How stale the memory figure a `done` carries may be when no `maxRss` is set (it is then only shown).
+ * Reading it (`process.memoryUsage.rss()`, a read of /proc on Linux) costs about 10 µs, which at
+ * concurrency 1 was paid on every job. With `maxRss` (memory sampled: `sampleMs` > 0) every `done` reads
+ * it afresh, since the guard retires a worker above the limit between runs by that figure.
+ */
+const RSS_REFRESH_MS = 100;
+
 /** Serves orders for one worker. */
 export class WorkerRuntime {
   private readonly running = new Map<number, AbortController>();
@@ -76,6 +84,8 @@ export class WorkerRuntime {
   private tasksDone = 0;
   private retiring = false;
   private sampler: NodeJS.Timeout | undefined;
+  private rssBytes = 0;
+  private rssReadAt = Number.NEGATIVE_INFINITY;
   private readonly logger: Logger;
   /** The latest progress of each run, sent to the sentinel at most every ~250 ms. */
   private readonly progress: ProgressBuffer<number>;
@@ -174,7 +184,7 @@ export class WorkerRuntime {
     if (items.length === 0) return;
     // A finished run's last progress goes first: the sentinel drops progress of runs it has settled.
     this.progress.flushNow();
-    const rssBytes = this.channel.rssBytes();
+    const rssBytes = this.recentRss();
     try {
       this.channel.send({ type: 'done', items, tasksDone: this.tasksDone, rssBytes });
     } catch {
@@ -208,6 +218,15 @@ export class WorkerRuntime {
     }
     if (this.running.size === 0) this.stopSampling();
     this.exitIfIdle();
+  }
+
+  private recentRss(): number {
+    const now = Date.now();
+    if (this.settings.sampleMs > 0 || now - this.rssReadAt >= RSS_REFRESH_MS) {
+      this.rssBytes = this.channel.rssBytes();
+      this.rssReadAt = now;
+    }
+    return this.rssBytes;
   }
 
   private startSampling(): void {
