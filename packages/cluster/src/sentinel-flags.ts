@@ -1,18 +1,22 @@
 /**
- * `tasq cluster` runs the sentinel with a bounded young generation and a tighter old-generation limit.
- * V8 sizes both by the allocation rate, and a sentinel draining jobs allocates fast: on Node 24, over
- * 200,000 no-op jobs at c=50 on Redis (apps/bench cluster-memory, library defaults, 2 rounds, load
- * average 3.5–6.8 on 2 cores), its new space grew to 104 MiB and its old space to 69 MiB around a live
- * heap of about 18 MiB (V8 lets it reach 4× before a full collection): RSS peak 287 MiB. With the flags
- * below: new space 16 MiB, old space 38 MiB, peak 136 MiB, for 42.4 µs of sentinel CPU per job against
- * 41.4 (13,763 against 14,144 jobs/s, within the run's noise). Smaller settings cost CPU: semi-spaces of
- * 4 MiB +32%, 2 MiB +46%; a growing factor of 1.5 +17% for 12 MiB less.
+ * `tasq cluster` runs the sentinel with a bounded young generation. V8 sizes it by the allocation rate,
+ * and a sentinel draining jobs allocates fast: on Node 24 its new space grew to 104–106 MiB (16 MiB
+ * semi-spaces would be 32 at most), most of its RSS growth under load. Measured by hand with the CLI
+ * itself (200,000 no-op jobs at c=50 on Redis, library defaults, 2 rounds, runs alternated, load
+ * average 2.6–3.8 on 2 cores): RSS peak 279–280 MiB on V8's sizing, 191–196 MiB with the flag below,
+ * sentinel CPU 9.28 and 8.82 s against 9.37 and 8.84 (no cost).
+ *
+ * Tighter settings save more for CPU (apps/bench cluster-memory, README "cluster-memory"): adding
+ * `--heap-growing-percent=100` (the old generation collected at twice the live heap instead of up to
+ * four times) peaks at 146–153 MiB for 8–14% more sentinel CPU; 8 MiB semi-spaces save 12 MiB more for
+ * 10% more; 4 MiB +32%, 2 MiB +46%. Those are left to the operator
+ * (`node --max-semi-space-size=16 --heap-growing-percent=100 $(which tasq) cluster`).
  *
  * A V8 flag cannot be changed once the heap exists, so bin/tasq.js replaces its own process image
- * (process.execve: same pid, stdio and signals) with one started with the flags, before it loads
+ * (process.execve: same pid, stdio and signals) with one started with the flag, before it loads
  * anything else. An application that embeds startCluster sets its own Node flags.
  */
-export const SENTINEL_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=100'];
+export const SENTINEL_FLAGS = ['--max-semi-space-size=16'];
 
 /**
  * Set by the restart to the flags it added: the restarted process knows it has them, and the workers'
