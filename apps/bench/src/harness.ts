@@ -30,6 +30,11 @@ export interface BenchRow {
 export interface BenchSuite {
   name: string;
   description: string;
+  /**
+   * The `--n` and `--rounds` this suite runs with when the command line gives none (default 20,000 and
+   * 3): a suite whose figure is one long run (cluster-memory) needs other sizes than one of many short ones.
+   */
+  defaults?: { n?: number; rounds?: number };
   run(context: BenchContext): Promise<BenchRow[]>;
 }
 

@@ -15,10 +15,14 @@ const resultsFolder = path.join(here, '..', 'results');
 
 interface Arguments {
   names: string[];
-  n: number;
-  rounds: number;
+  /** Undefined when not given: the suite's own default, else DEFAULT_N. */
+  n: number | undefined;
+  rounds: number | undefined;
   list: boolean;
 }
+
+const DEFAULT_N = 20_000;
+const DEFAULT_ROUNDS = 3;
 
 function usage(problem: string): never {
   console.error(`${problem}\nusage: node dist/main.js [suiteName...] [--n 20000] [--rounds 3] [--list]`);
@@ -33,7 +37,7 @@ function positiveInteger(flag: string, text: string | undefined): number {
 }
 
 function parseArguments(argv: string[]): Arguments {
-  const parsed: Arguments = { names: [], n: 20_000, rounds: 3, list: false };
+  const parsed: Arguments = { names: [], n: undefined, rounds: undefined, list: false };
   for (let i = 0; i < argv.length; i++) {
     const argument = argv[i]!;
     if (argument === '--list') parsed.list = true;
@@ -68,11 +72,13 @@ async function discoverSuites(): Promise<BenchSuite[]> {
 async function runSuite(suite: BenchSuite, options: Arguments): Promise<void> {
   const startedAt = new Date();
   const started = performance.now();
+  const n = options.n ?? suite.defaults?.n ?? DEFAULT_N;
+  const rounds = options.rounds ?? suite.defaults?.rounds ?? DEFAULT_ROUNDS;
   console.log(`\n== ${suite.name}: ${suite.description}`);
-  console.log(`   n=${options.n} rounds=${options.rounds}`);
+  console.log(`   n=${n} rounds=${rounds}`);
   const context: BenchContext = {
-    n: options.n,
-    rounds: options.rounds,
+    n,
+    rounds,
     log: (line) =>
       console.log(`   [${suite.name} ${((performance.now() - started) / 1000).toFixed(1)}s] ${line}`),
   };
@@ -89,7 +95,7 @@ async function runSuite(suite: BenchSuite, options: Arguments): Promise<void> {
   };
   writeFileSync(
     file,
-    `${JSON.stringify({ suite: suite.name, description: suite.description, startedAt, seconds, n: options.n, rounds: options.rounds, machine, rows }, null, 2)}\n`,
+    `${JSON.stringify({ suite: suite.name, description: suite.description, startedAt, seconds, n, rounds, machine, rows }, null, 2)}\n`,
   );
   console.log(`   wrote ${path.relative(process.cwd(), file)}`);
 }

@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+// `tasq cluster` restarts itself at once with the sentinel's Node flags (a bounded young generation;
+// see src/sentinel-flags.ts): first, so the process replaced has loaded nothing else.
+const { restartWithSentinelFlags } = await import('../dist/sentinel-flags.js');
+restartWithSentinelFlags();
 // The published entry point; the CLI itself is compiled to dist/. The version check is one of core's
 // internals, shared by the @tasq/* packages.
 // On an older Node.js the commands would fail deep inside (`No such built-in module: node:sqlite`):

@@ -33,7 +33,7 @@ export {
 export { checkClusterKeys, type ClusterKey, type KeyCheck } from './monitoring/key-check.js';
 export { findLiveClusters, type LiveClusters } from './monitoring/live-clusters.js';
 export { liveHeldJobs } from './monitoring/held-jobs.js';
-export { DURATION_BUCKETS } from './monitoring/metrics.js';
+export { DURATION_BUCKETS } from './monitoring/metric-buckets.js';
 export { openPubSub } from './monitoring/open-pubsub.js';
 export { publishEvents } from './monitoring/publish-events.js';
 export { pushCancel } from './monitoring/push-cancel.js';

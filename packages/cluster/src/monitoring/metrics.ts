@@ -9,13 +9,10 @@ import { createServer, type Server } from 'node:http';
 import type { QueueSize } from '@tasq/core/backend';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClusterEmitter } from '../runtime/events.js';
+import { DURATION_BUCKETS, WAIT_BUCKETS } from './metric-buckets.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
-/** Task run time buckets, in seconds: from a 5 ms no-op to a five-minute report. */
-export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
-
-/** Wait time buckets, in seconds (due → started): from a job picked at once to one that waited an hour. */
-export const WAIT_BUCKETS = [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
+export { DURATION_BUCKETS, WAIT_BUCKETS };
 
 /** Task counter statuses, one per lifecycle event the cluster emits. */
 const COUNTED = {

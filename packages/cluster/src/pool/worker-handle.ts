@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { TaskRegistry } from '@tasq/core';
+import { addedSentinelFlags } from '../sentinel-flags.js';
 import type { FromWorker, ToWorker, WorkerSettings } from '../worker/protocol.js';
 import { readyMessage, WorkerRuntime } from '../worker/worker-runtime.js';
 
@@ -39,13 +40,18 @@ function workerEntry(name: 'process-entry' | 'thread-entry'): string {
 const PAGE_SIZE = 4096;
 
 /**
- * The sentinel's own Node flags (without --inspect), plus a small young generation unless one is set.
+ * The sentinel's own Node flags (without --inspect, and without those `tasq cluster` added for the
+ * sentinel alone), plus a small young generation unless one is set.
  * Workers run many short tasks: V8's default semi-space grows to 16+ MB and stays there; 2 MB measured
  * a worker at c=1 peaking at 78 MB instead of 91 MB (c=50: 75 instead of 84) with no loss of
  * throughput (SQLite, 8,000 no-op jobs). `node --max-semi-space-size=16 tasq cluster` restores V8's own.
  */
 export function defaultWorkerFlags(): string[] {
-  const inherited = process.execArgv.filter((arg) => !arg.startsWith('--inspect'));
+  // Flags `tasq cluster` gave its own sentinel (sentinel-flags.ts) are the sentinel's, not the workers'.
+  const sentinelOnly = addedSentinelFlags();
+  const inherited = process.execArgv.filter(
+    (arg) => !arg.startsWith('--inspect') && !sentinelOnly.includes(arg),
+  );
   const given = [...inherited, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   if (given.some((arg) => arg.startsWith('--max-semi-space-size'))) return inherited;
   return [...inherited, '--max-semi-space-size=2'];

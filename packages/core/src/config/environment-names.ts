@@ -12,6 +12,8 @@ const OTHER_VARIABLES = [
   'TASQ_DASHBOARD_VIEWER_PASSWORD',
   // Set by a cluster for its own worker processes.
   'TASQ_WORKER_SETTINGS',
+  // Set by `tasq cluster` when it restarts itself with the sentinel's Node flags.
+  'TASQ_SENTINEL_FLAGS',
 ];
 
 /**
