@@ -182,6 +182,26 @@ describe('the fetcher', () => {
     expect(taken).toHaveLength(4);
   });
 
+  it('reserves again at once after a wait cut short by the pause flags, instead of sleeping a whole poll', async () => {
+    const { clock, broker } = memoryBroker();
+    const admin = broker.broker.administration!;
+    const paused = new PausedQueues({ read: () => admin.pausedQueues!(), clock, logger: quietLogger });
+    const { taken, fetcher } = setup(broker, clock, { reserveWaitMs: 5_000, pollMs: 200 }, 1, paused);
+    await paused.refresh();
+    // The flags were read 990 ms ago: the loops' reserves may wait 10 ms.
+    await clock.advance(990);
+    fetcher.start();
+    await settle();
+    await clock.advance(10);
+    await settle();
+    // They waited what they were asked, read the flags again and wait anew; a job is taken at once.
+    await broker.enqueue('q', [new Uint8Array([1])], {});
+    await settle();
+    await clock.advance(1);
+    await settle();
+    expect(taken).toHaveLength(1);
+  });
+
   it('ends a waiting reserve when its pause read grows stale, so a pause stops a loop already waiting', async () => {
     const { clock, broker } = memoryBroker();
     const admin = broker.broker.administration!;

@@ -118,11 +118,11 @@ export class Fetcher {
       }
       ledger.reserveStarted(max);
       const requestSentAt = clock.now();
+      // With pause flags, a reserve waits only while the last read is fresh, so a pause takes effect
+      // within a second even for a loop already waiting on an empty queue.
+      const wait = this.options.paused ? Math.min(waitMs, this.options.paused.freshForMs()) : waitMs;
       let deliveries: Delivery[] = [];
       try {
-        // With pause flags, a reserve waits only while the last read is fresh, so a pause takes effect
-        // within a second even for a loop already waiting on an empty queue.
-        const wait = this.options.paused ? Math.min(waitMs, this.options.paused.freshForMs()) : waitMs;
         deliveries = await broker.reserve(queue, { max, leaseMs: settings.leaseMs, waitMs: wait, signal });
         errorPause = 0;
         this.options.onProgress();
@@ -140,8 +140,12 @@ export class Fetcher {
       }
       if (deliveries.length > 0) this.options.dispatch();
       if (signal.aborted) break;
-      // A broker that cannot wait returns at once when empty: poll instead of spinning.
-      if (deliveries.length === 0 && clock.now() - requestSentAt < settings.pollMs) {
+      // A broker that cannot wait returns at once when empty: poll instead of spinning. One that waited as
+      // long as it was asked goes round again at once: a wait cut short by the pause flags' freshness (a
+      // few ms, once a second) used to be taken for that, and left both loops asleep for a whole `poll`
+      // while jobs arrived (enqueue-to-start p99 of about 190 ms on SQLite, PostgreSQL and RabbitMQ).
+      const elapsed = clock.now() - requestSentAt;
+      if (deliveries.length === 0 && elapsed < settings.pollMs && (wait === 0 || elapsed < wait)) {
         await waitAtMost(clock, settings.pollMs, this.whenStopping);
       }
     }
