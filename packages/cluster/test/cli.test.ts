@@ -75,6 +75,24 @@ function startClusterCommand(args: string[], options: { cwd: string; env?: NodeJ
   };
 }
 
+/** A deployment of its own (a SQLite file and its configuration file), for a test that must not share a queue. */
+function ownDeployment(settings: Record<string, unknown>): { own: Database; file: string } {
+  const own = sqliteDatabase();
+  const file = path.join(own.folder, 'tasq.config.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ...own.broker,
+      tasks: [tasksModule],
+      secret: 'cli-test-secret',
+      workers: 1,
+      guardCycle: '100ms',
+      ...settings,
+    }),
+  );
+  return { own, file };
+}
+
 describe('tasq CLI', () => {
   it('explains bad input in one line and exits non-zero', () => {
     const cases: [string[], RegExp][] = [
@@ -271,23 +289,13 @@ describe('tasq CLI', () => {
   });
 
   it('on a second SIGTERM kills the running tasks, gives their jobs back and exits 1', async () => {
-    const own = sqliteDatabase();
-    const file = path.join(own.folder, 'tasq.config.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        ...own.broker,
-        tasks: [tasksModule],
-        secret: 'cli-test-secret',
-        workers: 1,
-        concurrency: 2,
-        bulk: 2,
-        queueLimit: 2,
-        guardCycle: '100ms',
-        // The first signal alone would wait this long for the running tasks.
-        stopTimeout: 120,
-      }),
-    );
+    const { own, file } = ownDeployment({
+      concurrency: 2,
+      bulk: 2,
+      queueLimit: 2,
+      // The first signal alone would wait this long for the running tasks.
+      stopTimeout: 120,
+    });
     const config = await loadConfig({ file, env: {} });
     const client = await Tasq.open(config);
     const cluster = startClusterCommand(['--config', file], { cwd: own.folder });
@@ -330,19 +338,7 @@ describe('tasq CLI', () => {
   });
 
   it('runs an alt cluster on the queue named after it, and enqueues there for it', async () => {
-    const own = sqliteDatabase();
-    const file = path.join(own.folder, 'tasq.config.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        ...own.broker,
-        tasks: [tasksModule],
-        secret: 'cli-test-secret',
-        workers: 1,
-        guardCycle: '100ms',
-        altClusters: { short: { timeout: 10 } },
-      }),
-    );
+    const { own, file } = ownDeployment({ altClusters: { short: { timeout: 10 } } });
     const run = (args: string[]) => {
       const done = spawnSync(process.execPath, [cliPath, ...args, '--config', file], {
         encoding: 'utf8',

@@ -248,6 +248,43 @@ export function runChild(
 
 // ---------------------------------------------------------------- the tasq side
 
+/** What `fromFirstStart` watches: a started cluster's events and workers. */
+interface WatchedCluster {
+  events: { on(name: 'task-started', listener: () => void): unknown };
+  workers(): Array<{ pid?: number }>;
+}
+
+/**
+ * Time and CPU from a cluster's first `task-started` (process start-up and connecting left out): the
+ * sentinel's (this process) and every worker's, alive now or exited (a recycled worker's successor's
+ * start-up counts).
+ */
+export function fromFirstStart(cluster: WatchedCluster): {
+  now(): { seconds: number; sentinelCpuUs: number; workerCpuUs: number };
+} {
+  let firstStart: number | undefined;
+  let sentinelCpuAtStart = process.cpuUsage();
+  let workerCpuAtStart = 0;
+  const workersCpu = () =>
+    cluster.workers().reduce((sum, info) => sum + cpuOf(info.pid), 0) + exitedChildrenCpu();
+  cluster.events.on('task-started', () => {
+    if (firstStart !== undefined) return;
+    firstStart = performance.now();
+    sentinelCpuAtStart = process.cpuUsage();
+    workerCpuAtStart = workersCpu();
+  });
+  return {
+    now() {
+      const sentinel = process.cpuUsage(sentinelCpuAtStart);
+      return {
+        seconds: (performance.now() - (firstStart ?? performance.now())) / 1000,
+        sentinelCpuUs: sentinel.user + sentinel.system,
+        workerCpuUs: workersCpu() - workerCpuAtStart,
+      };
+    },
+  };
+}
+
 /**
  * Start a cluster (sentinel here, one worker process) on `config` and measure it: in `throughput` mode
  * `jobs` pre-enqueued `e2eNoop` jobs are drained; in `latency` mode this process enqueues `e2eStartedAt`
@@ -272,33 +309,21 @@ export async function runTasqCluster(
   const worker = rssSampler(() => rssOf(cluster.workers()[0]?.pid ?? workerPid));
   let report: ChildReport;
   if (mode === 'throughput') {
-    let firstStart: number | undefined;
-    let sentinelCpuAtStart = process.cpuUsage();
-    let workerCpuAtStart = 0;
-    // Workers that are alive now plus those that have exited (recycled): a successor's start-up counts.
-    const workersCpu = () =>
-      cluster.workers().reduce((sum, info) => sum + cpuOf(info.pid), 0) + exitedChildrenCpu();
-    cluster.events.on('task-started', () => {
-      if (firstStart !== undefined) return;
-      firstStart = performance.now();
-      sentinelCpuAtStart = process.cpuUsage();
-      workerCpuAtStart = workersCpu();
-    });
+    const since = fromFirstStart(cluster);
     await new Promise<void>((resolve) => {
       const check = () => cluster.stats.succeeded >= jobs && resolve();
       cluster.events.on('task-succeeded', check);
       check();
     });
-    const seconds = (performance.now() - firstStart!) / 1000;
-    const sentinelCpu = process.cpuUsage(sentinelCpuAtStart);
+    const { seconds, sentinelCpuUs, workerCpuUs } = since.now();
     report = {
       seconds,
       workerPeakRss: worker.peak(),
       workerReadyRss,
       sentinelPeakRss: sentinel.peak(),
       counters: {
-        [CPU_COUNTERS.worker]: (workersCpu() - workerCpuAtStart) / jobs,
-        [CPU_COUNTERS.sentinel]: (sentinelCpu.user + sentinelCpu.system) / jobs,
+        [CPU_COUNTERS.worker]: workerCpuUs / jobs,
+        [CPU_COUNTERS.sentinel]: sentinelCpuUs / jobs,
         'worker private memory at end': privateBytesOf(cluster.workers()[0]?.pid) / MIB,
       },
     };

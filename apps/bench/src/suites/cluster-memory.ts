@@ -30,8 +30,7 @@ import {
   CPU_COUNTERS,
   childSpec,
   e2eNoop,
-  exitedChildrenCpu,
-  cpuOf,
+  fromFirstStart,
   MIB,
   privateBytesOf,
   reportToParent,
@@ -137,18 +136,7 @@ async function runSentinelChild(spec: Spec): Promise<MemoryReport> {
   const workerPeak = rssSampler(() => rssOf(workerPid()));
   const sampler = setInterval(() => series.push(sampleNow(readyAt, cluster.stats.succeeded)), 1000);
 
-  let firstStart: number | undefined;
-  let sentinelCpuAtStart = process.cpuUsage();
-  let workerCpuAtStart = 0;
-  // Workers alive now plus those that exited: the default recycle (100,000 jobs) replaces the worker.
-  const workersCpu = () =>
-    cluster.workers().reduce((sum, info) => sum + cpuOf(info.pid), 0) + exitedChildrenCpu();
-  cluster.events.on('task-started', () => {
-    if (firstStart !== undefined) return;
-    firstStart = performance.now();
-    sentinelCpuAtStart = process.cpuUsage();
-    workerCpuAtStart = workersCpu();
-  });
+  const since = fromFirstStart(cluster);
   let nextPercent = 10;
   await new Promise<void>((resolve) => {
     const check = () => {
@@ -166,9 +154,7 @@ async function runSentinelChild(spec: Spec): Promise<MemoryReport> {
     cluster.events.on('task-succeeded', check);
     check();
   });
-  const seconds = (performance.now() - firstStart!) / 1000;
-  const sentinelCpu = process.cpuUsage(sentinelCpuAtStart);
-  const workerCpu = workersCpu() - workerCpuAtStart;
+  const { seconds, sentinelCpuUs, workerCpuUs: workerCpu } = since.now();
   clearInterval(sampler);
   const endSpaces = heapSpaces();
   const report: MemoryReport = {
@@ -177,7 +163,7 @@ async function runSentinelChild(spec: Spec): Promise<MemoryReport> {
     workerReadyRss: 0,
     sentinelPeakRss: sentinelPeak.peak(),
     counters: {
-      [CPU_COUNTERS.sentinel]: (sentinelCpu.user + sentinelCpu.system) / spec.jobs,
+      [CPU_COUNTERS.sentinel]: sentinelCpuUs / spec.jobs,
       [CPU_COUNTERS.worker]: workerCpu / spec.jobs,
       'worker RSS at end': rssOf(workerPid()),
       'worker private memory at end': privateBytesOf(workerPid()),

@@ -47,7 +47,8 @@ export const DJANGO_Q2_OPTIONS = new Set([
 /** Defaults that depend on the machine or on other options: said in words, not computed here. */
 const COMPUTED_DEFAULTS: Record<string, string> = {
   workers: 'the CPU count',
-  queueLimit: '4 × workers × concurrency, at least `bulk`; unset with `bulk`: follows the pace of the runs (at most 200)',
+  queueLimit:
+    '4 × workers × concurrency, at least `bulk`; unset with `bulk`: follows the pace of the runs (at most 200)',
   bulk: '2 × workers × concurrency, at most 100 and at most `queueLimit`; unset with `queueLimit`: follows the pace (at most 100)',
   queues: '`[queue]`',
   secret: '`TASQ_SECRET`, else an insecure development key (`tasq check` warns)',

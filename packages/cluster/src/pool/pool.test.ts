@@ -84,7 +84,10 @@ describe('the pool', () => {
     expect(pool.startsNow(slot)).toBe(false);
     slot.waiting.push(assign(third, 3).running.get(3)!);
     expect(pool.pick()).toBeUndefined();
-    expect(pool.info()[0]).toMatchObject({ running: 1, jobs: [expect.objectContaining({ id: second.ref.id })] });
+    expect(pool.info()[0]).toMatchObject({
+      running: 1,
+      jobs: [expect.objectContaining({ id: second.ref.id })],
+    });
     // The second ends: the third, waiting in the worker, has started there.
     workers[0]!.done([2], 2);
     expect(startedLater).toEqual([third]);

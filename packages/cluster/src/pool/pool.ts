@@ -189,12 +189,14 @@ export class Pool {
       tasksDone: slot.tasksDone,
       ...(slot.rssBytes !== undefined ? { rssBytes: slot.rssBytes } : {}),
       retiring: slot.retiring,
-      jobs: [...slot.running.values()].filter((entry) => !slot.waiting.includes(entry)).map((entry) => ({
-        id: entry.ref.id,
-        name: entry.ref.name,
-        queue: entry.ref.queue,
-        startedAt: entry.startedAt ?? 0,
-      })),
+      jobs: [...slot.running.values()]
+        .filter((entry) => !slot.waiting.includes(entry))
+        .map((entry) => ({
+          id: entry.ref.id,
+          name: entry.ref.name,
+          queue: entry.ref.queue,
+          startedAt: entry.startedAt ?? 0,
+        })),
     }));
   }
 

@@ -163,7 +163,12 @@ export class WorkerRuntime {
     const now = Date.now();
     this.pending.push({
       runId,
-      outcome: { status: 'failure', error: { name: 'AbortError', message: reason }, startedAt: now, stoppedAt: now },
+      outcome: {
+        status: 'failure',
+        error: { name: 'AbortError', message: reason },
+        startedAt: now,
+        stoppedAt: now,
+      },
     });
     this.scheduleFlush();
     return true;
