@@ -33,6 +33,7 @@ import type { RedisBroker } from './redis-broker.js';
 import type { RedisClient } from './redis-connection.js';
 import type { RedisCall } from './redis-errors.js';
 import { AdministrationKeys, type QueueKeys } from './redis-keys.js';
+import { RedisMarks } from './redis-marks.js';
 import { runScript, runScriptBuffer } from './redis-scripts.js';
 import { asBuffer } from './redis-validation.js';
 
@@ -56,6 +57,7 @@ export class RedisBrokerAdministration implements BrokerAdministration {
   });
 
   private readonly keys: AdministrationKeys;
+  private readonly marks: RedisMarks;
   /** Queue → when this instance last registered it. */
   private readonly registered = new Map<string, number>();
 
@@ -65,6 +67,7 @@ export class RedisBrokerAdministration implements BrokerAdministration {
     private readonly withErrors: RedisCall,
   ) {
     this.keys = new AdministrationKeys(broker.prefix);
+    this.marks = new RedisMarks(client, withErrors, this.keys, 'admin');
   }
 
   /**
@@ -256,49 +259,30 @@ export class RedisBrokerAdministration implements BrokerAdministration {
   async setPaused(queue: string, paused: boolean): Promise<void> {
     this.queueKeys(queue);
     if (typeof paused !== 'boolean') throw new InvalidArgumentError('setPaused takes true or false');
-    await this.withErrors('admin setPaused', () =>
-      paused ? this.client.sadd(this.keys.paused, queue) : this.client.srem(this.keys.paused, queue),
-    );
+    await this.marks.setPaused(queue, paused);
   }
 
   async pausedQueues(): Promise<string[]> {
     this.broker.checkOpen();
-    return this.withErrors('admin pausedQueues', () => this.client.smembers(this.keys.paused));
+    return this.marks.pausedQueues();
   }
 
   async markCancelled(jobId: string, reason: string): Promise<void> {
     checkText('jobId', jobId);
     this.broker.checkOpen();
-    const mark = JSON.stringify({ reason: String(reason), at: this.epochMs() });
-    // HSETNX: a second mark keeps the first reason.
-    await this.withErrors('admin markCancelled', () =>
-      this.client.hsetnx(this.keys.cancelMarks, jobId, mark),
-    );
+    await this.marks.markCancelled(jobId, reason, this.epochMs());
   }
 
   async cancelMarks(jobIds: readonly string[]): Promise<CancelMark[]> {
     if (!Array.isArray(jobIds)) throw new InvalidArgumentError('cancelMarks takes a list of job ids');
-    if (jobIds.length === 0) return [];
-    this.broker.checkOpen();
-    const values = await this.withErrors('admin cancelMarks', () =>
-      this.client.hmget(this.keys.cancelMarks, ...jobIds),
-    );
-    const marks: CancelMark[] = [];
-    values.forEach((value, index) => {
-      if (value === null) return;
-      const { reason, at } = JSON.parse(value) as { reason: string; at: number };
-      marks.push({ jobId: jobIds[index] as string, reason, at });
-    });
-    return marks;
+    if (jobIds.length > 0) this.broker.checkOpen();
+    return this.marks.cancelMarks(jobIds);
   }
 
   async clearCancelMarks(jobIds: readonly string[]): Promise<number> {
     if (!Array.isArray(jobIds)) throw new InvalidArgumentError('clearCancelMarks takes a list of job ids');
-    if (jobIds.length === 0) return 0;
-    this.broker.checkOpen();
-    return this.withErrors('admin clearCancelMarks', () =>
-      this.client.hdel(this.keys.cancelMarks, ...jobIds),
-    );
+    if (jobIds.length > 0) this.broker.checkOpen();
+    return this.marks.clearCancelMarks(jobIds);
   }
 
   /** The queues instances enqueued to, with when each was last registered. */

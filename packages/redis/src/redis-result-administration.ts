@@ -16,6 +16,7 @@ import {
 import type { RedisClient } from './redis-connection.js';
 import type { RedisCall } from './redis-errors.js';
 import type { ResultKeys } from './redis-keys.js';
+import { RedisMarks } from './redis-marks.js';
 import { runScript } from './redis-scripts.js';
 import { checkNonEmptyString } from './redis-validation.js';
 
@@ -26,13 +27,17 @@ export class RedisResultAdministration implements ResultAdministration {
     marks: true,
   });
 
+  private readonly marks: RedisMarks;
+
   constructor(
     private readonly client: RedisClient,
     private readonly withErrors: RedisCall,
     private readonly keys: ResultKeys,
     private readonly ttlMs: number,
     private readonly checkOpen: () => void,
-  ) {}
+  ) {
+    this.marks = new RedisMarks(client, withErrors, keys, 'result');
+  }
 
   async delete(ids: readonly string[]): Promise<number> {
     if (!Array.isArray(ids)) throw new InvalidArgumentError('delete takes a list of job ids');
@@ -97,50 +102,31 @@ export class RedisResultAdministration implements ResultAdministration {
     checkNonEmptyString('queue', queue);
     if (typeof paused !== 'boolean') throw new InvalidArgumentError('setPaused takes true or false');
     this.checkOpen();
-    await this.withErrors('result setPaused', () =>
-      paused ? this.client.sadd(this.keys.paused, queue) : this.client.srem(this.keys.paused, queue),
-    );
+    await this.marks.setPaused(queue, paused);
   }
 
   async pausedQueues(): Promise<string[]> {
     this.checkOpen();
-    return this.withErrors('result pausedQueues', () => this.client.smembers(this.keys.paused));
+    return this.marks.pausedQueues();
   }
 
   async markCancelled(jobId: string, reason: string): Promise<void> {
     checkNonEmptyString('job id', jobId);
     this.checkOpen();
-    const mark = JSON.stringify({ reason: String(reason), at: Date.now() });
-    // HSETNX: a second mark keeps the first reason.
-    await this.withErrors('result markCancelled', () =>
-      this.client.hsetnx(this.keys.cancelMarks, jobId, mark),
-    );
+    await this.marks.markCancelled(jobId, reason, Date.now());
   }
 
   async cancelMarks(jobIds: readonly string[]): Promise<CancelMark[]> {
     if (!Array.isArray(jobIds)) throw new InvalidArgumentError('cancelMarks takes a list of job ids');
-    if (jobIds.length === 0) return [];
     for (const id of jobIds) checkNonEmptyString('job id', id);
-    this.checkOpen();
-    const ids = [...new Set(jobIds)];
-    const values = await this.withErrors('result cancelMarks', () =>
-      this.client.hmget(this.keys.cancelMarks, ...ids),
-    );
-    return ids.flatMap((jobId, index) => {
-      const value = values[index];
-      if (value === null || value === undefined) return [];
-      const { reason, at } = JSON.parse(value) as { reason: string; at: number };
-      return [{ jobId, reason, at }];
-    });
+    if (jobIds.length > 0) this.checkOpen();
+    return this.marks.cancelMarks(jobIds);
   }
 
   async clearCancelMarks(jobIds: readonly string[]): Promise<number> {
     if (!Array.isArray(jobIds)) throw new InvalidArgumentError('clearCancelMarks takes a list of job ids');
-    if (jobIds.length === 0) return 0;
     for (const id of jobIds) checkNonEmptyString('job id', id);
-    this.checkOpen();
-    return this.withErrors('result clearCancelMarks', () =>
-      this.client.hdel(this.keys.cancelMarks, ...new Set(jobIds)),
-    );
+    if (jobIds.length > 0) this.checkOpen();
+    return this.marks.clearCancelMarks(jobIds);
   }
 }
