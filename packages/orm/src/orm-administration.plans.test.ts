@@ -16,6 +16,7 @@ import {
   temporaryFolder,
   uniqueSchema,
 } from './test-support/databases.js';
+import { nodesOf, type PlanNode } from './test-support/query-plans.js';
 
 const postgresSkip = await requirePostgres();
 const folder = temporaryFolder('admin-plans');
@@ -26,24 +27,6 @@ afterAll(async () => {
   for (const schema of schemas) await dropSchema(schema);
   folder.remove();
 });
-
-type PlanNode = {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Index Cond'?: string;
-  'Actual Rows'?: number;
-  Plans?: PlanNode[];
-};
-
-function nodesOf(explained: { 'QUERY PLAN': { Plan: PlanNode }[] }[]): PlanNode[] {
-  const nodes: PlanNode[] = [];
-  const walk = (node: PlanNode) => {
-    nodes.push(node);
-    for (const child of node.Plans ?? []) walk(child);
-  };
-  walk(explained[0]!['QUERY PLAN'][0]!.Plan);
-  return nodes;
-}
 
 describe.skipIf(postgresSkip !== undefined)(
   `administration plans on PostgreSQL${postgresSkip ? `: skipped: ${postgresSkip}` : ''}`,

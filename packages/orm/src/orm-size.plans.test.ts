@@ -20,6 +20,7 @@ import {
   temporaryFolder,
   uniqueSchema,
 } from './test-support/databases.js';
+import { nodesOf } from './test-support/query-plans.js';
 
 const postgresSkip = await requirePostgres();
 const folder = temporaryFolder('size-plans');
@@ -43,26 +44,6 @@ const smallQueueRows = (n: string, now: string) => `
        WHEN ${n} > 900 AND ${n} <= 970 THEN 'lease-' || ${n} END,
   CASE WHEN ${n} > 970 THEN ${now} END`;
 const smallQueueSize = { ready: 650, delayed: 250, reserved: 70, dead: 30 };
-
-type PlanNode = {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Index Cond'?: string;
-  'Actual Rows'?: number;
-  'Actual Loops'?: number;
-  Plans?: PlanNode[];
-};
-
-function nodesOf(explained: { 'QUERY PLAN': { Plan: PlanNode }[] }[]): PlanNode[] {
-  const nodes: PlanNode[] = [];
-  const walk = (node: PlanNode) => {
-    nodes.push(node);
-    for (const child of node.Plans ?? []) walk(child);
-  };
-  walk(explained[0]!['QUERY PLAN'][0]!.Plan);
-  return nodes;
-}
 
 describe.skipIf(postgresSkip !== undefined)(
   `size plans on PostgreSQL${postgresSkip ? `: skipped: ${postgresSkip}` : ''}`,
