@@ -1,10 +1,3 @@
-/**
- * `tasq job cancel ID` of a job a real cluster is running, on Redis (the cancel pushed over its pub/sub)
- * and on PostgreSQL (monitoring off: the cluster finds the persisted cancel mark): the task sees its
- * signal abort, the job is stored as cancelled, and the next link of its chain never runs. A task that
- * ignores its signal has its worker killed after the grace, and the job is still stored as cancelled.
- */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +6,6 @@ import { Administration, type ResolvedConfig, resolveConfig, Signature, Tasq } f
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterHandle } from '../src/index.js';
 import {
-  cliPath,
   deleteRedisPrefix,
   eventually,
   postgresDatabase,
@@ -23,6 +15,7 @@ import {
   runCluster,
   sleep,
   tasksModule,
+  tasqCli,
 } from './support.js';
 import { runtimeServicesOf } from '@tasq/core/internal';
 
@@ -59,20 +52,6 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-/** `tasq ARGS --config FILE` as an operator runs it. */
-function tasqCli(configFile: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args, '--config', configFile], {
-      cwd: path.dirname(configFile),
-    });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out: out.trim() }));
-  });
-}
 
 async function start(deployment: Deployment) {
   const folder = mkdtempSync(path.join(tmpdir(), 'tasq-cancel-e2e-'));

@@ -1,22 +1,16 @@
-/**
- * A running cluster on SQLite honours what an operator decided: a paused queue (`tasq queue pause`) is
- * not taken from until it is resumed, a job whose expiry passed is stored as expired, and a job with a
- * cancel mark is stored as cancelled, neither of them run.
- */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Administration, Tasq } from '@tasq/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterHandle } from '../src/index.js';
 import {
-  cliPath,
   configFor,
   type Database,
   eventually,
   runCluster,
   sleep,
   sqliteDatabase,
+  tasqCli,
 } from './support.js';
 import { runtimeServicesOf } from '@tasq/core/internal';
 
@@ -42,22 +36,6 @@ async function deployment() {
   return { database, config, client, admin: Administration.of(client), start };
 }
 
-/** `tasq ARGS --config FILE` as an operator runs it; resolves with its exit code and output. */
-function tasqCli(
-  configFile: string,
-  cwd: string,
-  args: string[],
-): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args, '--config', configFile], { cwd });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out: out.trim() }));
-  });
-}
-
 describe('job administration honoured by a running cluster (SQLite)', () => {
   it('takes nothing from a paused queue while enqueues still land, and runs the job after a resume', async () => {
     const { database, config, client, admin, start } = await deployment();
@@ -72,7 +50,7 @@ describe('job administration honoured by a running cluster (SQLite)', () => {
       }),
     );
     const cluster = await start();
-    const paused = await tasqCli(configFile, database.folder, ['queue', 'pause', config.queue]);
+    const paused = await tasqCli(configFile, ['queue', 'pause', config.queue]);
     expect(paused.code).toBe(0);
     expect(await admin.pausedQueues()).toContain(config.queue);
     // The cluster reads the flags at most a second apart, and no reserve waits past its read's second.
@@ -83,7 +61,7 @@ describe('job administration honoured by a running cluster (SQLite)', () => {
     expect(cluster.stats.received).toBe(0);
     expect((await admin.job(job.id)).state).toBe('queued');
 
-    const resumed = await tasqCli(configFile, database.folder, ['queue', 'resume', config.queue]);
+    const resumed = await tasqCli(configFile, ['queue', 'resume', config.queue]);
     expect(resumed.code).toBe(0);
     expect(await job.result({ timeout: 15_000 })).toBe(5);
   });

@@ -5,7 +5,7 @@
  * job cancelled before any cluster took it is stored as cancelled, neither it nor its hook run.
  * RabbitMQ keeps its marks in a Redis result backend here, SQS (the fauxqs emulator) in a SQLite one.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -16,7 +16,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterHandle } from '../src/index.js';
 import { liveHeldJobs } from '../src/monitoring/held-jobs.js';
 import {
-  cliPath,
   type Database,
   deleteRedisPrefix,
   eventually,
@@ -27,6 +26,7 @@ import {
   sqliteDatabase,
   sqsEmulator,
   tasksModule,
+  tasqCli,
 } from './support.js';
 import { runtimeServicesOf } from '@tasq/core/internal';
 
@@ -91,22 +91,6 @@ afterEach(async () => {
   }
 });
 
-/** `tasq ARGS --config FILE` as an operator runs it; resolves with its exit code and output. */
-function tasqCli(
-  configFile: string,
-  cwd: string,
-  args: string[],
-): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args, '--config', configFile], { cwd });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.stderr.on('data', (chunk) => (out += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out: out.trim() }));
-  });
-}
-
 describe.each(cases)('job administration on a queue-only broker ($label)', ({ skipReason, settings }) => {
   async function deployment() {
     const database = sqliteDatabase();
@@ -126,7 +110,7 @@ describe.each(cases)('job administration on a queue-only broker ($label)', ({ sk
     opened.push(entry);
     const configFile = path.join(database.folder, 'tasq.config.json');
     writeFileSync(configFile, JSON.stringify(input));
-    const cli = (args: string[]) => tasqCli(configFile, database.folder, args);
+    const cli = (args: string[]) => tasqCli(configFile, args);
     const start = async (options: { monitoring?: boolean } = {}) => {
       entry.cluster = await runCluster(config, { monitoring: false, heartbeatMs: 500, ...options });
       return entry.cluster;

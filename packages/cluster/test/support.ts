@@ -25,6 +25,25 @@ import { type ClusterHandle, type StartClusterOptions, startCluster } from '../s
 
 export const tasksModule = fileURLToPath(new URL('./fixtures/tasks.mjs', import.meta.url));
 export const cliPath = fileURLToPath(new URL('../bin/tasq.js', import.meta.url));
+
+/**
+ * `tasq ARGS --config FILE` as an operator runs it (from `cwd`, by default the configuration's folder);
+ * resolves with its exit code and its output, stdout and stderr together.
+ */
+export function tasqCli(
+  configFile: string,
+  args: string[],
+  cwd = path.dirname(configFile),
+): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args, '--config', configFile], { cwd });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (out += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out: out.trim() }));
+  });
+}
 export const postgresUrl = process.env.TASQ_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export const redisUrl = process.env.TASQ_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
