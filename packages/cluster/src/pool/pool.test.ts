@@ -50,7 +50,7 @@ function poolWith(
   const assign = (entry: HeldPackage, runId: number) => {
     const slot = pool.pick();
     if (!slot) throw new Error('no free worker');
-    slot.running.set(runId, entry);
+    pool.assign(slot, runId, entry);
     return slot;
   };
   return { clock, pool, workers, done, lost, events, stats, assign, startedLater, notStarted };
@@ -81,8 +81,9 @@ describe('the pool', () => {
     expect(done).toEqual([first]);
     const [second, third] = [heldPackage(Infinity), heldPackage(Infinity)];
     const slot = assign(second, 2);
-    expect(pool.startsNow(slot)).toBe(false);
-    slot.waiting.push(assign(third, 3).running.get(3)!);
+    // The worker is busy: the third waits in it, sent ahead, and no more fits.
+    assign(third, 3);
+    expect(slot.waiting).toEqual([third]);
     expect(pool.pick()).toBeUndefined();
     expect(pool.info()[0]).toMatchObject({
       running: 1,
@@ -104,7 +105,7 @@ describe('the pool', () => {
     const slot = assign(running, 2);
     const waiting = heldPackage(Infinity);
     assign(waiting, 3);
-    slot.waiting.push(waiting);
+    expect(slot.waiting).toEqual([waiting]);
     workers[0]!.kill();
     await flush();
     expect(lost.map((l) => l.entry)).toEqual([running]);

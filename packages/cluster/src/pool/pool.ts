@@ -152,9 +152,15 @@ export class Pool {
     this.runMs = this.runMs === Number.POSITIVE_INFINITY ? ms : this.runMs * 0.9 + ms * 0.1;
   }
 
-  /** Whether a run handed to `slot` now starts at once (a free slot) rather than waiting in the worker. */
-  startsNow(slot: WorkerSlot): boolean {
-    return slot.running.size - slot.waiting.length < this.options.settings.concurrency;
+  /**
+   * Hand run `runId` to `slot`'s worker (the order is the caller's to send). True when it starts at once,
+   * in a free slot; false when it waits in the worker, sent ahead, until a run there ends (`onRunStarted`).
+   */
+  assign(slot: WorkerSlot, runId: number, entry: HeldPackage): boolean {
+    const startsNow = slot.running.size - slot.waiting.length < this.options.settings.concurrency;
+    slot.running.set(runId, entry);
+    if (!startsNow) slot.waiting.push(entry);
+    return startsNow;
   }
 
   /** Workers that take runs. */

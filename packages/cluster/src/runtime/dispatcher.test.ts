@@ -45,7 +45,12 @@ function setup(
     ledger,
     pool: {
       pick: () => (slot.running.size < concurrency + ahead ? slot : undefined),
-      startsNow: () => slot.running.size - slot.waiting.length < concurrency,
+      assign: (to: WorkerSlot, runId: number, entry: HeldPackage) => {
+        const startsNow = to.running.size - to.waiting.length < concurrency;
+        to.running.set(runId, entry);
+        if (!startsNow) to.waiting.push(entry);
+        return startsNow;
+      },
     },
     rateLimits: new RateLimits(options.limits ?? {}, clock),
     clock,

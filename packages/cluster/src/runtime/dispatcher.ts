@@ -18,7 +18,7 @@ import type { RateLimits } from './rate-limiter.js';
 
 export interface DispatcherOptions {
   ledger: HeldLedger;
-  pool: Pick<Pool, 'pick' | 'startsNow'>;
+  pool: Pick<Pool, 'pick' | 'assign'>;
   rateLimits: Pick<RateLimits, 'gatesFor'>;
   clock: Clock;
   logger: Logger;
@@ -168,14 +168,11 @@ export class Dispatcher {
   private startRun(entry: HeldPackage, slot: WorkerSlot): RunOrder {
     const { ledger } = this.options;
     const runId = this.nextRunId++;
-    const startsNow = this.options.pool.startsNow(slot);
     entry.worker = slot;
     ledger.started(entry);
     entry.runId = runId;
     entry.workerId = slot.id;
-    slot.running.set(runId, entry);
-    if (startsNow) this.runStarted(entry, slot);
-    else slot.waiting.push(entry);
+    if (this.options.pool.assign(slot, runId, entry)) this.runStarted(entry, slot);
     return { runId, pkg: entry.pkg, deliveries: entry.delivery.deliveries };
   }
 
