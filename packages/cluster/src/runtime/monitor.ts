@@ -62,10 +62,7 @@ export interface RunEnding {
 
 export class Monitor {
   private readonly broker: BrokerClient;
-  /**
-   * Settlements in flight, counted rather than kept in a set of promises: a set add, a `finally` and a
-   * delete per job were a measurable share of the sentinel's per-job work.
-   */
+  /** Settlements in flight, counted (a set of their promises cost an add, a `finally` and a delete per job). */
   private inFlight = 0;
   private drainWaiters: Array<() => void> = [];
   private readonly pruner: ResultPruner;

@@ -116,8 +116,7 @@ export class WorkerRuntime {
     switch (message.type) {
       case 'run':
         for (const order of message.runs) {
-          if (this.running.size < (this.settings.concurrency ?? Number.POSITIVE_INFINITY))
-            this.run(order.runId, order);
+          if (this.running.size < (this.settings.concurrency ?? Number.POSITIVE_INFINITY)) this.run(order);
           else this.waiting.push(order);
         }
         break;
@@ -132,7 +131,8 @@ export class WorkerRuntime {
     }
   }
 
-  private run(runId: number, order: Pick<RunOrder, 'pkg' | 'deliveries'>): void {
+  private run(order: RunOrder): void {
+    const { runId } = order;
     const controller = new AbortController();
     this.running.set(runId, controller);
     this.startSampling();
@@ -150,7 +150,7 @@ export class WorkerRuntime {
       this.pending.push({ runId, outcome });
       // The slot goes to the run that waited longest; the sentinel, reading this run's `done`, knows it began.
       const next = this.waiting.shift();
-      if (next) this.run(next.runId, next);
+      if (next) this.run(next);
       this.scheduleFlush();
     });
   }
