@@ -100,6 +100,12 @@ describe.each(deployments)('cancelling a running job ($label)', (deployment) => 
       await eventually(() => existsSync(seen), 15_000, 'the task to see its signal abort');
       expect(readFileSync(seen, 'utf8')).toBe(`job ${firstId} was cancelled: wrong customer`);
       await eventually(() => cluster.stats.cancelled === 1, 15_000, 'the cancel to be settled');
+      // Counted once its outcome is saved; the ack follows.
+      await eventually(
+        async () => (await admin.job(firstId)).state !== 'running',
+        15_000,
+        'the delivery to be acked',
+      );
       const shown = await tasqCli(configFile, ['job', 'show', firstId, '--json']);
       const view = JSON.parse(shown.out);
       expect(view.state).toBe('cancelled');
@@ -129,8 +135,16 @@ describe.each(deployments)('cancelling a running job ($label)', (deployment) => 
 
       expect((await tasqCli(configFile, ['job', 'cancel', job.id])).code).toBe(0);
       await eventually(() => cluster.stats.cancelled === 1, 15_000, 'the killed run to be settled');
-
-      const view = await admin.job(job.id);
+      // Counted once its outcome is saved; the delivery is acked just after, until then the broker still
+      // answers for the job (running).
+      const view = await eventually(
+        async () => {
+          const seen = await admin.job(job.id);
+          return seen.state === 'running' ? undefined : seen;
+        },
+        15_000,
+        'the delivery to be acked',
+      );
       expect(view.state).toBe('cancelled');
       expect(view.error?.message).toContain('did not stop within 2000 ms of its cancel');
       // The worker was replaced, as after a hard timeout.
